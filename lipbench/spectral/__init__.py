@@ -1,0 +1,353 @@
+"""sigma_max with a certified bracket: the registry of methods and the driver.
+
+``spectral_norm(A, method=...)`` validates A, scales it by a power of two,
+runs the method, intersects the method's bracket with cheap valid bounds and
+scales everything back.  See :data:`METHODS` for the methods and
+:func:`choose_method` for what ``"auto"`` picks.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import backends as _backends
+from ._common import Raw, Tracker
+from ._operator import InputKind, Operator, prepare, unit_roundoff
+from ._result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult
+from .dense import full_svd, gram_iteration
+from .gpu import cupy_eigsh
+from .krylov import lanczos_bidiagonal, power_iteration, randomized_block_krylov
+from .scipy_solvers import interpolative_estimate, svds_solver
+
+__all__ = [
+    "spectral_norm",
+    "METHODS",
+    "MethodInfo",
+    "choose_method",
+    "default_tol",
+    "SpectralNormResult",
+    "HistoryEntry",
+    "ConvergenceWarning",
+    "NotConvergedError",
+]
+
+ALL_KINDS = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR, InputKind.CUPY_SPARSE})
+ALL_BACKENDS = frozenset({"numpy", "cupy", "array_api_strict"})
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One entry of :data:`METHODS`."""
+
+    name: str
+    function: Callable[..., Raw]
+    summary: str
+    kinds: frozenset[str]
+    backends: frozenset[str]
+    batched: bool = False
+    options: tuple[str, ...] = ()
+    fixed: dict = field(default_factory=dict)
+
+    @property
+    def doc(self) -> str:
+        """Algorithm, cost per iteration and what the bounds guarantee."""
+        return self.function.__doc__ or ""
+
+    def applies_to(self, A: Any) -> tuple[bool, str]:
+        """Whether this method takes ``A``, and why not (a full sentence) if not."""
+        kind, backend, ndim = classify(A)
+        if kind is None:
+            return False, f"method {self.name!r} cannot take an object of type {type(A).__name__}"
+        if kind not in self.kinds:
+            return False, (f"method {self.name!r} does not take {kind} input; it takes "
+                           f"{', '.join(sorted(self.kinds))}")
+        if backend not in self.backends:
+            return False, (f"method {self.name!r} runs on {', '.join(sorted(self.backends))} arrays; "
+                           f"got a {backend} array")
+        if ndim > 2 and not self.batched:
+            return False, (f"method {self.name!r} takes one 2-D matrix, not a stack of ndim {ndim}; "
+                           "use 'svd' or 'power' for stacks")
+        return True, ""
+
+
+def classify(A: Any) -> tuple[str | None, str, int]:
+    """(input kind, backend name, ndim) of a candidate input, without validation."""
+    from ._operator import _is_cupy_sparse, _is_linear_operator, _is_scipy_sparse
+
+    if _is_linear_operator(A):
+        return InputKind.LINEAR_OPERATOR, "numpy", 2
+    if _is_scipy_sparse(A):
+        return InputKind.SCIPY_SPARSE, "numpy", 2
+    if _is_cupy_sparse(A):
+        return InputKind.CUPY_SPARSE, "cupy", 2
+    if isinstance(A, (list, tuple, np.generic)) or np.isscalar(A):
+        return InputKind.DENSE, "numpy", int(np.ndim(A))
+    ndim = getattr(A, "ndim", None)
+    if ndim is None:
+        return None, type(A).__module__.split(".")[0], 0
+    return InputKind.DENSE, _backends.backend_name_of(A), int(ndim)
+
+
+def _svds(solver: str) -> Callable[..., Raw]:
+    def run(op: Operator, **kw: Any) -> Raw:
+        return svds_solver(op, solver=solver, **kw)
+
+    run.__doc__ = (f"``scipy.sparse.linalg.svds(solver={solver!r})``.\n\n" + (svds_solver.__doc__ or ""))
+    run.__name__ = f"svds_{solver}"
+    return run
+
+
+_SCIPY_KINDS = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR})
+_MATRIX_FREE = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR, InputKind.CUPY_SPARSE})
+
+_METHODS: dict[str, MethodInfo] = {
+    "svd": MethodInfo("svd", full_svd, "full dense SVD (LAPACK gesdd/gesvd, cuSOLVER)",
+                      frozenset({InputKind.DENSE}), ALL_BACKENDS, batched=True),
+    "power": MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping",
+                        _MATRIX_FREE, ALL_BACKENDS, batched=True),
+    "lanczos": MethodInfo("lanczos", lanczos_bidiagonal, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
+                          _MATRIX_FREE, ALL_BACKENDS),
+    "arpack": MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS,
+                         frozenset({"numpy"})),
+    "propack": MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS,
+                          frozenset({"numpy"})),
+    "lobpcg": MethodInfo("lobpcg", _svds("lobpcg"), "scipy.sparse.linalg.svds with LOBPCG", _SCIPY_KINDS,
+                         frozenset({"numpy"})),
+    "cupy-eigsh": MethodInfo("cupy-eigsh", cupy_eigsh, "cupyx.scipy.sparse.linalg.eigsh on A^T A",
+                             frozenset({InputKind.DENSE, InputKind.CUPY_SPARSE}), frozenset({"cupy"})),
+    "interpolative": MethodInfo("interpolative", interpolative_estimate,
+                                "scipy.linalg.interpolative.estimate_spectral_norm", _SCIPY_KINDS,
+                                frozenset({"numpy"})),
+    "randomized": MethodInfo("randomized", randomized_block_krylov,
+                             "randomized block Krylov (Musco & Musco 2015)", _MATRIX_FREE, ALL_BACKENDS,
+                             options=("block_size",)),
+    "gram": MethodInfo("gram", gram_iteration, "Gram iteration (Delattre et al. 2023), certified upper bound",
+                       frozenset({InputKind.DENSE}), ALL_BACKENDS),
+}
+
+
+class _Methods(Mapping):
+    """Read-only registry: method name -> :class:`MethodInfo`."""
+
+    def __getitem__(self, key: str) -> MethodInfo:
+        return _METHODS[key]
+
+    def __iter__(self):
+        return iter(_METHODS)
+
+    def __len__(self) -> int:
+        return len(_METHODS)
+
+    def __repr__(self) -> str:
+        return "METHODS(" + ", ".join(_METHODS) + ")"
+
+
+METHODS: Mapping[str, MethodInfo] = _Methods()
+
+#: dense matrices with at most this many entries (or min(m, n) <= 64) go to 'svd' under 'auto'
+AUTO_SVD_MAX_ENTRIES = 256 * 256
+
+
+def choose_method(A: Any) -> str:
+    """The rule behind ``method="auto"``:
+
+    1. a stack ``(..., m, n)`` -> ``svd`` (batched LAPACK/cuSOLVER);
+    2. a dense matrix with ``min(m, n) <= 64`` or at most 256 x 256 entries ->
+       ``svd`` (exact to rounding and as fast as any iteration at that size);
+    3. everything else (large dense on any backend, sparse, LinearOperator) ->
+       ``lanczos`` (fewest matvecs of the error-bounded methods here).
+    """
+    kind, _backend, ndim = classify(A)
+    if kind == InputKind.DENSE:
+        if ndim > 2:
+            return "svd"
+        shape = tuple(getattr(A, "shape", np.shape(A)))
+        if len(shape) == 2 and (min(shape) <= 64 or shape[0] * shape[1] <= AUTO_SVD_MAX_ENTRIES):
+            return "svd"
+    return "lanczos"
+
+
+def default_tol(dtype: str) -> float:
+    """1e-8 for float64 work, 1e-5 for float32 work."""
+    return 1e-8 if dtype == "float64" else 1e-5
+
+
+def _validate_tol(tol: Any) -> float | None:
+    if tol is None:
+        return None
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        raise TypeError(f"tol must be a number; got {tol!r}") from None
+    if not (0.0 < t < 1.0) or not math.isfinite(t):
+        raise ValueError(f"tol must lie in (0, 1) (a relative accuracy); got {tol!r}")
+    return t
+
+
+def _validate_maxiter(maxiter: Any) -> int | None:
+    if maxiter is None:
+        return None
+    if isinstance(maxiter, bool) or int(maxiter) != maxiter or maxiter < 1:
+        raise ValueError(f"maxiter must be a positive integer; got {maxiter!r}")
+    return int(maxiter)
+
+
+def _seed(seed: Any) -> tuple[int | None, np.random.Generator]:
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    elif isinstance(seed, np.random.Generator):
+        raise TypeError("seed must be an int (it is stored in the result); got a Generator")
+    elif isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = int(seed)
+    return seed, np.random.default_rng(seed)
+
+
+def spectral_norm(
+    A: Any,
+    method: str = "auto",
+    *,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    seed: int | None = None,
+    v0: Any = None,
+    strict: bool = False,
+    return_history: bool = False,
+    **options: Any,
+) -> SpectralNormResult:
+    """The spectral norm sigma_max(A) with a guaranteed bracket.
+
+    Parameters
+    ----------
+    A : 2-D array (NumPy, CuPy, any array-API array), SciPy sparse matrix or
+        array, ``scipy.sparse.linalg.LinearOperator`` (needs ``rmatvec``) or
+        CuPy sparse matrix; stacks ``(..., m, n)`` for ``svd`` and ``power``.
+        bool/int compute in float64, float16 in float32, complex through the
+        real embedding ``[[Re, -Im], [Im, Re]]``.  A is never modified.
+    method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`choose_method`).
+    tol : requested relative accuracy of ``value`` (default 1e-8 for float64
+        work, 1e-5 for float32); iterative methods stop on a bound of the error.
+    maxiter : iteration cap (method-specific meaning and default).
+    seed : seed of the random start (drawn and recorded when None).
+    v0 : warm-start right vector (length n) for power, lanczos, randomized,
+        arpack/propack/lobpcg and cupy-eigsh.
+    strict : raise :class:`NotConvergedError` instead of warning.
+    return_history : keep the per-iteration estimates and brackets.
+    **options : method options (``block_size`` for ``randomized``).
+
+    Returns
+    -------
+    SpectralNormResult with ``lower <= sigma_max(A) <= upper`` (rounding
+    included) for every method; non-convergence gives ``converged=False`` and a
+    :class:`ConvergenceWarning`.
+    """
+    if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
+        raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
+    tol = _validate_tol(tol)
+    maxiter = _validate_maxiter(maxiter)
+    chosen = choose_method(A) if method == "auto" else method
+    info = _METHODS[chosen]
+    ok, why = info.applies_to(A)
+    if not ok:
+        kind = classify(A)[0]
+        raise (TypeError if kind is None else ValueError)(why)
+    unknown = set(options) - set(info.options)
+    if unknown:
+        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
+    op = prepare(A, batched_ok=info.batched)
+    if tol is None:
+        tol = default_tol(op.dtype)
+    seed, rng = _seed(seed)
+    track = Tracker(return_history)
+
+    if op.is_zero:
+        zeros = np.zeros(op.batch_shape) if op.is_batched else 0.0
+        raw = Raw(value=zeros, lower=zeros, upper=zeros, converged=True, iterations=0, error_estimate=0.0,
+                  message="A is the zero matrix: sigma_max = 0 exactly")
+        track.add(op, 0, 0.0, 0.0, 0.0, 0.0)
+    elif min(op.m, op.n) == 1 and not op.is_batched:
+        raw = _vector_norm(op)
+        track.add(op, 0, raw.value, raw.lower, raw.upper, 0.0)
+    else:
+        if v0 is not None and chosen in ("svd", "gram"):
+            raise ValueError(f"method {chosen!r} takes no start vector; v0 applies to iterative methods")
+        raw = info.function(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
+    return _finish(op, raw, chosen, tol, seed, track, strict)
+
+
+def _vector_norm(op: Operator) -> Raw:
+    """A matrix with one row or one column: sigma_max is the vector's 2-norm."""
+    xp = op.xp
+    if op.linop is not None:  # one product gives the whole vector
+        e = np.ones(1)
+        col = op.matvec(e) if op.n == 1 else op.rmatvec(e)
+        nrm = float(np.linalg.norm(col))
+        g = (max(op.m, op.n) + 2) * unit_roundoff("float64")
+        return Raw(value=nrm, lower=nrm * (1 - g), upper=nrm * (1 + g), converged=True, iterations=0,
+                   error_estimate=g, message="A has a single row or column: sigma_max = ||A||_F, computed directly")
+    a = op.dense64() if op.dense is not None else op.sparse64()
+    if op.sparse is not None:
+        d = np.asarray(_backends.to_numpy(a.data), dtype=np.float64)
+        nrm = float(np.linalg.norm(d))
+        cnt = d.size
+    else:
+        nrm = float(xp.linalg.vector_norm(xp.reshape(a, (-1,))))
+        cnt = op.m * op.n
+    g = (cnt + 2) * unit_roundoff("float64")
+    return Raw(value=nrm, lower=nrm * (1 - g), upper=nrm * (1 + g), converged=True, iterations=0,
+               error_estimate=g, message="A has a single row or column: sigma_max = ||A||_F, computed directly")
+
+
+def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
+            strict: bool) -> SpectralNormResult:
+    lower, upper, value = raw.lower, raw.upper, raw.value
+    if not op.is_batched and not op.is_zero:
+        lower = max(float(lower), op.cheap_lower())
+        upper = min(float(upper), op.cheap_upper())
+        value = min(max(float(value), lower), upper)
+    elif op.is_batched:
+        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        value = np.clip(np.asarray(value, dtype=float), lower, upper)
+    s = op.scale
+
+    def up(x: Any) -> Any:
+        return x * s if isinstance(x, np.ndarray) else float(x) * s
+
+    history = None
+    if track.enabled:
+        history = tuple(
+            HistoryEntry(iteration=i, matvecs=mv, estimate=est * s, lower=lo * s, upper=hi * s,
+                         error_estimate=err, time=t)
+            for (i, mv, est, lo, hi, err, t) in track.rows
+        )
+    upper_prob = raw.upper_probabilistic
+    if upper_prob is not None:
+        upper_prob = min(upper_prob, float(upper)) * s
+    err = raw.error_estimate
+    result = SpectralNormResult(
+        value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),
+        iterations=int(raw.iterations), matvecs=int(op.matvecs), method=method, backend=op.backend,
+        dtype=op.dtype, seed=seed, tol=tol,
+        error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
+        upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
+        device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
+    )
+    if not result.converged:
+        err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"
+        msg = (
+            f"spectral_norm(method={method!r}) did not reach tol={tol:.3g}: error estimate {err_txt} after "
+            f"{result.iterations} iterations ({result.matvecs} matvecs). The bracket "
+            f"[{np.asarray(result.lower)}, {np.asarray(result.upper)}] still holds. "
+            + (raw.message + ". " if raw.message else "")
+            + "Raise maxiter or tol, or use method='svd'."
+        )
+        if strict:
+            raise NotConvergedError(msg, result)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return result

@@ -1,0 +1,108 @@
+"""The result of a spectral-norm computation, and the warning/error for non-convergence."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SpectralNormResult", "HistoryEntry", "ConvergenceWarning", "NotConvergedError"]
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An estimator stopped before reaching the requested tolerance."""
+
+
+class NotConvergedError(RuntimeError):
+    """Raised instead of :class:`ConvergenceWarning` when ``strict=True``."""
+
+    def __init__(self, message: str, result: "SpectralNormResult"):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One iteration: work done so far, the estimate and its bracket (already
+    multiplied back by the input's scale)."""
+
+    iteration: int
+    matvecs: int
+    estimate: float
+    lower: float
+    upper: float
+    error_estimate: float = math.nan
+    time: float = math.nan  # seconds since the start of the solve (host clock)
+
+
+@dataclass(frozen=True)
+class SpectralNormResult:
+    """sigma_max with a guaranteed bracket and an account of the work.
+
+    ``lower <= sigma_max(A) <= upper`` holds with rounding accounted for.
+    ``value`` is the method's estimate (inside the bracket).  ``matvecs`` counts
+    products with A or A^T (a product with a block of b vectors counts b).
+    ``error_estimate`` is the method's bound on ``|value - sigma| / sigma`` used
+    for its stopping decision; ``converged`` says it met ``tol``.
+    ``upper_probabilistic`` (Kuczynski-Wozniakowski 1992, random starts only)
+    holds except with probability ``failure_probability``.
+
+    For a stack ``(..., m, n)`` the fields value/lower/upper/error_estimate are
+    NumPy arrays of the batch shape, ``converged`` is True when every matrix
+    converged, and iterations/matvecs are per matrix (the maximum).
+    """
+
+    value: Any
+    lower: Any
+    upper: Any
+    converged: bool
+    iterations: int
+    matvecs: int
+    method: str
+    backend: str
+    dtype: str
+    seed: int | None
+    tol: float
+    error_estimate: Any = math.nan
+    upper_probabilistic: float | None = None
+    failure_probability: float | None = None
+    device: str = "cpu"
+    input_dtype: str = ""
+    shape: tuple[int, ...] = ()
+    message: str = ""
+    history: tuple[HistoryEntry, ...] | None = field(default=None, repr=False)
+
+    @property
+    def relative_width(self) -> Any:
+        """``(upper - lower) / upper``: how tight the certified bracket is."""
+        up = np.asarray(self.upper, dtype=float)
+        lo = np.asarray(self.lower, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(up > 0, (up - lo) / up, 0.0)
+        return float(w) if w.ndim == 0 else w
+
+    def contains(self, sigma: float) -> Any:
+        """Whether ``sigma`` lies in the certified bracket."""
+        return np.logical_and(np.asarray(self.lower) <= sigma, sigma <= np.asarray(self.upper))
+
+    def summary(self) -> str:
+        conv = "converged" if self.converged else "NOT converged"
+        def f(x: Any) -> str:
+            return np.array2string(np.asarray(x), precision=10) if np.ndim(x) else f"{float(x):.12g}"
+        lines = [
+            f"sigma_max  {f(self.value)}",
+            f"bracket    [{f(self.lower)}, {f(self.upper)}]",
+            f"method     {self.method} ({self.backend}, {self.dtype}, device {self.device})",
+            f"work       {self.iterations} iterations, {self.matvecs} matvecs",
+            f"accuracy   error estimate {f(self.error_estimate)} vs tol {self.tol:.3g}: {conv}",
+        ]
+        if self.upper_probabilistic is not None:
+            lines.append(
+                f"prob.      sigma_max <= {self.upper_probabilistic:.12g} except with probability "
+                f"{self.failure_probability:.3g}"
+            )
+        if self.message:
+            lines.append(f"note       {self.message}")
+        return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""SciPy's solvers behind lipbench's contract: ``scipy.sparse.linalg.svds``
+(ARPACK, PROPACK, LOBPCG) and ``scipy.linalg.interpolative``.
+
+Every solver is asked for the same relative accuracy of sigma_max, its
+answer is re-checked with two products (the residual of its right vector),
+and a solver's own failure (an exception, a warning) becomes
+``converged=False`` -- never silence.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._common import Raw, Tracker, kw_power_epsilon, probabilistic_upper, residual_error, KW_FAILURE_PROBABILITY
+from ._operator import Operator
+
+__all__ = ["svds_solver", "interpolative_estimate"]
+
+
+def _counting_operator(op: Operator):
+    """A SciPy LinearOperator over the scaled matrix that counts products."""
+    from scipy.sparse.linalg import LinearOperator
+
+    dt = np.dtype(op.dtype)
+    return LinearOperator(
+        shape=(op.m, op.n), dtype=dt,
+        matvec=lambda x: np.asarray(op.matvec(np.asarray(x, dtype=dt).reshape(-1))),
+        rmatvec=lambda y: np.asarray(op.rmatvec(np.asarray(y, dtype=dt).reshape(-1))),
+        matmat=lambda X: np.asarray(op.matvec(np.asarray(X, dtype=dt))),
+        rmatmat=lambda Y: np.asarray(op.rmatvec(np.asarray(Y, dtype=dt))),
+    )
+
+
+def _check_residual(op: Operator, v: Any) -> tuple[float, float, float]:
+    """(certified lower, value, relative-error bound) for a right vector v."""
+    lower, w, v64 = op.certified_lower(v)
+    if w is None:
+        return 0.0, 0.0, math.inf
+    value = float(np.linalg.norm(w))
+    z = np.asarray(_rmatvec64(op, w), dtype=np.float64)
+    r = z - value * value * np.asarray(v64)
+    return lower, value, residual_error(value, float(np.linalg.norm(r)))
+
+
+def _rmatvec64(op: Operator, w: Any) -> Any:
+    if op.linop is not None:
+        return op.rmatvec(w)
+    op.matvecs += 1
+    if op.dense is not None:
+        return op.dense64().T @ w
+    return op.sparse64().T @ w
+
+
+def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, rng: np.random.Generator,
+                v0: Any, track: Tracker, **_: Any) -> Raw:
+    """``scipy.sparse.linalg.svds(A, k=1, solver=...)`` with tolerances mapped.
+
+    svds squares its ``tol`` before handing it to the eigensolver of ``A^T A``
+    (or ``A A^T``), where it bounds the relative residual; a relative residual
+    ``rho`` on lambda = sigma^2 bounds sigma's relative error by rho/2, so
+    ``arpack`` gets ``sqrt(2 tol)``.  ``propack`` gets ``tol`` (svds squares
+    it and PROPACK's own test is then about as strict as the residual check
+    below; measured: ``sqrt(tol)`` leaves residual bounds near ``1e-6`` at
+    ``tol=1e-8``) and ``kmax`` (svds' ``maxiter``) 64 -- SciPy's default of
+    10 makes it fail on Gaussian matrices.  ``lobpcg`` takes an absolute residual tolerance, so it
+    gets ``sqrt(2 tol) * (a lower bound on sigma)``, and ``maxiter`` 200
+    instead of 20 (it stops at 20 with only a warning).
+    Cost per iteration: one product with A and one with A^T (a block of 1 for
+    lobpcg); ARPACK restarts keep memory at ``ncv`` vectors.
+    Bounds: lower certified from the returned right vector; the residual of
+    that vector, recomputed here (2 products), decides ``converged``.
+    """
+    from scipy.sparse.linalg import svds, ArpackNoConvergence
+
+    lin = _counting_operator(op)
+    k = min(op.m, op.n)
+    x0 = None
+    if v0 is not None:
+        from ._common import start_vector
+
+        x0 = np.asarray(start_vector(op, rng, v0), dtype=np.float64)
+        if op.m < op.n:  # svds iterates on A A^T: start from A v0
+            x0 = np.asarray(op.matvec(x0.astype(op.dtype)), dtype=np.float64)
+    kwargs: dict[str, Any] = {"k": 1, "solver": solver, "rng": rng, "v0": x0}
+    if solver == "arpack":
+        kwargs["tol"] = math.sqrt(2 * tol)
+        kwargs["maxiter"] = maxiter
+    elif solver == "propack":
+        kwargs["tol"] = tol
+        kwargs["maxiter"] = min(k, 64 if maxiter is None else maxiter)
+    elif solver == "lobpcg":
+        kwargs["tol"] = math.sqrt(2 * tol) * max(op.cheap_lower(), 1e-300) if op.dense is not None \
+            else math.sqrt(2 * tol) * 0.5
+        kwargs["maxiter"] = 200 if maxiter is None else maxiter
+    problems: list[str] = []
+    vec = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _u, s, vh = svds(lin, **kwargs)
+            vec = np.asarray(vh[int(np.argmax(s))], dtype=np.float64)
+        except ArpackNoConvergence as exc:
+            problems.append(f"ARPACK did not converge ({exc})")
+            ev = getattr(exc, "eigenvectors", None)
+            if ev is not None and np.size(ev):
+                vec = np.asarray(ev[:, -1], dtype=np.float64)
+                if op.m < op.n:
+                    vec = np.asarray(op.rmatvec(vec.astype(op.dtype)), dtype=np.float64)
+        except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
+            problems.append(f"{solver} failed: {type(exc).__name__}: {exc}")
+    for w in caught:
+        if "dense eigensolver" in str(w.message):
+            continue  # lobpcg on a tiny problem switches to eigh: accurate, not a failure
+        problems.append(f"{solver} warned: {w.message}")
+    if vec is None or not np.any(vec):
+        vec = np.asarray(np.random.default_rng(0).standard_normal(op.n))
+        problems.append("no vector returned; bracket from a random vector")
+    lower, value, err = _check_residual(op, vec.astype(np.float64))
+    converged = not problems and err <= tol
+    if not problems and err > tol:
+        problems.append(f"{solver} reported success but the residual bounds the error only by {err:.3g} > tol")
+    track.add(op, 1, value, lower, math.inf, err)
+    return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
+               error_estimate=err, message="; ".join(problems))
+
+
+def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                           v0: Any, track: Tracker, **_: Any) -> Raw:
+    """``scipy.linalg.interpolative.estimate_spectral_norm``: randomized power
+    iteration for ``its`` steps (``maxiter``, default 20), no stopping rule.
+
+    It returns a number only -- no vector, no residual -- so its accuracy can be
+    certified only probabilistically: ``converged`` is True when
+    Kuczynski-Wozniakowski's bound for ``its`` power steps guarantees ``tol``
+    except with probability 1e-6 (rarely, for small tol).
+    Cost: ``its`` products with A and with A^T.
+    Bounds: lower is the estimate (a Rayleigh quotient) reduced by its rounding;
+    upper from the caller's cheap bound.
+    """
+    from scipy.linalg.interpolative import estimate_spectral_norm
+
+    if v0 is not None:
+        raise ValueError("method 'interpolative' draws its own start vector; v0 is not supported")
+    its = 20 if maxiter is None else maxiter
+    lin = _counting_operator(op)
+    est = float(estimate_spectral_norm(lin, its=its, rng=rng))
+    u = np.finfo(np.dtype(op.dtype)).eps / 2
+    gamma = (max(op.m, op.n) + 2) * u
+    lower = max(0.0, est * (1 - gamma) - gamma * op.fro_upper()) if op.linop is None else est * (1 - gamma)
+    eps = kw_power_epsilon(op.n, its)
+    err = 1 - math.sqrt(1 - eps) if eps < 1 else 1.0
+    converged = err <= tol
+    track.add(op, its, est, lower, math.inf, err)
+    msg = "" if converged else (
+        f"no residual available; with its={its} power steps the error is certified only below "
+        f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
+    )
+    return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
+               message=msg, upper_probabilistic=probabilistic_upper(est, eps), failure_probability=KW_FAILURE_PROBABILITY)

@@ -20,6 +20,7 @@ import enum
 import functools
 import importlib
 import os
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -194,8 +195,9 @@ def synchronize(x: Any = None) -> None:
     ``x`` may be an array, a backend name, or ``None`` (synchronise CuPy's
     current device if CuPy is in use).
     """
-    if x is None or x == Backend.CUPY or x == "cupy" or array_api_compat.is_cupy_array(x):
-        if x is None and not availability(Backend.CUPY).available:
+    named = isinstance(x, (str, Backend))
+    if x is None or (named and _coerce(x) is Backend.CUPY) or (not named and array_api_compat.is_cupy_array(x)):
+        if x is None and "cupy" not in sys.modules:
             return
         try:
             cp = importlib.import_module("cupy")

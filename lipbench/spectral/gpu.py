@@ -18,8 +18,8 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
                v0: Any, track: Tracker, **_: Any) -> Raw:
     """``cupyx.scipy.sparse.linalg.eigsh`` (thick-restart Lanczos) on ``A^T A``.
 
-    The Gram operator is applied matrix-free (one product with A and one with
-    A^T per step).  eigsh's ``tol`` bounds the relative residual of
+    The Gram operator is applied matrix-free.  Cost per iteration: one
+    product with A and one with A^T; memory ``ncv`` vectors (restarted).  eigsh's ``tol`` bounds the relative residual of
     lambda = sigma^2, so it gets ``2 tol``.  It returns silently when it reaches
     ``maxiter``; the residual of its vector is therefore recomputed here (2
     products) and decides ``converged``.

@@ -21,17 +21,21 @@ from ._operator import Operator
 __all__ = ["svds_solver", "interpolative_estimate"]
 
 
-def _counting_operator(op: Operator):
-    """A SciPy LinearOperator over the scaled matrix that counts products."""
+def _counting_operator(op: Operator, dtype: str | None = None):
+    """A SciPy LinearOperator over the scaled matrix that counts products.
+
+    Products run in the operator's compute dtype; ``dtype`` is what the
+    LinearOperator declares and returns (interpolative takes float64 only)."""
     from scipy.sparse.linalg import LinearOperator
 
     dt = np.dtype(op.dtype)
+    out = np.dtype(dtype or op.dtype)
     return LinearOperator(
-        shape=(op.m, op.n), dtype=dt,
-        matvec=lambda x: np.asarray(op.matvec(np.asarray(x, dtype=dt).reshape(-1))),
-        rmatvec=lambda y: np.asarray(op.rmatvec(np.asarray(y, dtype=dt).reshape(-1))),
-        matmat=lambda X: np.asarray(op.matvec(np.asarray(X, dtype=dt))),
-        rmatmat=lambda Y: np.asarray(op.rmatvec(np.asarray(Y, dtype=dt))),
+        shape=(op.m, op.n), dtype=out,
+        matvec=lambda x: np.asarray(op.matvec(np.asarray(x, dtype=dt).reshape(-1)), dtype=out),
+        rmatvec=lambda y: np.asarray(op.rmatvec(np.asarray(y, dtype=dt).reshape(-1)), dtype=out),
+        matmat=lambda X: np.asarray(op.matvec(np.asarray(X, dtype=dt)), dtype=out),
+        rmatmat=lambda Y: np.asarray(op.rmatvec(np.asarray(Y, dtype=dt)), dtype=out),
     )
 
 
@@ -146,7 +150,7 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
     if v0 is not None:
         raise ValueError("method 'interpolative' draws its own start vector; v0 is not supported")
     its = 20 if maxiter is None else maxiter
-    lin = _counting_operator(op)
+    lin = _counting_operator(op, "float64")
     est = float(estimate_spectral_norm(lin, its=its, rng=rng))
     u = np.finfo(np.dtype(op.dtype)).eps / 2
     gamma = (max(op.m, op.n) + 2) * u

@@ -1,0 +1,38 @@
+"""Assertions shared by the unit tests."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import lipbench as lb
+
+
+def reference_slack(A, dtype: str = "float64") -> float:
+    """Rounding allowance of the float64 reference SVD: 4 max(m, n) u64 (relative)."""
+    m, n = A.shape[-2:]
+    return 4 * max(m, n) * np.finfo(np.float64).eps / 2
+
+
+def run_quietly(A, method: str, **kw):
+    """spectral_norm, returning (result, list of ConvergenceWarning messages)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", lb.ConvergenceWarning)
+        r = lb.spectral_norm(A, method=method, **kw)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, lb.ConvergenceWarning)]
+    others = [w for w in caught if not issubclass(w.category, lb.ConvergenceWarning)]
+    if others:
+        raise AssertionError(f"unexpected warnings: {[str(w.message) for w in others]}")
+    return r, msgs
+
+
+def assert_certified(r, truth: float, tol: float, A, context: str = "") -> None:
+    """The bracket holds the truth; when converged, the value is within tol."""
+    where = f"{context} method={r.method} backend={r.backend} dtype={r.dtype} shape={tuple(A.shape)}"
+    assert r.lower <= truth <= r.upper, f"bracket [{r.lower!r}, {r.upper!r}] misses sigma={truth!r}: {where}"
+    assert r.lower <= r.value <= r.upper, f"value {r.value!r} outside [{r.lower!r}, {r.upper!r}]: {where}"
+    if r.converged and truth > 0:
+        rel = abs(r.value - truth) / truth
+        allowed = tol + reference_slack(A)
+        assert rel <= allowed, f"converged but relative error {rel:.3g} > tol {tol:.3g}: {where}"

@@ -1,0 +1,75 @@
+"""CuPy-only paths: cupy-eigsh, CuPy sparse input, GPU SVD.  Skipped with the
+reason on machines without a usable GPU; run with LIPBENCH_BACKENDS=numpy,cupy
+to make a missing GPU an error instead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lipbench as lb
+from lipbench import backends, matrices
+from tests.helpers import assert_certified, run_quietly
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture
+def cp():
+    av = backends.availability("cupy")
+    if not av.available:
+        pytest.skip(f"backend cupy unavailable: {av.reason}")
+    import cupy
+
+    return cupy
+
+
+@pytest.mark.parametrize("family", ["gaussian", "gap", "nn_like", "low_rank", "badly_scaled"])
+@pytest.mark.parametrize("method", ["svd", "power", "lanczos", "randomized", "gram", "cupy-eigsh"])
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-8), ("float32", 1e-5)])
+def test_cupy_dense(cp, method, family, dtype, tol):
+    ks = matrices.make(family, 300, 200, seed=2, dtype=dtype, backend="cupy")
+    truth = matrices.reference_norm(ks.matrix)
+    r, _ = run_quietly(ks.matrix, method, tol=tol, seed=0)
+    assert r.backend == "cupy" and r.device != "cpu"
+    if method == "svd":
+        assert r.lower <= truth <= r.upper
+    else:
+        assert_certified(r, truth, tol, ks.matrix, family)
+        assert r.converged, r.message
+
+
+@pytest.mark.parametrize("method", ["power", "lanczos", "randomized", "cupy-eigsh"])
+def test_cupy_sparse(cp, method):
+    import cupyx.scipy.sparse as csp
+    import scipy.sparse as sp
+
+    host = sp.random(2000, 1500, density=0.01, random_state=1, format="csr")
+    truth = np.linalg.norm(host.toarray(), 2)
+    A = csp.csr_matrix(host)
+    r, _ = run_quietly(A, method, tol=1e-8, seed=0)
+    assert_certified(r, truth, 1e-8, host, "cupy sparse")
+    assert r.converged, r.message
+
+
+def test_cupy_matches_numpy(cp):
+    A, _ = matrices.gaussian(256, 256, seed=3)
+    a = lb.spectral_norm(A, method="lanczos", tol=1e-10, seed=0).value
+    b = lb.spectral_norm(cp.asarray(A), method="lanczos", tol=1e-10, seed=0).value
+    assert abs(a - b) <= 1e-10 * a
+
+
+def test_cupy_stack_svd_and_power(cp):
+    x = cp.asarray(np.random.default_rng(0).standard_normal((8, 32, 24)))
+    truth = np.linalg.norm(cp.asnumpy(x), 2, axis=(-2, -1))
+    for m in ["svd", "power"]:
+        r, _ = run_quietly(x, m, tol=1e-9, seed=0)
+        assert np.all(r.lower <= truth) and np.all(truth <= r.upper)
+        assert r.converged
+
+
+def test_cupy_nan_named(cp):
+    A = cp.ones((5, 6))
+    A[4, 2] = cp.nan
+    with pytest.raises(ValueError, match=r"NaN at \(4, 2\)"):
+        lb.spectral_norm(A, method="lanczos")

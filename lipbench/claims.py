@@ -253,6 +253,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _cell(text: str) -> str:
+    """Escape a Markdown table cell (norm bars would split the row)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(rows: list[LedgerRow], *, source: str = "") -> str:
     """results/claims.md: one table row per claim, then the failures."""
     lines = [
@@ -267,13 +272,13 @@ def render_markdown(rows: list[LedgerRow], *, source: str = "") -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ev = "<br>".join(f"{label}: `{_fmt(v)}`" for label, v in r.evidence) or "—"
+        ev = "<br>".join(_cell(f"{label}: `{_fmt(v)}`") for label, v in r.evidence) or "—"
         counts: dict[str, int] = {}
         for o in r.tests:
             counts[o.outcome] = counts.get(o.outcome, 0) + 1
         tests = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none collected"
-        qual = r.claim.qualification or "—"
-        lines.append(f"| {r.claim.id} | {r.claim.note_says} | **{r.verdict}** | {qual} | {ev} | {tests} |")
+        qual = _cell(r.claim.qualification or "—")
+        lines.append(f"| {r.claim.id} | {_cell(r.claim.note_says)} | **{r.verdict}** | {qual} | {ev} | {tests} |")
     failing = [(r.claim.id, o) for r in rows for o in r.tests if o.outcome == "failed"]
     if failing:
         lines += ["", "## Failing tests", ""]

@@ -251,3 +251,14 @@ def test_probabilistic_bound_reported_for_random_krylov():
     assert r.failure_probability == pytest.approx(1e-6)
     assert r.value <= r.upper_probabilistic <= r.upper
     assert r.upper_probabilistic >= s[0]
+
+
+def test_lanczos_exhausts_wide_krylov_space():
+    """Regression (found by the Lanczos-vs-power property): for m < n the
+    Krylov space is exhausted after m + 1 steps, not m."""
+    rng = np.random.default_rng(1)
+    for m, n in [(2, 3), (3, 7), (5, 6)]:
+        A = rng.standard_normal((m, n))
+        r = lb.spectral_norm(A, method="lanczos", v0=rng.standard_normal(n), tol=1e-12)
+        truth = np.linalg.norm(A, 2)
+        assert r.converged and abs(r.value - truth) <= 1e-12 * truth, (m, n, r.value, truth, r.iterations)

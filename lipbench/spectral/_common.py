@@ -57,7 +57,7 @@ class Tracker:
     def add(self, op: Operator, iteration: int, estimate: float, lower: float, upper: float,
             error_estimate: float = math.nan) -> None:
         if self.enabled:
-            self.rows.append((iteration, op.matvecs, estimate, lower, upper, error_estimate,
+            self.rows.append((iteration, op.matvecs, float(estimate), float(lower), float(upper), float(error_estimate),
                               time.perf_counter() - self.t0))
 
 

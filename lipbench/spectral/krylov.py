@@ -197,7 +197,10 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     from scipy.linalg import eigh_tridiagonal
 
     xp = op.xp
-    kmax = min(op.m, op.n)
+    # The Krylov space is exhausted after n steps (V spans R^n) or, when m < n,
+    # after m + 1 steps (U spans R^m after m, so the next alpha vanishes and
+    # B_{m+1} carries beta_{m+1}: sigma(B_{m+1}) = sigma(U_m^T A) = sigma(A)).
+    kmax = min(op.m + 1, op.n)
     maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
     v = start_vector(op, rng, v0)
     dt = v.dtype

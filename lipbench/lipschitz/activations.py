@@ -1,0 +1,212 @@
+"""Elementwise activations and their exact Lipschitz constants.
+
+For a differentiable (or piecewise differentiable) scalar function g, the best
+Lipschitz constant on R is ``sup_x |g'(x)|`` (mean value theorem).  Each
+constant here is *derived*, not typed in: ``sup |g'|`` is the maximum of |g'|
+over
+
+* the critical points of g' (roots of g'' found with ``scipy.optimize.brentq``
+  inside brackets where g'' changes sign),
+* the one-sided values of g' at kinks, and
+* the limits of g' at -inf and +inf.
+
+For GELU, ``g'(x) = Phi(x) + x phi(x)`` and ``g''(x) = phi(x) (2 - x^2)``:
+brentq finds the critical points ``+-sqrt(2)`` and the constant is
+``Phi(sqrt 2) + sqrt 2 phi(sqrt 2) ~ 1.1289``.  ``attained_at`` says where the
+sup is reached (``None`` when it is only approached, e.g. softplus as x -> inf).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy import optimize, special
+
+__all__ = [
+    "Activation",
+    "ACTIVATIONS",
+    "activation",
+    "relu",
+    "leaky_relu",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "elu",
+    "gelu",
+    "numerical_sup_abs_derivative",
+]
+
+Fn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise function with its derivative and its derived Lipschitz constant."""
+
+    name: str
+    fn: Fn
+    derivative: Fn
+    second_derivative: Fn | None
+    critical_brackets: tuple[tuple[float, float], ...] = ()
+    kink_values: tuple[float, ...] = ()  # one-sided values of g' at kinks
+    limits: tuple[float, float] = (math.nan, math.nan)  # g'(-inf), g'(+inf)
+    params: dict = field(default_factory=dict)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.fn(np.asarray(x, dtype=np.float64))
+
+    @property
+    def critical_points(self) -> tuple[float, ...]:
+        """Roots of g'' (the critical points of g'), by brentq in each bracket."""
+        if self.second_derivative is None:
+            return ()
+        g2 = self.second_derivative
+        return tuple(
+            float(optimize.brentq(lambda t: float(g2(np.float64(t))), a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps))
+            for a, b in self.critical_brackets
+        )
+
+    @property
+    def lipschitz(self) -> float:
+        """sup_x |g'(x)|: the best Lipschitz constant of g on R."""
+        return _sup(self)[0]
+
+    @property
+    def attained_at(self) -> float | None:
+        """A point where |g'| equals the constant, or None if it is only approached."""
+        return _sup(self)[1]
+
+
+def _sup(act: Activation) -> tuple[float, float | None]:
+    candidates: list[tuple[float, float | None]] = []
+    for x in act.critical_points:
+        candidates.append((abs(float(act.derivative(np.float64(x)))), x))
+    for x in act.kink_values:
+        candidates.append((abs(float(act.derivative(np.float64(x)))), x))
+    for lim in act.limits:
+        if not math.isnan(lim):
+            candidates.append((abs(lim), None))
+    if not candidates:
+        raise ValueError(f"activation {act.name!r} has no critical points, kinks or limits to bound g'")
+    best = max(c[0] for c in candidates)
+    # Prefer an attained point among the candidates that reach the sup.
+    for value, where in candidates:
+        if value == best and where is not None:
+            return best, where
+    return best, None
+
+
+def numerical_sup_abs_derivative(act: Activation, lo: float = -20.0, hi: float = 20.0, n: int = 20001) -> tuple[float, float]:
+    """An independent check: max |g'| on a grid over [lo, hi], refined by
+    ``scipy.optimize.minimize_scalar`` around the best grid point.  Returns
+    ``(value, x)``; a lower bound on the true sup."""
+    x = np.linspace(lo, hi, n)
+    d = np.abs(act.derivative(x))
+    i = int(np.argmax(d))
+    a, b = x[max(i - 1, 0)], x[min(i + 1, n - 1)]
+    res = optimize.minimize_scalar(lambda t: -abs(float(act.derivative(np.float64(t)))), bounds=(a, b),
+                                   method="bounded", options={"xatol": 1e-12})
+    if -res.fun > d[i]:
+        return float(-res.fun), float(res.x)
+    return float(d[i]), float(x[i])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return special.expit(x)
+
+
+def relu() -> Activation:
+    """max(x, 0); g' in {0, 1} (g'(0) := 0)."""
+    return Activation("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(np.float64),
+                      None, kink_values=(1.0, -1.0), limits=(0.0, 1.0))
+
+
+def leaky_relu(alpha: float = 0.01) -> Activation:
+    """x for x > 0, alpha x otherwise; constant max(1, |alpha|)."""
+    alpha = float(alpha)
+    if not math.isfinite(alpha):
+        raise ValueError(f"leaky_relu slope alpha must be finite; got {alpha}")
+    return Activation(f"leaky_relu(alpha={alpha:g})", lambda x: np.where(x > 0, x, alpha * x),
+                      lambda x: np.where(np.asarray(x) > 0, 1.0, alpha), None,
+                      kink_values=(1.0, -1.0), limits=(alpha, 1.0), params={"alpha": alpha})
+
+
+def sin() -> Activation:
+    """g' = cos, g'' = -sin: critical point 0 (one period suffices)."""
+    return Activation("sin", np.sin, np.cos, lambda x: -np.sin(x), critical_brackets=((-1.0, 1.0),))
+
+
+def cos() -> Activation:
+    """g' = -sin, g'' = -cos: critical point pi/2."""
+    return Activation("cos", np.cos, lambda x: -np.sin(x), lambda x: -np.cos(x), critical_brackets=((1.0, 2.0),))
+
+
+def tanh() -> Activation:
+    """g' = 1 - tanh^2, g'' = -2 tanh (1 - tanh^2): critical point 0."""
+    return Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2,
+                      lambda x: -2.0 * np.tanh(x) * (1.0 - np.tanh(x) ** 2),
+                      critical_brackets=((-1.0, 2.0),), limits=(0.0, 0.0))
+
+
+def sigmoid() -> Activation:
+    """g' = s (1 - s), g'' = s (1 - s)(1 - 2 s): critical point 0, constant 1/4."""
+    return Activation("sigmoid", _sigmoid, lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)),
+                      lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)) * (1.0 - 2.0 * _sigmoid(x)),
+                      critical_brackets=((-1.0, 2.0),), limits=(0.0, 0.0))
+
+
+def softplus(beta: float = 1.0) -> Activation:
+    """log(1 + exp(beta x)) / beta; g' = sigmoid(beta x) is monotone, sup 1 approached as x -> inf."""
+    beta = float(beta)
+    if not (math.isfinite(beta) and beta > 0):
+        raise ValueError(f"softplus beta must be a positive finite number; got {beta}")
+    return Activation(f"softplus(beta={beta:g})", lambda x: np.logaddexp(0.0, beta * x) / beta,
+                      lambda x: _sigmoid(beta * x), None, limits=(0.0, 1.0), params={"beta": beta})
+
+
+def elu(alpha: float = 1.0) -> Activation:
+    """x for x > 0, alpha (exp(x) - 1) otherwise; g' = 1 or alpha exp(x) (<= alpha, reached at 0-)."""
+    alpha = float(alpha)
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"elu alpha must be a non-negative finite number; got {alpha}")
+    return Activation(f"elu(alpha={alpha:g})", lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))),
+                      lambda x: np.where(np.asarray(x) > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))), None,
+                      kink_values=(1.0, 0.0), limits=(0.0, 1.0), params={"alpha": alpha})
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * np.square(x)) / math.sqrt(2.0 * math.pi)
+
+
+def gelu() -> Activation:
+    """x Phi(x) (exact, erf form).  g' = Phi + x phi, g'' = phi (2 - x^2): critical points +-sqrt 2."""
+    return Activation("gelu", lambda x: x * special.ndtr(x), lambda x: special.ndtr(x) + x * _phi(x),
+                      lambda x: _phi(x) * (2.0 - np.square(x)),
+                      critical_brackets=((0.5, 3.0), (-3.0, -0.5)), limits=(0.0, 1.0))
+
+
+ACTIVATIONS: dict[str, Callable[..., Activation]] = {
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "sin": sin,
+    "cos": cos,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "elu": elu,
+    "gelu": gelu,
+}
+
+
+def activation(name: str, **params: float) -> Activation:
+    """An activation by name: ``activation("leaky_relu", alpha=0.2)``."""
+    try:
+        factory = ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}") from None
+    return factory(**params)

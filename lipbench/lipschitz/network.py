@@ -1,0 +1,90 @@
+"""A feed-forward network as a sequence of layers, with its Jacobian."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .layers import ActivationLayer, check_input
+
+__all__ = ["Sequential"]
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """``x -> layer_d(...layer_1(x))``.  Layers need ``__call__``, ``jacobian`` and
+    ``lipschitz_upper``; consecutive Dense widths must chain."""
+
+    layers: tuple[Any, ...]
+
+    def __init__(self, layers: Sequence[Any]):
+        layers = tuple(layers)
+        if not layers:
+            raise ValueError("a Sequential network needs at least one layer")
+        width = None
+        for i, layer in enumerate(layers):
+            for attr in ("jacobian", "lipschitz_upper"):
+                if not callable(getattr(layer, attr, None)):
+                    raise TypeError(f"layer {i} ({type(layer).__name__}) has no {attr}() method")
+            n_in = getattr(layer, "in_features", None)
+            if width is not None and n_in is not None and n_in != width:
+                raise ValueError(f"layer {i} expects {n_in} inputs but the previous layer gives {width}")
+            n_out = getattr(layer, "out_features", None)
+            width = n_out if n_out is not None else width
+        object.__setattr__(self, "layers", layers)
+
+    @property
+    def in_features(self) -> int | None:
+        for layer in self.layers:
+            n = getattr(layer, "in_features", None)
+            if n is not None:
+                return n
+        return None
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        for layer in self.layers:
+            a = layer(a)
+        return a
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        """J_f(x) by the chain rule (product of the layers' Jacobians)."""
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        J = np.eye(a.size)
+        for layer in self.layers:
+            J = layer.jacobian(a) @ J
+            a = layer(a)
+        return J
+
+    def layer_constants(self) -> list[float]:
+        """Each layer's certified Lipschitz upper bound."""
+        return [float(layer.lipschitz_upper()) for layer in self.layers]
+
+    def linear_region_radius(self, x: Any) -> float:
+        """For a piecewise-linear network (Dense, ReLU/leaky ReLU, test-time
+        dropout): a radius r > 0 such that f is affine on the ball B(x, r), so
+        that ``f(x + h) - f(x) = J_f(x) h`` for ``||h|| < r``.  0 if x is on a kink.
+
+        Each activation input ``z_i = M_i x + c`` (M the Jacobian so far) keeps its
+        sign while ``||h|| < |z_i| / ||M_i||``."""
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"linear_region_radius takes one input of shape (n,); got {a.shape}")
+        M = np.eye(a.size)
+        radius = np.inf
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, ActivationLayer):
+                if not layer.piecewise_linear:
+                    raise ValueError(f"layer {i} ({layer.activation.name}) is not piecewise linear; "
+                                     f"the network is not locally affine")
+                rows = np.linalg.norm(M, axis=1)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    r = np.where(rows > 0, np.abs(a) / rows, np.inf)
+                radius = min(radius, float(np.min(r)))
+            M = layer.jacobian(a) @ M
+            a = layer(a)
+        return float(radius)

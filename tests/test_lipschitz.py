@@ -1,0 +1,185 @@
+"""Unit tests of lipbench.lipschitz: constants, dropout conventions, SN, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+from lipbench.lipschitz import (
+    ActivationLayer, Dense, Dropout, Sequential, SpectralNormalizer, activation, empirical_lower_bound,
+    enumerate_masks, expected_over_masks, gram_eigenvalues, mask_probabilities, numerical_sup_abs_derivative,
+    power_iteration_sigma, product_bound, spectral_normalize, test_time_weight,
+)
+
+EPS = np.finfo(np.float64).eps
+
+
+@pytest.mark.parametrize("name,params", [("relu", {}), ("leaky_relu", {"alpha": 0.1}), ("leaky_relu", {"alpha": -2.0}),
+                                         ("sin", {}), ("cos", {}), ("tanh", {}), ("sigmoid", {}),
+                                         ("softplus", {"beta": 2.0}), ("elu", {"alpha": 1.5}), ("gelu", {})])
+def test_constant_matches_numerical_sup(name, params):
+    act = activation(name, **params)
+    num, _ = numerical_sup_abs_derivative(act, lo=-40, hi=40)
+    assert num <= act.lipschitz * (1 + 8 * EPS)
+    assert num >= act.lipschitz * (1 - 1e-6), (name, num, act.lipschitz)
+
+
+def test_gelu_constant_from_critical_point():
+    g = activation("gelu")
+    x = math.sqrt(2.0)
+    expected = special.ndtr(x) + x * math.exp(-1.0) / math.sqrt(2 * math.pi)
+    assert g.attained_at == pytest.approx(x, rel=1e-12)
+    assert g.lipschitz == pytest.approx(expected, rel=1e-14)
+
+
+def test_named_constants():
+    assert activation("sigmoid").lipschitz == 0.25
+    assert activation("leaky_relu", alpha=3.0).lipschitz == 3.0
+    assert activation("elu", alpha=0.5).lipschitz == 1.0
+    assert activation("softplus").attained_at is None
+
+
+def test_unknown_activation_and_bad_params():
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        activation("swish")
+    with pytest.raises(ValueError, match="beta"):
+        activation("softplus", beta=0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        activation("elu", alpha=-1.0)
+
+
+@pytest.mark.parametrize("bad,exc,match", [
+    (np.array([1.0, 2.0]), ValueError, "2-D"),
+    (np.zeros((0, 3)), ValueError, "empty"),
+    (np.array([[1.0, np.nan]]), ValueError, "nan at \\(0, 1\\)"),
+    (np.array([["a"]], dtype=object), TypeError, "numeric"),
+    (np.array([[1 + 1j]]), TypeError, "real"),
+])
+def test_dense_rejects_bad_weights(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        Dense(bad)
+
+
+def test_dense_shapes_and_bias():
+    W = np.arange(6.0).reshape(2, 3)
+    layer = Dense(W, np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(layer(np.ones(3)), W @ np.ones(3) + [1.0, -1.0])
+    with pytest.raises(ValueError, match="3 inputs|expects 3"):
+        layer(np.ones(4))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        Dense(W, np.ones(3))
+    assert layer.lipschitz_upper() >= np.linalg.norm(W, 2)
+
+
+def test_sequential_checks_widths_and_jacobian():
+    with pytest.raises(ValueError, match="expects 3 inputs"):
+        Sequential([Dense(np.ones((2, 3))), Dense(np.ones((1, 3)))])
+    with pytest.raises(ValueError, match="at least one layer"):
+        Sequential([])
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.standard_normal((4, 3)), rng.standard_normal((2, 4))
+    net = Sequential([Dense(W1), ActivationLayer(activation("tanh")), Dense(W2)])
+    x = rng.standard_normal(3)
+    J = net.jacobian(x)
+    h = 1e-6
+    fd = np.column_stack([(net(x + h * e) - net(x - h * e)) / (2 * h) for e in np.eye(3)])
+    np.testing.assert_allclose(J, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_dropout_conventions():
+    x = np.array([1.0, 2.0, 3.0])
+    assert np.allclose(Dropout(0.5)(x), 0.5 * x)
+    assert np.allclose(Dropout(0.5, "inverted")(x), x)
+    m = np.array([1.0, 0.0, 1.0])
+    assert np.allclose(Dropout(0.5, training=True, mask=m)(x), m * x)
+    assert np.allclose(Dropout(0.5, "inverted", training=True, mask=m)(x), m * x / 0.5)
+    assert Dropout(0.25).lipschitz_upper() == 0.25
+    assert Dropout(0.25, "inverted", training=True, mask=m).lipschitz_upper() == 4.0
+    W = np.ones((2, 2))
+    np.testing.assert_array_equal(test_time_weight(W, 0.5), 0.5 * W)
+
+
+@pytest.mark.parametrize("kw,match", [({"p": 0.0}, "keep probability"), ({"p": 1.5}, "keep probability"),
+                                      ({"p": 0.5, "convention": "weird"}, "convention"),
+                                      ({"p": 0.5, "training": True}, "needs a mask"),
+                                      ({"p": 0.5, "training": True, "mask": np.array([0.5])}, "0s and 1s"),
+                                      ({"p": 0.5, "mask": np.array([1.0])}, "takes no mask")])
+def test_dropout_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Dropout(**kw)
+
+
+def test_mask_enumeration_is_a_distribution():
+    masks = enumerate_masks(4)
+    assert masks.shape == (16, 4) and len({tuple(m) for m in masks}) == 16
+    assert mask_probabilities(masks, 0.3).sum() == pytest.approx(1.0, abs=4 * EPS)
+    np.testing.assert_allclose(expected_over_masks(lambda m: m, 4, 0.3), np.full(4, 0.3), rtol=8 * EPS)
+    with pytest.raises(ValueError, match="mask width"):
+        enumerate_masks(40)
+
+
+def test_power_iteration_estimate_is_from_below():
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((5, 4))
+    s = np.linalg.norm(W, 2)
+    prev = 0.0
+    for k in (1, 2, 5, 50):
+        est, u, v = power_iteration_sigma(W, np.ones(5), k)
+        assert prev - 1e-12 <= est <= s * (1 + 4 * EPS)
+        prev = est
+    assert est == pytest.approx(s, rel=1e-10)
+
+
+def test_spectral_normalize_modes():
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((6, 6))
+    for mode in ("exact", "certified"):
+        Wn, s = spectral_normalize(W, mode)
+        assert np.linalg.norm(Wn, 2) <= 1 + 64 * EPS
+    Wp, _ = spectral_normalize(W, "power", n_iterations=1, seed=0)
+    assert np.linalg.norm(Wp, 2) >= 1 - 64 * EPS
+    with pytest.raises(ValueError, match="zero matrix|norm 0"):
+        spectral_normalize(np.zeros((2, 2)), "exact")
+    with pytest.raises(ValueError, match="sigma must be one of"):
+        spectral_normalize(W, "guess")
+    with pytest.raises(ValueError, match="n_iterations"):
+        SpectralNormalizer(n_iterations=0)
+
+
+def test_spectral_normalizer_warm_start_converges():
+    W = np.diag([3.0, 2.0, 1.0])
+    sn = SpectralNormalizer(n_iterations=1, seed=0)
+    for _ in range(60):
+        Wn = sn(W)
+    assert sn.last_sigma == pytest.approx(3.0, rel=1e-9)
+    assert np.linalg.norm(Wn, 2) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_bounds_bracket_a_linear_network():
+    W = np.diag([2.0, 0.5])
+    net = Sequential([Dense(W), ActivationLayer(activation("relu")), Dense(np.eye(2))])
+    lower = empirical_lower_bound(net, seed=0)
+    assert lower.value <= product_bound(net) * (1 + 8 * EPS)
+    assert lower.value >= 2.0 * (1 - 1e-9)  # relu passes the positive quadrant: the bound is reached
+    with pytest.raises(TypeError, match="Sequential"):
+        product_bound([Dense(W)])
+
+
+def test_gram_eigenvalues_sides_and_scaling():
+    A = np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(gram_eigenvalues(A), [9.0, 16.0])
+    np.testing.assert_allclose(gram_eigenvalues(A, "left"), [0.0, 9.0, 16.0], atol=1e-14)
+    np.testing.assert_allclose(gram_eigenvalues(A * 2.0**400, scaled=True), np.array([9.0, 16.0]) * 2.0**800)
+    with pytest.raises(ValueError, match="side must be"):
+        gram_eigenvalues(A, "middle")
+
+
+def test_difference_quotient_does_not_underflow():
+    """Regression (found by test_c4_sup_jacobian_norm_is_L): points 1e-255 apart."""
+    from lipbench.lipschitz.bounds import difference_quotient
+
+    x, y = np.array([3.41036925e-255]), np.array([2.2735795e-255])
+    assert difference_quotient(lambda v: -2.0 * v, x, y) == 2.0

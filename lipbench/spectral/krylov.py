@@ -142,14 +142,14 @@ def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, e
 class _Basis:
     """Rows of orthonormal vectors in a growing buffer (backend arrays)."""
 
-    def __init__(self, xp: Any, length: int, dtype: Any, like: Any):
+    def __init__(self, xp: Any, length: int, dtype: Any):
         self.xp, self.length, self.dtype = xp, length, dtype
-        self.buf = xp.zeros((16, length), dtype=dtype, device=_device(xp, like))
+        self.buf = xp.zeros((16, length), dtype=dtype)
         self.k = 0
 
     def append(self, x: Any) -> None:
         if self.k == self.buf.shape[0]:
-            grown = self.xp.zeros((2 * self.k, self.length), dtype=self.dtype, device=_device(self.xp, self.buf))
+            grown = self.xp.zeros((2 * self.k, self.length), dtype=self.dtype)
             grown[: self.k, :] = self.buf
             self.buf = grown
         self.buf[self.k, :] = x
@@ -167,13 +167,6 @@ class _Basis:
         for _ in range(2):
             x = x - (Q @ x) @ Q
         return x
-
-
-def _device(xp: Any, like: Any) -> Any:
-    try:
-        return like.device
-    except AttributeError:
-        return None
 
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
@@ -204,8 +197,8 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
     v = start_vector(op, rng, v0)
     dt = v.dtype
-    V = _Basis(xp, op.n, dt, v)
-    U = _Basis(xp, op.m, dt, v)
+    V = _Basis(xp, op.n, dt)
+    U = _Basis(xp, op.m, dt)
     V.append(v)
     alphas: list[float] = []
     betas: list[float] = []  # betas[j] couples alpha_j and alpha_{j+1}
@@ -265,7 +258,7 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
         v = r / beta
         V.append(v)
     kk = len(q_top)
-    q = xp.asarray(q_top, dtype=dt, device=_device(xp, v))
+    q = xp.asarray(q_top, dtype=dt)
     ritz = q @ V.rows[:kk, :]
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
@@ -317,7 +310,7 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
         G = (G + G.T) / 2
         lam, Y = np.linalg.eigh(G)
         theta = math.sqrt(max(lam[-1], 0.0))
-        y = xp.asarray(Y[:, -1], dtype=Vall.dtype, device=_device(xp, Vall))
+        y = xp.asarray(Y[:, -1], dtype=Vall.dtype)
         x = Vall @ y
         r = Wall @ y - (theta * theta) * x
         err = residual_error(theta, float(xp.linalg.vector_norm(r)))

@@ -112,7 +112,7 @@ _METHODS: dict[str, MethodInfo] = {
     "power": MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping",
                         _MATRIX_FREE, ALL_BACKENDS, batched=True),
     "lanczos": MethodInfo("lanczos", lanczos_bidiagonal, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
-                          _MATRIX_FREE, ALL_BACKENDS),
+                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype",)),
     "arpack": MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS,
                          frozenset({"numpy"})),
     "propack": MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS,

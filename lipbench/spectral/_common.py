@@ -44,6 +44,7 @@ class Raw:
     message: str = ""
     upper_probabilistic: float | None = None
     failure_probability: float | None = None
+    vector: Any = None  # the final right vector (for warm restarts), if any
 
 
 @dataclass

@@ -242,6 +242,39 @@ class Operator:
             return max(0.0, nw * (1 - 3 * u64 - g) / (1 + g)), w, v64
         return max(0.0, nw * (1 - 3 * u64) - self._rounding_slack()), w, v64
 
+    def certified_lower_from(self, v: Any, w: Any) -> tuple[float, Any, Any]:
+        """As :meth:`certified_lower`, for a float64 v whose product ``w = A v``
+        was already computed in float64 by the iteration (no product here)."""
+        xp = self.xp
+        nv = float(xp.linalg.vector_norm(v))
+        if nv == 0.0:
+            return 0.0, None, None
+        v64, w = v / nv, w / nv
+        nw = float(xp.linalg.vector_norm(w))
+        u64 = unit_roundoff("float64")
+        return max(0.0, nw * (1 - 3 * u64) - self._rounding_slack()), w, v64
+
+    def rmatvec64(self, w: Any) -> Any:
+        """``A^T w`` in float64 (the scaled matrix, whatever the compute dtype);
+        one product with A^T."""
+        if self.linop is not None:
+            return self.rmatvec(w)
+        self.matvecs += 1
+        if self.dense is not None:
+            return self.dense64().T @ w
+        return self.sparse64().T @ w
+
+    def residual_bound64(self, w: Any, v64: Any) -> float:
+        """Relative-error bound ``||A^T A v - theta^2 v|| / (2 theta^2)`` of the
+        unit float64 vector v with ``w = A v``, evaluated in float64 (one product
+        with A^T): some singular value lies this close to ``theta = ||w||``."""
+        xp = self.xp
+        theta = float(xp.linalg.vector_norm(w))
+        if theta == 0.0:
+            return math.inf
+        r = self.rmatvec64(w) - (theta * theta) * v64
+        return float(xp.linalg.vector_norm(r)) / (2 * theta * theta)
+
     def _rounding_slack(self) -> float:
         """Upper bound on ||fl(A v) - A v|| for a unit v in float64 products."""
         if self.linop is not None:

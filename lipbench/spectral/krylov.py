@@ -11,6 +11,7 @@ from a residual, and return the final right vector's certified lower bound
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -39,14 +40,31 @@ def _host(x: Any) -> np.ndarray:
 
 
 def _finish_single(op: Operator, v: Any, *, converged: bool, iterations: int, err: float,
-                   kw_eps: float | None, message: str = "") -> Raw:
-    lower, w, _ = op.certified_lower(v)
+                   kw_eps: float | None, message: str = "", tol: float | None = None,
+                   w: Any = None, rho: float | None = None) -> Raw:
+    """Certify the final vector: lower bound from ``||A v||`` in float64 (reusing
+    ``w = A v`` when it was already computed in float64), and -- when the work
+    ran in float32 -- verify convergence with the float64 residual (linear
+    bound, or power iteration's quadratic estimate when ``rho`` is given)."""
+    if w is not None and op.dtype == "float64" and op.linop is None:
+        lower, w, v64 = op.certified_lower_from(v, w)
+    else:
+        lower, w, v64 = op.certified_lower(v)
     value = float(op.xp.linalg.vector_norm(w)) if w is not None else 0.0
+    if op.dtype != "float64" and w is not None and tol is not None:
+        verified = op.residual_bound64(w, v64)
+        if rho is not None and rho < 1.0:
+            verified = min(verified, _QUAD_SAFETY * 2 * verified * verified / (1 - rho))
+        if converged and verified > tol:
+            converged = False
+            message = (f"the float32 iteration stopped at its own residual bound {err:.3g}, but the float64 "
+                       f"residual bounds the error only by {verified:.3g} > tol")
+        err = verified
     up_p = probabilistic_upper(value, kw_eps) if kw_eps is not None else None
     return Raw(
         value=value, lower=lower, upper=math.inf, converged=converged, iterations=iterations,
         error_estimate=err, message=message, upper_probabilistic=up_p,
-        failure_probability=None if kw_eps is None else _kw_delta(),
+        failure_probability=None if kw_eps is None else _kw_delta(), vector=v64,
     )
 
 
@@ -82,6 +100,8 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     err = np.full(op.batch_shape, np.inf)
     converged = False
     k = 0
+    w_last = None
+    rho_last = None
     for k in range(1, maxiter + 1):
         w = op.matvec(v)
         theta = xp.linalg.vector_norm(w, axis=-1)
@@ -98,9 +118,11 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
                 hist = np.stack(res_log[-(window + 1):])
                 ratios = hist[1:] / hist[:-1]
                 rho = np.nanmax(np.where(np.isfinite(ratios), ratios, 1.0), axis=0)
+                rho_last = rho
                 ok = rho < 1.0
                 quad = np.where(ok & (th > 0), _QUAD_SAFETY * rn * rn / (2 * th**4 * np.where(ok, 1 - rho, 1.0)), np.inf)
         err = np.minimum(lin, quad)
+        w_last = w
         if not op.is_batched:
             track.add(op, k, float(th), float(th), math.inf, float(err))
         if bool(np.all(err <= tol)):
@@ -116,10 +138,12 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             z = xp.where(zn == 0, fresh, z)
             zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
         v = z / zn
+        w_last = None
     if op.is_batched:
         return _finish_batched(op, v, converged=converged, iterations=k, err=err)
     kw = kw_power_epsilon(op.n, k) if v0 is None else None
-    return _finish_single(op, v, converged=converged, iterations=k, err=float(err), kw_eps=kw)
+    return _finish_single(op, v, converged=converged, iterations=k, err=float(err), kw_eps=kw, tol=tol,
+                          w=w_last, rho=None if rho_last is None else float(rho_last))
 
 
 def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, err: np.ndarray) -> Raw:
@@ -170,7 +194,7 @@ class _Basis:
 
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                       v0: Any, track: Tracker, **_: Any) -> Raw:
+                       v0: Any, track: Tracker, work_dtype: str | None = None, **_: Any) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself (not on A^T A).
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -186,8 +210,20 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     Bounds: lower certified from the Ritz vector ``V_k q``; upper from the
     caller's cheap bound; Kuczynski-Wozniakowski's probabilistic bound for a
     random start.
+
+    ``work_dtype="float32"`` (option; dense or sparse float64 input): mixed
+    precision -- the Krylov work runs on a float32 copy of A (a product costs
+    about half), the Ritz vector is certified and its residual verified with
+    the float64 matrix, and if the float64 residual misses ``tol`` the
+    iteration continues in float64 from that vector.  float32 input always
+    works in float32 and is verified the same way.
     """
     from scipy.linalg import eigh_tridiagonal
+
+    if work_dtype not in (None, "float32", "float64"):
+        raise ValueError(f"work_dtype must be 'float32' or 'float64'; got {work_dtype!r}")
+    if work_dtype == "float32" and op.dtype == "float64" and op.linop is None:
+        return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
 
     xp = op.xp
     # The Krylov space is exhausted after n steps (V spans R^n) or, when m < n,
@@ -263,7 +299,34 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
         message = f"stopped at maxiter={maxiter} Lanczos steps (memory grows with each step)"
-    return _finish_single(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message)
+    return _finish_single(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message,
+                          tol=tol)
+
+
+def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                   v0: Any, track: Tracker) -> Raw:
+    """float32 Krylov work, float64 certificate, float64 refinement if needed."""
+    xp = op.xp
+    if op.dense is not None:
+        low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
+    else:
+        low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
+    low._fro = op._fro
+    first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
+    op.matvecs = low.matvecs
+    op._fro = low._fro
+    if first.converged or first.vector is None:
+        first.message = "float32 Krylov work, certified and verified in float64" + (
+            f"; {first.message}" if first.message else "")
+        return first
+    left = None if maxiter is None else max(1, maxiter - first.iterations)
+    second = lanczos_bidiagonal(op, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track)
+    second.iterations += first.iterations
+    second.message = (f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
+                      f"refined in float64 from its vector" + (f"; {second.message}" if second.message else ""))
+    if second.lower < first.lower:  # keep the better certified vector
+        second.lower, second.value = first.lower, first.value
+    return second
 
 
 # ---------------------------------------------------------------------------
@@ -338,4 +401,5 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
         room = n - Vall.shape[1]
         Vs.append(Q[:, :room] if room < Q.shape[1] else Q)
     kw = kw_lanczos_epsilon(n, k) if v0 is None else None
-    return _finish_single(op, x, converged=converged, iterations=k, err=err, kw_eps=kw, message=message)
+    return _finish_single(op, x, converged=converged, iterations=k, err=err, kw_eps=kw, message=message,
+                          tol=tol)

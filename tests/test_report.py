@@ -1,0 +1,262 @@
+"""lipbench.report: saved pytest-benchmark runs -> tidy frame -> md/csv/png/html.
+
+Fake runs are written in pytest-benchmark's file layout
+(``<results>/<machine>/<machine id>/NNNN_NAME.json``) with the extra_info the
+benchmarks in benchmarks/ record; one test runs a tiny real ``pytest
+benchmarks`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from lipbench import report  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _bench(method, shape=(1024, 1024), *, median, tol=1e-6, rel_error=1e-9, backend="numpy",
+           dtype="float64", family="gaussian", kind="spectral", baseline=False, curve=False, **extra):
+    m, n = shape
+    tol_rec = None if method in ("svd", "numpy.linalg.norm") else tol
+    tol_id = "exact" if tol_rec is None else f"{tol:g}"
+    name = f"test_spectral_norm[{method}-{backend}-{m}x{n}-{dtype}-{family}-{tol_id}]"
+    info = {
+        "kind": kind, "method": method, "baseline": baseline, "backend": backend,
+        "device": "cpu" if backend == "numpy" else "NVIDIA H100", "dtype": dtype, "family": family,
+        "shape": f"{m}x{n}", "m": m, "n": n, "nnz": None, "tol": tol_rec,
+        "rel_error": rel_error, "value": 2.0, "truth": 2.0, "truth_source": "construction",
+        "lower": 1.99, "upper": 2.01, "bracket_ok": True, "iterations": 10, "matvecs": 20,
+        "converged": True, "met_target": rel_error <= (tol_rec if tol_rec is not None else tol),
+        "seed": 0, "blas_threads": 2,
+    }
+    if curve:
+        info.update(curve_iteration=[1, 2, 3], curve_matvecs=[2, 4, 6],
+                    curve_time=[0.001, 0.002, 0.003], curve_rel_error=[1e-1, 1e-3, 1e-7])
+    info.update(extra)
+    return {
+        "group": None, "name": name, "fullname": f"benchmarks/test_spectral_norm.py::{name}",
+        "params": None, "param": None, "extra_info": info, "options": {},
+        "stats": {"min": median * 0.9, "max": median * 1.2, "mean": median, "stddev": median * 0.05,
+                  "rounds": 5, "median": median, "iqr": median * 0.1, "q1": median * 0.95,
+                  "q3": median * 1.05, "iqr_outliers": 0, "stddev_outliers": 0, "outliers": "0;0",
+                  "ld15iqr": median * 0.9, "hd15iqr": median * 1.2, "ops": 1 / median,
+                  "total": 5 * median, "iterations": 1},
+    }
+
+
+def _write_run(root: Path, machine: str, benchmarks: list, *, name="0001_baseline",
+               when="2025-01-01T00:00:00+00:00", gpu=None) -> Path:
+    d = root / machine / "Linux-CPython-3.12-64bit"
+    d.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "machine_info": {"node": "box", "lipbench_machine": machine, "gpu_name": gpu,
+                         "blas": [{"internal_api": "openblas", "version": "0.3", "num_threads": 2}]},
+        "commit_info": {"id": "abc123"}, "benchmarks": benchmarks, "datetime": when,
+        "version": "5.1.0",
+    }
+    p = d / f"{name}.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _cpu_run(root: Path, machine="cpu-2c-openblas", scale=1.0, **kw) -> Path:
+    benches = [
+        _bench("numpy.linalg.norm", median=0.4 * scale, rel_error=1e-15, baseline=True),
+        _bench("svd", median=0.5 * scale, rel_error=1e-15),
+        _bench("arpack", median=0.1 * scale),
+        _bench("lanczos", median=0.02 * scale, curve=True),
+        _bench("power", median=0.05 * scale, rel_error=3e-4, converged=False),  # a miss at 1e-6
+        _bench("lanczos", (4096, 4096), median=0.3 * scale),
+        _bench("numpy.linalg.norm", (4096, 4096), median=12.0 * scale, rel_error=1e-15, baseline=True),
+        _bench("arpack", (4096, 4096), median=1.5 * scale),
+        _bench("lanczos", tol=1e-3, median=0.01 * scale, rel_error=1e-5),
+        _bench("arpack", tol=1e-3, median=0.05 * scale, rel_error=1e-7),
+    ]
+    return _write_run(root, machine, benches, **kw)
+
+
+def test_load_results_is_tidy_and_carries_accuracy(tmp_path):
+    _cpu_run(tmp_path)
+    df = report.load_results(tmp_path)
+    assert len(df) == 10, df
+    for col in ("machine", "method", "backend", "dtype", "shape", "tol", "rel_error", "met_target",
+                "matvecs", "time_median", "time_iqr", "status"):
+        assert col in df.columns, f"column {col!r} missing from {list(df.columns)}"
+    assert set(df["machine"]) == {"cpu-2c-openblas"}
+    power = df[df["method"] == "power"].iloc[0]
+    assert power["status"] == "MISS", f"a method that missed its target must be a MISS: {power.to_dict()}"
+    assert (df[df["method"] != "power"]["status"] == "ok").all()
+
+
+def test_speedups_are_ratios_of_medians_within_a_run(tmp_path):
+    _cpu_run(tmp_path)
+    df = report.add_speedups(report.load_results(tmp_path))
+    row = df[(df["method"] == "lanczos") & (df["shape"] == "1024x1024") & (df["tol"] == 1e-6)].iloc[0]
+    assert row["speedup_vs_numpy_norm"] == pytest.approx(0.4 / 0.02), row.to_dict()
+    assert row["speedup_vs_arpack"] == pytest.approx(0.1 / 0.02), row.to_dict()
+    assert row["speedup_vs_svd"] == pytest.approx(0.5 / 0.02), row.to_dict()
+    # arpack is matched at the same tolerance, numpy.linalg.norm at any.
+    loose = df[(df["method"] == "lanczos") & (df["tol"] == 1e-3)].iloc[0]
+    assert loose["speedup_vs_arpack"] == pytest.approx(0.05 / 0.01)
+    assert loose["speedup_vs_numpy_norm"] == pytest.approx(0.4 / 0.01)
+    big = df[(df["method"] == "lanczos") & (df["shape"] == "4096x4096")].iloc[0]
+    assert big["speedup_vs_numpy_norm"] == pytest.approx(12.0 / 0.3)
+    assert big["speedup_vs_svd"] != big["speedup_vs_svd"]  # no svd row at 4096: NaN, not invented
+
+
+def test_write_report_produces_md_csv_png_html(tmp_path):
+    _cpu_run(tmp_path / "results")
+    paths = report.write_report(tmp_path / "results")
+    for key in ("md", "html", "csv", "curves_csv"):
+        assert Path(paths[key]).is_file(), f"{key} not written: {paths}"
+    assert paths["png"], "no plots written"
+    assert all(Path(p).stat().st_size > 1000 for p in paths["png"])
+    md = Path(paths["md"]).read_text()
+    assert "MISS" in md and "power" in md
+    assert "Headline" in md and "4096x4096" in md
+    assert "time / time(numpy.linalg.norm)" in md
+    html = Path(paths["html"]).read_text()
+    assert "data:image/png;base64," in html, "plots must be embedded in the HTML page"
+    assert "class='miss'" in html
+    csv = pd.read_csv(paths["csv"])
+    assert len(csv) == 10 and "rel_error" in csv.columns
+    curves = pd.read_csv(paths["curves_csv"])
+    assert list(curves["matvecs"]) == [2, 4, 6]
+
+
+def test_corrupt_and_foreign_files_are_named_and_skipped(tmp_path):
+    _cpu_run(tmp_path)
+    bad = tmp_path / "cpu-2c-openblas" / "Linux-CPython-3.12-64bit" / "0002_truncated.json"
+    bad.write_text('{"machine_info": {"node": "x"}, "benchmarks": [')
+    foreign = tmp_path / "elsewhere" / "0001_other.json"
+    foreign.parent.mkdir()
+    foreign.write_text(json.dumps({"hello": "world"}))
+    other_project = _write_run(tmp_path, "cpu-other", [{"name": "t", "stats": {"median": 1.0},
+                                                          "extra_info": {}}], name="0001_x")
+    with pytest.warns(report.ReportWarning) as record:
+        df = report.load_results(tmp_path)
+    messages = "\n".join(str(w.message) for w in record)
+    assert "0002_truncated.json" in messages and "not valid JSON" in messages, messages
+    assert "0001_other.json" in messages and "not a pytest-benchmark results file" in messages, messages
+    assert str(other_project) in messages and "no lipbench extra_info" in messages, messages
+    assert len(df) == 10, "the good run must still be reported"
+
+
+def test_cli_reports_despite_a_corrupt_file(tmp_path, capsys):
+    _cpu_run(tmp_path)
+    (tmp_path / "broken.json").write_text("not json at all")
+    parser = argparse.ArgumentParser()
+    report.add_cli_arguments(parser)
+    args = parser.parse_args([str(tmp_path), "--out", str(tmp_path / "out")])
+    assert report.run_cli(args) == 0
+    err = capsys.readouterr().err
+    assert "broken.json" in err and "not valid JSON" in err, err
+    assert (tmp_path / "out" / "REPORT.md").is_file()
+
+
+def test_cli_missing_folder_is_an_error(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    report.add_cli_arguments(parser)
+    assert report.run_cli(parser.parse_args([str(tmp_path / "nope")])) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_empty_results_folder_still_writes_a_report(tmp_path):
+    paths = report.write_report(tmp_path)
+    assert "No lipbench benchmark rows" in Path(paths["md"]).read_text()
+
+
+def test_multi_machine_cross_hardware_table(tmp_path):
+    _cpu_run(tmp_path, "cpu-2c-openblas")
+    gpu = [_bench(b["extra_info"]["method"], (b["extra_info"]["m"], b["extra_info"]["n"]),
+                  median=b["stats"]["median"] / 10, tol=b["extra_info"]["tol"] or 1e-6,
+                  backend="cupy", rel_error=b["extra_info"]["rel_error"])
+           for b in json.loads(_cpu_run(tmp_path / "tmp").read_text())["benchmarks"]]
+    _write_run(tmp_path, "gpu-nvidia-h100", gpu, gpu="NVIDIA H100")
+    df = report.load_results(tmp_path / "cpu-2c-openblas")
+    assert set(df["machine"]) == {"cpu-2c-openblas"}
+    df = report.load_results(tmp_path)
+    assert set(df["machine"]) == {"cpu-2c-openblas", "gpu-nvidia-h100"}
+    cross = report.cross_hardware(df)
+    col = "speedup gpu-nvidia-h100:cupy vs cpu-2c-openblas:numpy"
+    assert col in cross.columns, list(cross.columns)
+    assert cross[col].dropna().to_numpy() == pytest.approx(10.0)
+    paths = report.write_report(tmp_path, tmp_path / "out")
+    md = Path(paths["md"]).read_text()
+    assert "Across hardware (ratios of medians)" in md
+    assert "gpu-nvidia-h100" in md and "cpu-2c-openblas" in md
+
+
+def test_latest_run_per_machine_wins_but_ratios_stay_within_a_run(tmp_path):
+    _cpu_run(tmp_path, name="0001_old", when="2025-01-01T00:00:00+00:00", scale=2.0)
+    _cpu_run(tmp_path, name="0002_new", when="2025-02-01T00:00:00+00:00", scale=1.0)
+    df = report.add_speedups(report.load_results(tmp_path))
+    assert len(df) == 20
+    latest = report.latest_per_case(df)
+    assert len(latest) == 10 and set(latest["run"]) == {"0002_new"}
+    old = df[(df["run"] == "0001_old") & (df["method"] == "lanczos") & (df["shape"] == "1024x1024")
+             & (df["tol"] == 1e-6)].iloc[0]
+    assert old["speedup_vs_numpy_norm"] == pytest.approx(0.4 / 0.02)  # not mixed with the new run
+
+
+def test_method_picker_ignores_misses(tmp_path):
+    _cpu_run(tmp_path)
+    df = report.add_speedups(report.load_results(tmp_path))
+    pick = report.method_picker(df)
+    row = pick[(pick["shape"] == "1024x1024") & (pick["tol"] == 1e-6)].iloc[0]
+    assert row["fastest (met target)"] == "lanczos", pick  # power was faster than arpack but missed
+
+
+def test_report_module_does_not_import_estimators():
+    code = ("import sys, lipbench.report; "
+            "bad = [m for m in sys.modules if m.startswith('lipbench.spectral') or m == 'lipbench.cli']; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    # lipbench/__init__ may import the estimators itself; only report's own imports matter here.
+    proc = subprocess.run([sys.executable, "-c", "import ast, pathlib; "
+                           "src = pathlib.Path('lipbench/report.py').read_text(); "
+                           "mods = [n.module or '' for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)] + "
+                           "[a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names]; "
+                           "bad = [m for m in mods if 'spectral' in m or 'lipschitz' in m or m.endswith('cli')]; "
+                           "print(bad); raise SystemExit(1 if bad else 0)"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, f"lipbench/report.py imports estimators: {proc.stdout}{proc.stderr}"
+    del code
+
+
+@pytest.mark.slow
+def test_real_tiny_benchmark_run_is_reported(tmp_path):
+    """A real ``pytest benchmarks`` run (tiny profile) saves JSON the report reads."""
+    if not (REPO / "benchmarks" / "conftest.py").is_file():
+        pytest.skip("benchmarks/ not present")
+    try:
+        import lipbench
+
+        lipbench.spectral_norm  # noqa: B018
+    except (ImportError, AttributeError) as exc:
+        pytest.skip(f"lipbench.spectral_norm not available yet ({exc})")
+    env = dict(os.environ, LIPBENCH_MACHINE="tiny-test-box", LIPBENCH_BACKENDS="numpy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "benchmarks/test_spectral_norm.py", "-q", "-p", "no:cacheprovider",
+         "--lipbench-size=tiny", f"--lipbench-results={tmp_path}", "--benchmark-save=tiny",
+         "--lipbench-no-report", "-x"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    files = list((tmp_path / "tiny-test-box").rglob("*_tiny.json"))
+    assert len(files) == 1, (files, proc.stdout[-2000:])
+    df = report.load_results(tmp_path)
+    assert len(df) > 0 and set(df["machine"]) == {"tiny-test-box"}
+    assert df["rel_error"].notna().all(), df[["method", "rel_error"]]
+    assert df["met_target"].map(lambda v: v in (True, False)).all()
+    paths = report.write_report(tmp_path)
+    assert Path(paths["md"]).is_file() and Path(paths["html"]).is_file()

@@ -237,6 +237,33 @@ def test_auto_rule():
     A, s = matrices.gaussian(300, 260, seed=0)
     r = lb.spectral_norm(A)
     assert r.method == "lanczos" and r.converged and abs(r.value - s[0]) <= 1e-8 * s[0] + 1e-12
+    assert lb.auto_plan(np.ones((1024, 100))) == ("lanczos", {"gram": True})
+    assert lb.auto_plan(np.ones((1024, 1024))) == ("lanczos", {"work_dtype": "float32"})
+    assert lb.auto_plan(np.ones((1024, 1024)), tol=1e-8) == ("lanczos", {})
+    assert lb.auto_plan(np.ones((4096, 1024), dtype=np.float32)) == ("lanczos", {"gram": True})
+    assert lb.auto_plan(np.ones((8192, 1024))) == ("lanczos", {"gram": True, "work_dtype": "float32"})
+
+
+@pytest.mark.parametrize("family", list(FAMILY_KW))
+@pytest.mark.parametrize("shape", [(1024, 1024), (2048, 256), (256, 2048)])
+def test_auto_meets_1e_6_on_every_family(family, shape):
+    """auto's fast paths (mixed precision, Gram route) stay certified at tol=1e-6."""
+    ks = matrices.make(family, *shape, seed=1, **FAMILY_KW[family])
+    truth = matrices.reference_norm(ks.matrix)
+    r, _ = run_quietly(ks.matrix, "auto", tol=1e-6, seed=0)
+    assert_certified(r, truth, 1e-6, ks.matrix, family)
+    assert r.converged, r.message
+
+
+@pytest.mark.parametrize("opts", [{"gram": True}, {"work_dtype": "float32"}, {"gram": True, "work_dtype": "float32"}])
+def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
+    """At tol=1e-11 float32 work cannot verify; the iteration continues in float64."""
+    A, s = matrices.gap(600, 150, delta=0.05, seed=2)
+    r, _ = run_quietly(A, "lanczos", tol=1e-11, seed=0, **opts)
+    assert r.converged and r.options == opts
+    if opts.get("work_dtype") == "float32":
+        assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
+    assert_certified(r, np.linalg.norm(A, 2), 1e-11, A)
 
 
 def test_methods_registry_documents_every_method():

@@ -30,6 +30,7 @@ __all__ = [
     "METHODS",
     "MethodInfo",
     "choose_method",
+    "auto_plan",
     "default_tol",
     "SpectralNormResult",
     "HistoryEntry",
@@ -112,7 +113,7 @@ _METHODS: dict[str, MethodInfo] = {
     "power": MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping",
                         _MATRIX_FREE, ALL_BACKENDS, batched=True),
     "lanczos": MethodInfo("lanczos", lanczos_bidiagonal, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
-                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype",)),
+                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram")),
     "arpack": MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS,
                          frozenset({"numpy"})),
     "propack": MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS,
@@ -152,25 +153,59 @@ METHODS: Mapping[str, MethodInfo] = _Methods()
 
 #: dense matrices with at most this many entries (or min(m, n) <= 64) go to 'svd' under 'auto'
 AUTO_SVD_MAX_ENTRIES = 256 * 256
+#: aspect ratio max(m, n) / min(m, n) from which 'auto' takes the Gram route ...
+AUTO_GRAM_ASPECT = 4
+#: ... as long as the Gram matrix is at most this wide
+AUTO_GRAM_MAX_SIDE = 4096
+#: float64 dense input with at least this many entries and tol at least
+#: AUTO_MIXED_MIN_TOL runs its Krylov work in float32 (memory-bound products)
+AUTO_MIXED_MIN_ENTRIES = 1024 * 1024
+AUTO_MIXED_MIN_TOL = 1e-6
 
 
-def choose_method(A: Any) -> str:
-    """The rule behind ``method="auto"``:
+def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
+    """The rule behind ``method="auto"``: (method, options).
 
     1. a stack ``(..., m, n)`` -> ``svd`` (batched LAPACK/cuSOLVER);
     2. a dense matrix with ``min(m, n) <= 64`` or at most 256 x 256 entries ->
        ``svd`` (exact to rounding and as fast as any iteration at that size);
-    3. everything else (large dense on any backend, sparse, LinearOperator) ->
-       ``lanczos`` (fewest matvecs of the error-bounded methods here).
+    3. a dense tall or wide matrix (aspect ratio >= 4, smaller side <= 4096)
+       -> ``lanczos`` on its Gram matrix (``gram=True``): one BLAS-3 product,
+       then cheap Lanczos steps, certified with A;
+    4. other dense matrices -> ``lanczos``;
+    5. sparse matrices and LinearOperators -> ``lanczos``.
+    In 3 and 4, float64 input of at least 1024 x 1024 entries asked for
+    ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
+    cost about half) and is certified and verified in float64.
     """
     kind, _backend, ndim = classify(A)
-    if kind == InputKind.DENSE:
-        if ndim > 2:
-            return "svd"
-        shape = tuple(getattr(A, "shape", np.shape(A)))
-        if len(shape) == 2 and (min(shape) <= 64 or shape[0] * shape[1] <= AUTO_SVD_MAX_ENTRIES):
-            return "svd"
-    return "lanczos"
+    if kind != InputKind.DENSE:
+        return "lanczos", {}
+    if ndim > 2:
+        return "svd", {}
+    shape = tuple(int(x) for x in getattr(A, "shape", np.shape(A)))
+    if len(shape) != 2 or min(shape) <= 64 or shape[0] * shape[1] <= AUTO_SVD_MAX_ENTRIES:
+        return "svd", {}
+    options: dict = {}
+    if max(shape) >= AUTO_GRAM_ASPECT * min(shape) and min(shape) <= AUTO_GRAM_MAX_SIDE:
+        options["gram"] = True
+    dtype = getattr(A, "dtype", None)
+    is_f64 = dtype is not None and _dtype_str(dtype) == "float64"
+    if is_f64 and shape[0] * shape[1] >= AUTO_MIXED_MIN_ENTRIES and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
+        options["work_dtype"] = "float32"
+    return "lanczos", options
+
+
+def _dtype_str(dtype: Any) -> str:
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(dtype).split(".")[-1]
+
+
+def choose_method(A: Any, tol: float | None = None) -> str:
+    """The method ``method="auto"`` picks for ``A`` (see :func:`auto_plan`)."""
+    return auto_plan(A, tol)[0]
 
 
 def default_tol(dtype: str) -> float:
@@ -230,7 +265,7 @@ def spectral_norm(
         CuPy sparse matrix; stacks ``(..., m, n)`` for ``svd`` and ``power``.
         bool/int compute in float64, float16 in float32, complex through the
         real embedding ``[[Re, -Im], [Im, Re]]``.  A is never modified.
-    method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`choose_method`).
+    method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`auto_plan`).
     tol : requested relative accuracy of ``value`` (default 1e-8 for float64
         work, 1e-5 for float32); iterative methods stop on a bound of the error.
     maxiter : iteration cap (method-specific meaning and default).
@@ -239,7 +274,8 @@ def spectral_norm(
         arpack/propack/lobpcg and cupy-eigsh.
     strict : raise :class:`NotConvergedError` instead of warning.
     return_history : keep the per-iteration estimates and brackets.
-    **options : method options (``block_size`` for ``randomized``).
+    **options : method options (``block_size`` for ``randomized``; ``work_dtype``
+        and ``gram`` for ``lanczos``); recorded in ``result.options``.
 
     Returns
     -------
@@ -251,7 +287,11 @@ def spectral_norm(
         raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
     tol = _validate_tol(tol)
     maxiter = _validate_maxiter(maxiter)
-    chosen = choose_method(A) if method == "auto" else method
+    if method == "auto":
+        chosen, auto_options = auto_plan(A, tol)
+        options = {**auto_options, **options}
+    else:
+        chosen = method
     info = _METHODS[chosen]
     ok, why = info.applies_to(A)
     if not ok:
@@ -278,7 +318,7 @@ def spectral_norm(
         if v0 is not None and chosen in ("svd", "gram"):
             raise ValueError(f"method {chosen!r} takes no start vector; v0 applies to iterative methods")
         raw = info.function(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
-    return _finish(op, raw, chosen, tol, seed, track, strict)
+    return _finish(op, raw, chosen, tol, seed, track, strict, options)
 
 
 def _vector_norm(op: Operator) -> Raw:
@@ -305,7 +345,7 @@ def _vector_norm(op: Operator) -> Raw:
 
 
 def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
-            strict: bool) -> SpectralNormResult:
+            strict: bool, options: dict) -> SpectralNormResult:
     lower, upper, value = raw.lower, raw.upper, raw.value
     if not op.is_batched and not op.is_zero:
         lower = max(float(lower), op.cheap_lower())
@@ -337,6 +377,7 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
         device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
+        options=dict(options),
     )
     if not result.converged:
         err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"

@@ -73,6 +73,7 @@ class SpectralNormResult:
     shape: tuple[int, ...] = ()
     message: str = ""
     history: tuple[HistoryEntry, ...] | None = field(default=None, repr=False)
+    options: dict = field(default_factory=dict)
 
     @property
     def relative_width(self) -> Any:
@@ -94,7 +95,8 @@ class SpectralNormResult:
         lines = [
             f"sigma_max  {f(self.value)}",
             f"bracket    [{f(self.lower)}, {f(self.upper)}]",
-            f"method     {self.method} ({self.backend}, {self.dtype}, device {self.device})",
+            f"method     {self.method}" + (f" {self.options}" if self.options else "")
+            + f" ({self.backend}, {self.dtype}, device {self.device})",
             f"work       {self.iterations} iterations, {self.matvecs} matvecs",
             f"accuracy   error estimate {f(self.error_estimate)} vs tol {self.tol:.3g}: {conv}",
         ]

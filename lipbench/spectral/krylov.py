@@ -194,7 +194,8 @@ class _Basis:
 
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                       v0: Any, track: Tracker, work_dtype: str | None = None, **_: Any) -> Raw:
+                       v0: Any, track: Tracker, work_dtype: str | None = None, gram: bool = False,
+                       **_: Any) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself (not on A^T A).
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -217,11 +218,22 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     the float64 matrix, and if the float64 residual misses ``tol`` the
     iteration continues in float64 from that vector.  float32 input always
     works in float32 and is verified the same way.
+
+    ``gram=True`` (option; dense input): the Gram route for tall or wide A --
+    form the small Gram matrix ``A^T A`` (or ``A A^T``) once with one BLAS-3
+    product (counted as min(m, n) products with A^T), run the Lanczos
+    iteration on it (each step then costs min(m, n)^2 instead of m n), and
+    certify and verify the resulting vector with A in float64; if the
+    verification misses ``tol``, continue on A from that vector.
     """
     from scipy.linalg import eigh_tridiagonal
 
     if work_dtype not in (None, "float32", "float64"):
         raise ValueError(f"work_dtype must be 'float32' or 'float64'; got {work_dtype!r}")
+    if gram:
+        if op.dense is None:
+            raise ValueError("the Gram route (gram=True) needs a dense matrix")
+        return _lanczos_gram(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, work_dtype=work_dtype)
     if work_dtype == "float32" and op.dtype == "float64" and op.linop is None:
         return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
 
@@ -327,6 +339,54 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
     if second.lower < first.lower:  # keep the better certified vector
         second.lower, second.value = first.lower, first.value
     return second
+
+
+def _transposed(op: Operator) -> Operator:
+    """The operator of A^T (a view; products and certificates follow)."""
+    t = dataclasses.replace(op, dense=op.dense.T, shape=(op.n, op.m),
+                            _dense64=None if op._dense64 is None else op._dense64.T)
+    t._fro = op._fro
+    return t
+
+
+def _lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                  v0: Any, track: Tracker, work_dtype: str | None) -> Raw:
+    """Lanczos on the small Gram matrix, certified with A (see lanczos_bidiagonal)."""
+    xp = op.xp
+    t = op if op.m >= op.n else _transposed(op)
+    A = t.dense
+    if work_dtype == "float32" and t.dtype == "float64":
+        A = xp.astype(A, xp.float32)
+    G = A.T @ A
+    t.matvecs += t.n
+    gop = Operator(kind=op.kind, xp=xp, shape=(t.n, t.n), dtype="float32" if A.dtype == xp.float32 else "float64",
+                   input_dtype=op.input_dtype, scale=1.0, backend=op.backend, device=op.device, dense=G)
+    start = None
+    if v0 is not None:
+        start = start_vector(op, rng, v0, dtype=gop.dtype)
+        if t is not op:  # wide: the Gram matrix A A^T acts on left vectors; start from A v0
+            start = t.rmatvec(start)
+    inner = lanczos_bidiagonal(gop, tol=tol, maxiter=maxiter, rng=rng, v0=start, track=Tracker(False))
+    work_products = gop.matvecs
+    lower, w, v64 = t.certified_lower(inner.vector)
+    value = float(xp.linalg.vector_norm(w))
+    verified = t.residual_bound64(w, v64)
+    op.matvecs = t.matvecs
+    track.add(op, inner.iterations, value, lower, math.inf, verified)
+    note = (f"Gram route: {inner.iterations} Lanczos steps on the {t.n} x {t.n} Gram matrix "
+            f"({work_products} products with it), certified with A")
+    if inner.converged and verified <= tol:
+        return Raw(value=value, lower=lower, upper=math.inf, converged=True, iterations=inner.iterations,
+                   error_estimate=verified, message=note, vector=v64)
+    left = None if maxiter is None else max(1, maxiter - inner.iterations)
+    rest = lanczos_bidiagonal(t, tol=tol, maxiter=left, rng=rng, v0=v64, track=track, work_dtype=work_dtype)
+    op.matvecs = t.matvecs
+    rest.iterations += inner.iterations
+    rest.message = note + f"; its vector's residual bound {verified:.3g} missed tol, continued on A" + (
+        f"; {rest.message}" if rest.message else "")
+    if rest.lower < lower:
+        rest.lower, rest.value = lower, value
+    return rest
 
 
 # ---------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def _build(
     A = xp.astype(A64, getattr(xp, dtype)) if dtype != "float64" else A64
     s_scaled = s * (2.0 ** scale_exponent)
     u64 = np.finfo(np.float64).eps / 2
-    u = np.finfo(np.dtype(dtype)).eps / 2
+    u = float(np.finfo(np.dtype(dtype)).eps) / 2
     fro = float(np.sqrt(np.sum((s / max(s.max(initial=0.0), 1e-300)) ** 2))) * float(s_scaled.max(initial=0.0))
     atol = (4 * max(m, n) * u64 * float(s_scaled.max(initial=0.0))) + u * fro
     return KnownSpectrum(

@@ -91,6 +91,7 @@ _EXTRA_FIELDS = (
     "blas_threads", "impl", "profile", "note", "steps", "mean_tracking_error",
     "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
     "error_estimate", "warning", "truth_uncertainty", "target_tol", "timing", "result_method",
+    "matvec_seconds", "options",
 )
 
 
@@ -208,7 +209,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
         df[col] = pd.to_numeric(df[col], errors="coerce")
     for col in ("tol", "rel_error", "value", "truth", "lower", "upper", "mean_tracking_error",
                 "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
-                "error_estimate", "truth_uncertainty", "target_tol") + tuple(_STAT_FIELDS.values()):
+                "error_estimate", "truth_uncertainty", "target_tol", "matvec_seconds") + tuple(_STAT_FIELDS.values()):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     for col in ("baseline", "converged", "met_target", "bracket_ok"):
@@ -302,7 +303,8 @@ def cross_hardware(df: pd.DataFrame) -> pd.DataFrame:
     d = latest_per_case(df[df["kind"] == "spectral"])
     if d.empty:
         return pd.DataFrame()
-    d = d.assign(hardware=d.apply(_hardware, axis=1))
+    d = d.assign(hardware=d.apply(_hardware, axis=1),
+                 tol=d["tol"].map(lambda t: "-" if pd.isna(t) else f"{float(t):g}"))
     hws = sorted(d["hardware"].unique(), key=lambda h: (not h.startswith("cpu"), h))
     if len(hws) < 2:
         return pd.DataFrame()
@@ -314,7 +316,8 @@ def cross_hardware(df: pd.DataFrame) -> pd.DataFrame:
     for hw in hws[1:]:
         piv[f"speedup {hw} vs {ref}"] = piv[ref] / piv[hw]
     piv = piv.reset_index()
-    return piv
+    piv = piv.assign(_sk=piv["shape"].map(_shape_key)).sort_values(["method", "_sk", "dtype", "family", "tol"])
+    return piv.drop(columns="_sk").reset_index(drop=True)
 
 
 def broadcast_tol_independent(d: pd.DataFrame) -> pd.DataFrame:
@@ -463,7 +466,12 @@ def plot_time_vs_size(df: pd.DataFrame, out_dir: Path) -> list[Path]:
                         key=lambda k: (str(k[0]), -k[1]))
         if not panels:
             continue
-        fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.8), squeeze=False)
+        ncols = min(2, len(panels))
+        nrows = -(-len(panels) // ncols)
+        fig, axes_grid = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.6 * nrows), squeeze=False)
+        axes = [list(axes_grid.ravel())]
+        for ax in axes[0][len(panels):]:
+            ax.set_visible(False)
         methods = sorted(gm["method"].unique())
         cmap = plt.get_cmap("tab20")
         colors = {m: cmap(i % 20) for i, m in enumerate(methods)}
@@ -483,7 +491,7 @@ def plot_time_vs_size(df: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.set_ylabel("median time [s]")
             ax.set_title(f"{machine}: {dt}, tol {_fmt_tol(tol)}  (red x = missed target)", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
-        axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        axes[0][min(ncols, len(panels)) - 1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         p = out_dir / f"time_vs_size_{_slug(machine)}.png"
         fig.savefig(p, dpi=90)
@@ -550,7 +558,7 @@ def plot_tracking(df: pd.DataFrame, out_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- report
 
 
-HEADLINE_SHAPES = ("1024x1024", "4096x4096")
+HEADLINE_SHAPES = ("1024x1024", "2048x2048", "4096x4096")
 
 
 def _headline(d: pd.DataFrame) -> pd.DataFrame:
@@ -562,7 +570,9 @@ def _headline(d: pd.DataFrame) -> pd.DataFrame:
     h = h.assign(_sk=h["shape"].map(_shape_key)).sort_values(["machine", "backend", "_sk", "time_median"])
     return pd.DataFrame({
         "machine": h["machine"], "backend": h["backend"], "shape": h["shape"], "method": h["method"],
-        "median time ± IQR": [_fmt_time_iqr(t, i) for t, i in zip(h["time_median"], h["time_iqr"])],
+        "median time ± IQR": [_fmt_time_iqr(t, i if r >= 2 else None)
+                              for t, i, r in zip(h["time_median"], h["time_iqr"], h["rounds"].fillna(0))],
+        "rounds": h["rounds"].map(_fmt_int),
         "rel. error": h["rel_error"].map(_fmt_err),
         "target 1e-6": np.where(h["status"] == "ok", "met", "MISS"),
         "matvecs": h["matvecs"].map(_fmt_int),
@@ -570,6 +580,109 @@ def _headline(d: pd.DataFrame) -> pd.DataFrame:
             lambda r: "" if not math.isfinite(r) else f"{r:.3g}"),
         "time / time(arpack)": (1.0 / h["speedup_vs_arpack"]).map(
             lambda r: "" if not math.isfinite(r) else f"{r:.3g}"),
+    }).reset_index(drop=True)
+
+
+def _pick(d: pd.DataFrame, **eq: Any) -> pd.DataFrame:
+    m = pd.Series(True, index=d.index)
+    for k, v in eq.items():
+        m &= d[k] == v
+    return d[m]
+
+
+def _median_time(d: pd.DataFrame, method: str, tol_dependent: bool = True) -> float:
+    rows = d[d["method"] == method]
+    if tol_dependent:
+        rows = rows[rows["tol"] == 1e-6]
+    return float(rows["time_median"].median()) if not rows.empty else math.nan
+
+
+def _verdict(ok: Any) -> str:
+    return "" if ok is None else ("met" if ok else "NOT met")
+
+
+def targets_table(d: pd.DataFrame) -> pd.DataFrame:
+    """The speed and accuracy targets of ``method="auto"``, per machine and
+    backend, as ratios of medians measured side by side in one run."""
+    rows: list[dict] = []
+    spec = d[d["kind"] == "spectral"]
+    for (machine, backend), g in spec.groupby(["machine", "backend"]):
+        def add(target: str, measured: str, ok: Any, detail: str = "") -> None:
+            rows.append({"machine": machine, "backend": backend, "target": target, "measured": measured,
+                         "verdict": _verdict(ok), "detail": detail})
+
+        for shape in ("2048x2048", "4096x4096"):
+            h = _pick(g, dtype="float64", family="gaussian", shape=shape)
+            a = h[(h["method"] == "auto") & (h["tol"] == 1e-6)]
+            if a.empty:
+                continue
+            ta = float(a["time_median"].iloc[0])
+            err = float(a["rel_error"].iloc[0])
+            for ref, label, need in (("numpy.linalg.norm", "numpy.linalg.norm(A, 2)", 50.0),
+                                     ("propack", "svds(solver='propack'), kmax raised, same accuracy", 3.0),
+                                     ("scipy.sparse.linalg.svds", "svds default (arpack)", 1.0),
+                                     ("lanczos", "plain float64 lanczos (mixed precision gain)", 3.0)):
+                tr = _median_time(h, ref, tol_dependent=ref != "numpy.linalg.norm")
+                if math.isfinite(tr):
+                    ratio = tr / ta
+                    add(f"{shape} float64 Gaussian: auto >= {need:g}x faster than {label}",
+                        f"{ratio:.2f}x", ratio >= need if need > 1 else ratio > 1,
+                        f"auto {_fmt_time(ta)} (rel. error {_fmt_err(err)}), reference {_fmt_time(tr)}")
+            mv, ms = a["matvecs"].iloc[0], a["matvec_seconds"].iloc[0] if "matvec_seconds" in a else math.nan
+            if pd.notna(mv) and pd.notna(ms) and mv > 0 and ms > 0:
+                floor = float(mv) * float(ms)
+                add(f"{shape} float64 Gaussian: auto time <= 1.2x the matvec floor",
+                    f"{ta / floor:.2f}x", ta / floor <= 1.2,
+                    f"{int(mv)} matvecs x {_fmt_time(ms)} per float64 product = {_fmt_time(floor)}")
+            a32 = _pick(g, dtype="float32", family="gaussian", shape=shape)
+            a32 = a32[(a32["method"] == "auto") & (a32["tol"] == 1e-6)]
+            if not a32.empty:
+                e32 = float(a32["rel_error"].iloc[0])
+                add(f"{shape} float32 Gaussian: auto rel. error <= 1e-6", _fmt_err(e32), e32 <= 1e-6,
+                    f"{_fmt_time(float(a32['time_median'].iloc[0]))}")
+        for shape in ("8192x1024", "1024x8192"):
+            h = _pick(g, dtype="float64", family="gaussian", shape=shape)
+            a = h[(h["method"] == "auto") & (h["tol"] == 1e-6)]
+            tr = _median_time(h, "numpy.linalg.norm", tol_dependent=False)
+            if a.empty or not math.isfinite(tr):
+                continue
+            ta = float(a["time_median"].iloc[0])
+            add(f"{shape} float64 Gaussian: auto >= 5x faster than numpy.linalg.norm(A, 2)",
+                f"{tr / ta:.2f}x", tr / ta >= 5, f"auto {_fmt_time(ta)} (rel. error "
+                f"{_fmt_err(float(a['rel_error'].iloc[0]))}), numpy.linalg.norm {_fmt_time(tr)}")
+    acc = d[d["kind"] == "auto_accuracy"]
+    for (machine, backend), g in acc.groupby(["machine", "backend"]):
+        for (shape, dt), gg in g.groupby(["shape", "dtype"]):
+            met = int((gg["met_target"] == True).sum())  # noqa: E712 - object column
+            brk = int((gg["bracket_ok"] == True).sum())  # noqa: E712
+            worst = gg["rel_error"].max()
+            rows.append({"machine": machine, "backend": backend,
+                         "target": f"{shape} {dt}: auto rel. error <= 1e-6 on every family, bracket holds",
+                         "measured": f"{met}/{len(gg)} met, {brk}/{len(gg)} brackets hold",
+                         "verdict": _verdict(met == len(gg) and brk == len(gg)),
+                         "detail": f"worst rel. error {_fmt_err(worst)}"})
+    tr = d[(d["kind"] == "training") & (d["method"].astype(str).str.contains("power-1step-warm"))]
+    for _, r in tr.iterrows():
+        per_step = float(r["matvecs"]) / float(r["steps"]) if r["steps"] else math.nan
+        ok = per_step <= 2 and float(r["max_tracking_error_after_burn_in"]) <= 1e-3
+        rows.append({"machine": r["machine"], "backend": r["backend"],
+                     "target": "training: warm power, <= 2 products per step at <= 1e-3 tracking error",
+                     "measured": f"{per_step:.2f} products/step, max error after burn-in "
+                                 f"{_fmt_err(r['max_tracking_error_after_burn_in'])}",
+                     "verdict": _verdict(ok), "detail": f"{int(r['steps'])} steps, {r['shape']}"})
+    return pd.DataFrame(rows, columns=["machine", "backend", "target", "measured", "verdict", "detail"])
+
+
+def _batched_table(d: pd.DataFrame) -> pd.DataFrame:
+    b = d[d["kind"] == "batched"]
+    if b.empty:
+        return pd.DataFrame()
+    b = b.sort_values(["machine", "backend", "time_median"])
+    return pd.DataFrame({
+        "machine": b["machine"], "backend": b["backend"], "stack": b["shape"], "strategy": b["method"],
+        "median time": b["time_median"].map(_fmt_time), "worst rel. error": b["rel_error"].map(_fmt_err),
+        "target 1e-6": np.where(b["status"] == "ok", "met", "MISS"),
+        "matvecs per matrix": b["matvecs"].map(_fmt_int),
     }).reset_index(drop=True)
 
 
@@ -581,7 +694,8 @@ def _training_table(d: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "machine": t["machine"], "backend": t["backend"], "dtype": t["dtype"], "shape": t["shape"],
         "strategy": t["method"], "steps": t["steps"].map(_fmt_int),
-        "time for all steps": [_fmt_time_iqr(a, b) for a, b in zip(t["time_median"], t["time_iqr"])],
+        "time for all steps": [_fmt_time_iqr(a, b if r >= 2 else None)
+                               for a, b, r in zip(t["time_median"], t["time_iqr"], t["rounds"].fillna(0))],
         "matvecs": t["matvecs"].map(_fmt_int),
         "mean tracking error": t["mean_tracking_error"].map(_fmt_err),
         "max tracking error": t["max_tracking_error"].map(_fmt_err),
@@ -659,6 +773,17 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
                 "Headline: 1024² and 4096² float64 Gaussian spectrum, target 1e-6",
                 "Time ratios below 1 mean faster than the reference (numpy.linalg.norm(A, 2) is a "
                 "full LAPACK SVD; arpack is scipy.sparse.linalg.svds through lipbench).", head))
+        targets = targets_table(latest)
+        if not targets.empty:
+            sections.append((
+                "Targets for method=\"auto\"",
+                "Each speed target is a ratio of medians measured side by side in one run on one "
+                "machine; *matvec floor* is (matvecs used) x (median time of one product A @ x with "
+                "that input, measured in the same run). Targets not met are shown as such.", targets))
+        batched = _batched_table(latest)
+        if not batched.empty:
+            sections.append(("Stacks of small matrices", "A stack of 512 matrices of 64 x 64: batched "
+                             "power iteration, a Python loop of single calls, batched SVD.", batched))
         picker = method_picker(df)
         if not picker.empty:
             sections.append(("Which method should I use?",
@@ -683,7 +808,6 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
                     cross_fmt[c] = cross_fmt[c].map(_fmt_ratio)
                 elif c not in ("method", "shape", "dtype", "family", "tol"):
                     cross_fmt[c] = cross_fmt[c].map(_fmt_time)
-            cross_fmt["tol"] = cross_fmt["tol"].map(_fmt_tol)
             sections.append(("Across hardware (ratios of medians)",
                              "Median time per machine:backend, latest run of each; speed-up = "
                              "median on the reference hardware / median on the other (above 1: "

@@ -98,3 +98,13 @@ def test_marchenko_pastur_edge():
     c = 0.25
     assert s[0] < 1 + np.sqrt(c) and s[0] > 1 + np.sqrt(c) - 0.02
     assert s[-1] > 1 - np.sqrt(c) - 1e-9
+
+
+def test_badly_scaled_float32_large_has_finite_atol():
+    """Regression: atol was computed in float32 and overflowed for 1024^2."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ks = matrices.badly_scaled(1024, 1024, end="huge", dtype="float32", seed=0)
+    assert np.isfinite(ks.atol) and ks.atol > 0

@@ -260,3 +260,27 @@ def test_real_tiny_benchmark_run_is_reported(tmp_path):
     assert df["met_target"].map(lambda v: v in (True, False)).all()
     paths = report.write_report(tmp_path)
     assert Path(paths["md"]).is_file() and Path(paths["html"]).is_file()
+
+
+def test_targets_table_ratios_and_verdicts():
+    """Speed targets are ratios of medians from one run; a missed target says so."""
+    from lipbench.report import targets_table
+
+    base = dict(kind="spectral", machine="box", backend="numpy", dtype="float64", family="gaussian",
+                shape="2048x2048", rel_error=1e-12, matvec_seconds=1e-3)
+    rows = [
+        dict(base, method="auto", tol=1e-6, time_median=0.1, matvecs=80),
+        dict(base, method="numpy.linalg.norm", tol=None, time_median=2.0, matvecs=0),
+        dict(base, method="propack", tol=1e-6, time_median=0.5, matvecs=200),
+        dict(base, method="scipy.sparse.linalg.svds", tol=1e-6, time_median=0.3, matvecs=None),
+        dict(base, method="lanczos", tol=1e-6, time_median=0.2, matvecs=80),
+    ]
+    t = targets_table(pd.DataFrame(rows))
+    by = {r.target.split(": ")[1]: r for r in t.itertuples()}
+    norm = by["auto >= 50x faster than numpy.linalg.norm(A, 2)"]
+    assert norm.measured == "20.00x" and norm.verdict == "NOT met"
+    assert by["auto >= 3x faster than svds(solver='propack'), kmax raised, same accuracy"].verdict == "met"
+    assert by["auto >= 1x faster than svds default (arpack)"].measured == "3.00x"
+    assert by["auto >= 3x faster than plain float64 lanczos (mixed precision gain)"].verdict == "NOT met"
+    floor = by["auto time <= 1.2x the matvec floor"]
+    assert floor.measured == "1.25x" and floor.verdict == "NOT met"

@@ -290,3 +290,18 @@ def test_lanczos_exhausts_wide_krylov_space():
         r = lb.spectral_norm(A, method="lanczos", v0=rng.standard_normal(n), tol=1e-12)
         truth = np.linalg.norm(A, 2)
         assert r.converged and abs(r.value - truth) <= 1e-12 * truth, (m, n, r.value, truth, r.iterations)
+
+
+@pytest.mark.parametrize("method", ["power", "lanczos", "randomized", "gram", "arpack", "propack", "lobpcg"])
+def test_result_vector_certifies_lower_and_warm_starts(method):
+    A, s = matrices.nn_like(150, 90, seed=6)
+    r, _ = run_quietly(A, method, tol=1e-8, seed=0)
+    v = r.vector
+    assert v.shape == (90,) and abs(np.linalg.norm(v) - 1) < 1e-12
+    assert r.lower <= np.linalg.norm(A @ v) * (1 + 1e-12)
+    if method in ("power", "lanczos"):
+        drifted = A + 1e-3 * np.random.default_rng(0).standard_normal(A.shape) / np.sqrt(150)
+        warm = lb.spectral_norm(drifted, method=method, tol=1e-8, v0=v)
+        cold = lb.spectral_norm(drifted, method=method, tol=1e-8, seed=0)
+        assert warm.matvecs < cold.matvecs, (warm.matvecs, cold.matvecs)
+    assert lb.spectral_norm(A, method="svd").vector is None

@@ -377,7 +377,7 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
         device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
-        options=dict(options),
+        options=dict(options), vector=raw.vector,
     )
     if not result.converged:
         err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"

@@ -49,6 +49,10 @@ class SpectralNormResult:
     ``upper_probabilistic`` (Kuczynski-Wozniakowski 1992, random starts only)
     holds except with probability ``failure_probability``.
 
+    ``vector`` is the unit right vector behind ``lower`` (float64, on A's
+    backend) for iterative methods -- pass it as ``v0`` to warm-start the next
+    call (spectral normalization during training) -- and None for ``svd``.
+
     For a stack ``(..., m, n)`` the fields value/lower/upper/error_estimate are
     NumPy arrays of the batch shape, ``converged`` is True when every matrix
     converged, and iterations/matvecs are per matrix (the maximum).
@@ -74,6 +78,7 @@ class SpectralNormResult:
     message: str = ""
     history: tuple[HistoryEntry, ...] | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
+    vector: Any = field(default=None, repr=False)
 
     @property
     def relative_width(self) -> Any:

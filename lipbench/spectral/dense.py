@@ -48,13 +48,22 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     Cost: O(m n min(m, n)) flops, no matrix-vector products (``matvecs = 0``).
     Bounds: the standard backward-error bound of a backward-stable SVD, the
     computed value is sigma(A + E) with ``||E||_2 <= p u ||A||_2``, taken with
-    ``p = max(m, n)``, so ``|sigma_hat - sigma| <= p u sigma_hat / (1 - p u)``.
+    ``p = max(m, n)``, so ``|sigma_hat - sigma| <= p u sigma_hat / (1 - p u)``
+    (``p u ||A||_F`` off NumPy: cuSOLVER's batched SVD is an iterative Jacobi
+    method stopped at a tolerance).
     Works on stacks ``(..., m, n)``.
     """
     s = _svdvals(op)
     top = np.asarray(_backends.to_numpy(s[..., 0]), dtype=np.float64)
     pu = max(op.m, op.n) * unit_roundoff(op.dtype)
     delta = top * pu / (1 - pu)
+    if op.backend != "numpy":
+        # cuSOLVER's batched SVD is a Jacobi iteration stopped at a tolerance:
+        # bound its error by p u ||A||_F rather than p u sigma_hat.
+        xp = op.xp
+        a = op.dense64()
+        fro = np.sqrt(np.asarray(_backends.to_numpy(xp.sum(a * a, axis=(-2, -1))), dtype=np.float64))
+        delta = np.maximum(delta, fro * pu / (1 - pu))
     lower = np.maximum(top - delta, 0.0)
     upper = top + delta
     if not op.is_batched:
@@ -106,20 +115,21 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
         j = int(xp.argmax(col_norms))
         vec = H[:, j]
         if transposed:
-            lower = _certified_lower_left(op, vec)
+            lower, right = _certified_lower_left(op, vec)
         else:
-            lower = op.certified_lower(vec)[0]
+            lower, _w, right = op.certified_lower(vec)
         err = (upper - lower) / upper if upper > 0 else 0.0
         track.add(op, t, lower, lower, upper, err)
         if err <= tol:
             converged = True
             break
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t,
-               error_estimate=err)
+               error_estimate=err, vector=right)
 
 
-def _certified_lower_left(op: Operator, u: Any) -> float:
-    """Certified ``||A^T u|| / ||u||`` in float64 (one product with A^T)."""
+def _certified_lower_left(op: Operator, u: Any) -> tuple[float, Any]:
+    """Certified ``||A^T u|| / ||u||`` in float64 (one product with A^T), and
+    the unit right vector ``A^T u / ||A^T u||``."""
     xp = op.xp
     u = u / xp.linalg.vector_norm(u)
     op.matvecs += 1
@@ -127,4 +137,4 @@ def _certified_lower_left(op: Operator, u: Any) -> float:
     nw = float(xp.linalg.vector_norm(w))
     u64 = unit_roundoff("float64")
     gamma = (op.m + 2) * u64 / (1 - (op.m + 2) * u64)
-    return max(0.0, nw * (1 - 3 * u64) - gamma * op.fro_upper())
+    return max(0.0, nw * (1 - 3 * u64) - gamma * op.fro_upper()), (w / nw if nw > 0 else w)

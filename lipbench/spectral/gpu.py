@@ -64,4 +64,4 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
                      "it exits silently at maxiter")
     track.add(op, 1, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
-               error_estimate=err, message="; ".join([m for m in [message, *notes] if m]))
+               error_estimate=err, message="; ".join([m for m in [message, *notes] if m]), vector=v64)

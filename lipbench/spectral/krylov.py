@@ -159,7 +159,7 @@ def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, e
     gamma = (op.n + 2) * u64 / (1 - (op.n + 2) * u64)
     lower = np.maximum(0.0, nw * (1 - 3 * u64) - gamma * fro)
     return Raw(value=nw, lower=lower, upper=fro, converged=converged, iterations=iterations,
-               error_estimate=err)
+               error_estimate=err, vector=v64)
 
 
 # ---------------------------------------------------------------------------

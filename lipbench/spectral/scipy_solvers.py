@@ -39,12 +39,12 @@ def _counting_operator(op: Operator, dtype: str | None = None):
     )
 
 
-def _check_residual(op: Operator, v: Any) -> tuple[float, float, float]:
-    """(certified lower, value, relative-error bound) for a right vector v."""
+def _check_residual(op: Operator, v: Any) -> tuple[float, float, float, Any]:
+    """(certified lower, value, relative-error bound, unit vector) for a right vector v."""
     lower, w, v64 = op.certified_lower(v)
     if w is None:
-        return 0.0, 0.0, math.inf
-    return lower, float(np.linalg.norm(w)), op.residual_bound64(w, v64)
+        return 0.0, 0.0, math.inf, None
+    return lower, float(np.linalg.norm(w)), op.residual_bound64(w, v64), v64
 
 
 def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, rng: np.random.Generator,
@@ -112,13 +112,13 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     if vec is None or not np.any(vec):
         vec = np.asarray(np.random.default_rng(0).standard_normal(op.n))
         problems.append("no vector returned; bracket from a random vector")
-    lower, value, err = _check_residual(op, vec.astype(np.float64))
+    lower, value, err, v64 = _check_residual(op, vec.astype(np.float64))
     converged = not problems and err <= tol
     if not problems and err > tol:
         problems.append(f"{solver} reported success but the residual bounds the error only by {err:.3g} > tol")
     track.add(op, 1, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
-               error_estimate=err, message="; ".join(problems))
+               error_estimate=err, message="; ".join(problems), vector=v64)
 
 
 def _svds_retrying(svds: Any, lin: Any, kwargs: dict, k: int, maxiter: int | None, problems: list[str]) -> Any:

@@ -1,0 +1,224 @@
+"""pytest-benchmark wiring for lipbench: profiles, storage per machine, provenance.
+
+* ``--lipbench-size={tiny,quick,full}`` picks the profile (default ``quick``):
+  the grid is the same everywhere, cases outside the profile are *skipped with
+  a reason*, never dropped.
+* Storage: unless ``--benchmark-storage`` is given, runs are saved under
+  ``results/<machine>/`` (pytest-benchmark adds its own ``<machine id>/``
+  folder and names files ``NNNN_NAME.json``).  ``<machine>`` is
+  ``LIPBENCH_MACHINE`` if set, else ``gpu-<gpu name>`` on a box with a usable
+  CUDA GPU, else ``cpu-<cores>c-<blas>``.
+* BLAS threads are fixed with threadpoolctl (``--lipbench-threads``, default:
+  the CPUs this process may use) and recorded.
+* ``pytest_benchmark_update_machine_info`` adds GPU name, driver and CUDA
+  versions, CuPy/NumPy/SciPy versions, BLAS vendor and threads.
+* After a run that saved results, ``lipbench.report.write_report`` turns every
+  run under the results folder into REPORT.md/html, CSV and plots (disable
+  with ``--lipbench-no-report``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from lipbench import backends as _backends
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's default
+PROFILES = ("tiny", "quick", "full")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lipbench", "lipbench benchmarks")
+    group.addoption("--lipbench-size", choices=PROFILES, default=os.environ.get("LIPBENCH_SIZE", "quick"),
+                    help="benchmark profile: tiny (self-test), quick (default, < 10 min on 2 CPU cores), "
+                         "full (all sizes, for GPUs). Env: LIPBENCH_SIZE.")
+    group.addoption("--lipbench-results", default=os.environ.get("LIPBENCH_RESULTS", str(REPO / "results")),
+                    help="results root; runs are saved under <root>/<machine>/ (default: results/). "
+                         "Env: LIPBENCH_RESULTS.")
+    group.addoption("--lipbench-threads", type=int, default=None,
+                    help="BLAS threads for the whole run (default: every CPU this process may use; "
+                         "1 on boxes with <= 2 CPUs)")
+    group.addoption("--lipbench-budget", type=float, default=None,
+                    help="seconds of timed rounds per case (default: 0.6 quick, 2 full, 0.05 tiny)")
+    group.addoption("--lipbench-no-report", action="store_true",
+                    help="do not regenerate the report after a saving run")
+
+
+# --------------------------------------------------------------------------- machine id
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def blas_info() -> list[dict]:
+    """threadpoolctl's view of the loaded BLAS libraries (NumPy's and SciPy's)."""
+    import numpy  # noqa: F401  (load the BLAS libraries before asking)
+    import scipy.linalg  # noqa: F401
+    import scipy.sparse.linalg  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return [
+        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath", "prefix")}
+        for info in threadpool_info() if info.get("user_api") == "blas"
+    ]
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """BLAS threads when ``--lipbench-threads`` is not given: every CPU of the
+    process, except on boxes with 2 CPUs or fewer, where one thread is used.
+    There the OS and any other job share the cores, and an oversubscribed
+    OpenBLAS spins: a 1024^2 SVD measured 6-9x slower with 2 threads than with 1
+    while another process was busy."""
+    n = cpu_count()
+    return n if n > 2 else 1
+
+
+def machine_name() -> str:
+    """``LIPBENCH_MACHINE``, else ``gpu-<gpu>`` or ``cpu-<cores>c-<blas>``."""
+    env = os.environ.get("LIPBENCH_MACHINE", "").strip()
+    if env:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", env):
+            raise pytest.UsageError(f"LIPBENCH_MACHINE={env!r} must be a folder name "
+                                    "(letters, digits, '.', '_', '-')")
+        return env
+    av = _backends.availability(_backends.Backend.CUPY)
+    if av.available:
+        return "gpu-" + _slug(av.device or "cuda")
+    blas = blas_info()
+    vendor = _slug(blas[0]["internal_api"]) if blas else "noblas"
+    return f"cpu-{cpu_count()}c-{vendor}"
+
+
+def _gpu_provenance() -> dict:
+    av = _backends.availability(_backends.Backend.CUPY)
+    info: dict = {"gpu_name": None, "cupy_version": av.version, "gpu_reason": None if av else av.reason}
+    if not av.available:
+        return info
+    import cupy as cp
+
+    info["gpu_name"] = av.device
+    try:
+        info["cuda_driver_version"] = cp.cuda.runtime.driverGetVersion()
+        info["cuda_runtime_version"] = cp.cuda.runtime.runtimeGetVersion()
+    except Exception as exc:  # pragma: no cover - odd CUDA installs
+        info["cuda_version_error"] = repr(exc)
+    try:
+        props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+        info["gpu_total_memory"] = int(props.get("totalGlobalMem", 0))
+        info["gpu_compute_capability"] = f"{props.get('major')}.{props.get('minor')}"
+    except Exception:  # pragma: no cover
+        pass
+    try:  # NVML through CuPy when present: the driver version string
+        import pynvml  # type: ignore[import-not-found]
+
+        pynvml.nvmlInit()
+        v = pynvml.nvmlSystemGetDriverVersion()
+        info["nvidia_driver"] = v.decode() if isinstance(v, bytes) else v
+    except Exception:
+        pass
+    return info
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = config.getoption("--lipbench-size")
+    config._lipbench_profile = profile  # type: ignore[attr-defined]
+    results = Path(config.getoption("--lipbench-results")).resolve()
+    machine = machine_name()
+    config._lipbench_machine = machine  # type: ignore[attr-defined]
+    config._lipbench_results = results  # type: ignore[attr-defined]
+    if config.getoption("benchmark_storage", DEFAULT_STORAGE) == DEFAULT_STORAGE:
+        # pytest-benchmark builds its storage in its own (trylast) pytest_configure,
+        # after this hook: files land in results/<machine>/<machine id>/NNNN_NAME.json.
+        config.option.benchmark_storage = "file://" + str(results / machine)
+        config._lipbench_storage_set = True  # type: ignore[attr-defined]
+    # Fix BLAS threads for the whole session (NumPy's and SciPy's BLAS both loaded first).
+    from threadpoolctl import threadpool_limits
+
+    blas_info()
+    threads = config.getoption("--lipbench-threads") or default_threads()
+    config._lipbench_threads = threads  # type: ignore[attr-defined]
+    config._lipbench_limiter = threadpool_limits(limits=threads, user_api="blas")  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    limiter = getattr(config, "_lipbench_limiter", None)
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"lipbench benchmarks: profile={config._lipbench_profile} machine={config._lipbench_machine} "
+        f"BLAS threads={config._lipbench_threads} storage={config.getoption('benchmark_storage')}"
+    ]
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    import numpy
+    import scipy
+
+    machine_info["lipbench_machine"] = config._lipbench_machine
+    machine_info["lipbench_profile"] = config._lipbench_profile
+    machine_info["lipbench_backends"] = os.environ.get(_backends.ENV_VAR, "")
+    machine_info["blas_threads"] = config._lipbench_threads
+    machine_info["cpu_count"] = cpu_count()
+    machine_info["numpy_version"] = numpy.__version__
+    machine_info["scipy_version"] = scipy.__version__
+    machine_info["python"] = sys.version.split()[0]
+    machine_info["platform"] = platform.platform()
+    machine_info["blas"] = blas_info()
+    machine_info.update(_gpu_provenance())
+    try:
+        from importlib.metadata import version
+
+        machine_info["lipbench_version"] = version("lipbench")
+    except Exception:
+        machine_info["lipbench_version"] = None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # pytest-benchmark's hookwrapper has already saved the run when this runs.
+    config = session.config
+    saved = bool(config.getoption("benchmark_save", None) or config.getoption("benchmark_autosave", False))
+    bs = getattr(config, "_benchmarksession", None)
+    if not saved or bs is None or not bs.benchmarks or config.getoption("--lipbench-no-report"):
+        return
+    if not getattr(config, "_lipbench_storage_set", False):
+        return  # a custom --benchmark-storage: the user reports it with `lipbench report DIR`
+    import warnings
+
+    try:
+        from lipbench.report import ReportWarning, write_report
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ReportWarning)
+            paths = write_report(config._lipbench_results)
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"lipbench report: {msg.message}" for msg in caught]
+        lines.append(f"lipbench report written: {paths['md']} , {paths['html']} ({len(paths['png'])} plots)")
+        for line in lines:
+            if tr is not None:
+                tr.write_line(line)
+            else:  # pragma: no cover
+                print(line, file=sys.stderr)
+    except Exception as exc:  # the run's JSON is saved; a report failure must not hide it
+        print(f"lipbench report failed ({type(exc).__name__}: {exc}); the run was saved, "
+              f"retry with `lipbench report {config._lipbench_results}`", file=sys.stderr)

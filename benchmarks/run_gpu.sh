@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# lipbench on a lent GPU box (no internet; numpy, scipy, cupy, hypothesis,
+# pytest-benchmark, pandas, matplotlib installed there).  Total under ~6 minutes:
+#
+#   1. facts about the box (GPU, driver, CUDA, versions)            ~10 s
+#   2. GPU-required checks: pytest properties tests -m gpu           <= 100 s
+#   3. benchmarks, cupy backend, quick profile (short budget)       <= 230 s
+#   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 50 s
+#   5. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
+#
+# Results: results/gpu-<gpu name>/<pytest-benchmark machine id>/NNNN_gpu-*.json
+# (override the folder name with LIPBENCH_MACHINE); if $OUT is set, the JSONs
+# and the report are copied there.  Every step prints its wall time.
+#
+# Usage (repository root or anywhere):
+#   bash benchmarks/run_gpu.sh
+#   LIPBENCH_DRY_RUN=1 bash benchmarks/run_gpu.sh   # CPU-only rehearsal: numpy backend,
+#                                                    # tiny profile, results in a temp folder
+# Environment: PYTHON (default python3), LIPBENCH_GPU_BUDGET (seconds of timed
+# rounds per case, default 0.2), LIPBENCH_MACHINE, OUT.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1
+DRY=${LIPBENCH_DRY_RUN:-0}
+BUDGET=${LIPBENCH_GPU_BUDGET:-0.2}
+T0=$(date +%s.%N)
+FAILED=()
+STAMP=$(mktemp)  # files newer than this were written by this run
+
+if [[ "$DRY" == "1" ]]; then
+  BACKENDS=numpy
+  BENCH_BACKENDS=numpy
+  SIZE=tiny
+  RESULTS=$(mktemp -d /tmp/lipbench-dry-results.XXXXXX)
+  KQUICK="numpy"
+  KFULL="numpy and 256x256 and lanczos"
+  FULLSIZE=tiny
+  echo "== DRY RUN: numpy backend, tiny profile, results in $RESULTS"
+else
+  BACKENDS=numpy,cupy
+  BENCH_BACKENDS=cupy
+  SIZE=quick
+  RESULTS=$ROOT/results
+  KQUICK="cupy"
+  # A few full-profile cases: 8192^2 for every method, 16384^2 for the Krylov methods.
+  KFULL="cupy and float64 and gaussian and 1e-06 and (8192x8192 or 16384x16384) and (auto or lanczos or cupy-eigsh or numpy.linalg.norm)"
+  FULLSIZE=full
+fi
+
+elapsed() { "$PY" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
+
+step() {  # step NAME TIMEOUT_S CMD...
+  local name=$1 limit=$2; shift 2
+  local t=$(date +%s.%N)
+  echo
+  echo "== [$name] (limit ${limit}s): $*"
+  timeout --signal=INT --kill-after=10 "$limit" "$@"
+  local rc=$?
+  echo "== [$name] rc=$rc in $(elapsed "$t") s (total $(elapsed "$T0") s)"
+  if [[ $rc -ne 0 ]]; then FAILED+=("$name(rc=$rc)"); fi
+  return 0
+}
+
+step facts 60 bash -c '
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "nvidia-smi: not found"
+  '"$PY"' - <<EOF
+import numpy, scipy, lipbench
+from lipbench import backends as b
+print("numpy", numpy.__version__, "scipy", scipy.__version__, "lipbench", lipbench.__version__)
+for name in ("numpy", "cupy"):
+    print(name, b.availability(name))
+try:
+    import cupy as cp
+    print("cupy", cp.__version__, "CUDA runtime", cp.cuda.runtime.runtimeGetVersion(),
+          "driver", cp.cuda.runtime.driverGetVersion())
+except Exception as exc:
+    print("cupy not usable:", exc)
+EOF'
+
+if [[ "$DRY" == "1" ]]; then
+  step gpu-checks 100 env LIPBENCH_BACKENDS=$BACKENDS "$PY" -m pytest properties tests -m gpu -q \
+    -p no:cacheprovider --collect-only
+else
+  step gpu-checks 100 env LIPBENCH_BACKENDS=$BACKENDS "$PY" -m pytest properties tests -m gpu -q \
+    -p no:cacheprovider
+fi
+
+step bench-quick 230 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
+  -k "$KQUICK" --lipbench-size=$SIZE --lipbench-budget=$BUDGET --lipbench-results="$RESULTS" \
+  --lipbench-no-report --benchmark-save=gpu-quick --benchmark-columns=median,iqr,rounds --benchmark-sort=name
+
+step bench-full 50 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks/test_spectral_norm.py -q \
+  -p no:cacheprovider -k "$KFULL" --lipbench-size=$FULLSIZE --lipbench-budget=$BUDGET \
+  --lipbench-results="$RESULTS" --lipbench-no-report --benchmark-save=gpu-full \
+  --benchmark-columns=median,iqr,rounds
+
+step report 60 "$PY" -m lipbench.report "$RESULTS"
+
+if [[ -n "${OUT:-}" ]]; then
+  # Flat copies (a lent box returns files at most two folders below $OUT):
+  # <machine folder>__<pytest-benchmark machine id>__<NNNN_name>.json, plus the report.
+  mkdir -p "$OUT"
+  (cd "$RESULTS" && find . -newer "$STAMP" -name '*.json' -path './*/*/*' | while read -r f; do
+     IFS=/ read -r _ machine mid file <<<"$f"; cp "$f" "$OUT/${machine}__${mid}__${file}"; done)
+  cp "$RESULTS/REPORT.md" "$OUT/" 2>/dev/null || true
+  echo "== copied this run's JSON files and REPORT.md to $OUT"
+fi
+
+echo
+echo "== total $(elapsed "$T0") s; failed steps: ${FAILED[*]:-none}"
+[[ ${#FAILED[@]} -eq 0 ]]

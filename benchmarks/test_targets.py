@@ -1,0 +1,125 @@
+"""Rows behind the speed targets that the grid alone does not give.
+
+* ``auto_accuracy``: ``method="auto"`` at tol=1e-6 on *every* family of
+  ``lipbench.matrices`` (not only the grid's three spectra), float64 and
+  float32 -- relative error, bracket and convergence per row, timed.
+  1024^2 and 2048^2 in the quick profile, 4096^2 in the full one.
+* ``batched``: a stack of 512 matrices of 64 x 64 (per-head attention
+  weights): batched power iteration, a Python loop of single calls, and the
+  batched SVD, each with its worst relative error over the stack.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import lipbench as lb
+from benchmarks import _grid
+from lipbench import backends as _backends
+from lipbench import matrices as _matrices
+
+FAMILY_KW = {
+    "gaussian": {}, "gap": {"delta": 1e-2}, "geometric": {}, "polynomial": {}, "low_rank": {},
+    "zero": {}, "identity": {}, "nn_like": {}, "badly_scaled": {"end": "huge"},
+}
+SIDES = (1024, 2048, 4096)
+TOL = 1e-6
+
+
+def _quiet(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", lb.ConvergenceWarning)
+        out = fn()
+    return out, "; ".join(str(w.message) for w in caught if issubclass(w.category, lb.ConvergenceWarning))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("family", list(FAMILY_KW))
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("backend", _grid.BACKENDS)
+def test_auto_accuracy(benchmark, request, backend, side, family, dtype):
+    config = request.config
+    profile = config._lipbench_profile
+    if profile == "tiny" and side != 1024:
+        pytest.skip("not in tiny profile: 1024^2 only")
+    if profile == "quick" and side == 4096:
+        pytest.skip("not in quick profile: 4096^2 runs with --lipbench-size=full")
+    _grid.require_backend(config, backend)
+    ks = _matrices.make(family, side, side, dtype=dtype, seed=_grid.INPUT_SEED, backend=backend,
+                        **FAMILY_KW[family])
+    A = ks.matrix
+    _backends.synchronize(backend)
+    truth = _matrices.reference_norm(A)
+    benchmark.group = f"auto accuracy {backend} {side}x{side} {dtype}"
+
+    def run():
+        r = lb.spectral_norm(A, method="auto", tol=TOL, seed=_grid.METHOD_SEED)
+        _backends.synchronize(backend)
+        return r
+
+    _quiet(run)  # warm-up
+    holder = []
+    benchmark.pedantic(lambda: holder.append(_quiet(run)), rounds=1, iterations=1, warmup_rounds=0)
+    r, warned = holder[-1]
+    rel = abs(r.value - truth) / truth if truth > 0 else abs(r.value)
+    benchmark.extra_info.update({
+        "kind": "auto_accuracy", "method": "auto", "result_method": r.method, "options": dict(r.options),
+        "backend": backend, "device": r.device, "dtype": dtype, "family": family,
+        "shape": f"{side}x{side}", "m": side, "n": side, "tol": TOL, "target_tol": TOL,
+        "rel_error": rel, "value": r.value, "truth": truth,
+        "truth_source": "float64 SVD of the stored matrix (host)",
+        "lower": r.lower, "upper": r.upper if math.isfinite(r.upper) else None,
+        "bracket_ok": bool(r.lower <= truth <= r.upper), "iterations": r.iterations, "matvecs": r.matvecs,
+        "converged": r.converged, "met_target": bool(rel <= TOL), "error_estimate": r.error_estimate,
+        "warning": warned, "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED,
+        "blas_threads": config._lipbench_threads, "profile": profile,
+    })
+    assert r.lower <= truth <= r.upper, f"bracket [{r.lower}, {r.upper}] misses {truth}"
+
+
+@pytest.mark.parametrize("strategy", ["power-batched", "power-loop", "svd-batched", "svd-loop"])
+@pytest.mark.parametrize("backend", _grid.BACKENDS)
+def test_batched_stack(benchmark, request, backend, strategy):
+    config = request.config
+    _grid.require_backend(config, backend)
+    count, side = (512, 64) if config._lipbench_profile != "tiny" else (32, 64)
+    rng = np.random.default_rng(_grid.INPUT_SEED)
+    host = rng.standard_normal((count, side, side)) / math.sqrt(side)
+    truth = np.linalg.norm(host, 2, axis=(-2, -1))
+    xp = _backends.namespace(backend)
+    S = xp.asarray(host)
+    _backends.synchronize(backend)
+    method = strategy.split("-")[0]
+    benchmark.group = f"batched {backend} {count}x{side}x{side}"
+
+    def run():
+        if strategy.endswith("batched"):
+            r = lb.spectral_norm(S, method=method, tol=TOL, seed=_grid.METHOD_SEED)
+            vals, mv, it, conv = np.asarray(r.value), r.matvecs, r.iterations, r.converged
+        else:
+            rs = [lb.spectral_norm(S[i], method=method, tol=TOL, seed=_grid.METHOD_SEED) for i in range(count)]
+            vals = np.array([x.value for x in rs])
+            mv, it = max(x.matvecs for x in rs), max(x.iterations for x in rs)
+            conv = all(x.converged for x in rs)
+        _backends.synchronize(backend)
+        return vals, mv, it, conv
+
+    _quiet(run)
+    holder = []
+    rounds = 3 if strategy.endswith("batched") else 1
+    benchmark.pedantic(lambda: holder.append(_quiet(run)), rounds=rounds, iterations=1, warmup_rounds=0)
+    (vals, mv, it, conv), warned = holder[-1]
+    rel = float(np.max(np.abs(vals - truth) / truth))
+    benchmark.extra_info.update({
+        "kind": "batched", "method": strategy, "backend": backend, "device": _grid._device_name(backend),
+        "dtype": "float64", "family": "gaussian-entries", "shape": f"{count}x{side}x{side}",
+        "m": side, "n": side, "tol": TOL, "target_tol": TOL, "rel_error": rel, "iterations": it,
+        "matvecs": mv, "converged": conv, "met_target": bool(rel <= TOL), "warning": warned,
+        "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED,
+        "blas_threads": config._lipbench_threads, "profile": config._lipbench_profile,
+        "truth_source": "numpy.linalg.norm(A, 2) per matrix (float64 SVD)",
+    })

@@ -2,11 +2,12 @@
 # lipbench on a lent GPU box (no internet; numpy, scipy, cupy, hypothesis,
 # pytest-benchmark, pandas, matplotlib installed there).  Total under ~6 minutes:
 #
-#   1. facts about the box (GPU, driver, CUDA, versions)            ~10 s
-#   2. GPU-required checks: pytest properties tests -m gpu           <= 100 s
-#   3. benchmarks, cupy backend, quick profile (short budget)       <= 230 s
-#   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 50 s
-#   5. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
+#   1. facts about the box (GPU, driver, CUDA, versions)            <= 20 s
+#   2. GPU-required checks: pytest properties tests -m gpu           <= 90 s
+#   3. benchmarks, cupy backend, quick profile (short budget)       <= 200 s
+#   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 40 s
+#   5. copy this run's JSONs to $OUT (before the report, so a cut-off run keeps them)
+#   6. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
 #
 # Results: results/gpu-<gpu name>/<pytest-benchmark machine id>/NNNN_gpu-*.json
 # (override the folder name with LIPBENCH_MACHINE); if $OUT is set, the JSONs
@@ -65,7 +66,7 @@ step() {  # step NAME TIMEOUT_S CMD...
   return 0
 }
 
-step facts 60 bash -c '
+step facts 20 bash -c '
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "nvidia-smi: not found"
   '"$PY"' - <<EOF
 import numpy, scipy, lipbench
@@ -85,20 +86,19 @@ if [[ "$DRY" == "1" ]]; then
   step gpu-checks 100 env LIPBENCH_BACKENDS=$BACKENDS "$PY" -m pytest properties tests -m gpu -q \
     -p no:cacheprovider --collect-only
 else
-  step gpu-checks 100 env LIPBENCH_BACKENDS=$BACKENDS "$PY" -m pytest properties tests -m gpu -q \
+  step gpu-checks 90 env LIPBENCH_BACKENDS=$BACKENDS "$PY" -m pytest properties tests -m gpu -q \
     -p no:cacheprovider
 fi
 
-step bench-quick 230 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
+step bench-quick 200 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
   -k "$KQUICK" --lipbench-size=$SIZE --lipbench-budget=$BUDGET --lipbench-results="$RESULTS" \
   --lipbench-no-report --benchmark-save=gpu-quick --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
-step bench-full 50 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks/test_spectral_norm.py -q \
+step bench-full 40 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks/test_spectral_norm.py -q \
   -p no:cacheprovider -k "$KFULL" --lipbench-size=$FULLSIZE --lipbench-budget=$BUDGET \
   --lipbench-results="$RESULTS" --lipbench-no-report --benchmark-save=gpu-full \
   --benchmark-columns=median,iqr,rounds
 
-step report 60 "$PY" -m lipbench.report "$RESULTS"
 
 if [[ -n "${OUT:-}" ]]; then
   # Flat copies (a lent box returns files at most two folders below $OUT):
@@ -106,9 +106,12 @@ if [[ -n "${OUT:-}" ]]; then
   mkdir -p "$OUT"
   (cd "$RESULTS" && find . -newer "$STAMP" -name '*.json' -path './*/*/*' | while read -r f; do
      IFS=/ read -r _ machine mid file <<<"$f"; cp "$f" "$OUT/${machine}__${mid}__${file}"; done)
-  cp "$RESULTS/REPORT.md" "$OUT/" 2>/dev/null || true
-  echo "== copied this run's JSON files and REPORT.md to $OUT"
+  echo "== copied this run's JSON files to $OUT"
 fi
+
+
+step report 30 "$PY" -m lipbench.report "$RESULTS"
+[[ -n "${OUT:-}" ]] && cp "$RESULTS/REPORT.md" "$OUT/" 2>/dev/null
 
 echo
 echo "== total $(elapsed "$T0") s; failed steps: ${FAILED[*]:-none}"

@@ -91,7 +91,7 @@ _EXTRA_FIELDS = (
     "blas_threads", "impl", "profile", "note", "steps", "mean_tracking_error",
     "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
     "error_estimate", "warning", "truth_uncertainty", "target_tol", "timing", "result_method",
-    "matvec_seconds", "options",
+    "matvec_seconds", "options", "matvecs_per_step_after_first",
 )
 
 
@@ -209,7 +209,8 @@ def load_results(path: str | Path) -> pd.DataFrame:
         df[col] = pd.to_numeric(df[col], errors="coerce")
     for col in ("tol", "rel_error", "value", "truth", "lower", "upper", "mean_tracking_error",
                 "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
-                "error_estimate", "truth_uncertainty", "target_tol", "matvec_seconds") + tuple(_STAT_FIELDS.values()):
+                "error_estimate", "truth_uncertainty", "target_tol", "matvec_seconds",
+                "matvecs_per_step_after_first") + tuple(_STAT_FIELDS.values()):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     for col in ("baseline", "converged", "met_target", "bracket_ok"):
@@ -663,11 +664,16 @@ def targets_table(d: pd.DataFrame) -> pd.DataFrame:
                          "detail": f"worst rel. error {_fmt_err(worst)}"})
     tr = d[(d["kind"] == "training") & (d["method"].astype(str).str.contains("power-1step-warm"))]
     for _, r in tr.iterrows():
-        per_step = float(r["matvecs"]) / float(r["steps"]) if r["steps"] else math.nan
+        per_step, what = r.get("matvecs_per_step_after_first"), "products/step after step 0"
+        if per_step is None or _isnan(per_step):  # older runs: the average over all steps
+            per_step = float(r["matvecs"]) / float(r["steps"]) if r["steps"] else math.nan
+            what = "products/step (all steps, cold step 0 included)"
+        per_step = float(per_step)
         ok = per_step <= 2 and float(r["max_tracking_error_after_burn_in"]) <= 1e-3
         rows.append({"machine": r["machine"], "backend": r["backend"],
-                     "target": "training: warm power, <= 2 products per step at <= 1e-3 tracking error",
-                     "measured": f"{per_step:.2f} products/step, max error after burn-in "
+                     "target": "training: warm power (converged once, then 1 step per update), <= 2 products "
+                               "per step at <= 1e-3 tracking error",
+                     "measured": f"{per_step:.2f} {what}, max error after burn-in "
                                  f"{_fmt_err(r['max_tracking_error_after_burn_in'])}",
                      "verdict": _verdict(ok), "detail": f"{int(r['steps'])} steps, {r['shape']}"})
     return pd.DataFrame(rows, columns=["machine", "backend", "target", "measured", "verdict", "detail"])

@@ -49,9 +49,10 @@ class SpectralNormResult:
     ``upper_probabilistic`` (Kuczynski-Wozniakowski 1992, random starts only)
     holds except with probability ``failure_probability``.
 
-    ``vector`` is the unit right vector behind ``lower`` (float64, on A's
-    backend) for iterative methods -- pass it as ``v0`` to warm-start the next
-    call (spectral normalization during training) -- and None for ``svd``.
+    ``vector`` is a unit right vector (float64, on A's backend) to warm-start
+    the next call with ``v0`` (spectral normalization during training): the
+    vector behind ``lower`` for most methods, the next iterate for ``power``;
+    None for ``svd`` and ``interpolative``.
 
     For a stack ``(..., m, n)`` the fields value/lower/upper/error_estimate are
     NumPy arrays of the batch shape, ``converged`` is True when every matrix

@@ -89,7 +89,10 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     the largest residual ratio seen over the last quarter of the iterations.
     Measured on Gaussian, gap and geometric spectra the quadratic estimate is
     close to the true error from either side, so it is taken times 4.
-    Stacks ``(..., m, n)`` iterate every matrix at once.
+    Stacks ``(..., m, n)`` iterate every matrix at once.  The returned
+    ``vector`` is the next iterate (one step past the certified one), so that
+    ``maxiter=1`` calls chained through ``v0`` keep advancing (2 products per
+    call: the float64 certificate reuses the last ``A v``).
     Bounds: lower certified from v; upper from the caller's cheap bound (or,
     for a random start, Kuczynski-Wozniakowski's probabilistic bound).
     """
@@ -139,11 +142,18 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
         v = z / zn
         w_last = None
+    # The next iterate A^T A v / ||.|| is already computed: it is the better
+    # warm start (one more power step) for a following call.
+    ahead = z / xp.linalg.vector_norm(z, axis=-1, keepdims=True) if bool(xp.all(xp.isfinite(z))) else None
     if op.is_batched:
-        return _finish_batched(op, v, converged=converged, iterations=k, err=err)
-    kw = kw_power_epsilon(op.n, k) if v0 is None else None
-    return _finish_single(op, v, converged=converged, iterations=k, err=float(err), kw_eps=kw, tol=tol,
-                          w=w_last, rho=None if rho_last is None else float(rho_last))
+        raw = _finish_batched(op, v, converged=converged, iterations=k, err=err)
+    else:
+        kw = kw_power_epsilon(op.n, k) if v0 is None else None
+        raw = _finish_single(op, v, converged=converged, iterations=k, err=float(err), kw_eps=kw, tol=tol,
+                             w=w_last, rho=None if rho_last is None else float(rho_last))
+    if ahead is not None and bool(xp.all(xp.linalg.vector_norm(z, axis=-1) > 0)):
+        raw.vector = xp.astype(ahead, xp.float64)
+    return raw
 
 
 def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, err: np.ndarray) -> Raw:

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, find, given, note, settings
+from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
-from lipbench import matrices as lm
 from lipbench.lipschitz import gram as lgram
 
 from . import checks

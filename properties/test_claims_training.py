@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import example, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from lipbench import matrices as lm

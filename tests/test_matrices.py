@@ -88,7 +88,7 @@ def test_bad_parameters():
         matrices.make("hilbert", 4)
     with pytest.raises(ValueError, match=r"rank must lie in \[0, min\(m, n\)\]"):
         matrices.low_rank(4, 3, rank=5)
-    xps = pytest.importorskip("array_api_strict")
+    pytest.importorskip("array_api_strict")
     with pytest.raises(ValueError, match="backend 'array_api_strict' has no float16 dtype"):
         matrices.gaussian(4, dtype="float16", backend="array_api_strict")
 

@@ -159,8 +159,9 @@ def _build(
     s_scaled = s * (2.0 ** scale_exponent)
     u64 = np.finfo(np.float64).eps / 2
     u = float(np.finfo(np.dtype(dtype)).eps) / 2
-    fro = float(np.sqrt(np.sum((s / max(s.max(initial=0.0), 1e-300)) ** 2))) * float(s_scaled.max(initial=0.0))
-    atol = (4 * max(m, n) * u64 * float(s_scaled.max(initial=0.0))) + u * fro
+    smax = float(s_scaled.max(initial=0.0))
+    rel_fro = float(np.sqrt(np.sum((s / max(s.max(initial=0.0), 1e-300)) ** 2)))  # ||A||_F / sigma_max
+    atol = smax * (4 * max(m, n) * u64 + u * rel_fro)  # relative first: no overflow near the dtype's end
     return KnownSpectrum(
         matrix=A,
         singular_values=np.sort(s_scaled)[::-1].copy(),

@@ -108,3 +108,9 @@ def test_badly_scaled_float32_large_has_finite_atol():
         warnings.simplefilter("error")
         ks = matrices.badly_scaled(1024, 1024, end="huge", dtype="float32", seed=0)
     assert np.isfinite(ks.atol) and ks.atol > 0
+
+
+def test_badly_scaled_huge_atol_is_finite():
+    """Regression: ||A||_F of the huge family overflowed into atol = inf."""
+    ks = matrices.badly_scaled(2048, 2048, end="huge", seed=0)
+    assert np.isfinite(ks.atol) and ks.atol <= 1e-11 * ks.sigma_max

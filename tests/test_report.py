@@ -267,7 +267,8 @@ def test_targets_table_ratios_and_verdicts():
     from lipbench.report import targets_table
 
     base = dict(kind="spectral", machine="box", backend="numpy", dtype="float64", family="gaussian",
-                shape="2048x2048", rel_error=1e-12, matvec_seconds=1e-3)
+                shape="2048x2048", rel_error=1e-12, matvec_seconds=1e-3, run="0001_base",
+                datetime=pd.Timestamp("2026-01-01", tz="UTC"), file="a.json")
     rows = [
         dict(base, method="auto", tol=1e-6, time_median=0.1, matvecs=80),
         dict(base, method="numpy.linalg.norm", tol=None, time_median=2.0, matvecs=0),
@@ -284,3 +285,12 @@ def test_targets_table_ratios_and_verdicts():
     assert by["auto >= 3x faster than plain float64 lanczos (mixed precision gain)"].verdict == "NOT met"
     floor = by["auto time <= 1.2x the matvec floor"]
     assert floor.measured == "1.25x" and floor.verdict == "NOT met"
+
+    # A newer run with auto and only one reference: ratios come from that run alone.
+    newer = dict(base, run="0002_auto", datetime=pd.Timestamp("2026-02-01", tz="UTC"), file="b.json")
+    rows += [dict(newer, method="auto", tol=1e-6, time_median=0.04, matvecs=80),
+             dict(newer, method="numpy.linalg.norm", tol=None, time_median=2.4, matvecs=0)]
+    t = targets_table(pd.DataFrame(rows))
+    by = {r.target.split(": ")[1]: r for r in t.itertuples()}
+    assert by["auto >= 50x faster than numpy.linalg.norm(A, 2)"].measured == "60.00x"
+    assert not any("propack" in k for k in by), "no propack row in the newer run: no mixed-run ratio"

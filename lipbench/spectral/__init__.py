@@ -159,7 +159,7 @@ AUTO_GRAM_ASPECT = 4
 AUTO_GRAM_MAX_SIDE = 4096
 #: float64 dense input with at least this many entries and tol at least
 #: AUTO_MIXED_MIN_TOL runs its Krylov work in float32 (memory-bound products)
-AUTO_MIXED_MIN_ENTRIES = 1024 * 1024
+AUTO_MIXED_MIN_ENTRIES = 2048 * 2048
 AUTO_MIXED_MIN_TOL = 1e-6
 
 
@@ -174,7 +174,7 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
        then cheap Lanczos steps, certified with A;
     4. other dense matrices -> ``lanczos``;
     5. sparse matrices and LinearOperators -> ``lanczos``.
-    In 3 and 4, float64 input of at least 1024 x 1024 entries asked for
+    In 3 and 4, float64 input of at least 2048 x 2048 entries asked for
     ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
     cost about half) and is certified and verified in float64.
     """

@@ -15,6 +15,7 @@ A, each twice.  Object and string dtypes are refused.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,6 +254,12 @@ class Operator:
         nw = float(xp.linalg.vector_norm(w))
         u64 = unit_roundoff("float64")
         return max(0.0, nw * (1 - 3 * u64) - self._rounding_slack()), w, v64
+
+    def transposed(self) -> "Operator":
+        """The operator of A^T for a dense matrix (views; the lazily computed
+        bounds carry over).  Its ``matvecs`` count is its own: copy it back."""
+        return dataclasses.replace(self, dense=self.dense.T, shape=(self.n, self.m),
+                                   _dense64=None if self._dense64 is None else self._dense64.T)
 
     def rmatvec64(self, w: Any) -> Any:
         """``A^T w`` in float64 (the scaled matrix, whatever the compute dtype);

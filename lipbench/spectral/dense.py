@@ -90,9 +90,8 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
     """
     xp = op.xp
     maxiter = 64 if maxiter is None else maxiter
-    a = op.dense64()
-    transposed = op.m < op.n
-    G = a.T if transposed else a
+    g = op.transposed() if op.m < op.n else op  # G_0 has at least as many rows as columns
+    G = g.dense64()
     k = min(op.m, op.n)
     u64 = unit_roundoff("float64")
     inflate = 1 + 4 * (max(op.m, op.n) + 2) * math.sqrt(k) * u64
@@ -105,7 +104,7 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
     for t in range(1, maxiter + 1):
         P = H.T @ H
         if t == 1:
-            op.matvecs += k  # the first Gram product multiplies A^T by k columns of A
+            g.matvecs += k  # the first Gram product multiplies A^T by k columns of A
         P = (P + P.T) / 2
         f = float(xp.linalg.vector_norm(P))
         log_c = 2 * log_c + math.log(f)
@@ -114,27 +113,15 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
         col_norms = xp.linalg.vector_norm(H, axis=0)
         j = int(xp.argmax(col_norms))
         vec = H[:, j]
-        if transposed:
-            lower, right = _certified_lower_left(op, vec)
-        else:
-            lower, _w, right = op.certified_lower(vec)
+        lower, w, right = g.certified_lower(vec)
+        if g is not op:  # vec is a left vector of A: its right vector is A^T u / ||A^T u||
+            right = w / xp.linalg.vector_norm(w) if lower > 0 else w
         err = (upper - lower) / upper if upper > 0 else 0.0
-        track.add(op, t, lower, lower, upper, err)
+        track.add(g, t, lower, lower, upper, err)
         if err <= tol:
             converged = True
             break
+    op.matvecs = g.matvecs
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t,
                error_estimate=err, vector=right)
 
-
-def _certified_lower_left(op: Operator, u: Any) -> tuple[float, Any]:
-    """Certified ``||A^T u|| / ||u||`` in float64 (one product with A^T), and
-    the unit right vector ``A^T u / ||A^T u||``."""
-    xp = op.xp
-    u = u / xp.linalg.vector_norm(u)
-    op.matvecs += 1
-    w = op.dense64().T @ u
-    nw = float(xp.linalg.vector_norm(w))
-    u64 = unit_roundoff("float64")
-    gamma = (op.m + 2) * u64 / (1 - (op.m + 2) * u64)
-    return max(0.0, nw * (1 - 3 * u64) - gamma * op.fro_upper()), (w / nw if nw > 0 else w)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backends as _backends
 from ._common import (
+    KW_FAILURE_PROBABILITY,
     Raw,
     Tracker,
     kw_lanczos_epsilon,
@@ -64,14 +65,8 @@ def _finish_single(op: Operator, v: Any, *, converged: bool, iterations: int, er
     return Raw(
         value=value, lower=lower, upper=math.inf, converged=converged, iterations=iterations,
         error_estimate=err, message=message, upper_probabilistic=up_p,
-        failure_probability=None if kw_eps is None else _kw_delta(), vector=v64,
+        failure_probability=None if kw_eps is None else KW_FAILURE_PROBABILITY, vector=v64,
     )
-
-
-def _kw_delta() -> float:
-    from ._common import KW_FAILURE_PROBABILITY
-
-    return KW_FAILURE_PROBABILITY
 
 
 # ---------------------------------------------------------------------------
@@ -333,7 +328,6 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
         low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
     else:
         low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
-    low._fro = op._fro
     first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
     op.matvecs = low.matvecs
     op._fro = low._fro
@@ -351,19 +345,11 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
     return second
 
 
-def _transposed(op: Operator) -> Operator:
-    """The operator of A^T (a view; products and certificates follow)."""
-    t = dataclasses.replace(op, dense=op.dense.T, shape=(op.n, op.m),
-                            _dense64=None if op._dense64 is None else op._dense64.T)
-    t._fro = op._fro
-    return t
-
-
 def _lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                   v0: Any, track: Tracker, work_dtype: str | None) -> Raw:
     """Lanczos on the small Gram matrix, certified with A (see lanczos_bidiagonal)."""
     xp = op.xp
-    t = op if op.m >= op.n else _transposed(op)
+    t = op if op.m >= op.n else op.transposed()
     A = t.dense
     if work_dtype == "float32" and t.dtype == "float64":
         A = xp.astype(A, xp.float32)

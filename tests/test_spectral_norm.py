@@ -50,6 +50,16 @@ def test_backend_neutral_methods(backend, xp, method, family):
     assert r.converged, r.message
 
 
+@pytest.mark.parametrize("family", ["gaussian", "gap", "low_rank", "badly_scaled"])
+def test_backend_neutral_lanczos_normal(backend, xp, family):
+    ks = matrices.make(family, 40, 28, seed=5, backend=backend)
+    truth = matrices.reference_norm(ks.matrix)
+    r, _ = run_quietly(ks.matrix, "lanczos", tol=1e-8, seed=1, normal=True)
+    assert r.backend == backend.value
+    assert_certified(r, truth, 1e-8, ks.matrix, f"family={family}")
+    assert r.converged, r.message
+
+
 @pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("float16", 1e-3)])
 @pytest.mark.parametrize("method", ["svd", "power", "lanczos", "randomized", "gram", "arpack", "lobpcg"])
 def test_low_precision(method, dtype, tol):
@@ -237,12 +247,14 @@ def test_auto_rule():
     A, s = matrices.gaussian(300, 260, seed=0)
     r = lb.spectral_norm(A)
     assert r.method == "lanczos" and r.converged and abs(r.value - s[0]) <= 1e-8 * s[0] + 1e-12
-    assert lb.auto_plan(np.ones((1024, 100))) == ("lanczos", {"gram": True})
-    assert lb.auto_plan(np.ones((1024, 1024))) == ("lanczos", {})  # cache-resident: float32 copy does not pay
-    assert lb.auto_plan(np.ones((2048, 2048))) == ("lanczos", {"work_dtype": "float32"})
-    assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-8) == ("lanczos", {})
+    assert lb.auto_plan(np.ones((1024, 100))) == ("lanczos", {"gram": True})  # below 512^2 entries
+    assert lb.auto_plan(np.ones((300, 300))) == ("lanczos", {"normal": True})  # below 512^2: float64 work
+    assert lb.auto_plan(np.ones((1024, 1024))) == ("lanczos", {"normal": True, "work_dtype": "float32"})
+    assert lb.auto_plan(np.ones((1024, 1024), dtype=np.float32)) == ("lanczos", {"normal": True})
+    assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-8) == ("lanczos", {"normal": True})
     assert lb.auto_plan(np.ones((4096, 1024), dtype=np.float32)) == ("lanczos", {"gram": True})
     assert lb.auto_plan(np.ones((8192, 1024))) == ("lanczos", {"gram": True, "work_dtype": "float32"})
+    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-8) == ("lanczos", {"gram": True})
 
 
 @pytest.mark.parametrize("family", list(FAMILY_KW))
@@ -258,7 +270,8 @@ def test_auto_meets_1e_6_on_every_family(family, shape, work_dtype):
     assert r.converged, r.message
 
 
-@pytest.mark.parametrize("opts", [{"gram": True}, {"work_dtype": "float32"}, {"gram": True, "work_dtype": "float32"}])
+@pytest.mark.parametrize("opts", [{"gram": True}, {"work_dtype": "float32"}, {"gram": True, "work_dtype": "float32"},
+                                  {"normal": True, "work_dtype": "float32"}])
 def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
     """At tol=1e-11 float32 work cannot verify; the iteration continues in float64."""
     A, s = matrices.gap(600, 150, delta=0.05, seed=2)
@@ -267,6 +280,45 @@ def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
     if opts.get("work_dtype") == "float32":
         assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
     assert_certified(r, np.linalg.norm(A, 2), 1e-11, A)
+
+
+@pytest.mark.parametrize("shape_kind", list(SHAPES))
+@pytest.mark.parametrize("family", list(FAMILY_KW))
+@pytest.mark.parametrize("work_dtype", [None, "float32"])
+def test_lanczos_on_normal_operator_every_family(family, shape_kind, work_dtype):
+    """normal=True (symmetric Lanczos on A^T A), alone and with float32 work."""
+    ks = matrices.make(family, *SHAPES[shape_kind], seed=8, **FAMILY_KW[family])
+    A = ks.matrix
+    truth = np.linalg.norm(A, 2) if family != "zero" else 0.0
+    opts = {"normal": True} if work_dtype is None else {"normal": True, "work_dtype": work_dtype}
+    r, warned = run_quietly(A, "lanczos", tol=1e-8, seed=4, **opts)
+    assert_certified(r, truth, 1e-8, A, f"family={family}")
+    assert r.converged and not warned, r.message
+    assert r.options == opts
+
+
+def test_lanczos_normal_same_steps_as_bidiagonalization():
+    """Same Krylov space of right vectors: the same number of steps to tol."""
+    A, s = matrices.gaussian(400, 300, seed=3)
+    a = lb.spectral_norm(A, method="lanczos", tol=1e-8, seed=5)
+    b = lb.spectral_norm(A, method="lanczos", tol=1e-8, seed=5, normal=True)
+    assert abs(a.iterations - b.iterations) <= 1 and b.matvecs == 2 * b.iterations + 1
+    assert abs(b.value - s[0]) <= 1e-8 * s[0]
+
+
+def test_lanczos_normal_start_in_null_space_is_not_converged():
+    A = np.zeros((30, 20))
+    A[:, 0] = 1.0
+    v0 = np.zeros(20)
+    v0[3] = 1.0
+    r, warned = run_quietly(A, "lanczos", tol=1e-8, v0=v0, normal=True)
+    assert not r.converged and warned
+    assert r.lower <= np.sqrt(30) <= r.upper
+
+
+def test_lanczos_gram_and_normal_are_exclusive():
+    with pytest.raises(ValueError, match="choose one"):
+        lb.spectral_norm(np.eye(300), method="lanczos", gram=True, normal=True)
 
 
 def test_methods_registry_documents_every_method():

@@ -113,7 +113,7 @@ _METHODS: dict[str, MethodInfo] = {
     "power": MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping",
                         _MATRIX_FREE, ALL_BACKENDS, batched=True),
     "lanczos": MethodInfo("lanczos", lanczos_bidiagonal, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
-                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram")),
+                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram", "normal")),
     "arpack": MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS,
                          frozenset({"numpy"})),
     "propack": MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS,
@@ -159,7 +159,7 @@ AUTO_GRAM_ASPECT = 4
 AUTO_GRAM_MAX_SIDE = 4096
 #: float64 dense input with at least this many entries and tol at least
 #: AUTO_MIXED_MIN_TOL runs its Krylov work in float32 (memory-bound products)
-AUTO_MIXED_MIN_ENTRIES = 2048 * 2048
+AUTO_MIXED_MIN_ENTRIES = 512 * 512
 AUTO_MIXED_MIN_TOL = 1e-6
 
 
@@ -172,13 +172,17 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
     3. a dense tall or wide matrix (aspect ratio >= 4, smaller side <= 4096)
        -> ``lanczos`` on its Gram matrix (``gram=True``): one BLAS-3 product,
        then cheap Lanczos steps, certified with A;
-    4. other dense matrices -> ``lanczos``;
+    4. other dense matrices -> ``lanczos``; off CuPy on the normal operator
+       (``normal=True``: symmetric Lanczos on ``A^T A``, one pass over A per
+       step on NumPy instead of two, one basis to reorthogonalize instead of
+       two); on CuPy the bidiagonalization (the one-pass product is a CPU
+       cache effect; the GPU rows were measured with the bidiagonalization);
     5. sparse matrices and LinearOperators -> ``lanczos``.
-    In 3 and 4, float64 input of at least 2048 x 2048 entries asked for
+    In 3 and 4, float64 input of at least 512 x 512 entries asked for
     ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
     cost about half) and is certified and verified in float64.
     """
-    kind, _backend, ndim = classify(A)
+    kind, backend, ndim = classify(A)
     if kind != InputKind.DENSE:
         return "lanczos", {}
     if ndim > 2:
@@ -189,6 +193,8 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
     options: dict = {}
     if max(shape) >= AUTO_GRAM_ASPECT * min(shape) and min(shape) <= AUTO_GRAM_MAX_SIDE:
         options["gram"] = True
+    elif backend != "cupy":
+        options["normal"] = True
     dtype = getattr(A, "dtype", None)
     is_f64 = dtype is not None and _dtype_str(dtype) == "float64"
     if is_f64 and shape[0] * shape[1] >= AUTO_MIXED_MIN_ENTRIES and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
@@ -275,7 +281,7 @@ def spectral_norm(
     strict : raise :class:`NotConvergedError` instead of warning.
     return_history : keep the per-iteration estimates and brackets.
     **options : method options (``block_size`` for ``randomized``; ``work_dtype``
-        and ``gram`` for ``lanczos``); recorded in ``result.options``.
+        ``gram`` and ``normal`` for ``lanczos``); recorded in ``result.options``.
 
     Returns
     -------

@@ -5,7 +5,13 @@ SciPy sparse matrix/array, a ``LinearOperator``, a CuPy sparse matrix) into an
 :class:`Operator`: the matrix scaled by an exact power of two so that its
 largest entry is about 1 (no overflow or underflow in norms or Gram products),
 cast to its compute dtype, with counted products ``A @ x`` and ``A.T @ y``.
-The caller's object is never modified: scaling and casting make new arrays.
+The caller's object is never modified: scaling and casting make new arrays,
+and a real float matrix whose Frobenius norm already lies in a safe range
+(:data:`SAFE_FRO_SQUARED`) is used as it is, unscaled and uncopied (nothing
+writes into ``Operator.dense``).  For such a matrix one pass over it
+(:func:`dense_summary`) checks that every entry is finite and yields the
+cheap bounds (Frobenius norm, largest column norm, ``||A||_1``,
+``||A||_inf``), so validation costs about one read of A.
 
 Rules for dtypes: bool and integer input computes in float64; float16 in
 float32; float32 and float64 as given.  Complex dense input is handled through
@@ -25,7 +31,7 @@ import numpy as np
 
 from .. import backends as _backends
 
-__all__ = ["Operator", "prepare", "InputKind", "unit_roundoff"]
+__all__ = ["Operator", "prepare", "InputKind", "unit_roundoff", "dense_summary"]
 
 
 class InputKind:
@@ -130,6 +136,11 @@ class Operator:
     is_zero: bool = False
     matvecs: int = 0
     _dense64: Any = field(default=None, repr=False)
+    # cheap-bound ingredients of the scaled matrix, computed in float64 by
+    # prepare's one-pass summary (None: computed on first use)
+    _col2_max: float | None = field(default=None, repr=False)  # largest squared column norm
+    _abs1: float | None = field(default=None, repr=False)  # ||A||_1 (largest absolute column sum)
+    _absinf: float | None = field(default=None, repr=False)  # ||A||_inf (largest absolute row sum)
 
     # ------------------------------------------------------------------ shape
     @property
@@ -180,6 +191,34 @@ class Operator:
             return self.sparse.T @ y
         x = self.linop.rmatvec(y) if y.ndim == 1 else self.linop.rmatmat(y)
         return self._checked(x, "A.T @ y") / self.scale
+
+    def normal_matvec(self, x: Any) -> Any:
+        """``A.T @ (A @ x)`` for a vector (n,): two counted products.
+
+        On a C-ordered NumPy matrix both products run in one pass over A, row
+        block by row block (``A_i.T @ (A_i @ x)`` summed), so each block is read
+        from memory once and used twice while it sits in cache
+        (:data:`FUSED_BLOCK_BYTES` per block).  Elsewhere: two products.
+        """
+        a = self.dense
+        if (a is None or self.is_batched or x.ndim != 1 or not isinstance(a, np.ndarray)
+                or not a.flags.c_contiguous or x.dtype != a.dtype):
+            return self.rmatvec(self.matvec(x))
+        self.matvecs += 2
+        m, n = a.shape
+        rows = max(1, FUSED_BLOCK_BYTES // (n * a.itemsize))
+        if rows >= m:
+            return a.T @ (a @ x)
+        y = np.zeros(n, dtype=a.dtype)
+        t = np.empty(rows, dtype=a.dtype)
+        z = np.empty(n, dtype=a.dtype)
+        for i in range(0, m, rows):
+            b = a[i:i + rows]
+            ti = t[: b.shape[0]]
+            np.matmul(b, x, out=ti)
+            np.matmul(b.T, ti, out=z)
+            y += z
+        return y
 
     def _checked(self, y: Any, what: str) -> Any:
         y = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else np.asarray(y, dtype=np.float64)
@@ -256,10 +295,12 @@ class Operator:
         return max(0.0, nw * (1 - 3 * u64) - self._rounding_slack()), w, v64
 
     def transposed(self) -> "Operator":
-        """The operator of A^T for a dense matrix (views; the lazily computed
-        bounds carry over).  Its ``matvecs`` count is its own: copy it back."""
+        """The operator of A^T for a dense matrix (views; the computed bounds
+        carry over, ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs``
+        count is its own: copy it back."""
         return dataclasses.replace(self, dense=self.dense.T, shape=(self.n, self.m),
-                                   _dense64=None if self._dense64 is None else self._dense64.T)
+                                   _dense64=None if self._dense64 is None else self._dense64.T,
+                                   _col2_max=None, _abs1=self._absinf, _absinf=self._abs1)
 
     def rmatvec64(self, w: Any) -> Any:
         """``A^T w`` in float64 (the scaled matrix, whatever the compute dtype);
@@ -300,7 +341,7 @@ class Operator:
         return int(np.max(np.diff(indptr))) if indptr.size > 1 else 0
 
     # ------------------------------------------------- cheap upper bound
-    _fro: float | None = None
+    _fro: float | None = field(default=None, repr=False)
 
     def fro_upper(self) -> float:
         """An upper bound on ||A_scaled||_F (float64, rounding accounted for)."""
@@ -317,8 +358,7 @@ class Operator:
             else:
                 self._fro = math.inf
                 return self._fro
-            u64 = unit_roundoff("float64")
-            self._fro = math.sqrt(ss * (1 + (cnt + 2) * u64)) * (1 + 2 * u64)
+            self._fro = _fro_bound(ss, cnt)
         return self._fro
 
     def cheap_upper(self) -> float:
@@ -326,7 +366,10 @@ class Operator:
         if self.linop is not None:
             return math.inf
         u64 = unit_roundoff("float64")
-        if self.dense is not None:
+        if self.dense is not None and self._abs1 is not None and self._absinf is not None:
+            one, inf = self._abs1, self._absinf
+            cnt = max(self.m, self.n)
+        elif self.dense is not None:
             xp = self.xp
             a = xp.abs(self.dense64())
             one = xp.max(xp.sum(a, axis=-2), axis=-1)
@@ -348,14 +391,66 @@ class Operator:
         """max column norm of the scaled matrix (rounded down): a valid lower bound."""
         if self.dense is None:
             return 0.0
-        xp = self.xp
-        a = self.dense64()
-        col = xp.max(xp.sum(a * a, axis=-2))
+        if self._col2_max is None:
+            xp = self.xp
+            a = self.dense64()
+            self._col2_max = float(xp.max(xp.sum(a * a, axis=-2)))
+        col = self._col2_max
         u64 = unit_roundoff("float64")
         return math.sqrt(float(col) * max(0.0, 1 - (self.m + 2) * u64)) * (1 - 2 * u64)
 
 
 # ---------------------------------------------------------------------------
+#: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)
+#: and of :func:`dense_summary`: a block stays in a core's L2 cache between its
+#: two uses.
+FUSED_BLOCK_BYTES = 1 << 20
+#: A real float matrix with ``||A||_F^2`` in this range is used unscaled: its
+#: entries, products and squared singular values stay far inside the float32
+#: range (so a float32 working copy is safe too).
+SAFE_FRO_SQUARED = (2.0**-60, 2.0**60)
+
+
+def _fro_bound(ss: float, count: int) -> float:
+    """Upper bound on ``sqrt(ss)`` for a float64 sum of ``count`` squares."""
+    u64 = unit_roundoff("float64")
+    return math.sqrt(ss * (1 + (count + 2) * u64)) * (1 + 2 * u64)
+
+
+def dense_summary(xp: Any, A: Any) -> tuple[float, float, float, float]:
+    """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf)`` of a
+    real 2-D matrix, accumulated in float64 (NaN or inf when an entry is not
+    finite or a square overflows).
+
+    On a C-ordered NumPy matrix this is one pass over A in cache-sized row
+    blocks (absolute values and squares of a block reduced by BLAS products
+    with a vector of ones); elsewhere whole-array reductions.
+    """
+    m, n = (int(d) for d in A.shape)
+    if isinstance(A, np.ndarray) and A.flags.c_contiguous:
+        rows = min(m, max(1, FUSED_BLOCK_BYTES // (8 * n)))
+        col2, col1, row1 = np.zeros(n), np.zeros(n), np.empty(m)
+        t = np.empty((rows, n))
+        ones_r, ones_n = np.ones(rows), np.ones(n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(0, m, rows):
+                b = A[i:i + rows]
+                r = b.shape[0]
+                ti = t[:r]
+                np.abs(b, out=ti)
+                col1 += ones_r[:r] @ ti
+                row1[i:i + r] = ti @ ones_n
+                np.multiply(ti, ti, out=ti)
+                col2 += ones_r[:r] @ ti
+        return float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1))
+    with np.errstate(over="ignore", invalid="ignore"):  # array-API arrays backed by NumPy
+        a = A if _dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
+        ab = xp.abs(a)
+        col2 = xp.sum(a * a, axis=0)
+        return (float(xp.sum(col2)), float(xp.max(col2)), float(xp.max(xp.sum(ab, axis=0))),
+                float(xp.max(xp.sum(ab, axis=1))))
+
+
 def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
     finite = xp.isfinite(A)
     if bool(xp.all(finite)):
@@ -426,6 +521,15 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     else:
         if in_name not in ("float32", "float64"):
             A = xp.astype(A, getattr(xp, cdt))
+        if len(shape) == 2:
+            ss, col2, one, inf = dense_summary(xp, A)
+            # (the range test is False for NaN and inf: such input takes the checked path below)
+            if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
+                return Operator(
+                    kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
+                    backend=backend, device=_backends.device_name(A), dense=A,
+                    _fro=_fro_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf,
+                )
         _check_finite_dense(xp, A, name)
     maxabs = float(xp.max(xp.abs(A)))
     scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0

@@ -1,7 +1,8 @@
 """Matrix-free Krylov estimators, written once for every array backend.
 
 * :func:`power_iteration` -- power iteration on ``A^T A``.
-* :func:`lanczos_bidiagonal` -- Golub-Kahan-Lanczos bidiagonalization of A.
+* :func:`lanczos_bidiagonal` -- Golub-Kahan-Lanczos bidiagonalization of A
+  (or, with ``normal=True``, symmetric Lanczos on ``A^T A``).
 * :func:`randomized_block_krylov` -- block Krylov iteration (Musco & Musco 2015).
 
 All three only multiply by A and A^T, stop on a bound of the *error* derived
@@ -200,7 +201,7 @@ class _Basis:
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                        v0: Any, track: Tracker, work_dtype: str | None = None, gram: bool = False,
-                       **_: Any) -> Raw:
+                       normal: bool = False, **_: Any) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself (not on A^T A).
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -230,17 +231,29 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     iteration on it (each step then costs min(m, n)^2 instead of m n), and
     certify and verify the resulting vector with A in float64; if the
     verification misses ``tol``, continue on A from that vector.
-    """
-    from scipy.linalg import eigh_tridiagonal
 
+    ``normal=True`` (option): symmetric Lanczos on the normal operator
+    ``A^T A`` instead of the bidiagonalization -- the same Krylov space of
+    right vectors (so the same number of steps), but each step is one
+    ``A^T (A v)`` that a C-ordered NumPy matrix computes in a single pass over
+    A (:meth:`Operator.normal_matvec`), and only one basis is
+    reorthogonalized.  Ritz values of ``A^T A`` lose the small singular values
+    to rounding, not the largest: the certificate and the float64 residual
+    check are the same as above.  Combines with ``work_dtype``.
+    """
     if work_dtype not in (None, "float32", "float64"):
         raise ValueError(f"work_dtype must be 'float32' or 'float64'; got {work_dtype!r}")
+    if gram and normal:
+        raise ValueError("choose one of gram=True (explicit Gram matrix) and normal=True (implicit A^T A)")
     if gram:
         if op.dense is None:
             raise ValueError("the Gram route (gram=True) needs a dense matrix")
         return _lanczos_gram(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, work_dtype=work_dtype)
     if work_dtype == "float32" and op.dtype == "float64" and op.linop is None:
-        return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
+        return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal)
+    if normal:
+        return _lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
+    from scipy.linalg import eigh_tridiagonal
 
     xp = op.xp
     # The Krylov space is exhausted after n steps (V spans R^n) or, when m < n,
@@ -320,15 +333,78 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
                           tol=tol)
 
 
+def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                    v0: Any, track: Tracker) -> Raw:
+    """Symmetric Lanczos on ``H = A^T A`` with full reorthogonalization (CGS2).
+
+    ``H V_k = V_k T_k + beta_k v_{k+1} e_k^T`` with T_k tridiagonal; the top
+    Ritz pair (theta^2, y) of T_k has residual ``||H x - theta^2 x|| =
+    beta_k |y_k|``, bounded as in :func:`lanczos_bidiagonal`.
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    xp = op.xp
+    kmax = op.n  # the Krylov space of A^T A lives in R^n
+    maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
+    v = start_vector(op, rng, v0)
+    dt = v.dtype
+    V = _Basis(xp, op.n, dt)
+    V.append(v)
+    alphas: list[float] = []
+    betas: list[float] = []
+    v_prev = None
+    beta = 0.0
+    theta, err, y = 0.0, math.inf, np.ones(1)
+    converged = False
+    k = 0
+    scale_seen = 0.0
+    message = ""
+    for k in range(1, maxiter + 1):
+        w = op.normal_matvec(v)
+        alpha = float(xp.vecdot(v, w))
+        w = w - alpha * v
+        if v_prev is not None:
+            w = w - beta * v_prev
+        w = V.orthogonalize(w)
+        beta = float(xp.linalg.vector_norm(w))
+        alphas.append(alpha)
+        betas.append(beta)
+        lam, Q = eigh_tridiagonal(np.asarray(alphas), np.asarray(betas[:-1]), select="i",
+                                  select_range=(max(0, k - 2), k - 1))
+        theta = math.sqrt(max(float(lam[-1]), 0.0))
+        y = Q[:, -1]
+        err = residual_error(theta, abs(beta * y[-1]))
+        track.add(op, k, theta, theta, math.inf, err)
+        scale_seen = max(scale_seen, abs(alpha), beta)
+        if beta <= 8 * op.n * op.u * scale_seen or k == kmax:
+            converged = theta > 0  # theta == 0: the start vector lies in the null space
+            message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
+            break
+        if err <= tol:
+            converged = True
+            break
+        if k == maxiter:
+            break
+        v_prev = v
+        v = w / beta
+        V.append(v)
+    ritz = xp.asarray(y, dtype=dt) @ V.rows[: len(y), :]
+    kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
+    if not converged and k >= maxiter:
+        message = f"stopped at maxiter={maxiter} Lanczos steps (memory grows with each step)"
+    return _finish_single(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message,
+                          tol=tol)
+
+
 def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                   v0: Any, track: Tracker) -> Raw:
+                   v0: Any, track: Tracker, normal: bool = False) -> Raw:
     """float32 Krylov work, float64 certificate, float64 refinement if needed."""
     xp = op.xp
     if op.dense is not None:
         low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
     else:
         low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
-    first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
+    first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal)
     op.matvecs = low.matvecs
     op._fro = low._fro
     if first.converged or first.vector is None:
@@ -336,7 +412,7 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
             f"; {first.message}" if first.message else "")
         return first
     left = None if maxiter is None else max(1, maxiter - first.iterations)
-    second = lanczos_bidiagonal(op, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track)
+    second = lanczos_bidiagonal(op, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track, normal=normal)
     second.iterations += first.iterations
     second.message = (f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
                       f"refined in float64 from its vector" + (f"; {second.message}" if second.message else ""))

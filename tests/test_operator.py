@@ -1,0 +1,93 @@
+"""The operator under every estimator: the one-pass summary that validation
+and the cheap bounds come from, the unscaled no-copy rule and the fused
+``A^T (A x)`` product."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lipbench as lb
+from lipbench.spectral import _operator
+from lipbench.spectral._operator import dense_summary, prepare
+
+
+def _expected(A):
+    a = np.asarray(A, dtype=np.float64)
+    col2 = np.sum(a * a, axis=0)
+    return float(col2.sum()), float(col2.max()), float(np.abs(a).sum(0).max()), float(np.abs(a).sum(1).max())
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", [(1, 7), (37, 5), (300, 260), (5, 400)])
+def test_dense_summary_matches_direct_reductions(shape, dtype, order, rng, monkeypatch):
+    monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", 8 * 3 * shape[1])  # several row blocks, a short last one
+    A = np.asarray(rng.standard_normal(shape) * rng.uniform(0.1, 10, size=shape[1]), dtype=dtype, order=order)
+    got = dense_summary(np, A)
+    want = _expected(A)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_dense_summary_flags_non_finite_entries(bad, rng):
+    A = rng.standard_normal((50, 40))
+    A[17, 3] = bad
+    assert not all(map(math.isfinite, dense_summary(np, A)))
+    with pytest.raises(ValueError, match=r"\(17, 3\)"):
+        lb.spectral_norm(A)
+
+
+def test_safe_matrix_is_used_unscaled_and_uncopied(rng):
+    A = rng.standard_normal((80, 60))
+    op = prepare(A)
+    assert op.scale == 1.0 and op.dense is A
+    a = np.asarray(A)
+    assert op.fro_upper() >= np.linalg.norm(a) and op.fro_upper() <= np.linalg.norm(a) * (1 + 1e-12)
+    assert op.cheap_lower() <= np.linalg.norm(a, axis=0).max() <= op.cheap_lower() * (1 + 1e-12)
+    bound = math.sqrt(np.abs(a).sum(0).max() * np.abs(a).sum(1).max())
+    want = min(np.linalg.norm(a), bound)
+    assert want <= op.cheap_upper() <= want * (1 + 1e-12)
+    t = op.transposed()
+    assert t.cheap_lower() <= np.linalg.norm(a, axis=1).max() <= t.cheap_lower() * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("factor", [1e-40, 1e40, 1e200])
+def test_matrix_outside_the_safe_range_is_scaled_into_a_copy(factor, rng):
+    A = rng.standard_normal((40, 30)) * factor
+    op = prepare(A)
+    assert op.scale != 1.0 and op.dense is not A
+    assert 0.5 <= float(np.max(np.abs(op.dense))) < 1.0
+    r = lb.spectral_norm(A, tol=1e-10, seed=0)
+    truth = np.linalg.norm(A / factor, 2) * factor
+    assert r.lower <= truth <= r.upper and abs(r.value - truth) <= 1e-10 * truth
+
+
+def test_cheap_upper_is_tight_for_a_diagonal_matrix():
+    d = np.arange(1.0, 90.0)
+    r = lb.spectral_norm(np.diag(d), method="lanczos", normal=True, tol=1e-10, seed=0)
+    assert r.upper <= 89.0 * (1 + 1e-12) and r.lower <= 89.0 <= r.upper
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("rows_per_block", [1, 3, 64, 1000])
+def test_normal_matvec_one_pass_equals_two_products(rows_per_block, dtype, rng, monkeypatch):
+    A = rng.standard_normal((130, 70)).astype(dtype)
+    op = prepare(A)
+    monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", rows_per_block * 70 * A.itemsize)
+    x = rng.standard_normal(70).astype(dtype)
+    got = op.normal_matvec(x)
+    assert op.matvecs == 2 and got.dtype == A.dtype
+    want = A.astype(np.float64).T @ (A.astype(np.float64) @ x.astype(np.float64))
+    rtol = 1e-12 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.linalg.norm(want))
+
+
+def test_normal_matvec_on_a_non_contiguous_matrix_uses_two_products(rng):
+    A = np.asfortranarray(rng.standard_normal((50, 20)))
+    op = prepare(A)
+    x = rng.standard_normal(20)
+    np.testing.assert_allclose(op.normal_matvec(x), A.T @ (A @ x), rtol=1e-12)
+    assert op.matvecs == 2

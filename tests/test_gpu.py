@@ -73,3 +73,16 @@ def test_cupy_nan_named(cp):
     A[4, 2] = cp.nan
     with pytest.raises(ValueError, match=r"NaN at \(4, 2\)"):
         lb.spectral_norm(A, method="lanczos")
+
+
+def test_cupy_auto_rule_and_normal_option(cp):
+    """On CuPy auto keeps the bidiagonalization (normal=True is a CPU-cache
+    win) and float32 work from 2048^2 entries; normal=True still works there."""
+    assert lb.auto_plan(cp.ones((1024, 1024))) == ("lanczos", {})
+    assert lb.auto_plan(cp.ones((2048, 2048))) == ("lanczos", {"work_dtype": "float32"})
+    ks = matrices.gaussian(300, 200, seed=4, backend="cupy")
+    truth = matrices.reference_norm(ks.matrix)
+    for opts in ({"normal": True}, {"normal": True, "work_dtype": "float32"}):
+        r, _ = run_quietly(ks.matrix, "lanczos", tol=1e-8, seed=0, **opts)
+        assert_certified(r, truth, 1e-8, ks.matrix, str(opts))
+        assert r.converged, r.message

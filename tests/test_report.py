@@ -285,6 +285,15 @@ def test_targets_table_ratios_and_verdicts():
     assert by["auto >= 3x faster than plain float64 lanczos (mixed precision gain)"].verdict == "NOT met"
     floor = by["auto time <= 1.2x the matvec floor"]
     assert floor.measured == "1.25x" and floor.verdict == "NOT met"
+    assert not any("float32 matvec floor" in k for k in by), "auto did not work in float32 here"
+
+    # auto worked in float32: also held to the floor of float32 products (the float32 input's row)
+    f32 = [dict(r, options={"normal": True, "work_dtype": "float32"}) if r["method"] == "auto" else r for r in rows]
+    f32.append(dict(base, dtype="float32", method="auto", tol=1e-6, time_median=0.09, matvecs=80,
+                    matvec_seconds=5e-4, options={"normal": True}))
+    by32 = {r.target.split(": ")[1]: r for r in targets_table(pd.DataFrame(f32)).itertuples()}
+    floor32 = by32["auto time <= 1.2x the float32 matvec floor (its work dtype)"]
+    assert floor32.measured == "2.50x" and floor32.verdict == "NOT met"
 
     # A newer run with auto and only one reference: ratios come from that run alone.
     newer = dict(base, run="0002_auto", datetime=pd.Timestamp("2026-02-01", tz="UTC"), file="b.json")

@@ -160,6 +160,8 @@ AUTO_GRAM_MAX_SIDE = 4096
 #: float64 dense input with at least this many entries and tol at least
 #: AUTO_MIXED_MIN_TOL runs its Krylov work in float32 (memory-bound products)
 AUTO_MIXED_MIN_ENTRIES = 512 * 512
+#: ... on CuPy from this many (the rule its GPU rows were measured with)
+AUTO_MIXED_MIN_ENTRIES_CUPY = 2048 * 2048
 AUTO_MIXED_MIN_TOL = 1e-6
 
 
@@ -178,8 +180,8 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
        two); on CuPy the bidiagonalization (the one-pass product is a CPU
        cache effect; the GPU rows were measured with the bidiagonalization);
     5. sparse matrices and LinearOperators -> ``lanczos``.
-    In 3 and 4, float64 input of at least 512 x 512 entries asked for
-    ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
+    In 3 and 4, float64 input of at least 512 x 512 entries (2048 x 2048 on
+    CuPy) asked for ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
     cost about half) and is certified and verified in float64.
     """
     kind, backend, ndim = classify(A)
@@ -197,7 +199,8 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
         options["normal"] = True
     dtype = getattr(A, "dtype", None)
     is_f64 = dtype is not None and _dtype_str(dtype) == "float64"
-    if is_f64 and shape[0] * shape[1] >= AUTO_MIXED_MIN_ENTRIES and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
+    min_entries = AUTO_MIXED_MIN_ENTRIES_CUPY if backend == "cupy" else AUTO_MIXED_MIN_ENTRIES
+    if is_f64 and shape[0] * shape[1] >= min_entries and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
         options["work_dtype"] = "float32"
     return "lanczos", options
 

@@ -302,4 +302,5 @@ def test_targets_table_ratios_and_verdicts():
     t = targets_table(pd.DataFrame(rows))
     by = {r.target.split(": ")[1]: r for r in t.itertuples()}
     assert by["auto >= 50x faster than numpy.linalg.norm(A, 2)"].measured == "60.00x"
+    assert by["auto >= 50x faster than numpy.linalg.norm(A, 2)"].detail.endswith("earlier runs: 20.00x (0001_base)")
     assert not any("propack" in k for k in by), "no propack row in the newer run: no mixed-run ratio"

@@ -316,6 +316,21 @@ def test_lanczos_normal_start_in_null_space_is_not_converged():
     assert r.lower <= np.sqrt(30) <= r.upper
 
 
+def test_lanczos_normal_float32_small_beta_is_not_called_exact():
+    """Regression: a breakdown threshold of 8 n u (about 6e-4 relative at
+    n = 1200 in float32) stopped the iteration as 'invariant' after the top
+    pair, unverified (a warning for a value that was right); beta at the
+    rounding level of one product is the only breakdown."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    s = np.concatenate([[1.0, 1 - 1e-3], 0.01 * rng.random(n - 2)])
+    U, V = matrices.haar_orthonormal(n, n, rng), matrices.haar_orthonormal(n, n, rng)
+    A = ((U * s) @ V.T).astype(np.float32)
+    r, warned = run_quietly(A, "lanczos", tol=1e-6, seed=0, normal=True)
+    assert r.converged and not warned, r.message
+    assert_certified(r, np.linalg.norm(A.astype(np.float64), 2), 1e-6, A)
+
+
 def test_lanczos_gram_and_normal_are_exclusive():
     with pytest.raises(ValueError, match="choose one"):
         lb.spectral_norm(np.eye(300), method="lanczos", gram=True, normal=True)

@@ -331,6 +331,49 @@ def test_lanczos_normal_float32_small_beta_is_not_called_exact():
     assert_certified(r, np.linalg.norm(A.astype(np.float64), 2), 1e-6, A)
 
 
+@pytest.mark.parametrize("shape_kind", list(SHAPES))
+@pytest.mark.parametrize("family", list(FAMILY_KW))
+@pytest.mark.parametrize("work_dtype", [None, "float32"])
+def test_lanczos_thick_restarts_every_family(family, shape_kind, work_dtype):
+    """max_basis=6 forces restarts on these sizes; the answer stays certified."""
+    ks = matrices.make(family, *SHAPES[shape_kind], seed=9, **FAMILY_KW[family])
+    A = ks.matrix
+    truth = np.linalg.norm(A, 2) if family != "zero" else 0.0
+    opts = {"normal": True, "max_basis": 6} | ({} if work_dtype is None else {"work_dtype": work_dtype})
+    r, warned = run_quietly(A, "lanczos", tol=1e-8, seed=4, **opts)
+    assert_certified(r, truth, 1e-8, A, f"family={family}")
+    assert r.converged and not warned, r.message
+
+
+def test_lanczos_thick_restarts_bound_memory_and_drop_kw():
+    A, s = matrices.gap(300, 200, delta=1e-3, seed=2)
+    plain = lb.spectral_norm(A, method="lanczos", normal=True, tol=1e-10, seed=1)
+    r = lb.spectral_norm(A, method="lanczos", normal=True, max_basis=8, tol=1e-10, seed=1)
+    assert r.converged and "thick restart" in r.message and abs(r.value - s[0]) <= 1e-10 * s[0]
+    assert r.iterations > plain.iterations > 8, "restarts cost steps; the plain run needs more than 8"
+    assert r.upper_probabilistic is None and plain.upper_probabilistic is not None, \
+        "Kuczynski-Wozniakowski's bound is for the unrestarted Krylov space only"
+
+
+@pytest.mark.parametrize("bad", [3, 0, 2.5, True])
+def test_lanczos_max_basis_validated(bad):
+    with pytest.raises(ValueError, match="max_basis"):
+        lb.spectral_norm(np.eye(300), method="lanczos", normal=True, max_basis=bad)
+    with pytest.raises(ValueError, match="normal=True"):
+        lb.spectral_norm(np.eye(300), method="lanczos", max_basis=10)
+
+
+def test_auto_on_scipy_sparse_restarts_in_float32():
+    A = sp.random(3000, 2000, density=0.002, random_state=3, format="csr")
+    assert lb.auto_plan(A) == ("lanczos", {"normal": True, "max_basis": 24, "work_dtype": "float32"})
+    assert lb.auto_plan(A, tol=1e-8) == ("lanczos", {"normal": True, "max_basis": 24})
+    assert lb.auto_plan(aslinearoperator(A)) == ("lanczos", {})
+    truth = np.linalg.norm(A.toarray(), 2)
+    r, warned = run_quietly(A, "auto", tol=1e-6, seed=0)
+    assert_certified(r, truth, 1e-6, A.toarray())
+    assert r.converged and not warned, r.message
+
+
 def test_lanczos_gram_and_normal_are_exclusive():
     with pytest.raises(ValueError, match="choose one"):
         lb.spectral_norm(np.eye(300), method="lanczos", gram=True, normal=True)

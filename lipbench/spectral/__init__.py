@@ -113,7 +113,7 @@ _METHODS: dict[str, MethodInfo] = {
     "power": MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping",
                         _MATRIX_FREE, ALL_BACKENDS, batched=True),
     "lanczos": MethodInfo("lanczos", lanczos_bidiagonal, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
-                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram", "normal")),
+                          _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram", "normal", "max_basis")),
     "arpack": MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS,
                          frozenset({"numpy"})),
     "propack": MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS,
@@ -163,6 +163,8 @@ AUTO_MIXED_MIN_ENTRIES = 512 * 512
 #: ... on CuPy from this many (the rule its GPU rows were measured with)
 AUTO_MIXED_MIN_ENTRIES_CUPY = 2048 * 2048
 AUTO_MIXED_MIN_TOL = 1e-6
+#: basis size at which 'auto' thick-restarts Lanczos on SciPy sparse input
+AUTO_SPARSE_MAX_BASIS = 24
 
 
 def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
@@ -179,12 +181,21 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
        step on NumPy instead of two, one basis to reorthogonalize instead of
        two); on CuPy the bidiagonalization (the one-pass product is a CPU
        cache effect; the GPU rows were measured with the bidiagonalization);
-    5. sparse matrices and LinearOperators -> ``lanczos``.
+    5. SciPy sparse matrices -> ``lanczos`` on the normal operator with thick
+       restarts (``normal=True, max_basis=24``: the products are cheap, so
+       the reorthogonalization against a growing basis would dominate), in
+       float32 for float64 input asked for ``tol >= 1e-6``;
+    6. LinearOperators and CuPy sparse matrices -> ``lanczos``.
     In 3 and 4, float64 input of at least 512 x 512 entries (2048 x 2048 on
     CuPy) asked for ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
     cost about half) and is certified and verified in float64.
     """
     kind, backend, ndim = classify(A)
+    if kind == InputKind.SCIPY_SPARSE:
+        options = {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
+        if _dtype_str(A.dtype) == "float64" and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
+            options["work_dtype"] = "float32"
+        return "lanczos", options
     if kind != InputKind.DENSE:
         return "lanczos", {}
     if ndim > 2:
@@ -284,7 +295,8 @@ def spectral_norm(
     strict : raise :class:`NotConvergedError` instead of warning.
     return_history : keep the per-iteration estimates and brackets.
     **options : method options (``block_size`` for ``randomized``; ``work_dtype``
-        ``gram`` and ``normal`` for ``lanczos``); recorded in ``result.options``.
+        ``gram``, ``normal`` and ``max_basis`` for ``lanczos``); recorded in
+        ``result.options``.
 
     Returns
     -------

@@ -189,19 +189,27 @@ class _Basis:
     def rows(self) -> Any:
         return self.buf[: self.k, :]
 
-    def orthogonalize(self, x: Any) -> Any:
-        """Classical Gram-Schmidt, twice (CGS2): x minus its projection on the rows."""
+    def orthogonalize(self, x: Any, once_if_kept: bool = False) -> Any:
+        """Classical Gram-Schmidt, twice (CGS2): x minus its projection on the rows.
+
+        ``once_if_kept``: skip the second pass when the first kept at least
+        1/sqrt(2) of x's norm (the Daniel-Gragg-Kaufman-Stewart test: then
+        one pass already left x orthogonal to the rows to working accuracy).
+        """
         if self.k == 0:
             return x
         Q = self.rows
-        for _ in range(2):
-            x = x - (Q @ x) @ Q
-        return x
+        xp = self.xp
+        before = float(xp.linalg.vector_norm(x)) if once_if_kept else 0.0
+        x = x - (Q @ x) @ Q
+        if once_if_kept and float(xp.linalg.vector_norm(x)) >= before / math.sqrt(2):
+            return x
+        return x - (Q @ x) @ Q
 
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                        v0: Any, track: Tracker, work_dtype: str | None = None, gram: bool = False,
-                       normal: bool = False, **_: Any) -> Raw:
+                       normal: bool = False, max_basis: int | None = None, **_: Any) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself (not on A^T A).
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -240,19 +248,31 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     reorthogonalized.  Ritz values of ``A^T A`` lose the small singular values
     to rounding, not the largest: the certificate and the float64 residual
     check are the same as above.  Combines with ``work_dtype``.
+    ``max_basis`` (with ``normal=True``): thick restarts (Krylov-Schur) keep
+    at most that many basis vectors -- memory ``max_basis * n`` and
+    reorthogonalization ``O(n max_basis)`` per step instead of growing with
+    every step, for operators whose products are cheap (sparse); more steps
+    than without restarts.
     """
     if work_dtype not in (None, "float32", "float64"):
         raise ValueError(f"work_dtype must be 'float32' or 'float64'; got {work_dtype!r}")
     if gram and normal:
         raise ValueError("choose one of gram=True (explicit Gram matrix) and normal=True (implicit A^T A)")
+    if max_basis is not None:
+        if not normal:
+            raise ValueError("max_basis (thick restarts) applies to the normal-operator iteration: pass normal=True")
+        if isinstance(max_basis, bool) or int(max_basis) != max_basis or max_basis < 4:
+            raise ValueError(f"max_basis must be an integer >= 4; got {max_basis!r}")
+        max_basis = int(max_basis)
     if gram:
         if op.dense is None:
             raise ValueError("the Gram route (gram=True) needs a dense matrix")
         return _lanczos_gram(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, work_dtype=work_dtype)
     if work_dtype == "float32" and op.dtype == "float64" and op.linop is None:
-        return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal)
+        return _lanczos_mixed(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal,
+                              max_basis=max_basis)
     if normal:
-        return _lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track)
+        return _lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, max_basis=max_basis)
     from scipy.linalg import eigh_tridiagonal
 
     xp = op.xp
@@ -334,54 +354,71 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
 
 
 def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                    v0: Any, track: Tracker) -> Raw:
-    """Symmetric Lanczos on ``H = A^T A`` with full reorthogonalization (CGS2).
+                    v0: Any, track: Tracker, max_basis: int | None = None) -> Raw:
+    """Symmetric Lanczos on ``H = A^T A`` with full reorthogonalization (CGS2),
+    thick-restarted (Krylov-Schur) when ``max_basis`` is given.
 
-    ``H V_k = V_k T_k + beta_k v_{k+1} e_k^T`` with T_k tridiagonal; the top
-    Ritz pair (theta^2, y) of T_k has residual ``||H x - theta^2 x|| =
-    beta_k |y_k|``, bounded as in :func:`lanczos_bidiagonal`.
+    Invariant: ``H V_k = V_k T_k + f b^T`` with V_k orthonormal, f orthogonal
+    to it and ``T_k = V_k^T H V_k`` (tridiagonal, ``b = e_k``, until the first
+    restart).  The Ritz pair (theta^2, y) of T_k has residual
+    ``||H V y - theta^2 V y|| = ||f|| |b^T y|``, bounded as in
+    :func:`lanczos_bidiagonal`.  A restart keeps the top ``max_basis // 3``
+    Ritz vectors (``V <- V Y_l``, ``T <- diag``, ``b <- Y_l^T b``) and expands
+    again from f, so memory and reorthogonalization per step stay bounded.
     """
     from scipy.linalg import eigh_tridiagonal
 
     xp = op.xp
-    kmax = op.n  # the Krylov space of A^T A lives in R^n
-    maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
+    n = op.n
+    restart = max_basis is not None and max_basis < n
+    maxiter = (min(300, n) if not restart else 20 * n) if maxiter is None else maxiter
+    if not restart:
+        maxiter = min(maxiter, n)
+    keep = max(2, max_basis // 3) if restart else 0
     v = start_vector(op, rng, v0)
     dt = v.dtype
-    V = _Basis(xp, op.n, dt)
+    V = _Basis(xp, n, dt)
     V.append(v)
-    alphas: list[float] = []
-    betas: list[float] = []
-    v_prev = None
-    beta = 0.0
+    T = np.zeros((1, 1))
+    b = np.ones(1)
+    fnorm = 0.0
+    tridiagonal = True
+    restarts = 0
     theta, err, y = 0.0, math.inf, np.ones(1)
     converged = False
     k = 0
     scale_seen = 0.0
     message = ""
     for k in range(1, maxiter + 1):
+        kb = V.k
         w = op.normal_matvec(v)
         alpha = float(xp.vecdot(v, w))
         w = w - alpha * v
-        if v_prev is not None:
-            w = w - beta * v_prev
-        w = V.orthogonalize(w)
-        beta = float(xp.linalg.vector_norm(w))
-        alphas.append(alpha)
-        betas.append(beta)
-        lam, Q = eigh_tridiagonal(np.asarray(alphas), np.asarray(betas[:-1]), select="i",
-                                  select_range=(max(0, k - 2), k - 1))
+        if kb > 1 and tridiagonal:  # three-term recurrence: V^T H v = fnorm e_{k-1}
+            w = w - fnorm * V.rows[kb - 2, :]
+        elif kb > 1:  # after a restart the coupling is known: V^T H v = fnorm b
+            w = w - xp.asarray(fnorm * b, dtype=dt) @ V.rows[: kb - 1, :]
+        w = V.orthogonalize(w, once_if_kept=True)
+        T[kb - 1, kb - 1] = alpha
+        fnorm = float(xp.linalg.vector_norm(w))
+        b = np.zeros(kb)
+        b[-1] = 1.0
+        if tridiagonal:
+            lam, Q = eigh_tridiagonal(np.diag(T).copy(), np.diag(T, 1).copy(), select="i",
+                                      select_range=(max(0, kb - 2), kb - 1))
+        else:
+            lam, Q = np.linalg.eigh(T)
         theta = math.sqrt(max(float(lam[-1]), 0.0))
         y = Q[:, -1]
-        err = residual_error(theta, abs(beta * y[-1]))
+        err = residual_error(theta, fnorm * abs(float(b @ y)))
         track.add(op, k, theta, theta, math.inf, err)
-        scale_seen = max(scale_seen, abs(alpha), beta)
-        # Stop as invariant only when beta is at the rounding level of one
-        # product: with full reorthogonalization a small but noisy beta is
+        scale_seen = max(scale_seen, abs(alpha), fnorm)
+        # Stop as invariant only when f is at the rounding level of one
+        # product: with full reorthogonalization a small but noisy f is
         # harmless (the next v is still orthonormal to V), and a threshold
         # growing with n (8 n u: 2e-3 relative at n = 4096 in float32) would
         # call an unconverged Ritz value exact.
-        if beta <= op.u * scale_seen or k == kmax:
+        if fnorm <= op.u * scale_seen or (kb == n and restarts == 0):
             converged = theta > 0  # theta == 0: the start vector lies in the null space
             message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
             break
@@ -390,26 +427,47 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             break
         if k == maxiter:
             break
-        v_prev = v
-        v = w / beta
+        if restart and kb >= max_basis:
+            lam_all, Y = np.linalg.eigh(T)
+            Yl = Y[:, -keep:]
+            rows = xp.asarray(Yl.T, dtype=dt) @ V.rows[:kb, :]
+            V = _Basis(xp, n, dt)
+            for i in range(keep):
+                V.append(rows[i, :])
+            b = Yl.T @ b
+            T = np.diag(lam_all[-keep:])
+            tridiagonal = False
+            restarts += 1
+            kb = keep
+        v = w / fnorm
         V.append(v)
-    ritz = xp.asarray(y, dtype=dt) @ V.rows[: len(y), :]
-    kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
+        grown = np.zeros((kb + 1, kb + 1))
+        grown[:kb, :kb] = T
+        grown[:kb, kb] = grown[kb, :kb] = fnorm * b
+        T = grown
+    kb = len(y)
+    ritz = xp.asarray(y, dtype=dt) @ V.rows[:kb, :]
+    # KW's bound is for the full Krylov space of the start vector: only without restarts
+    kw = kw_lanczos_epsilon(n, k) if v0 is None and restarts == 0 else None
+    if restarts:
+        message = (message + "; " if message else "") + f"{restarts} thick restart(s) at {max_basis} vectors"
     if not converged and k >= maxiter:
-        message = f"stopped at maxiter={maxiter} Lanczos steps (memory grows with each step)"
+        message = f"stopped at maxiter={maxiter} Lanczos steps" + (
+            " (memory grows with each step; max_basis bounds it)" if not restart else "")
     return _finish_single(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message,
                           tol=tol)
 
 
 def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                   v0: Any, track: Tracker, normal: bool = False) -> Raw:
+                   v0: Any, track: Tracker, normal: bool = False, max_basis: int | None = None) -> Raw:
     """float32 Krylov work, float64 certificate, float64 refinement if needed."""
     xp = op.xp
     if op.dense is not None:
         low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
     else:
         low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
-    first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal)
+    first = lanczos_bidiagonal(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, normal=normal,
+                               max_basis=max_basis)
     op.matvecs = low.matvecs
     op._fro = low._fro
     if first.converged or first.vector is None:
@@ -417,7 +475,8 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
             f"; {first.message}" if first.message else "")
         return first
     left = None if maxiter is None else max(1, maxiter - first.iterations)
-    second = lanczos_bidiagonal(op, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track, normal=normal)
+    second = lanczos_bidiagonal(op, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track, normal=normal,
+                                max_basis=max_basis)
     second.iterations += first.iterations
     second.message = (f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
                       f"refined in float64 from its vector" + (f"; {second.message}" if second.message else ""))

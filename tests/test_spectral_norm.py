@@ -251,7 +251,9 @@ def test_auto_rule():
     assert lb.auto_plan(np.ones((300, 300))) == ("lanczos", {"normal": True})  # below 512^2: float64 work
     assert lb.auto_plan(np.ones((1024, 1024))) == ("lanczos", {"normal": True, "work_dtype": "float32"})
     assert lb.auto_plan(np.ones((1024, 1024), dtype=np.float32)) == ("lanczos", {"normal": True})
-    assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-8) == ("lanczos", {"normal": True})
+    assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-8) == ("lanczos", {"normal": True, "work_dtype": "float32"})
+    assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-10) == ("lanczos", {"normal": True})
+    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-7) == ("lanczos", {"gram": True})  # Gram route: 1e-6
     assert lb.auto_plan(np.ones((4096, 1024), dtype=np.float32)) == ("lanczos", {"gram": True})
     assert lb.auto_plan(np.ones((8192, 1024))) == ("lanczos", {"gram": True, "work_dtype": "float32"})
     assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-8) == ("lanczos", {"gram": True})
@@ -268,6 +270,18 @@ def test_auto_meets_1e_6_on_every_family(family, shape, work_dtype):
     r, _ = run_quietly(ks.matrix, "auto", tol=1e-6, seed=0, **opts)
     assert_certified(r, truth, 1e-6, ks.matrix, family)
     assert r.converged, r.message
+
+
+@pytest.mark.parametrize("family", list(FAMILY_KW))
+def test_auto_at_the_default_tol_finishes_float32_work_in_float64(family):
+    """At the default tol (1e-8) auto works in float32 on a float64 matrix of
+    at least 512^2 entries, and the float64 check makes it finish in float64."""
+    ks = matrices.make(family, 520, 510, seed=3, **FAMILY_KW[family])
+    truth = np.linalg.norm(ks.matrix, 2) if family != "zero" else 0.0
+    r, warned = run_quietly(ks.matrix, "auto", seed=0)
+    assert r.tol == 1e-8 and r.options == {"normal": True, "work_dtype": "float32"}
+    assert_certified(r, truth, 1e-8, ks.matrix, family)
+    assert r.converged and not warned, r.message
 
 
 @pytest.mark.parametrize("opts", [{"gram": True}, {"work_dtype": "float32"}, {"gram": True, "work_dtype": "float32"},
@@ -366,7 +380,8 @@ def test_lanczos_max_basis_validated(bad):
 def test_auto_on_scipy_sparse_restarts_in_float32():
     A = sp.random(3000, 2000, density=0.002, random_state=3, format="csr")
     assert lb.auto_plan(A) == ("lanczos", {"normal": True, "max_basis": 24, "work_dtype": "float32"})
-    assert lb.auto_plan(A, tol=1e-8) == ("lanczos", {"normal": True, "max_basis": 24})
+    assert lb.auto_plan(A, tol=1e-8) == ("lanczos", {"normal": True, "max_basis": 24, "work_dtype": "float32"})
+    assert lb.auto_plan(A, tol=1e-9) == ("lanczos", {"normal": True, "max_basis": 24})
     assert lb.auto_plan(aslinearoperator(A)) == ("lanczos", {})
     truth = np.linalg.norm(A.toarray(), 2)
     r, warned = run_quietly(A, "auto", tol=1e-6, seed=0)

@@ -163,6 +163,11 @@ AUTO_MIXED_MIN_ENTRIES = 512 * 512
 #: ... on CuPy from this many (the rule its GPU rows were measured with)
 AUTO_MIXED_MIN_ENTRIES_CUPY = 2048 * 2048
 AUTO_MIXED_MIN_TOL = 1e-6
+#: ... and down to this tol for the normal-operator iteration off CuPy (dense
+#: and SciPy sparse): below 1e-6 the float32 stage stops on its own bound, the
+#: float64 check refuses it and a few float64 steps finish from its vector --
+#: still faster at 1e-8, slower from 1e-10 on (measured)
+AUTO_MIXED_MIN_TOL_NORMAL = 1e-8
 #: basis size at which 'auto' thick-restarts Lanczos on SciPy sparse input
 AUTO_SPARSE_MAX_BASIS = 24
 
@@ -184,16 +189,19 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
     5. SciPy sparse matrices -> ``lanczos`` on the normal operator with thick
        restarts (``normal=True, max_basis=24``: the products are cheap, so
        the reorthogonalization against a growing basis would dominate), in
-       float32 for float64 input asked for ``tol >= 1e-6``;
+       float32 for float64 input asked for ``tol >= 1e-8``;
     6. LinearOperators and CuPy sparse matrices -> ``lanczos``.
     In 3 and 4, float64 input of at least 512 x 512 entries (2048 x 2048 on
-    CuPy) asked for ``tol >= 1e-6`` works in float32 (``work_dtype="float32"``: products
-    cost about half) and is certified and verified in float64.
+    CuPy) asked for ``tol >= 1e-6`` (``tol >= 1e-8`` with ``normal=True``,
+    which covers the default 1e-8) works in float32
+    (``work_dtype="float32"``: products cost about half) and is certified
+    and verified in float64, finishing in float64 when float32 cannot verify
+    ``tol``.
     """
     kind, backend, ndim = classify(A)
     if kind == InputKind.SCIPY_SPARSE:
         options = {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
-        if _dtype_str(A.dtype) == "float64" and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
+        if _dtype_str(A.dtype) == "float64" and (tol is None or tol >= AUTO_MIXED_MIN_TOL_NORMAL):
             options["work_dtype"] = "float32"
         return "lanczos", options
     if kind != InputKind.DENSE:
@@ -211,7 +219,8 @@ def auto_plan(A: Any, tol: float | None = None) -> tuple[str, dict]:
     dtype = getattr(A, "dtype", None)
     is_f64 = dtype is not None and _dtype_str(dtype) == "float64"
     min_entries = AUTO_MIXED_MIN_ENTRIES_CUPY if backend == "cupy" else AUTO_MIXED_MIN_ENTRIES
-    if is_f64 and shape[0] * shape[1] >= min_entries and (tol is None or tol >= AUTO_MIXED_MIN_TOL):
+    min_tol = AUTO_MIXED_MIN_TOL_NORMAL if options.get("normal") else AUTO_MIXED_MIN_TOL
+    if is_f64 and shape[0] * shape[1] >= min_entries and (tol is None or tol >= min_tol):
         options["work_dtype"] = "float32"
     return "lanczos", options
 

@@ -1,0 +1,66 @@
+"""float32 work with float64 verification against float64 work, by tolerance.
+
+    python benchmarks/mixed_by_tol.py [--sides 1024 2048] [--repeat 3]
+
+Side by side in one process, one BLAS thread: ``lanczos`` with ``normal=True``
+in float64, and with ``work_dtype="float32"`` (float32 Krylov work; the float64
+check refuses what float32 cannot verify, and float64 steps finish from its
+vector), at tol 1e-8, 1e-10 and 1e-12 on five spectra.  Prints median times,
+steps, the true relative error and the ratio (float64 time / mixed time: above
+1, mixed is faster).  This is the measurement behind auto's
+``AUTO_MIXED_MIN_TOL_NORMAL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import lipbench as lb
+from lipbench import matrices
+
+SPECTRA = (("gaussian", {}), ("gap", {"delta": 1e-2}), ("low_rank", {}), ("nn_like", {}), ("geometric", {}))
+TOLS = (1e-8, 1e-10, 1e-12)
+
+
+def _median_ms(fn, repeat: int):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times)), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sides", type=int, nargs="+", default=[1024, 2048])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print("| side | spectrum | tol | float64: ms | steps | error | mixed: ms | steps | error | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("error", lb.ConvergenceWarning)  # a non-converged row is a failure here
+        warm = matrices.gaussian(600, 600, seed=1).matrix  # first calls pay imports and allocations
+        for opts in ({"normal": True}, {"normal": True, "work_dtype": "float32"}):
+            lb.spectral_norm(warm, method="lanczos", tol=1e-8, seed=0, **opts)
+        for side in args.sides:
+            for family, kw in SPECTRA:
+                ks = matrices.make(family, side, side, seed=0, **kw)
+                for tol in TOLS:
+                    rows = []
+                    for opts in ({"normal": True}, {"normal": True, "work_dtype": "float32"}):
+                        ms, r = _median_ms(lambda: lb.spectral_norm(ks.matrix, method="lanczos", tol=tol, seed=1,
+                                                                    **opts), args.repeat)
+                        rows.append((ms, r.iterations, abs(r.value - ks.sigma_max) / ks.sigma_max))
+                    (t64, k64, e64), (t32, k32, e32) = rows
+                    print(f"| {side} | {family} | {tol:g} | {t64:.1f} | {k64} | {e64:.1e} | {t32:.1f} | {k32} | "
+                          f"{e32:.1e} | {t64 / t32:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -369,6 +369,13 @@ def test_lanczos_thick_restarts_bound_memory_and_drop_kw():
         "Kuczynski-Wozniakowski's bound is for the unrestarted Krylov space only"
 
 
+def test_lanczos_thick_restarts_stop_at_maxiter_with_a_warning():
+    A, _ = matrices.gaussian(200, 150, seed=0)
+    r, warned = run_quietly(A, "lanczos", tol=1e-12, seed=0, normal=True, max_basis=4, maxiter=5)
+    assert not r.converged and warned and r.iterations == 5 and "maxiter=5" in r.message
+    assert r.lower <= np.linalg.norm(A, 2) <= r.upper
+
+
 @pytest.mark.parametrize("bad", [3, 0, 2.5, True])
 def test_lanczos_max_basis_validated(bad):
     with pytest.raises(ValueError, match="max_basis"):

@@ -355,7 +355,8 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
 
 def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                     v0: Any, track: Tracker, max_basis: int | None = None) -> Raw:
-    """Symmetric Lanczos on ``H = A^T A`` with full reorthogonalization (CGS2),
+    """Symmetric Lanczos on ``H = A^T A`` with full reorthogonalization
+    (classical Gram-Schmidt, a second pass when the DGKS test asks for it),
     thick-restarted (Krylov-Schur) when ``max_basis`` is given.
 
     Invariant: ``H V_k = V_k T_k + f b^T`` with V_k orthonormal, f orthogonal
@@ -365,13 +366,15 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     :func:`lanczos_bidiagonal`.  A restart keeps the top ``max_basis // 3``
     Ritz vectors (``V <- V Y_l``, ``T <- diag``, ``b <- Y_l^T b``) and expands
     again from f, so memory and reorthogonalization per step stay bounded.
+    Default ``maxiter``: 300 steps without restarts (memory), 3000 with them
+    (time: a restarted run needs more steps, and nothing else caps them).
     """
     from scipy.linalg import eigh_tridiagonal
 
     xp = op.xp
     n = op.n
     restart = max_basis is not None and max_basis < n
-    maxiter = (min(300, n) if not restart else 20 * n) if maxiter is None else maxiter
+    maxiter = (min(300, n) if not restart else 3000) if maxiter is None else maxiter
     if not restart:
         maxiter = min(maxiter, n)
     keep = max(2, max_basis // 3) if restart else 0

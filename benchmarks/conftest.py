@@ -66,7 +66,8 @@ def blas_info() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     return [
-        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath", "prefix")}
+        {**{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "prefix")},
+         "filepath": os.path.basename(info.get("filepath") or "")}  # the library's file, not where it is installed
         for info in threadpool_info() if info.get("user_api") == "blas"
     ]
 

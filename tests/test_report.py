@@ -254,6 +254,8 @@ def test_real_tiny_benchmark_run_is_reported(tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     files = list((tmp_path / "tiny-test-box").rglob("*_tiny.json"))
     assert len(files) == 1, (files, proc.stdout[-2000:])
+    blas = json.loads(files[0].read_text())["machine_info"]["blas"]
+    assert blas and all("/" not in (b["filepath"] or "") for b in blas), "BLAS named by file, not by install path"
     df = report.load_results(tmp_path)
     assert len(df) > 0 and set(df["machine"]) == {"tiny-test-box"}
     assert df["rel_error"].notna().all(), df[["method", "rel_error"]]

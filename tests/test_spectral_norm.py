@@ -299,12 +299,16 @@ def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
 @pytest.mark.parametrize("shape_kind", list(SHAPES))
 @pytest.mark.parametrize("family", list(FAMILY_KW))
 @pytest.mark.parametrize("work_dtype", [None, "float32"])
-def test_lanczos_on_normal_operator_every_family(family, shape_kind, work_dtype):
-    """normal=True (symmetric Lanczos on A^T A), alone and with float32 work."""
+@pytest.mark.parametrize("max_basis", [None, 6])
+def test_lanczos_on_normal_operator_every_family(family, shape_kind, work_dtype, max_basis):
+    """normal=True (symmetric Lanczos on A^T A), alone and with float32 work;
+    max_basis=6 forces thick restarts on these sizes."""
     ks = matrices.make(family, *SHAPES[shape_kind], seed=8, **FAMILY_KW[family])
     A = ks.matrix
     truth = np.linalg.norm(A, 2) if family != "zero" else 0.0
-    opts = {"normal": True} if work_dtype is None else {"normal": True, "work_dtype": work_dtype}
+    opts = {"normal": True}
+    opts |= {} if max_basis is None else {"max_basis": max_basis}
+    opts |= {} if work_dtype is None else {"work_dtype": work_dtype}
     r, warned = run_quietly(A, "lanczos", tol=1e-8, seed=4, **opts)
     assert_certified(r, truth, 1e-8, A, f"family={family}")
     assert r.converged and not warned, r.message
@@ -343,20 +347,6 @@ def test_lanczos_normal_float32_small_beta_is_not_called_exact():
     r, warned = run_quietly(A, "lanczos", tol=1e-6, seed=0, normal=True)
     assert r.converged and not warned, r.message
     assert_certified(r, np.linalg.norm(A.astype(np.float64), 2), 1e-6, A)
-
-
-@pytest.mark.parametrize("shape_kind", list(SHAPES))
-@pytest.mark.parametrize("family", list(FAMILY_KW))
-@pytest.mark.parametrize("work_dtype", [None, "float32"])
-def test_lanczos_thick_restarts_every_family(family, shape_kind, work_dtype):
-    """max_basis=6 forces restarts on these sizes; the answer stays certified."""
-    ks = matrices.make(family, *SHAPES[shape_kind], seed=9, **FAMILY_KW[family])
-    A = ks.matrix
-    truth = np.linalg.norm(A, 2) if family != "zero" else 0.0
-    opts = {"normal": True, "max_basis": 6} | ({} if work_dtype is None else {"work_dtype": work_dtype})
-    r, warned = run_quietly(A, "lanczos", tol=1e-8, seed=4, **opts)
-    assert_certified(r, truth, 1e-8, A, f"family={family}")
-    assert r.converged and not warned, r.message
 
 
 def test_lanczos_thick_restarts_bound_memory_and_drop_kw():

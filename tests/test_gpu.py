@@ -76,13 +76,30 @@ def test_cupy_nan_named(cp):
 
 
 def test_cupy_auto_rule_and_normal_option(cp):
-    """On CuPy auto keeps the bidiagonalization (normal=True is a CPU-cache
-    win) and float32 work from 2048^2 entries; normal=True still works there."""
-    assert lb.auto_plan(cp.ones((1024, 1024))) == ("lanczos", {})
-    assert lb.auto_plan(cp.ones((2048, 2048))) == ("lanczos", {"work_dtype": "float32"})
+    """On CuPy auto takes the Gram iteration up to a smaller side of 4096 and
+    beyond it the bidiagonalization (normal=True is a CPU-cache win) with
+    float32 work; normal=True still works there."""
+    assert lb.auto_plan(cp.ones((1024, 1024))) == ("gram", {})
+    assert lb.auto_plan(cp.ones((2048, 2048))) == ("gram", {})
+    assert lb.auto_plan(cp.empty((4097, 4097))) == ("lanczos", {"work_dtype": "float32"})
     ks = matrices.gaussian(300, 200, seed=4, backend="cupy")
     truth = matrices.reference_norm(ks.matrix)
     for opts in ({"normal": True}, {"normal": True, "work_dtype": "float32"}):
         r, _ = run_quietly(ks.matrix, "lanczos", tol=1e-8, seed=0, **opts)
         assert_certified(r, truth, 1e-8, ks.matrix, str(opts))
         assert r.converged, r.message
+
+
+@pytest.mark.parametrize("family", ["gaussian", "gap", "geometric", "polynomial", "low_rank", "identity", "nn_like",
+                                    "badly_scaled"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_cupy_auto_gram_iteration_meets_the_default_tol(cp, family, dtype):
+    """What auto picks on CuPy (the Gram iteration) converges at the default
+    tol on every family, flat spectra (identity: the slowest case) included."""
+    kw = {"delta": 1e-2} if family == "gap" else {"end": "huge"} if family == "badly_scaled" else {}
+    ks = matrices.make(family, 1024, 700, seed=6, dtype=dtype, backend="cupy", **kw)
+    truth = matrices.reference_norm(ks.matrix)
+    r, warned = run_quietly(ks.matrix, tol=1e-8, seed=0)
+    assert r.method == "gram"
+    assert_certified(r, truth, 1e-8, ks.matrix, family)
+    assert r.converged and not warned, r.message

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import math
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import lipbench as lb
 from lipbench.spectral import _operator
 from lipbench.spectral._operator import dense_summary, prepare
+from lipbench.spectral.krylov import _top_eigenpair
 
 
 def _expected(A):
@@ -77,6 +81,7 @@ def test_normal_matvec_one_pass_equals_two_products(rows_per_block, dtype, rng, 
     A = rng.standard_normal((130, 70)).astype(dtype)
     op = prepare(A)
     monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", rows_per_block * 70 * A.itemsize)
+    monkeypatch.setattr(_operator, "FUSED_MIN_BYTES", 0)  # fuse even this small matrix
     x = rng.standard_normal(70).astype(dtype)
     got = op.normal_matvec(x)
     assert op.matvecs == 2 and got.dtype == A.dtype
@@ -91,3 +96,20 @@ def test_normal_matvec_on_a_non_contiguous_matrix_uses_two_products(rng):
     x = rng.standard_normal(20)
     np.testing.assert_allclose(op.normal_matvec(x), A.T @ (A @ x), rtol=1e-12)
     assert op.matvecs == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), k=st.integers(1, 60))
+def test_top_eigenpair_matches_a_dense_eigensolver(data, k):
+    """The direct LAPACK call behind every Lanczos step's Ritz value agrees
+    with a dense eigensolver, clustered and zero off-diagonals included."""
+    elems = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
+    d = data.draw(hnp.arrays(np.float64, k, elements=elems))
+    e = data.draw(hnp.arrays(np.float64, k - 1, elements=elems | st.just(0.0)))
+    lam, y = _top_eigenpair(d, e)
+    T = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
+    w = np.linalg.eigvalsh(T)
+    scale = max(1.0, float(np.abs(w).max()))
+    assert abs(lam - w[-1]) <= 1e-12 * scale * k
+    assert abs(np.linalg.norm(y) - 1) <= 1e-12 * k
+    assert np.linalg.norm(T @ y - lam * y) <= 1e-11 * scale * k

@@ -240,7 +240,8 @@ def test_caller_array_never_modified(method, dtype, rng):
 
 def test_auto_rule():
     assert lb.choose_method(np.ones((3, 50, 50))) == "svd"
-    assert lb.choose_method(np.ones((200, 200))) == "svd"
+    assert lb.choose_method(np.ones((160, 160))) == "svd"
+    assert lb.choose_method(np.ones((170, 170))) == "lanczos"
     assert lb.choose_method(np.ones((2000, 40))) == "svd"
     assert lb.choose_method(np.ones((300, 300))) == "lanczos"
     assert lb.choose_method(sp.eye(10, format="csr")) == "lanczos"
@@ -257,6 +258,55 @@ def test_auto_rule():
     assert lb.auto_plan(np.ones((4096, 1024), dtype=np.float32)) == ("lanczos", {"gram": True})
     assert lb.auto_plan(np.ones((8192, 1024))) == ("lanczos", {"gram": True, "work_dtype": "float32"})
     assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-8) == ("lanczos", {"gram": True})
+    assert lb.auto_plan(aslinearoperator(np.eye(5))) == ("lanczos", {"normal": True, "max_basis": 24})
+
+
+def test_auto_on_a_linear_operator_restarts_and_converges():
+    ks = matrices.make("gap", 300, 260, seed=7, delta=1e-3)
+    r, warned = run_quietly(aslinearoperator(ks.matrix), "auto", tol=1e-9, seed=0)
+    assert r.options == {"normal": True, "max_basis": 24} and "restart" in r.message
+    assert_certified(r, ks.singular_values[0], 1e-9, ks.matrix, "gap")
+    assert r.converged and not warned, r.message
+
+
+class _Shape:
+    """Stands in for a dense CuPy matrix in the rule (only shape and dtype are read)."""
+
+    def __init__(self, shape, dtype=np.float64):
+        self.shape, self.dtype, self.ndim = shape, np.dtype(dtype), len(shape)
+
+
+def test_auto_rule_on_cupy_takes_the_gram_iteration_up_to_4096(monkeypatch):
+    """The CuPy branch of the rule, checked on any machine: the Gram iteration
+    for dense CuPy matrices with smaller side <= 4096 (when tol is above its
+    rounding floor), Lanczos beyond; a warm start keeps Lanczos."""
+    from lipbench import spectral
+
+    monkeypatch.setattr(spectral, "classify", lambda A: (spectral.InputKind.DENSE, "cupy", A.ndim))
+    assert lb.auto_plan(_Shape((100, 100))) == ("svd", {})
+    for shape in [(256, 256), (1024, 1024), (4096, 4096), (8192, 1024), (1024, 8192), (2048, 20000)]:
+        assert lb.auto_plan(_Shape(shape)) == ("gram", {}), shape
+        assert lb.auto_plan(_Shape(shape, np.float32), tol=1e-6) == ("gram", {}), shape
+        assert lb.auto_plan(_Shape(shape), warm_start=True)[0] == "lanczos", shape
+    assert lb.auto_plan(_Shape((4096, 4096)), tol=1e-10)[0] == "lanczos"  # below 10x the Gram floor (1.2e-10)
+    assert lb.auto_plan(_Shape((4096, 40000)))[0] == "lanczos"  # default 1e-8 below 10x its floor (1.1e-9)
+    assert lb.auto_plan(_Shape((4096, 40000)), tol=1e-6)[0] == "gram"
+    assert lb.auto_plan(_Shape((4097, 4097))) == ("lanczos", {"work_dtype": "float32"})
+    assert lb.auto_plan(_Shape((8192, 8192)), tol=1e-6) == ("lanczos", {"work_dtype": "float32"})
+    assert lb.auto_plan(_Shape((100, 100)), warm_start=True) == ("lanczos", {})
+
+
+def test_auto_with_a_warm_start_on_a_small_matrix_iterates():
+    """auto with v0 on a matrix small enough for the full SVD takes Lanczos
+    instead (the SVD has no use for a start vector, and refusing v0 would
+    break a training loop that warm-starts every layer)."""
+    A, s = matrices.gaussian(100, 90, seed=5)
+    assert lb.auto_plan(A, warm_start=True) == ("lanczos", {"normal": True})
+    assert lb.choose_method(A) == "svd"
+    first = lb.spectral_norm(A, "lanczos", tol=1e-10, seed=0)  # e.g. the previous training step's vector
+    r = lb.spectral_norm(A, v0=first.vector, tol=1e-10)
+    assert r.method == "lanczos" and r.converged and r.iterations <= 3
+    assert_certified(r, s[0], 1e-10, A)
 
 
 @pytest.mark.parametrize("family", list(FAMILY_KW))
@@ -294,6 +344,18 @@ def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
     if opts.get("work_dtype") == "float32":
         assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
     assert_certified(r, np.linalg.norm(A, 2), 1e-11, A)
+
+
+@pytest.mark.parametrize("opts", [{}, {"normal": True}, {"normal": True, "max_basis": 8}, {"gram": True}])
+def test_float32_input_refines_in_float64_below_float32_reach(opts):
+    """A float32 matrix asked for 1e-10: the float32 iteration cannot verify
+    that (its residual stalls near float32 rounding), so it continues in
+    float64 on the copy certification made, and converges without a warning."""
+    A = matrices.gap(600, 150, delta=0.05, seed=2).matrix.astype(np.float32)
+    r, warned = run_quietly(A, "lanczos", tol=1e-10, seed=0, **opts)
+    assert r.converged and not warned, r.message
+    assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
+    assert_certified(r, np.linalg.norm(A.astype(np.float64), 2), 1e-10, A)
 
 
 @pytest.mark.parametrize("shape_kind", list(SHAPES))
@@ -379,7 +441,7 @@ def test_auto_on_scipy_sparse_restarts_in_float32():
     assert lb.auto_plan(A) == ("lanczos", {"normal": True, "max_basis": 24, "work_dtype": "float32"})
     assert lb.auto_plan(A, tol=1e-8) == ("lanczos", {"normal": True, "max_basis": 24, "work_dtype": "float32"})
     assert lb.auto_plan(A, tol=1e-9) == ("lanczos", {"normal": True, "max_basis": 24})
-    assert lb.auto_plan(aslinearoperator(A)) == ("lanczos", {})
+    assert lb.auto_plan(aslinearoperator(A)) == ("lanczos", {"normal": True, "max_basis": 24})  # own dtype
     truth = np.linalg.norm(A.toarray(), 2)
     r, warned = run_quietly(A, "auto", tol=1e-6, seed=0)
     assert_certified(r, truth, 1e-6, A.toarray())

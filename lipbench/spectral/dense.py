@@ -73,6 +73,13 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
                error_estimate=pu if not op.is_batched else np.full(np.shape(top), pu))
 
 
+def gram_rounding_floor(m: int, n: int) -> float:
+    """Relative amount by which :func:`gram_iteration` rounds its upper bound
+    up for an m x n matrix (the products' error, ``4 (max(m, n) + 2)
+    sqrt(min(m, n)) u``): no tolerance below it can be reached."""
+    return 4 * (max(m, n) + 2) * math.sqrt(min(m, n)) * unit_roundoff("float64")
+
+
 def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Tracker, **_: Any) -> Raw:
     """Gram iteration (Delattre, Barthelemy, Araujo & Allauzen, ICML 2023).
 
@@ -93,8 +100,7 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
     g = op.transposed() if op.m < op.n else op  # G_0 has at least as many rows as columns
     G = g.dense64()
     k = min(op.m, op.n)
-    u64 = unit_roundoff("float64")
-    inflate = 1 + 4 * (max(op.m, op.n) + 2) * math.sqrt(k) * u64
+    inflate = 1 + gram_rounding_floor(op.m, op.n)
     f = float(xp.linalg.vector_norm(G))
     log_c = math.log(f)
     H = G / f

@@ -626,6 +626,59 @@ def _earlier_ratios(h: pd.DataFrame, latest_run: str, ref: str, tol_dependent: b
     return f"; earlier runs: {', '.join(out)}" if out else ""
 
 
+#: within this factor of the fastest method, auto counts as picking the winner (run-to-run noise)
+AUTO_NEAR_FACTOR = 1.1
+
+
+def _auto_regimes(spec: pd.DataFrame) -> list[dict]:
+    """Does ``auto`` pick the winner?  Per machine and backend, over every
+    regime of the grid (dtype, spectrum, tolerance, shape) that has an
+    ``auto`` row: its newest run that measured other methods too, against
+    every method that met the target *in that same run* on the same input."""
+    rows: list[dict] = []
+    need = {"method", "run", "datetime", "file", "dtype", "family", "tol", "shape", "time_median", "met_target"}
+    if spec.empty or not need <= set(spec.columns):
+        return rows
+    d = broadcast_tol_independent(spec)
+    met = d["met_target"].map(lambda v: v is True).astype(bool)
+    for (machine, backend), g in d.groupby(["machine", "backend"]):
+        total = fastest = near = 0
+        lost: list[str] = []
+        for (dt, fam, tol, shape), gg in sorted(g.groupby(["dtype", "family", "tol", "shape"], dropna=False),
+                                               key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2], _shape_key(kv[0][3]))):
+            others = set(gg.loc[gg["method"] != "auto", "run"])  # runs that measured a competitor too
+            a = gg[(gg["method"] == "auto") & gg["run"].isin(others)]
+            a = a.sort_values(["datetime", "file"], na_position="first").tail(1)
+            if a.empty:
+                continue
+            run = a["run"].iloc[0]
+            total += 1
+            where = f"{shape} {dt} {fam} tol {_fmt_tol(tol)} ({run})"
+            if not bool(met[a.index[0]]):
+                lost.append(f"{where}: auto missed its target")
+                continue
+            same = gg[(gg["run"] == run) & met[gg.index] & (gg["method"] != "auto")]
+            ta = float(a["time_median"].iloc[0])
+            best = same.loc[same["time_median"].idxmin()] if not same.empty else None
+            if best is None or ta <= float(best["time_median"]):
+                fastest += 1
+                near += 1
+                continue
+            ratio = ta / float(best["time_median"])
+            near += ratio <= AUTO_NEAR_FACTOR
+            lost.append(f"{where}: {best['method']} {ratio:.2f}x faster")
+        if not total:
+            continue
+        shown = "; ".join(lost[:12]) + (f"; and {len(lost) - 12} more" if len(lost) > 12 else "")
+        rows.append({"machine": machine, "backend": backend,
+                     "target": f"auto picks the winner: the fastest method that met the target, per regime "
+                               f"(dtype, spectrum, tol, shape; within {AUTO_NEAR_FACTOR:g}x counts)",
+                     "measured": f"fastest in {fastest}/{total}, within {AUTO_NEAR_FACTOR:g}x in {near}/{total}",
+                     "verdict": _verdict(near == total),
+                     "detail": ("not the winner: " + shown) if lost else "fastest in every regime"})
+    return rows
+
+
 def targets_table(d: pd.DataFrame) -> pd.DataFrame:
     """The speed and accuracy targets of ``method="auto"``, per machine and
     backend, as ratios of medians measured side by side in one run: each
@@ -690,6 +743,7 @@ def targets_table(d: pd.DataFrame) -> pd.DataFrame:
                 f"{tr / ta:.2f}x", tr / ta >= 5, f"auto {_fmt_time(ta)} (rel. error "
                 f"{_fmt_err(float(a['rel_error'].iloc[0]))}), numpy.linalg.norm {_fmt_time(tr)}"
                 + _earlier_ratios(every, a["run"].iloc[0], "numpy.linalg.norm", False))
+    rows += _auto_regimes(spec)
     acc = d[d["kind"] == "auto_accuracy"]
     for (machine, backend), g in acc.groupby(["machine", "backend"]):
         for (shape, dt), gg in g.groupby(["shape", "dtype"]):

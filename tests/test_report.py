@@ -306,3 +306,30 @@ def test_targets_table_ratios_and_verdicts():
     assert by["auto >= 50x faster than numpy.linalg.norm(A, 2)"].measured == "60.00x"
     assert by["auto >= 50x faster than numpy.linalg.norm(A, 2)"].detail.endswith("earlier runs: 20.00x (0001_base)")
     assert not any("propack" in k for k in by), "no propack row in the newer run: no mixed-run ratio"
+
+
+def test_auto_regimes_target_counts_wins_within_a_run():
+    """'auto picks the winner': per regime, the newest run that measured auto
+    *and* a competitor; a faster method that met the target, or a miss by
+    auto, is a loss; within 1.1x counts as a tie."""
+    from lipbench.report import targets_table
+
+    def row(run, day, method, shape, t, met=True, tol=1e-6):
+        return dict(kind="spectral", machine="box", backend="numpy", dtype="float64", family="gaussian",
+                    shape=shape, tol=tol, method=method, time_median=t, met_target=met, rel_error=1e-9,
+                    run=run, datetime=pd.Timestamp(f"2026-01-{day:02d}", tz="UTC"), file=f"{run}.json")
+
+    rows = [
+        row("0001", 1, "auto", "256x256", 1.0), row("0001", 1, "propack", "256x256", 2.0),  # auto wins
+        row("0001", 1, "auto", "512x512", 3.0), row("0001", 1, "propack", "512x512", 2.0),  # 1.5x slower
+        row("0001", 1, "power", "512x512", 0.1, met=False),  # faster but missed: not a rival
+        row("0001", 1, "auto", "768x768", 1.05), row("0001", 1, "arpack", "768x768", 1.0),  # within 1.1x
+        row("0001", 1, "auto", "1024x1024", 1.0, met=False), row("0001", 1, "arpack", "1024x1024", 9.0),
+        row("0002", 2, "auto", "256x256", 9.0),  # newer run without a competitor: not used
+    ]
+    t = targets_table(pd.DataFrame(rows))
+    r = t[t["target"].str.startswith("auto picks the winner")].iloc[0]
+    assert r["measured"] == "fastest in 1/4, within 1.1x in 2/4" and r["verdict"] == "NOT met"
+    assert "512x512 float64 gaussian tol 1e-06 (0001): propack 1.50x faster" in r["detail"]
+    assert "1024x1024 float64 gaussian tol 1e-06 (0001): auto missed its target" in r["detail"]
+    assert "256x256" not in r["detail"] and "power" not in r["detail"]

@@ -295,6 +295,43 @@ class Operator:
         u64 = unit_roundoff("float64")
         return max(0.0, nw * (1 - 3 * u64) - self._rounding_slack()), w, v64
 
+    def certified_lower_and_residual(self, v: Any) -> tuple[float, Any, Any, float] | None:
+        """:meth:`certified_lower` and :meth:`residual_bound64` together, in one
+        float64 pass over a C-ordered NumPy matrix (row blocks: ``A_i v`` then
+        ``A_i^T (A_i v)`` while the block sits in cache; a float32 matrix is
+        converted block by block, so no float64 copy of A is made).  Returns
+        ``(lower, w, v64, residual bound)``, or None where the pass does not
+        apply (then call the two methods)."""
+        a = self._dense64 if self._dense64 is not None else self.dense
+        if (a is None or self.is_batched or self.linop is not None or not isinstance(a, np.ndarray)
+                or not a.flags.c_contiguous or a.dtype not in (np.float32, np.float64)):
+            return None
+        v64 = np.asarray(v, dtype=np.float64)
+        nv = float(np.linalg.norm(v64))
+        if nv == 0.0:
+            return 0.0, None, None, math.inf
+        v64 = v64 / nv
+        m, n = a.shape
+        rows = min(m, max(1, FUSED_BLOCK_BYTES // (8 * n)))
+        convert = a.dtype != np.float64
+        buf = np.empty((rows, n)) if convert else None
+        w, y, z = np.empty(m), np.zeros(n), np.empty(n)
+        for i in range(0, m, rows):
+            b = a[i:i + rows]
+            if convert:
+                np.copyto(buf[: b.shape[0]], b)
+                b = buf[: b.shape[0]]
+            np.matmul(b, v64, out=w[i:i + b.shape[0]])
+            np.matmul(b.T, w[i:i + b.shape[0]], out=z)
+            y += z
+        self.matvecs += 2
+        theta = float(np.linalg.norm(w))
+        u64 = unit_roundoff("float64")
+        lower = max(0.0, theta * (1 - 3 * u64) - self._rounding_slack())
+        if theta == 0.0:
+            return lower, w, v64, math.inf
+        return lower, w, v64, float(np.linalg.norm(y - (theta * theta) * v64)) / (2 * theta * theta)
+
     def transposed(self) -> "Operator":
         """The operator of A^T for a dense matrix (views; the computed bounds
         carry over, ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs``

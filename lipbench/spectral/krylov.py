@@ -279,7 +279,9 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     about half), the Ritz vector is certified and its residual verified with
     the float64 matrix, and if the float64 residual misses ``tol`` the
     iteration continues in float64 from that vector.  float32 input always
-    works in float32 and is verified the same way.
+    works in float32 and is verified the same way; when the check refuses
+    its vector (a tol near or below float32 rounding), it continues in
+    float64 on a float64 copy (dense or SciPy sparse input).
 
     ``gram=True`` (option; dense input): the Gram route for tall or wide A --
     form the small Gram matrix ``A^T A`` (or ``A A^T``) once with one BLAS-3

@@ -99,7 +99,7 @@ def test_cupy_auto_gram_iteration_meets_the_default_tol(cp, family, dtype):
     kw = {"delta": 1e-2} if family == "gap" else {"end": "huge"} if family == "badly_scaled" else {}
     ks = matrices.make(family, 1024, 700, seed=6, dtype=dtype, backend="cupy", **kw)
     truth = matrices.reference_norm(ks.matrix)
-    r, warned = run_quietly(ks.matrix, tol=1e-8, seed=0)
+    r, warned = run_quietly(ks.matrix, "auto", tol=1e-8, seed=0)
     assert r.method == "gram"
     assert_certified(r, truth, 1e-8, ks.matrix, family)
     assert r.converged and not warned, r.message

@@ -666,7 +666,10 @@ def _auto_regimes(spec: pd.DataFrame) -> list[dict]:
                 continue
             ratio = ta / float(best["time_median"])
             near += ratio <= AUTO_NEAR_FACTOR
-            lost.append(f"{where}: {best['method']} {ratio:.2f}x faster")
+            conv = best.get("converged")
+            unverified = conv is not None and not _isnan(conv) and not bool(conv)  # right, but its own check failed
+            lost.append(f"{where}: {best['method']} {ratio:.2f}x faster"
+                        + (" (unverified: its residual check failed)" if unverified else ""))
         if not total:
             continue
         shown = "; ".join(lost[:12]) + (f"; and {len(lost) - 12} more" if len(lost) > 12 else "")

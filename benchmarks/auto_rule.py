@@ -1,0 +1,124 @@
+"""Side-by-side timings behind auto's CPU thresholds.
+
+    python benchmarks/auto_rule.py [--repeat 9] [--skip-operator]
+
+One process, one BLAS thread, methods interleaved round by round (so that
+drift on a shared machine hits them alike); medians in milliseconds.
+
+1. Small dense matrices (Gaussian spectrum, tol 1e-6): the full SVD against
+   ``auto`` and against SciPy's ARPACK and PROPACK through lipbench (their
+   answers re-checked; "unverified" when that check failed).  Behind
+   ``AUTO_SVD_MAX_ENTRIES`` and the small-size rows of the report.
+2. LinearOperators (tol 1e-6 and 1e-3): ``auto`` (the normal-operator
+   iteration with thick restarts) against the bidiagonalization and ARPACK,
+   over the 100 000^2 sparse benchmark matrix and over a dense 2048^2 one.
+3. The one-pass product ``A^T (A x)`` against two products, by matrix size:
+   behind ``FUSED_MIN_BYTES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse.linalg import aslinearoperator
+from threadpoolctl import threadpool_limits
+
+import lipbench as lb
+from lipbench import matrices
+from lipbench.spectral import _operator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._grid import SPARSE_N, sparse_block_operator  # noqa: E402
+
+
+def _interleaved(calls: dict, repeat: int) -> dict:
+    """Median seconds of each call, run round-robin ``repeat`` times after one warm-up."""
+    last = {name: fn() for name, fn in calls.items()}
+    times: dict = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            last[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (float(np.median(t)), last[name]) for name, t in times.items()}
+
+
+def small_dense(repeat: int) -> None:
+    print("## 1. Small dense matrices, Gaussian spectrum, tol 1e-6\n")
+    methods = ("svd", "auto", "arpack", "propack")
+    print("| side | dtype | auto picks | " + " | ".join(f"{m}: ms" for m in methods)
+          + " | svd / auto | arpack / auto | propack / auto |")
+    print("|---" * (len(methods) + 6) + "|")
+    for side in (128, 160, 192, 224, 256, 384, 512):
+        for dtype in ("float64", "float32"):
+            A = matrices.gaussian(side, side, seed=1, dtype=dtype).matrix
+            out = _interleaved({m: (lambda m=m: lb.spectral_norm(A, method=m, tol=1e-6, seed=1)) for m in methods},
+                               repeat)
+            ms = {m: 1e3 * out[m][0] for m in methods}
+            cell = {m: f"{ms[m]:.2f}" + ("" if out[m][1].converged else " (unverified)") for m in methods}
+            print(f"| {side} | {dtype} | {out['auto'][1].method} | " + " | ".join(cell[m] for m in methods)
+                  + f" | {ms['svd'] / ms['auto']:.2f} | {ms['arpack'] / ms['auto']:.2f} | "
+                  f"{ms['propack'] / ms['auto']:.2f} |", flush=True)
+
+
+def operators(repeat: int) -> None:
+    print("\n## 2. LinearOperators\n")
+    print("| operator over | tol | auto: ms | bidiagonalization: ms | arpack: ms | matvecs (auto / bidiag / arpack) |")
+    print("|---|---|---|---|---|---|")
+    sparse, _ = sparse_block_operator("gaussian", SPARSE_N, 10, "float64", 1)
+    dense = matrices.gaussian(2048, 2048, seed=1).matrix
+    for label, M in ((f"sparse {SPARSE_N}^2", sparse), ("dense 2048^2", dense)):
+        L = aslinearoperator(M)
+        for tol in (1e-6, 1e-3):
+            out = _interleaved({
+                "auto": lambda: lb.spectral_norm(L, tol=tol, seed=1),
+                "bidiag": lambda: lb.spectral_norm(L, method="lanczos", tol=tol, seed=1),
+                "arpack": lambda: lb.spectral_norm(L, method="arpack", tol=tol, seed=1),
+            }, max(1, repeat // 3))
+            ms = {k: 1e3 * v[0] for k, v in out.items()}
+            mv = " / ".join(str(out[k][1].matvecs) for k in ("auto", "bidiag", "arpack"))
+            print(f"| {label} | {tol:g} | {ms['auto']:.0f} | {ms['bidiag']:.0f} | {ms['arpack']:.0f} | {mv} |",
+                  flush=True)
+
+
+def fused_product(repeat: int) -> None:
+    print("\n## 3. One-pass A^T (A x) against two products (median of interleaved calls)\n")
+    print("| side | dtype | MiB | one pass: us | two products: us | two / one pass |")
+    print("|---|---|---|---|---|---|")
+    saved = _operator.FUSED_MIN_BYTES
+    rng = np.random.default_rng(0)
+    try:
+        for side in (1024, 2048, 4096):
+            for dtype in ("float64", "float32"):
+                A = rng.standard_normal((side, side)).astype(dtype)
+                x = rng.standard_normal(side).astype(dtype)
+                op = _operator.prepare(A)
+                _operator.FUSED_MIN_BYTES = 0
+                out = _interleaved({"fused": lambda: op.normal_matvec(x), "two": lambda: A.T @ (A @ x)},
+                                   max(20, 4 * repeat))
+                f, t = 1e6 * out["fused"][0], 1e6 * out["two"][0]
+                print(f"| {side} | {dtype} | {A.nbytes / 2**20:.0f} | {f:.0f} | {t:.0f} | {t / f:.2f} |", flush=True)
+    finally:
+        _operator.FUSED_MIN_BYTES = saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--skip-operator", action="store_true", help="leave out part 2 (the slowest)")
+    args = parser.parse_args()
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", lb.ConvergenceWarning)  # unverified answers are marked in the table
+        small_dense(args.repeat)
+        if not args.skip_operator:
+            operators(args.repeat)
+        fused_product(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

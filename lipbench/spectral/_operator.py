@@ -202,10 +202,12 @@ class Operator:
         :data:`FUSED_MIN_BYTES`.  Elsewhere: two products.
         """
         a = self.dense
-        if (a is None or self.is_batched or x.ndim != 1 or not isinstance(a, np.ndarray)
-                or not a.flags.c_contiguous or x.dtype != a.dtype or a.nbytes <= FUSED_MIN_BYTES):
+        if a is None or self.is_batched or x.ndim != 1:
             return self.rmatvec(self.matvec(x))
         self.matvecs += 2
+        if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
+                or a.nbytes <= FUSED_MIN_BYTES):
+            return a.T @ (a @ x)
         m, n = a.shape
         rows = max(1, FUSED_BLOCK_BYTES // (n * a.itemsize))
         if rows >= m:

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.linalg import get_lapack_funcs
+from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
 from .. import backends as _backends
 from ._common import (
@@ -175,6 +175,21 @@ def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, e
 
 
 @functools.cache
+def _nrm2(dtype: np.dtype) -> Any:
+    """BLAS ``snrm2`` / ``dnrm2`` (scaled: no overflow or underflow in the squares)."""
+    return get_blas_funcs("nrm2", dtype=dtype)
+
+
+def _norm(xp: Any, x: Any) -> float:
+    """``||x||`` of a vector: BLAS nrm2 for a float NumPy vector (a fraction of
+    ``numpy.linalg.vector_norm``'s call overhead, which a Lanczos step pays
+    three times), the namespace's ``vector_norm`` elsewhere."""
+    if isinstance(x, np.ndarray) and x.ndim == 1 and x.dtype in (np.float32, np.float64):
+        return float(_nrm2(x.dtype)(x))
+    return float(xp.linalg.vector_norm(x))
+
+
+@functools.cache
 def _stebz_stein() -> tuple[Any, Any]:
     """LAPACK's float64 ``stebz`` (bisection) and ``stein`` (inverse iteration), looked up once."""
     return tuple(get_lapack_funcs(("stebz", "stein"), (np.ones(1),)))
@@ -242,17 +257,17 @@ class _Basis:
         Daniel-Gragg-Kaufman-Stewart test asks for it (the first pass removed
         more than 1 - 1/sqrt(2) of x's norm; otherwise one pass already left x
         orthogonal to the rows to working accuracy).  Returns x and its norm."""
-        norm = self.xp.linalg.vector_norm
-        before = float(norm(x))
+        xp = self.xp
+        before = _norm(xp, x)
         if self.k == 0:
             return x, before
         Q = self.rows
         x = x - (Q @ x) @ Q
-        after = float(norm(x))
+        after = _norm(xp, x)
         if after >= before / math.sqrt(2):
             return x, after
         x = x - (Q @ x) @ Q
-        return x, float(norm(x))
+        return x, _norm(xp, x)
 
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
@@ -356,7 +371,7 @@ def _lanczos_one(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
         if u_prev is not None:
             p = p - beta * u_prev
         p = U.orthogonalize(p)
-        alpha = float(xp.linalg.vector_norm(p))
+        alpha = _norm(xp, p)
         scale_seen = max(scale_seen, alpha, beta)
         breakdown_tol = 8 * max(op.m, op.n) * op.u * scale_seen
         invariant = alpha <= breakdown_tol
@@ -370,7 +385,7 @@ def _lanczos_one(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
             alphas.append(alpha)
             r = op.rmatvec(u) - alpha * v
             r = V.orthogonalize(r)
-            beta = float(xp.linalg.vector_norm(r))
+            beta = _norm(xp, r)
             betas.append(beta)
         # Ritz values of B_k from the tridiagonal B^T B (top two pairs).
         a = np.asarray(alphas)
@@ -434,8 +449,11 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     dt = v.dtype
     V = _Basis(xp, n, dt)
     V.append(v)
-    T = np.zeros((1, 1))
-    b = np.ones(1)
+    # T_k: tridiagonal (diagonal dg, off-diagonal off) until the first restart, dense after
+    cap = (max_basis if restart else min(maxiter, n)) + 1
+    dg, off = np.zeros(cap), np.zeros(cap)
+    T = np.zeros((0, 0))
+    coupling = None  # V^T H v of the next v after a restart (None: fnorm e_k, the three-term recurrence)
     fnorm = 0.0
     tridiagonal = True
     restarts = 0
@@ -449,21 +467,20 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
         w = op.normal_matvec(v)
         alpha = float(xp.vecdot(v, w))
         w = w - alpha * v
-        if kb > 1 and tridiagonal:  # three-term recurrence: V^T H v = fnorm e_{k-1}
+        if kb > 1 and coupling is None:  # three-term recurrence: V^T H v = fnorm e_{k-1}
             w = w - fnorm * V.rows[kb - 2, :]
-        elif kb > 1:  # after a restart the coupling is known: V^T H v = fnorm b
-            w = w - xp.asarray(fnorm * b, dtype=dt) @ V.rows[: kb - 1, :]
+        elif kb > 1:  # right after a restart the coupling is known: V^T H v = fnorm * coupling
+            w = w - xp.asarray(fnorm * coupling, dtype=dt) @ V.rows[: kb - 1, :]
         w, fnorm = V.orthogonalize_dgks(w)
-        T[kb - 1, kb - 1] = alpha
-        b = np.zeros(kb)
-        b[-1] = 1.0
         if tridiagonal:
-            lam_top, y = _top_eigenpair(np.diag(T), np.diag(T, 1))
+            dg[kb - 1] = alpha
+            lam_top, y = _top_eigenpair(dg[:kb], off[: kb - 1])
         else:
+            T[kb - 1, kb - 1] = alpha
             lam, Q = np.linalg.eigh(T)
             lam_top, y = float(lam[-1]), Q[:, -1]
         theta = math.sqrt(max(lam_top, 0.0))
-        err = residual_error(theta, fnorm * abs(float(b @ y)))
+        err = residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
         track.add(op, k, theta, theta, math.inf, err)
         scale_seen = max(scale_seen, abs(alpha), fnorm)
         # Stop as invariant only when f is at the rounding level of one
@@ -480,24 +497,33 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             break
         if k == maxiter:
             break
+        coupling = None
         if restart and kb >= max_basis:
+            if tridiagonal:
+                T = np.diag(dg[:kb]) + np.diag(off[: kb - 1], 1) + np.diag(off[: kb - 1], -1)
             lam_all, Y = np.linalg.eigh(T)
             Yl = Y[:, -keep:]
             rows = xp.asarray(Yl.T, dtype=dt) @ V.rows[:kb, :]
             V = _Basis(xp, n, dt)
             for i in range(keep):
                 V.append(rows[i, :])
-            b = Yl.T @ b
+            coupling = Yl[-1, :].copy()  # Y_l^T e_k
             T = np.diag(lam_all[-keep:])
             tridiagonal = False
             restarts += 1
             kb = keep
         v = w / fnorm
         V.append(v)
-        grown = np.zeros((kb + 1, kb + 1))
-        grown[:kb, :kb] = T
-        grown[:kb, kb] = grown[kb, :kb] = fnorm * b
-        T = grown
+        if tridiagonal:
+            off[kb - 1] = fnorm
+        else:
+            grown = np.zeros((kb + 1, kb + 1))
+            grown[:kb, :kb] = T
+            if coupling is None:
+                grown[kb - 1, kb] = grown[kb, kb - 1] = fnorm
+            else:
+                grown[:kb, kb] = grown[kb, :kb] = fnorm * coupling
+            T = grown
     kb = len(y)
     ritz = xp.asarray(y, dtype=dt) @ V.rows[:kb, :]
     # KW's bound is for the full Krylov space of the start vector: only without restarts

@@ -153,7 +153,7 @@ METHODS: Mapping[str, MethodInfo] = _Methods()
 
 #: dense matrices with at most this many entries (or min(m, n) <= 64) go to
 #: 'svd' under 'auto': the full SVD is exact and, up to about 160^2, as fast
-#: as the iteration's per-step overhead (from 192^2 the iteration wins: 1.27x
+#: as the iteration's per-step overhead (from 192^2 the iteration wins: 1.3x
 #: at 192^2, 2.2x at 256^2 in float64 at tol 1e-6; benchmarks/auto_rule.py)
 AUTO_SVD_MAX_ENTRIES = 160 * 160
 #: aspect ratio max(m, n) / min(m, n) from which 'auto' takes the Gram route ...
@@ -209,7 +209,7 @@ def auto_plan(A: Any, tol: float | None = None, *, warm_start: bool = False) -> 
        the reorthogonalization against a growing basis would dominate), in
        float32 for float64 input asked for ``tol >= 1e-8``;
     7. LinearOperators -> ``lanczos`` as for SciPy sparse, in their own
-       dtype (restarts: 1.6 s against 9.0 s for the bidiagonalization on a
+       dtype (restarts: 1.6 s against 9-10 s for the bidiagonalization on a
        sparse-backed operator at 100 000^2, tol 1e-6; equal on a dense one);
     8. CuPy sparse matrices -> ``lanczos``.
     In 4 and 5, float64 input of at least 512 x 512 entries (2048 x 2048 on

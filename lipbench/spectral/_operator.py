@@ -577,17 +577,27 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
                     backend=backend, device=_backends.device_name(A), dense=A,
                     _fro=_fro_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf,
                 )
+    # max and min propagate NaN and inf, so two reductions (no temporary the
+    # size of A) both find the scale and tell whether an entry needs naming
+    hi, lo = float(xp.max(A)), float(xp.min(A))
+    if not (math.isfinite(hi) and math.isfinite(lo)):
         _check_finite_dense(xp, A, name)
-    maxabs = float(xp.max(xp.abs(A)))
+    maxabs = max(abs(hi), abs(lo))
     scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0
     # Division by a power of two is exact (barring underflow to subnormals,
     # which the scaling moves entries away from) and makes a new array.
     scaled = A / xp.asarray(scale, dtype=A.dtype) if maxabs > 0 else A
     if scaled is A:
         scaled = xp.asarray(A, copy=True)
+    bounds: dict = {}
+    if len(shape) == 2 and maxabs > 0:
+        # the cheap bounds' ingredients in one pass over the scaled copy
+        # (entries in [-1, 1]: no square overflows) instead of three later
+        ss, col2, one, inf = dense_summary(xp, scaled)
+        bounds = dict(_fro=_fro_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf)
     return Operator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
-        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0,
+        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, **bounds,
     )
 
 

@@ -208,20 +208,7 @@ class Operator:
         if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
                 or a.nbytes <= FUSED_MIN_BYTES):
             return a.T @ (a @ x)
-        m, n = a.shape
-        rows = max(1, FUSED_BLOCK_BYTES // (n * a.itemsize))
-        if rows >= m:
-            return a.T @ (a @ x)
-        y = np.zeros(n, dtype=a.dtype)
-        t = np.empty(rows, dtype=a.dtype)
-        z = np.empty(n, dtype=a.dtype)
-        for i in range(0, m, rows):
-            b = a[i:i + rows]
-            ti = t[: b.shape[0]]
-            np.matmul(b, x, out=ti)
-            np.matmul(b.T, ti, out=z)
-            y += z
-        return y
+        return _row_block_normal(a, x)
 
     def _checked(self, y: Any, what: str) -> Any:
         y = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else np.asarray(y, dtype=np.float64)
@@ -313,26 +300,11 @@ class Operator:
         if nv == 0.0:
             return 0.0, None, None, math.inf
         v64 = v64 / nv
-        m, n = a.shape
-        rows = min(m, max(1, FUSED_BLOCK_BYTES // (8 * n)))
-        convert = a.dtype != np.float64
-        buf = np.empty((rows, n)) if convert else None
-        w, y, z = np.empty(m), np.zeros(n), np.empty(n)
-        for i in range(0, m, rows):
-            b = a[i:i + rows]
-            if convert:
-                np.copyto(buf[: b.shape[0]], b)
-                b = buf[: b.shape[0]]
-            np.matmul(b, v64, out=w[i:i + b.shape[0]])
-            np.matmul(b.T, w[i:i + b.shape[0]], out=z)
-            y += z
+        w = np.empty(a.shape[0])
+        y = _row_block_normal(a, v64, w)
         self.matvecs += 2
-        theta = float(np.linalg.norm(w))
-        u64 = unit_roundoff("float64")
-        lower = max(0.0, theta * (1 - 3 * u64) - self._rounding_slack())
-        if theta == 0.0:
-            return lower, w, v64, math.inf
-        return lower, w, v64, float(np.linalg.norm(y - (theta * theta) * v64)) / (2 * theta * theta)
+        lower, w, v64 = self.certified_lower_from(v64, w)
+        return lower, w, v64, self.residual_bound64(w, v64, y)
 
     def transposed(self) -> "Operator":
         """The operator of A^T for a dense matrix (views; the computed bounds
@@ -352,15 +324,16 @@ class Operator:
             return self.dense64().T @ w
         return self.sparse64().T @ w
 
-    def residual_bound64(self, w: Any, v64: Any) -> float:
+    def residual_bound64(self, w: Any, v64: Any, atw: Any = None) -> float:
         """Relative-error bound ``||A^T A v - theta^2 v|| / (2 theta^2)`` of the
         unit float64 vector v with ``w = A v``, evaluated in float64 (one product
-        with A^T): some singular value lies this close to ``theta = ||w||``."""
+        with A^T, unless ``atw = A^T w`` is given): some singular value lies this
+        close to ``theta = ||w||``."""
         xp = self.xp
         theta = float(xp.linalg.vector_norm(w))
         if theta == 0.0:
             return math.inf
-        r = self.rmatvec64(w) - (theta * theta) * v64
+        r = (self.rmatvec64(w) if atw is None else atw) - (theta * theta) * v64
         return float(xp.linalg.vector_norm(r)) / (2 * theta * theta)
 
     def _rounding_slack(self) -> float:
@@ -456,6 +429,30 @@ FUSED_MIN_BYTES = 8 << 20
 #: entries, products and squared singular values stay far inside the float32
 #: range (so a float32 working copy is safe too).
 SAFE_FRO_SQUARED = (2.0**-60, 2.0**60)
+
+
+def _row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """``A^T (A x)`` of a C-ordered NumPy matrix in one pass, row block by row
+    block (``A_i^T (A_i x)`` summed, :data:`FUSED_BLOCK_BYTES` per block in
+    x's dtype), so each block is used twice while it sits in cache; blocks of
+    another dtype are converted into a block-sized buffer.  ``A x`` goes into
+    ``w`` when given."""
+    m, n = a.shape
+    rows = min(m, max(1, FUSED_BLOCK_BYTES // (n * x.itemsize)))
+    buf = np.empty((rows, n), dtype=x.dtype) if a.dtype != x.dtype else None
+    t = np.empty(rows, dtype=x.dtype) if w is None else None
+    y, z = np.zeros(n, dtype=x.dtype), np.empty(n, dtype=x.dtype)
+    for i in range(0, m, rows):
+        b = a[i:i + rows]
+        r = b.shape[0]
+        if buf is not None:
+            np.copyto(buf[:r], b)
+            b = buf[:r]
+        ti = t[:r] if w is None else w[i:i + r]
+        np.matmul(b, x, out=ti)
+        np.matmul(b.T, ti, out=z)
+        y += z
+    return y
 
 
 def _fro_bound(ss: float, count: int) -> float:

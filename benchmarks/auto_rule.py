@@ -14,6 +14,9 @@ drift on a shared machine hits them alike); medians in milliseconds.
    over the 100 000^2 sparse benchmark matrix and over a dense 2048^2 one.
 3. The one-pass product ``A^T (A x)`` against two products, by matrix size:
    behind ``FUSED_MIN_BYTES``.
+4. Lanczos's check schedule: the tridiagonal eigenproblem of the stopping
+   test solved at every step against at the scheduled steps (the iterates
+   are the same; the steps and the time are compared), 256^2 to 2048^2.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 import lipbench as lb
 from lipbench import matrices
-from lipbench.spectral import _operator
+from lipbench.spectral import _operator, krylov
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._grid import SPARSE_N, sparse_block_operator  # noqa: E402
@@ -107,6 +110,33 @@ def fused_product(repeat: int) -> None:
         _operator.FUSED_MIN_BYTES = saved
 
 
+def check_schedule(repeat: int) -> None:
+    print("\n## 4. Stopping test every step against the check schedule (normal-operator Lanczos, auto's route)\n")
+    print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms | every / scheduled |")
+    print("|---|---|---|---|---|---|---|---|")
+    saved = krylov._CheckSchedule.WARMUP
+    families = {"gaussian": ("gaussian", {}), "gap0.99": ("gap", {"delta": 0.01}), "nn_like": ("nn_like", {})}
+    try:
+        for side in (256, 512, 1024, 2048):
+            for dtype in ("float64", "float32"):
+                for family, (name, kw) in families.items():
+                    if side == 2048 and family != "gaussian":
+                        continue
+                    A = matrices.make(name, side, side, seed=1, dtype=dtype, **kw).matrix
+                    for tol in (1e-6, 1e-3):
+                        def run(warmup: int, tol: float = tol, A: np.ndarray = A):
+                            krylov._CheckSchedule.WARMUP = warmup
+                            return lb.spectral_norm(A, tol=tol, seed=1)
+
+                        out = _interleaved({"every": lambda: run(10**9), "sched": lambda: run(saved)},
+                                           repeat if side < 2048 else max(3, repeat // 3))
+                        e, s_ = 1e3 * out["every"][0], 1e3 * out["sched"][0]
+                        print(f"| {side} | {dtype} | {family} | {tol:g} | {out['every'][1].iterations} / "
+                              f"{out['sched'][1].iterations} | {e:.2f} | {s_:.2f} | {e / s_:.2f} |", flush=True)
+    finally:
+        krylov._CheckSchedule.WARMUP = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
@@ -118,6 +148,7 @@ def main() -> None:
         if not args.skip_operator:
             operators(args.repeat)
         fused_product(args.repeat)
+        check_schedule(args.repeat)
 
 
 if __name__ == "__main__":

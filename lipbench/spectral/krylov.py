@@ -224,6 +224,42 @@ def _top_eigenpair(d: np.ndarray, e: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------
+class _CheckSchedule:
+    """When a Lanczos run solves its tridiagonal eigenproblem for the stopping
+    test: every step for the first :attr:`WARMUP` steps (and always when a
+    history is recorded); after that, from the rate at which the error bound
+    fell since the previous check, the steps still needed to reach ``tol``
+    are predicted and the next check comes after half of them (at least the
+    next step).  Lanczos converges at least as fast as that rate predicts
+    (its rate improves), so the run stops within a step or two of where
+    checking every step would stop it, while the solves -- which at small
+    sizes cost about as much as the products -- drop to a few.  Deterministic:
+    the schedule depends on the error bounds only.
+    """
+
+    WARMUP = 6
+    CAP = 5
+
+    def __init__(self, tol: float, every_step: bool = False):
+        self.tol, self.every_step = tol, every_step
+        self.next = 1
+        self.last: tuple[int, float] | None = None
+
+    def due(self, k: int) -> bool:
+        return self.every_step or k >= self.next
+
+    def checked(self, k: int, err: float) -> None:
+        self.next = k + 1
+        last, self.last = self.last, (k, err)
+        if k < self.WARMUP or last is None or not (0.0 < err < last[1] < math.inf) or self.tol <= 0:
+            return
+        rate = (err / last[1]) ** (1.0 / (k - last[0]))
+        if rate >= 1.0 or err <= self.tol:
+            return
+        needed = math.log(self.tol / err) / math.log(rate)
+        self.next = k + max(1, min(int(needed / 2), k // self.CAP))
+
+
 class _Basis:
     """Rows of orthonormal vectors in a growing buffer (backend arrays)."""
 
@@ -281,7 +317,8 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     reorthogonalized (CGS2), so no spurious copies appear.
     Cost per iteration: one product with A, one with A^T, O((m + n) k) for the
     reorthogonalization and O(k) for the Ritz values (tridiagonal eigensolver on
-    B^T B, top two pairs only).  Memory: k vectors of each side.
+    B^T B, top pair only, at the steps :class:`_CheckSchedule` picks: every
+    step early on, then fewer).  Memory: k vectors of each side.
     Stops when the residual bound on the relative error ``beta |p_k| / (2 theta)``
     is at most ``tol`` (robust for clustered top singular values), or when
     the Krylov space is exhausted (exact answer).
@@ -366,6 +403,7 @@ def _lanczos_one(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
     k = 0
     scale_seen = 0.0
     message = ""
+    schedule = _CheckSchedule(tol, every_step=track.enabled)
     for k in range(1, maxiter + 1):
         p = op.matvec(v)
         if u_prev is not None:
@@ -387,25 +425,28 @@ def _lanczos_one(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
             r = V.orthogonalize(r)
             beta = _norm(xp, r)
             betas.append(beta)
-        # Ritz values of B_k from the tridiagonal B^T B (top two pairs).
-        a = np.asarray(alphas)
-        b = np.asarray(betas[:-1])
-        d = a * a + np.concatenate([[0.0], b * b])
-        e = a[:-1] * b
-        lam_top, q_top = _top_eigenpair(d, e)
-        theta = math.sqrt(max(lam_top, 0.0))
         beta_next = betas[-1]
-        p_last = a[-1] * q_top[-1] / theta if theta > 0 else 1.0
-        res = abs(beta_next * p_last)
-        err = residual_error(theta, theta * res) if theta > 0 else math.inf
-        track.add(op, k, theta, theta, math.inf, err)
-        if invariant or beta_next <= breakdown_tol or k == kmax:
-            converged = theta > 0  # theta == 0: the start vector lies in the null space
-            message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
-            break
-        if err <= tol:
-            converged = True
-            break
+        exhausted = invariant or beta_next <= breakdown_tol or k == kmax
+        if exhausted or k == maxiter or schedule.due(k):
+            # Ritz values of B_k from the tridiagonal B^T B (top pair only).
+            a = np.asarray(alphas)
+            b = np.asarray(betas[:-1])
+            d = a * a + np.concatenate([[0.0], b * b])
+            e = a[:-1] * b
+            lam_top, q_top = _top_eigenpair(d, e)
+            theta = math.sqrt(max(lam_top, 0.0))
+            p_last = a[-1] * q_top[-1] / theta if theta > 0 else 1.0
+            res = abs(beta_next * p_last)
+            err = residual_error(theta, theta * res) if theta > 0 else math.inf
+            track.add(op, k, theta, theta, math.inf, err)
+            schedule.checked(k, err)
+            if exhausted:
+                converged = theta > 0  # theta == 0: the start vector lies in the null space
+                message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
+                break
+            if err <= tol:
+                converged = True
+                break
         if k == maxiter:
             break
         u_prev = U.rows[k - 1, :]
@@ -462,6 +503,7 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     k = 0
     scale_seen = 0.0
     message = ""
+    schedule = _CheckSchedule(tol, every_step=track.enabled)
     for k in range(1, maxiter + 1):
         kb = V.k
         w = op.normal_matvec(v)
@@ -474,27 +516,32 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
         w, fnorm = V.orthogonalize_dgks(w)
         if tridiagonal:
             dg[kb - 1] = alpha
-            lam_top, y = _top_eigenpair(dg[:kb], off[: kb - 1])
         else:
             T[kb - 1, kb - 1] = alpha
-            lam, Q = np.linalg.eigh(T)
-            lam_top, y = float(lam[-1]), Q[:, -1]
-        theta = math.sqrt(max(lam_top, 0.0))
-        err = residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
-        track.add(op, k, theta, theta, math.inf, err)
         scale_seen = max(scale_seen, abs(alpha), fnorm)
         # Stop as invariant only when f is at the rounding level of one
         # product: with full reorthogonalization a small but noisy f is
         # harmless (the next v is still orthonormal to V), and a threshold
         # growing with n (8 n u: 2e-3 relative at n = 4096 in float32) would
         # call an unconverged Ritz value exact.
-        if fnorm <= u * scale_seen or (kb == n and restarts == 0):
-            converged = theta > 0  # theta == 0: the start vector lies in the null space
-            message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
-            break
-        if err <= tol:
-            converged = True
-            break
+        exhausted = fnorm <= u * scale_seen or (kb == n and restarts == 0)
+        if exhausted or k == maxiter or schedule.due(k):
+            if tridiagonal:
+                lam_top, y = _top_eigenpair(dg[:kb], off[: kb - 1])
+            else:
+                lam, Q = np.linalg.eigh(T)
+                lam_top, y = float(lam[-1]), Q[:, -1]
+            theta = math.sqrt(max(lam_top, 0.0))
+            err = residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
+            track.add(op, k, theta, theta, math.inf, err)
+            schedule.checked(k, err)
+            if exhausted:
+                converged = theta > 0  # theta == 0: the start vector lies in the null space
+                message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
+                break
+            if err <= tol:
+                converged = True
+                break
         if k == maxiter:
             break
         coupling = None

@@ -682,6 +682,29 @@ def _auto_regimes(spec: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _steps_against_theory(shape: str, steps: int, matvecs: int | None, tol: float = 1e-6) -> tuple[str, str, bool, str]:
+    """A target row: auto's Lanczos steps on the Gaussian-spectrum input of
+    ``shape`` (its singular values are Marchenko-Pastur quantiles, known
+    without the matrix) against what theory says Lanczos needs
+    (:func:`lipbench.spectral._common.lanczos_steps_theory`); met when auto
+    took no more steps than the gap-dependent estimate for its stopping rule."""
+    from .matrices import marchenko_pastur_singular_values
+    from .spectral._common import KW_FAILURE_PROBABILITY, lanczos_steps_theory
+
+    m, n = (int(x) for x in shape.split("x"))
+    th = lanczos_steps_theory(marchenko_pastur_singular_values(m, n), tol)
+    used = f"{steps} steps" + (f" ({matvecs} matvecs)" if matvecs is not None else "")
+    return (f"{shape} float64 Gaussian: auto's Lanczos steps at {tol:g} against theory (no more than the "
+            "gap-dependent estimate for its residual stopping rule)",
+            f"{used}: {steps / th['residual']:.2f}x the residual-rule estimate, {steps / th['value']:.2f}x the "
+            "true-error estimate",
+            steps <= th["residual"],
+            f"Kaniel-Paige-Saad with a random start: {th['value']} steps until the Ritz value's error is within "
+            f"tol, {th['residual']} until the residual bound auto stops on is; gap-free bounds: "
+            f"Kuczynski-Wozniakowski {th['kw']} steps (failure probability {KW_FAILURE_PROBABILITY:g}), Musco & "
+            f"Musco block Krylov ln(n)/sqrt(2 tol) = {th['block_krylov']} iterations")
+
+
 def targets_table(d: pd.DataFrame) -> pd.DataFrame:
     """The speed and accuracy targets of ``method="auto"``, per machine and
     backend, as ratios of medians measured side by side in one run: each
@@ -720,6 +743,9 @@ def targets_table(d: pd.DataFrame) -> pd.DataFrame:
                 add(f"{shape} float64 Gaussian: auto time <= 1.2x the matvec floor",
                     f"{ta / floor:.2f}x", ta / floor <= 1.2,
                     f"{int(mv)} matvecs x {_fmt_time(ms)} per float64 product = {_fmt_time(floor)}")
+            steps = a["iterations"].iloc[0] if "iterations" in a else math.nan
+            if pd.notna(steps) and steps > 0:
+                add(*_steps_against_theory(shape, int(steps), int(mv) if pd.notna(mv) else None))
             a32 = _latest_auto(_pick(g, dtype="float32", family="gaussian", shape=shape))
             ms32 = a32["matvec_seconds"].iloc[0] if not a32.empty and "matvec_seconds" in a32 else math.nan
             if "float32" in str(a["options"].iloc[0] if "options" in a else "") and pd.notna(mv) and mv > 0 \

@@ -19,6 +19,7 @@ __all__ = [
     "residual_error",
     "kw_power_epsilon",
     "kw_lanczos_epsilon",
+    "lanczos_steps_theory",
     "KW_FAILURE_PROBABILITY",
 ]
 
@@ -119,6 +120,44 @@ def kw_lanczos_epsilon(n: int, k: int, delta: float = KW_FAILURE_PROBABILITY) ->
     if arg <= 0:
         return 0.0
     return min(1.0, (arg / (2 * k - 1)) ** 2)
+
+
+def lanczos_steps_theory(s: Any, tol: float, delta: float = KW_FAILURE_PROBABILITY) -> dict[str, int]:
+    """How many Lanczos steps on ``A^T A`` theory says reach relative accuracy
+    ``tol`` of sigma_max, for singular values ``s`` (descending, length n =
+    the side Lanczos runs on) and a random start (``tan`` of its angle with
+    the top vector taken as ``sqrt(n)``: ``cos^2`` is about ``1/n``).
+    With ``lambda = s**2``, ``gamma = (lambda_1 - lambda_2) / (lambda_2 -
+    lambda_n)`` and ``spread = (lambda_1 - lambda_n) / lambda_1``:
+
+    * ``value``: Kaniel-Paige-Saad, the Ritz value's error ``(lambda_1 -
+      theta^2) / (lambda_1 - lambda_n) <= (tan / T_{k-1}(1 + 2 gamma))^2`` at
+      most ``2 tol lambda_1`` (what a stop on the true error would need);
+    * ``residual``: the same Chebyshev factor for the Ritz vector's angle,
+      ``||r|| <= (lambda_1 - lambda_n) tan / T_{k-1}(1 + 2 gamma)``, until
+      the residual bound ``||r|| / (2 lambda_1)`` that lipbench stops on is
+      at most ``tol``;
+    * ``kw``: Kuczynski & Wozniakowski's gap-free bound -- the steps after
+      which the relative eigenvalue error exceeds ``2 tol`` with probability
+      at most ``delta`` (:func:`kw_lanczos_epsilon`);
+    * ``block_krylov``: Musco & Musco's gap-free block Krylov iteration count
+      ``ln(n) / sqrt(eps)`` with ``eps = 2 tol`` (their bound holds up to a
+      constant; this takes it as 1).
+    """
+    lam = np.asarray(s, dtype=np.float64) ** 2
+    n = lam.shape[0]
+    eps = 2 * tol
+    out = {"kw": math.ceil((math.log(1.648 * math.sqrt(n) / delta) / math.sqrt(eps) + 1) / 2),
+           "block_krylov": math.ceil(math.log(n) / math.sqrt(eps))}
+    l1, l2, ln = float(lam[0]), float(lam[1]), float(lam[-1])
+    if n < 2 or not l1 > l2 > ln:
+        return out  # no gap to speak of (or a single distinct value below the top): gap-free bounds only
+    x = 1 + 2 * (l1 - l2) / (l2 - ln)
+    spread = (l1 - ln) / l1
+    tan = math.sqrt(n)
+    out["value"] = 1 + math.ceil(math.acosh(max(1.0, tan * math.sqrt(spread / eps))) / math.acosh(x))
+    out["residual"] = 1 + math.ceil(math.acosh(max(1.0, tan * spread / eps)) / math.acosh(x))
+    return out
 
 
 def probabilistic_upper(theta: float, eps: float) -> float:

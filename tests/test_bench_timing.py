@@ -1,0 +1,52 @@
+"""How the benchmark harness picks its number of timed rounds (benchmarks/_grid.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks import _grid
+
+
+class _FakeBenchmark:
+    """pytest-benchmark's fixture, reduced to what time_call uses."""
+
+    def __init__(self):
+        self.extra_info: dict = {}
+        self.rounds = None
+
+    def pedantic(self, fn, rounds, iterations, warmup_rounds):
+        self.rounds = rounds
+        for _ in range(rounds):
+            fn()
+
+
+class _Config:
+    def __init__(self, profile: str):
+        self._lipbench_profile = profile
+
+    def getoption(self, name):
+        return None
+
+
+@pytest.mark.parametrize("profile", ["quick", "full", "tiny"])
+@pytest.mark.parametrize("call_seconds", [2.0**-17, 2.0**-9, 2.0**-7, 2.0**-5, 0.5])  # exact in binary
+def test_rounds_fill_the_budget_and_span_the_minimum(monkeypatch, profile, call_seconds):
+    clock = [0.0]
+    monkeypatch.setattr(_grid.time, "perf_counter", lambda: clock[0])
+
+    def call():
+        clock[0] += call_seconds
+        return "outcome"
+
+    bench = _FakeBenchmark()
+    assert _grid.time_call(bench, call, _Config(profile)) == "outcome"
+    secs, max_rounds = _grid.budget(_Config(profile))
+    by_budget = max(1, min(max_rounds, int(secs // call_seconds)))
+    span = min(_grid.MIN_SPAN_SECONDS, secs)
+    if by_budget * call_seconds >= span:
+        assert bench.rounds == by_budget  # the budget's rounds already span long enough
+    else:  # a cheap call: more rounds, until they span the minimum or reach the cap
+        assert bench.rounds == min(_grid.MAX_FAST_ROUNDS, math.ceil(span / call_seconds)) > by_budget
+    assert bench.extra_info["timing"] == f"1 warm-up call, {bench.rounds} timed round(s)"

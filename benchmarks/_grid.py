@@ -25,6 +25,7 @@ import pytest
 
 from lipbench import backends as _backends
 from lipbench import matrices as _matrices
+from lipbench.spectral import lanczos_steps_theory
 
 # --------------------------------------------------------------------------- the grid
 
@@ -266,7 +267,8 @@ class InputCache:
             ks = _matrices.make(fam, m, n, dtype="float64", seed=INPUT_SEED, backend=backend, **kw)
             _backends.synchronize(backend)
             return Input(ks.matrix, ks.sigma_max, "construction", ks.atol / ks.sigma_max,
-                         family, backend, dtype, m, n, None, time.perf_counter() - t0)
+                         family, backend, dtype, m, n, None, time.perf_counter() - t0,
+                         extra={"singular_values": ks.singular_values})
         # float32: the float64 construction rounded (exactly what lipbench.matrices does),
         # and sigma_max of the rounded matrix from a float64 SVD on the host.
         base = self.get(backend, shape, m, n, "float64", family)
@@ -274,8 +276,11 @@ class InputCache:
         A = xp.astype(base.A, xp.float32)
         _backends.synchronize(backend)
         truth = _matrices.reference_norm(A)
+        # (the rounding moves the singular values by about float32's u: the
+        # float64 spectrum stands in for the theory's step estimates)
         return Input(A, truth, "float64 SVD of the stored matrix (host)", 1e-13, family, backend,
-                     dtype, m, n, None, time.perf_counter() - t0)
+                     dtype, m, n, None, time.perf_counter() - t0,
+                     extra={"singular_values": base.extra.get("singular_values")})
 
 
 # --------------------------------------------------------------------------- running
@@ -560,6 +565,10 @@ def record(benchmark: Any, config: pytest.Config, case: Case, inp: Input, out: O
         "options": dict(getattr(r, "options", {}) or {}),
         "matvec_seconds": matvec_seconds(inp),
     })
+    sv = inp.extra.get("singular_values")
+    if kind == "spectral" and case.method in ("auto", "lanczos") and sv is not None:
+        # what theory says Lanczos needs on this spectrum, for the report's steps-against-theory target
+        benchmark.extra_info["theory_steps"] = lanczos_steps_theory(_backends.to_numpy(sv), tol_eff)
 
 
 def _device(inp: Input) -> str:

@@ -91,7 +91,7 @@ _EXTRA_FIELDS = (
     "blas_threads", "impl", "profile", "note", "steps", "mean_tracking_error",
     "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
     "error_estimate", "warning", "truth_uncertainty", "target_tol", "timing", "result_method",
-    "matvec_seconds", "options", "matvecs_per_step_after_first",
+    "matvec_seconds", "options", "matvecs_per_step_after_first", "theory_steps",
 )
 
 
@@ -682,17 +682,12 @@ def _auto_regimes(spec: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _steps_against_theory(shape: str, steps: int, matvecs: int | None, tol: float = 1e-6) -> tuple[str, str, bool, str]:
-    """A target row: auto's Lanczos steps on the Gaussian-spectrum input of
-    ``shape`` (its singular values are Marchenko-Pastur quantiles, known
-    without the matrix) against what theory says Lanczos needs
-    (:func:`lipbench.spectral._common.lanczos_steps_theory`); met when auto
+def _steps_against_theory(shape: str, steps: int, matvecs: int | None, th: dict,
+                          tol: float = 1e-6) -> tuple[str, str, bool, str]:
+    """A target row: auto's Lanczos steps against what theory says Lanczos
+    needs on that input's spectrum (``th``: the ``theory_steps`` the benchmark
+    recorded, from ``lipbench.spectral.lanczos_steps_theory``); met when auto
     took no more steps than the gap-dependent estimate for its stopping rule."""
-    from .matrices import marchenko_pastur_singular_values
-    from .spectral._common import KW_FAILURE_PROBABILITY, lanczos_steps_theory
-
-    m, n = (int(x) for x in shape.split("x"))
-    th = lanczos_steps_theory(marchenko_pastur_singular_values(m, n), tol)
     used = f"{steps} steps" + (f" ({matvecs} matvecs)" if matvecs is not None else "")
     return (f"{shape} float64 Gaussian: auto's Lanczos steps at {tol:g} against theory (no more than the "
             "gap-dependent estimate for its residual stopping rule)",
@@ -701,8 +696,8 @@ def _steps_against_theory(shape: str, steps: int, matvecs: int | None, tol: floa
             steps <= th["residual"],
             f"Kaniel-Paige-Saad with a random start: {th['value']} steps until the Ritz value's error is within "
             f"tol, {th['residual']} until the residual bound auto stops on is; gap-free bounds: "
-            f"Kuczynski-Wozniakowski {th['kw']} steps (failure probability {KW_FAILURE_PROBABILITY:g}), Musco & "
-            f"Musco block Krylov ln(n)/sqrt(2 tol) = {th['block_krylov']} iterations")
+            f"Kuczynski-Wozniakowski {th['kw']} steps (failure probability {th['kw_failure_probability']:g}), "
+            f"Musco & Musco block Krylov ln(n)/sqrt(2 tol) = {th['block_krylov']} iterations")
 
 
 def targets_table(d: pd.DataFrame) -> pd.DataFrame:
@@ -744,8 +739,9 @@ def targets_table(d: pd.DataFrame) -> pd.DataFrame:
                     f"{ta / floor:.2f}x", ta / floor <= 1.2,
                     f"{int(mv)} matvecs x {_fmt_time(ms)} per float64 product = {_fmt_time(floor)}")
             steps = a["iterations"].iloc[0] if "iterations" in a else math.nan
-            if pd.notna(steps) and steps > 0:
-                add(*_steps_against_theory(shape, int(steps), int(mv) if pd.notna(mv) else None))
+            th = a["theory_steps"].iloc[0] if "theory_steps" in a else None
+            if isinstance(th, dict) and {"value", "residual"} <= set(th) and pd.notna(steps) and steps > 0:
+                add(*_steps_against_theory(shape, int(steps), int(mv) if pd.notna(mv) else None, th))
             a32 = _latest_auto(_pick(g, dtype="float32", family="gaussian", shape=shape))
             ms32 = a32["matvec_seconds"].iloc[0] if not a32.empty and "matvec_seconds" in a32 else math.nan
             if "float32" in str(a["options"].iloc[0] if "options" in a else "") and pd.notna(mv) and mv > 0 \

@@ -3,6 +3,8 @@ truth and, when converged, the value is within the requested tolerance."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -551,3 +553,26 @@ def test_lanczos_last_step_is_always_checked(opts):
         B, t = matrices.low_rank(60, 50, rank=rank, seed=1)
         ex = lb.spectral_norm(B, method="lanczos", tol=1e-300, seed=3, **opts)
         assert ex.converged and ex.iterations <= rank + 2 and abs(ex.value - t[0]) <= 1e-13 * t[0], rank
+
+
+def test_lanczos_steps_theory_matches_its_formulas():
+    from lipbench.spectral import lanczos_steps_theory
+    from lipbench.spectral._common import kw_lanczos_epsilon
+
+    n, tol = 500, 1e-6
+    s = np.concatenate([[2.0, 1.8], np.linspace(1.5, 0.1, n - 2)])
+    th = lanczos_steps_theory(s, tol)
+    # KW: the first k whose gap-free eigenvalue error bound is within 2 tol
+    assert kw_lanczos_epsilon(n, th["kw"]) <= 2 * tol < kw_lanczos_epsilon(n, th["kw"] - 1)
+    assert th["block_krylov"] == math.ceil(math.log(n) / math.sqrt(2 * tol))
+    # Chebyshev: T_{k-1}(1 + 2 gamma) reaches the needed factor at the estimate, not one step before
+    lam = s**2
+    x = 1 + 2 * (lam[0] - lam[1]) / (lam[1] - lam[-1])
+    spread = (lam[0] - lam[-1]) / lam[0]
+    for key, need in (("value", math.sqrt(n) * math.sqrt(spread / (2 * tol))),
+                      ("residual", math.sqrt(n) * spread / (2 * tol))):
+        k = th[key]
+        assert math.cosh((k - 1) * math.acosh(x)) >= need > math.cosh((k - 2) * math.acosh(x)), key
+    # a wider gap needs fewer steps; no gap leaves the gap-free bounds only
+    assert lanczos_steps_theory(np.concatenate([[3.0], s[1:]]), tol)["value"] < th["value"]
+    assert set(lanczos_steps_theory(np.ones(10), tol)) == {"kw", "block_krylov", "kw_failure_probability"}

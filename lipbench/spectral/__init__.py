@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backends as _backends
-from ._common import Raw, Tracker
+from ._common import Raw, Tracker, lanczos_steps_theory
 from ._operator import InputKind, Operator, prepare, unit_roundoff
 from ._result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult
 from .dense import full_svd, gram_iteration, gram_rounding_floor
@@ -36,6 +36,7 @@ __all__ = [
     "HistoryEntry",
     "ConvergenceWarning",
     "NotConvergedError",
+    "lanczos_steps_theory",
 ]
 
 ALL_KINDS = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR, InputKind.CUPY_SPARSE})

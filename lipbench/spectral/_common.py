@@ -122,7 +122,7 @@ def kw_lanczos_epsilon(n: int, k: int, delta: float = KW_FAILURE_PROBABILITY) ->
     return min(1.0, (arg / (2 * k - 1)) ** 2)
 
 
-def lanczos_steps_theory(s: Any, tol: float, delta: float = KW_FAILURE_PROBABILITY) -> dict[str, int]:
+def lanczos_steps_theory(s: Any, tol: float, delta: float = KW_FAILURE_PROBABILITY) -> dict[str, float]:
     """How many Lanczos steps on ``A^T A`` theory says reach relative accuracy
     ``tol`` of sigma_max, for singular values ``s`` (descending, length n =
     the side Lanczos runs on) and a random start (``tan`` of its angle with
@@ -142,13 +142,16 @@ def lanczos_steps_theory(s: Any, tol: float, delta: float = KW_FAILURE_PROBABILI
       at most ``delta`` (:func:`kw_lanczos_epsilon`);
     * ``block_krylov``: Musco & Musco's gap-free block Krylov iteration count
       ``ln(n) / sqrt(eps)`` with ``eps = 2 tol`` (their bound holds up to a
-      constant; this takes it as 1).
+      constant; this takes it as 1);
+    * ``kw_failure_probability``: ``delta``.
+
+    ``value`` and ``residual`` are left out when the top eigenvalue has no gap.
     """
     lam = np.asarray(s, dtype=np.float64) ** 2
     n = lam.shape[0]
     eps = 2 * tol
     out = {"kw": math.ceil((math.log(1.648 * math.sqrt(n) / delta) / math.sqrt(eps) + 1) / 2),
-           "block_krylov": math.ceil(math.log(n) / math.sqrt(eps))}
+           "kw_failure_probability": delta, "block_krylov": math.ceil(math.log(n) / math.sqrt(eps))}
     l1, l2, ln = float(lam[0]), float(lam[1]), float(lam[-1])
     if n < 2 or not l1 > l2 > ln:
         return out  # no gap to speak of (or a single distinct value below the top): gap-free bounds only

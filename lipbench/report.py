@@ -91,7 +91,7 @@ _EXTRA_FIELDS = (
     "blas_threads", "impl", "profile", "note", "steps", "mean_tracking_error",
     "max_tracking_error", "final_tracking_error", "max_tracking_error_after_burn_in",
     "error_estimate", "warning", "truth_uncertainty", "target_tol", "timing", "result_method",
-    "matvec_seconds", "options", "matvecs_per_step_after_first", "theory_steps",
+    "matvec_seconds", "options", "matvecs_per_step_after_first", "theory_steps", "contenders", "excluded",
 )
 
 
@@ -630,55 +630,81 @@ def _earlier_ratios(h: pd.DataFrame, latest_run: str, ref: str, tol_dependent: b
 AUTO_NEAR_FACTOR = 1.1
 
 
-def _auto_regimes(spec: pd.DataFrame) -> list[dict]:
+def _judge(where: str, auto_time: float, auto_met: bool, rivals: list[tuple]) -> tuple[bool, bool, str | None]:
+    """(auto fastest, auto within AUTO_NEAR_FACTOR, what beat it) for one
+    regime; ``rivals`` are (method, median time, met target, converged)."""
+    if not auto_met:
+        return False, False, f"{where}: auto missed its target"
+    met = [r for r in rivals if r[2]]
+    if not met:
+        return True, True, None
+    best = min(met, key=lambda r: r[1])
+    if auto_time <= best[1]:
+        return True, True, None
+    ratio = auto_time / best[1]
+    unverified = best[3] is not None and not _isnan(best[3]) and not bool(best[3])  # right, but its own check failed
+    return False, ratio <= AUTO_NEAR_FACTOR, (f"{where}: {best[0]} {ratio:.2f}x faster"
+                                               + (" (unverified: its residual check failed)" if unverified else ""))
+
+
+def _auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None = None) -> list[dict]:
     """Does ``auto`` pick the winner?  Per machine and backend, over every
-    regime of the grid (dtype, spectrum, tolerance, shape) that has an
-    ``auto`` row: its newest run that measured other methods too, against
+    regime (dtype, spectrum, tolerance, shape): from the newest head-to-head
+    row of the regime where there is one (every method timed in turns in one
+    test, ``benchmarks/test_head_to_head.py``), else from the grid -- the
+    newest run with an ``auto`` row that measured other methods too, against
     every method that met the target *in that same run* on the same input."""
     rows: list[dict] = []
+    keys = ["machine", "backend", "dtype", "family", "tol", "shape"]
+    interleaved: dict = {}
+    if h2h is not None and not h2h.empty and set(keys) | {"contenders", "datetime", "file"} <= set(h2h.columns):
+        for key, hh in h2h.groupby(keys, dropna=False):
+            r = hh.sort_values(["datetime", "file"], na_position="first").iloc[-1]
+            if isinstance(r["contenders"], dict) and "auto" in r["contenders"]:
+                interleaved[key] = r
     need = {"method", "run", "datetime", "file", "dtype", "family", "tol", "shape", "time_median", "met_target"}
-    if spec.empty or not need <= set(spec.columns):
-        return rows
-    d = broadcast_tol_independent(spec)
-    met = d["met_target"].map(lambda v: v is True).astype(bool)
-    for (machine, backend), g in d.groupby(["machine", "backend"]):
-        total = fastest = near = 0
-        lost: list[str] = []
-        for (dt, fam, tol, shape), gg in sorted(g.groupby(["dtype", "family", "tol", "shape"], dropna=False),
-                                               key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2], _shape_key(kv[0][3]))):
+    grid_ok = not spec.empty and need <= set(spec.columns)
+    d = broadcast_tol_independent(spec) if grid_ok else spec
+    regimes: dict = {}  # (machine, backend) -> {(dtype, family, tol, shape): judged}
+    for key, r in interleaved.items():
+        c = r["contenders"]
+        a = c["auto"]
+        where = f"{key[5]} {key[2]} {key[3]} tol {_fmt_tol(key[4])} ({r['run']}, interleaved)"
+        rivals = [(m, float(v["median"]), bool(v.get("met_target")), v.get("converged"))
+                  for m, v in c.items() if m != "auto"]
+        regimes.setdefault(key[:2], {})[key[2:]] = _judge(where, float(a["median"]), bool(a.get("met_target")),
+                                                          rivals)
+    if grid_ok:
+        met = d["met_target"].map(lambda v: v is True).astype(bool)
+        for (machine, backend, dt, fam, tol, shape), gg in d.groupby(keys, dropna=False):
+            if (dt, fam, tol, shape) in regimes.get((machine, backend), {}):
+                continue  # the interleaved measurement stands for this regime
             others = set(gg.loc[gg["method"] != "auto", "run"])  # runs that measured a competitor too
             a = gg[(gg["method"] == "auto") & gg["run"].isin(others)]
             a = a.sort_values(["datetime", "file"], na_position="first").tail(1)
             if a.empty:
                 continue
             run = a["run"].iloc[0]
-            total += 1
-            where = f"{shape} {dt} {fam} tol {_fmt_tol(tol)} ({run})"
-            if not bool(met[a.index[0]]):
-                lost.append(f"{where}: auto missed its target")
-                continue
             same = gg[(gg["run"] == run) & met[gg.index] & (gg["method"] != "auto")]
-            ta = float(a["time_median"].iloc[0])
-            best = same.loc[same["time_median"].idxmin()] if not same.empty else None
-            if best is None or ta <= float(best["time_median"]):
-                fastest += 1
-                near += 1
-                continue
-            ratio = ta / float(best["time_median"])
-            near += ratio <= AUTO_NEAR_FACTOR
-            conv = best.get("converged")
-            unverified = conv is not None and not _isnan(conv) and not bool(conv)  # right, but its own check failed
-            lost.append(f"{where}: {best['method']} {ratio:.2f}x faster"
-                        + (" (unverified: its residual check failed)" if unverified else ""))
-        if not total:
-            continue
+            rivals = [(r["method"], float(r["time_median"]), True, r.get("converged")) for _, r in same.iterrows()]
+            where = f"{shape} {dt} {fam} tol {_fmt_tol(tol)} ({run})"
+            regimes.setdefault((machine, backend), {})[(dt, fam, tol, shape)] = _judge(
+                where, float(a["time_median"].iloc[0]), bool(met[a.index[0]]), rivals)
+    for (machine, backend), judged in sorted(regimes.items()):
+        order = sorted(judged, key=lambda k: (k[0], k[1], -k[2], _shape_key(k[3])))
+        total = len(order)
+        fastest = sum(judged[k][0] for k in order)
+        near = sum(judged[k][1] for k in order)
+        lost = [judged[k][2] for k in order if judged[k][2]]
+        n_inter = sum(1 for k in order if (machine, backend) + k in interleaved)
         shown = "; ".join(lost[:12]) + (f"; and {len(lost) - 12} more" if len(lost) > 12 else "")
         rows.append({"machine": machine, "backend": backend,
                      "target": f"auto picks the winner: the fastest method that met the target, per regime "
                                f"(dtype, spectrum, tol, shape; within {AUTO_NEAR_FACTOR:g}x counts)",
                      "measured": f"fastest in {fastest}/{total}, within {AUTO_NEAR_FACTOR:g}x in {near}/{total}",
                      "verdict": _verdict(near == total),
-                     "detail": ("not the winner: " + shown) if lost else "fastest in every regime"})
+                     "detail": (f"{n_inter} of {total} regimes timed head to head (methods in turns); "
+                                + (("not the winner: " + shown) if lost else "fastest in every regime"))})
     return rows
 
 
@@ -768,7 +794,7 @@ def targets_table(d: pd.DataFrame) -> pd.DataFrame:
                 f"{tr / ta:.2f}x", tr / ta >= 5, f"auto {_fmt_time(ta)} (rel. error "
                 f"{_fmt_err(float(a['rel_error'].iloc[0]))}), numpy.linalg.norm {_fmt_time(tr)}"
                 + _earlier_ratios(every, a["run"].iloc[0], "numpy.linalg.norm", False))
-    rows += _auto_regimes(spec)
+    rows += _auto_regimes(spec, d[d["kind"] == "head_to_head"])
     acc = d[d["kind"] == "auto_accuracy"]
     for (machine, backend), g in acc.groupby(["machine", "backend"]):
         for (shape, dt), gg in g.groupby(["shape", "dtype"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -50,3 +51,34 @@ def test_rounds_fill_the_budget_and_span_the_minimum(monkeypatch, profile, call_
     else:  # a cheap call: more rounds, until they span the minimum or reach the cap
         assert bench.rounds == min(_grid.MAX_FAST_ROUNDS, math.ceil(span / call_seconds)) > by_budget
     assert bench.extra_info["timing"] == f"1 warm-up call, {bench.rounds} timed round(s)"
+
+
+def test_head_to_head_times_in_turns_and_drops_the_slow(monkeypatch):
+    from benchmarks.test_head_to_head import round_robin
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    order = []
+
+    def runner(name, seconds):
+        def call():
+            clock[0] += seconds
+            order.append(name)
+            return name
+        return call
+
+    def broken():
+        raise RuntimeError("no")
+
+    runners = {"auto": runner("auto", 0.01), "fast": runner("fast", 0.005), "slow": runner("slow", 0.05),
+               "broken": broken}
+    times, last, excluded, failed = round_robin(runners, 0.2, factor=4.0, min_rounds=3, max_rounds=100)
+    assert set(times) == {"auto", "fast"} and set(excluded) == {"slow"} and excluded["slow"] == pytest.approx(0.05)
+    assert failed == {"broken": "RuntimeError: no"}
+    rounds = len(times["auto"])
+    assert rounds == len(times["fast"]) == 14  # 0.015 s per turn: the 14th turn passes 0.2 s
+    assert order[3:] == ["auto", "fast"] * rounds  # in turns, after one warm-up call each
+    assert times["auto"] == [pytest.approx(0.01)] * rounds and last["fast"] == "fast"
+    # a budget already spent still gives the minimum number of turns
+    times, *_ = round_robin({"auto": runner("auto", 1.0)}, 0.1, min_rounds=5)
+    assert len(times["auto"]) == 5

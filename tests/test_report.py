@@ -357,3 +357,38 @@ def test_auto_regimes_target_counts_wins_within_a_run():
             "failed)") in r["detail"]
     assert "1024x1024 float64 gaussian tol 1e-06 (0001): auto missed its target" in r["detail"]
     assert "256x256" not in r["detail"] and "power" not in r["detail"]
+
+
+def test_auto_regimes_prefers_the_head_to_head_row():
+    """Where a regime has a head-to-head row (every method timed in turns), the
+    target judges auto from it, not from the grid rows of that regime; other
+    regimes still come from the grid."""
+    from lipbench.report import targets_table
+
+    base = dict(machine="box", backend="numpy", dtype="float32", family="gaussian", tol=1e-6, rel_error=1e-9,
+                run="0001", datetime=pd.Timestamp("2026-01-01", tz="UTC"), file="0001.json")
+    grid = [dict(base, kind="spectral", shape=s, method=m, time_median=t, met_target=True)
+            for s, m, t in (("256x256", "auto", 2.0), ("256x256", "propack", 1.0),
+                            ("1024x1024", "auto", 5.0), ("1024x1024", "arpack", 9.0))]
+
+    def h2h(auto, propack, propack_met=True, converged=True):
+        return dict(base, kind="head_to_head", method="head-to-head", shape="256x256", contenders={
+            "auto": {"median": auto, "met_target": True, "converged": True},
+            "propack": {"median": propack, "met_target": propack_met, "converged": converged},
+            "power": {"median": 0.1, "met_target": False, "converged": False}})
+
+    def verdict(rows):
+        t = targets_table(pd.DataFrame(rows))
+        return t[t["target"].str.startswith("auto picks the winner")].iloc[0]
+
+    r = verdict(grid)  # the grid alone: propack 2x faster at 256^2
+    assert r["measured"] == "fastest in 1/2, within 1.1x in 1/2" and "0 of 2 regimes timed head to head" in r["detail"]
+    r = verdict(grid + [h2h(1.2, 1.3)])  # interleaved, auto is the faster
+    assert r["measured"] == "fastest in 2/2, within 1.1x in 2/2" and r["verdict"] == "met"
+    assert "1 of 2 regimes timed head to head" in r["detail"]
+    r = verdict(grid + [h2h(1.5, 1.0, converged=False)])
+    assert r["measured"] == "fastest in 1/2, within 1.1x in 1/2"
+    assert ("256x256 float32 gaussian tol 1e-06 (0001, interleaved): propack 1.50x faster (unverified: its "
+            "residual check failed)") in r["detail"]
+    r = verdict(grid + [h2h(1.5, 1.0, propack_met=False)])  # a faster rival that missed the target is no rival
+    assert r["measured"] == "fastest in 2/2, within 1.1x in 2/2"

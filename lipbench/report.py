@@ -630,21 +630,28 @@ def _earlier_ratios(h: pd.DataFrame, latest_run: str, ref: str, tol_dependent: b
 AUTO_NEAR_FACTOR = 1.1
 
 
-def _judge(where: str, auto_time: float, auto_met: bool, rivals: list[tuple]) -> tuple[bool, bool, str | None]:
-    """(auto fastest, auto within AUTO_NEAR_FACTOR, what beat it) for one
-    regime; ``rivals`` are (method, median time, met target, converged)."""
+def _judge(where: str, auto_time: float, auto_met: bool, rivals: list[tuple]) -> dict:
+    """One regime: is auto the fastest method that met the target, within
+    AUTO_NEAR_FACTOR of it, and the same counting only the rivals whose own
+    residual check passed (``verified_*``); ``lost``: what beat it.
+    ``rivals`` are (method, median time, met target, converged)."""
+    out = {"fastest": False, "near": False, "verified_fastest": False, "verified_near": False, "lost": None}
     if not auto_met:
-        return False, False, f"{where}: auto missed its target"
-    met = [r for r in rivals if r[2]]
-    if not met:
-        return True, True, None
-    best = min(met, key=lambda r: r[1])
-    if auto_time <= best[1]:
-        return True, True, None
-    ratio = auto_time / best[1]
-    unverified = best[3] is not None and not _isnan(best[3]) and not bool(best[3])  # right, but its own check failed
-    return False, ratio <= AUTO_NEAR_FACTOR, (f"{where}: {best[0]} {ratio:.2f}x faster"
-                                               + (" (unverified: its residual check failed)" if unverified else ""))
+        out["lost"] = f"{where}: auto missed its target"
+        return out
+
+    def unverified(r: tuple) -> bool:  # right, but its own check failed
+        return r[3] is not None and not _isnan(r[3]) and not bool(r[3])
+
+    for prefix, pool in (("", [r for r in rivals if r[2]]),
+                         ("verified_", [r for r in rivals if r[2] and not unverified(r)])):
+        best = min(pool, key=lambda r: r[1]) if pool else None
+        out[prefix + "fastest"] = best is None or auto_time <= best[1]
+        out[prefix + "near"] = best is None or auto_time <= AUTO_NEAR_FACTOR * best[1]
+        if not prefix and best is not None and auto_time > best[1]:
+            out["lost"] = (f"{where}: {best[0]} {auto_time / best[1]:.2f}x faster"
+                           + (" (unverified: its residual check failed)" if unverified(best) else ""))
+    return out
 
 
 def _auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None = None) -> list[dict]:
@@ -693,9 +700,9 @@ def _auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None = None) -> list[d
     for (machine, backend), judged in sorted(regimes.items()):
         order = sorted(judged, key=lambda k: (k[0], k[1], -k[2], _shape_key(k[3])))
         total = len(order)
-        fastest = sum(judged[k][0] for k in order)
-        near = sum(judged[k][1] for k in order)
-        lost = [judged[k][2] for k in order if judged[k][2]]
+        fastest, near, vfastest, vnear = (sum(judged[k][f] for k in order)
+                                          for f in ("fastest", "near", "verified_fastest", "verified_near"))
+        lost = [judged[k]["lost"] for k in order if judged[k]["lost"]]
         n_inter = sum(1 for k in order if (machine, backend) + k in interleaved)
         shown = "; ".join(lost[:12]) + (f"; and {len(lost) - 12} more" if len(lost) > 12 else "")
         rows.append({"machine": machine, "backend": backend,
@@ -703,7 +710,9 @@ def _auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None = None) -> list[d
                                f"(dtype, spectrum, tol, shape; within {AUTO_NEAR_FACTOR:g}x counts)",
                      "measured": f"fastest in {fastest}/{total}, within {AUTO_NEAR_FACTOR:g}x in {near}/{total}",
                      "verdict": _verdict(near == total),
-                     "detail": (f"{n_inter} of {total} regimes timed head to head (methods in turns); "
+                     "detail": (f"{n_inter} of {total} regimes timed head to head (methods in turns); against "
+                                f"verified rivals only (their own residual check passed): fastest in "
+                                f"{vfastest}/{total}, within {AUTO_NEAR_FACTOR:g}x in {vnear}/{total}; "
                                 + (("not the winner: " + shown) if lost else "fastest in every regime"))})
     return rows
 

@@ -388,6 +388,8 @@ def test_auto_regimes_prefers_the_head_to_head_row():
     assert "1 of 2 regimes timed head to head" in r["detail"]
     r = verdict(grid + [h2h(1.5, 1.0, converged=False)])
     assert r["measured"] == "fastest in 1/2, within 1.1x in 1/2"
+    assert "against verified rivals only (their own residual check passed): fastest in 2/2, within 1.1x in 2/2" \
+        in r["detail"]
     assert ("256x256 float32 gaussian tol 1e-06 (0001, interleaved): propack 1.50x faster (unverified: its "
             "residual check failed)") in r["detail"]
     r = verdict(grid + [h2h(1.5, 1.0, propack_met=False)])  # a faster rival that missed the target is no rival

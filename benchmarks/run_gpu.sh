@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # lipbench on a lent GPU box (no internet; numpy, scipy, cupy, hypothesis,
-# pytest-benchmark, pandas, matplotlib installed there).  Total under ~6 minutes:
+# pytest-benchmark, pandas, matplotlib installed there).  Total under ~7 minutes:
 #
 #   1. facts about the box (GPU, driver, CUDA, versions)            <= 20 s
 #   2. GPU-required checks: pytest properties tests -m gpu           <= 90 s
-#   3. benchmarks, cupy backend, quick profile (short budget)       <= 200 s
+#   3. benchmarks, cupy backend, quick profile (short budget)       <= 260 s
 #   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 40 s
 #   5. copy this run's JSONs to $OUT (before the report, so a cut-off run keeps them)
 #   6. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
@@ -90,7 +90,7 @@ else
     -p no:cacheprovider
 fi
 
-step bench-quick 200 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
+step bench-quick 260 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
   -k "$KQUICK" --lipbench-size=$SIZE --lipbench-budget=$BUDGET --lipbench-results="$RESULTS" \
   --lipbench-no-report --benchmark-save=gpu-quick --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 

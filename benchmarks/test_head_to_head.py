@@ -7,7 +7,8 @@ where they are within a factor of two.  Here one test per regime (backend,
 shape, dtype, spectrum, tol) at 256^2 and 1024^2 calls every method once to
 warm it up, drops those that took over :data:`EXCLUDE_FACTOR` times as long
 as ``auto`` (they cannot win), and times the rest in turns -- auto, lanczos,
-arpack, ..., auto, lanczos, ... -- so that drift hits them alike.  The row
+arpack, ..., auto, lanczos, ... -- so that drift hits them alike, for
+:data:`BUDGET_FACTOR` times the profile's budget per case.  The row
 (``kind="head_to_head"``) stores each contender's median, quartiles,
 rounds and its last call's relative error, target and convergence in
 ``extra_info['contenders']``, and the dropped methods' warm-up times in
@@ -27,8 +28,9 @@ from benchmarks import _grid
 
 #: the sizes where methods are close enough for the order of measurement to matter
 SHAPES = ("256x256", "1024x1024")
-#: seconds of round-robin per regime, by profile
-SECONDS = {"tiny": 0.1, "quick": 1.5, "full": 4.0}
+#: seconds of round-robin per regime: this many times the profile's budget per
+#: grid case (1.5 s in the quick profile)
+BUDGET_FACTOR = 2.5
 MIN_ROUNDS, MAX_ROUNDS = 5, 400
 #: methods whose warm-up call took longer than this many times auto's are not timed further
 EXCLUDE_FACTOR = 4.0
@@ -105,7 +107,8 @@ def test_head_to_head(benchmark, request, inputs, case: _grid.Case) -> None:
     inp = inputs.get(case.backend, case.shape, case.m, case.n, case.dtype, case.family)
     runners, left_out = _runners(case, inp.A)
     holder: list = []
-    benchmark.pedantic(lambda: holder.append(round_robin(runners, SECONDS[profile])), rounds=1, iterations=1,
+    seconds = BUDGET_FACTOR * _grid.budget(config)[0]
+    benchmark.pedantic(lambda: holder.append(round_robin(runners, seconds)), rounds=1, iterations=1,
                        warmup_rounds=0)
     times, last, excluded, failed = holder[-1]
     truth = inp.truth

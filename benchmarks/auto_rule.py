@@ -17,6 +17,10 @@ drift on a shared machine hits them alike); medians in milliseconds.
 4. Lanczos's check schedule: the tridiagonal eigenproblem of the stopping
    test solved at every step against at the scheduled steps (the iterates
    are the same; the steps and the time are compared), 256^2 to 2048^2.
+5. The steps the schedule adds: every step against scheduled over 630 runs
+   per route (sizes, seven spectra, tolerances, seeds, both dtypes).
+6. What a block costs: ``A^T (A X)`` with X of b columns against the
+   one-pass product with one vector (why no block Lanczos here).
 """
 
 from __future__ import annotations
@@ -137,6 +141,54 @@ def check_schedule(repeat: int) -> None:
         krylov._CheckSchedule.WARMUP = saved
 
 
+def schedule_steps() -> None:
+    print("\n## 5. Steps with the stopping test every step against the check schedule\n")
+    print("| route | runs | steps, every step | steps, scheduled | runs that differ | largest difference |")
+    print("|---|---|---|---|---|---|")
+    families = (("gaussian", {}), ("gap", {"delta": 1e-2}), ("gap", {"delta": 1e-4}), ("nn_like", {}),
+                ("geometric", {}), ("polynomial", {}), ("low_rank", {}))
+    saved = krylov._CheckSchedule.WARMUP
+    try:
+        for route, opts in (("normal-operator (auto)", {}), ("bidiagonalization", {"method": "lanczos"})):
+            runs = every_total = sched_total = differ = worst = 0
+            for side in (200, 300, 700):
+                for name, kw in families:
+                    for dtype in ("float64", "float32"):
+                        for seed in range(3):
+                            A = matrices.make(name, side, side, seed=seed, dtype=dtype, **kw).matrix
+                            for tol in (1e-3, 1e-5, 1e-6, 1e-8, 1e-10):
+                                krylov._CheckSchedule.WARMUP = 10**9
+                                e = lb.spectral_norm(A, tol=tol, seed=seed, **opts)
+                                krylov._CheckSchedule.WARMUP = saved
+                                s_ = lb.spectral_norm(A, tol=tol, seed=seed, **opts)
+                                runs += 1
+                                every_total += e.iterations
+                                sched_total += s_.iterations
+                                differ += s_.iterations != e.iterations
+                                worst = max(worst, s_.iterations - e.iterations)
+            print(f"| {route} | {runs} | {every_total} | {sched_total} | {differ} | {worst} steps |", flush=True)
+    finally:
+        krylov._CheckSchedule.WARMUP = saved
+
+
+def block_products(repeat: int) -> None:
+    print("\n## 6. A^T (A X) with a block X of b columns, against the one-pass product with one vector\n")
+    print("| side | dtype | b = 1: ms | b = 2 | b = 4 | b = 8 | b = 16 | b = 32 |")
+    print("|---|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for side, dtype in ((2048, "float32"), (2048, "float64"), (4096, "float32")):
+        A = rng.standard_normal((side, side)).astype(dtype)
+        x = rng.standard_normal(side).astype(dtype)
+        calls = {1: lambda: _operator._row_block_normal(A, x)}
+        for b in (2, 4, 8, 16, 32):
+            X = rng.standard_normal((side, b)).astype(dtype)
+            calls[b] = lambda X=X: A.T @ (A @ X)
+        out = _interleaved(calls, max(5, repeat))
+        one = out[1][0]
+        cells = " | ".join(f"{out[b][0] / one:.2f}x" for b in (2, 4, 8, 16, 32))
+        print(f"| {side} | {dtype} | {1e3 * one:.2f} | {cells} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
@@ -149,6 +201,8 @@ def main() -> None:
             operators(args.repeat)
         fused_product(args.repeat)
         check_schedule(args.repeat)
+        schedule_steps()
+        block_products(args.repeat)
 
 
 if __name__ == "__main__":

@@ -576,3 +576,55 @@ def test_lanczos_steps_theory_matches_its_formulas():
     # a wider gap needs fewer steps; no gap leaves the gap-free bounds only
     assert lanczos_steps_theory(np.concatenate([[3.0], s[1:]]), tol)["value"] < th["value"]
     assert set(lanczos_steps_theory(np.ones(10), tol)) == {"kw", "block_krylov", "kw_failure_probability"}
+
+
+@pytest.mark.parametrize("family,kw,seed,tol,refined", [
+    ("gaussian", {}, 0, 1e-6, False), ("nn_like", {}, 1, 1e-3, False),
+    ("gaussian", {}, 1, 1e-6, True), ("gap", {"delta": 1e-2}, 1, 1e-6, True),  # PROPACK's float32 vector misses
+])
+def test_lanczos_propack_engine_verifies_or_refines(family, kw, seed, tol, refined):
+    """engine='propack': SciPy's PROPACK runs the steps, lipbench's float64
+    check decides; where PROPACK's float32 vector misses tol, float64 Lanczos
+    finishes from it.  Either way the answer is verified to tol."""
+    K = matrices.make(family, 256, 256, seed=seed, dtype="float32", **kw)
+    truth = matrices.reference_norm(K.matrix)
+    r = lb.spectral_norm(K.matrix, method="lanczos", engine="propack", tol=tol, seed=1)
+    assert r.converged and r.error_estimate <= tol and r.options == {"engine": "propack"}
+    assert r.lower <= truth <= r.upper and abs(r.value - truth) <= tol * truth
+    assert r.message.startswith("SciPy's PROPACK (")
+    assert ("continued with float64 Lanczos from its vector" in r.message) == refined, r.message
+    assert r.matvecs >= 2 * r.iterations > 0
+    propack_steps = int(r.message.split("(")[1].split(" steps")[0])
+    # a refinement starts from PROPACK's nearly converged vector: a few steps, not a fresh run
+    assert propack_steps <= r.iterations <= propack_steps + (10 if refined else 0)
+    # the same through auto, and on a SciPy sparse copy (no one-pass certificate there)
+    assert lb.spectral_norm(K.matrix, tol=tol, seed=1).options == {"engine": "propack"}
+    s = lb.spectral_norm(sp.csr_array(K.matrix), method="lanczos", engine="propack", tol=tol, seed=1)
+    assert s.converged and s.error_estimate <= tol and s.lower <= truth <= s.upper
+
+
+def test_lanczos_propack_engine_refuses_what_it_cannot_do():
+    A = matrices.gaussian(64, 48, seed=1).matrix
+    with pytest.raises(ValueError, match="engine must be None or 'propack'"):
+        lb.spectral_norm(A, method="lanczos", engine="arpack")
+    with pytest.raises(ValueError, match="takes none of gram, normal"):
+        lb.spectral_norm(A, method="lanczos", engine="propack", normal=True)
+    with pytest.raises(ValueError, match="v0 is not supported"):
+        lb.spectral_norm(A, method="lanczos", engine="propack", v0=np.ones(48))
+    with pytest.raises(ValueError, match="NumPy dense or SciPy sparse"):
+        lb.spectral_norm(aslinearoperator(A), method="lanczos", engine="propack")
+
+
+def test_auto_takes_propack_for_small_float32_only():
+    f32 = np.ones((256, 256), dtype=np.float32)
+    assert lb.auto_plan(f32, 1e-6) == ("lanczos", {"engine": "propack"})
+    assert lb.auto_plan(np.ones((200, 300), dtype=np.float32), 1e-6) == ("lanczos", {"engine": "propack"})
+    assert lb.auto_plan(f32, 1e-6, warm_start=True) == ("lanczos", {"normal": True})
+    assert lb.auto_plan(f32.astype(np.float64), 1e-6) == ("lanczos", {"normal": True})
+    assert lb.auto_plan(np.ones((257, 256), dtype=np.float32), 1e-6)[1] == {"normal": True}
+    assert lb.auto_plan(np.ones((128, 128), dtype=np.float32), 1e-6)[0] == "svd"
+    # a warm start on a small float32 matrix still works (no ValueError from the engine)
+    A = matrices.gaussian(256, 256, seed=2, dtype="float32").matrix
+    cold = lb.spectral_norm(A, tol=1e-6, seed=1)
+    warm = lb.spectral_norm(A, tol=1e-6, seed=1, v0=cold.vector)
+    assert warm.converged and warm.options == {"normal": True} and warm.iterations < cold.iterations

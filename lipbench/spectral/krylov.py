@@ -308,7 +308,8 @@ class _Basis:
 
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                        v0: Any, track: Tracker, work_dtype: str | None = None, gram: bool = False,
-                       normal: bool = False, max_basis: int | None = None, **_: Any) -> Raw:
+                       normal: bool = False, max_basis: int | None = None, engine: str | None = None,
+                       **_: Any) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself (not on A^T A).
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -325,6 +326,16 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     Bounds: lower certified from the Ritz vector ``V_k q``; upper from the
     caller's cheap bound; Kuczynski-Wozniakowski's probabilistic bound for a
     random start.
+
+    ``engine="propack"`` (option; NumPy dense or SciPy sparse input, no
+    start vector): the bidiagonalization steps run in SciPy's PROPACK
+    (``scipy.sparse.linalg.svds(solver="propack")``, compiled, in the
+    matrix's own dtype) -- faster per step than this module's loop where a
+    step costs microseconds (small matrices).  Its right vector is then
+    certified and its residual verified in float64 exactly as this module's
+    own answers are; when the check misses ``tol`` (PROPACK in float32 can
+    stop short of a tol near float32 rounding), the normal-operator
+    iteration continues in float64 from that vector.
 
     ``work_dtype="float32"`` (option; dense or sparse float64 input): mixed
     precision -- the Krylov work runs on a float32 copy of A (a product costs
@@ -356,6 +367,17 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     every step, for operators whose products are cheap (sparse); more steps
     than without restarts.
     """
+    if engine is not None:
+        if engine != "propack":
+            raise ValueError(f"engine must be None or 'propack'; got {engine!r}")
+        if gram or normal or max_basis is not None or work_dtype is not None:
+            raise ValueError("engine='propack' runs SciPy's own iteration: it takes none of gram, normal, "
+                             "max_basis and work_dtype")
+        if v0 is not None:
+            raise ValueError("engine='propack' draws its own start vector; v0 is not supported")
+        if op.backend != "numpy" or op.linop is not None or op.is_batched:
+            raise ValueError("engine='propack' needs a NumPy dense or SciPy sparse matrix")
+        return _lanczos_propack(op, tol=tol, maxiter=maxiter, rng=rng, track=track)
     if work_dtype not in (None, "float32", "float64"):
         raise ValueError(f"work_dtype must be 'float32' or 'float64'; got {work_dtype!r}")
     if gram and normal:
@@ -625,6 +647,76 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
     if second.lower < first.lower:  # keep the better certified vector
         second.lower, second.value = first.lower, first.value
     return second
+
+
+def _lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                     track: Tracker) -> Raw:
+    """SciPy's PROPACK for the steps, lipbench's check for the answer, a
+    float64 normal-operator refinement if the check misses (see
+    :func:`lanczos_bidiagonal`)."""
+    import warnings
+
+    from scipy.sparse.linalg import LinearOperator, svds
+
+    from .scipy_solvers import _svds_retrying
+
+    a = op.dense if op.dense is not None else op.sparse
+    count = [0]
+
+    def mv(x: Any) -> Any:
+        count[0] += 1
+        return a @ x
+
+    def rmv(y: Any) -> Any:
+        count[0] += 1
+        return a.T @ y
+
+    lin = LinearOperator(shape=a.shape, matvec=mv, rmatvec=rmv, dtype=a.dtype)
+    k = min(op.m, op.n)
+    kwargs = {"k": 1, "solver": "propack", "tol": tol, "rng": rng,
+              "maxiter": min(k, 64 if maxiter is None else maxiter)}
+    problems: list[str] = []
+    vec = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _u, s, vh = _svds_retrying(svds, lin, kwargs, k, maxiter, problems)
+            vec = np.asarray(vh[int(np.argmax(s))])
+        except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
+            problems.append(f"PROPACK failed: {type(exc).__name__}: {exc}")
+    problems += [f"PROPACK warned: {w.message}" for w in caught]
+    op.matvecs += count[0]
+    steps = count[0] // 2
+    lower, value, err, v64 = 0.0, 0.0, math.inf, None
+    if vec is not None and np.any(vec):
+        both = op.certified_lower_and_residual(vec)
+        if both is not None:
+            lower, w, v64, err = both
+        else:
+            lower, w, v64 = op.certified_lower(vec)
+            err = op.residual_bound64(w, v64) if w is not None else math.inf
+        value = float(np.linalg.norm(w)) if w is not None else 0.0
+        track.add(op, steps, value, lower, math.inf, err)
+    if not problems and err <= tol:
+        return Raw(value=value, lower=lower, upper=math.inf, converged=True, iterations=steps, error_estimate=err,
+                   message=f"SciPy's PROPACK ({steps} steps), certified and verified in float64", vector=v64)
+    # PROPACK stopped short (or failed): float64 normal-operator Lanczos from its vector
+    if op.dtype == "float64":
+        high = op
+    elif op.dense is not None:
+        high = dataclasses.replace(op, dense=op.dense64(), dtype="float64")
+    else:
+        high = dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+    left = None if maxiter is None else max(1, maxiter - steps)
+    rest = _lanczos_one(high, tol=tol, maxiter=left, rng=rng, v0=v64, track=track, normal=True)
+    op.matvecs = high.matvecs
+    rest.iterations += steps
+    why = "; ".join(problems) if problems else f"its vector's float64 residual bound {err:.3g} missed tol"
+    rest.message = (f"SciPy's PROPACK ({steps} steps): {why}; continued with float64 Lanczos"
+                    + ("" if v64 is None else " from its vector") + (f"; {rest.message}" if rest.message else ""))
+    if rest.lower < lower:  # keep the better certified vector
+        rest.lower, rest.value = lower, value
+    return rest
 
 
 def _lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,

@@ -6,9 +6,11 @@ machine a burst of load then decides which is "faster" at the small sizes
 where they are within a factor of two.  Here one test per regime (backend,
 shape, dtype, spectrum, tol) at 256^2 and 1024^2 calls every method once to
 warm it up, drops those that took over :data:`EXCLUDE_FACTOR` times as long
-as ``auto`` (they cannot win), and times the rest in turns -- auto, lanczos,
-arpack, ..., auto, lanczos, ... -- so that drift hits them alike, for
-:data:`BUDGET_FACTOR` times the profile's budget per case.  The row
+as ``auto`` (they cannot win), and times the rest in turns -- every method
+once per turn, in a fresh random order each turn (a method that always ran
+right after the full SVD would always find the matrix out of cache) -- so
+that drift hits them alike, for :data:`BUDGET_FACTOR` times the profile's
+budget per case.  The row
 (``kind="head_to_head"``) stores each contender's median, quartiles,
 rounds and its last call's relative error, target and convergence in
 ``extra_info['contenders']``, and the dropped methods' warm-up times in
@@ -86,8 +88,9 @@ def round_robin(runners: dict, seconds: float, *, keep: str = "auto", factor: fl
     times: dict = {m: [] for m in timed}
     start = time.perf_counter()
     rounds = 0
+    order = np.random.default_rng(0)  # a fresh order every turn: no method always follows the same one
     while rounds < max_rounds and (rounds < min_rounds or time.perf_counter() - start < seconds):
-        for m in timed:
+        for m in [timed[i] for i in order.permutation(len(timed))]:
             t0 = time.perf_counter()
             last[m] = runners[m]()
             times[m].append(time.perf_counter() - t0)

@@ -628,3 +628,18 @@ def test_auto_takes_propack_for_small_float32_only():
     cold = lb.spectral_norm(A, tol=1e-6, seed=1)
     warm = lb.spectral_norm(A, tol=1e-6, seed=1, v0=cold.vector)
     assert warm.converged and warm.options == {"normal": True} and warm.iterations < cold.iterations
+
+
+@pytest.mark.parametrize("rows", [[[2.4433281, -1.8606709], [-1.3341405, 1.9168746]],
+                                  [[2.4532716, -1.8682432], [-1.33957, 1.9246757]]])
+def test_svd_bracket_holds_for_float32_input(rows):
+    """Regression (Hypothesis): LAPACK's float32 sigma_max of these 2 x 2
+    matrices is off by about 2.4 float32 units, outside the max(m, n) u bound
+    svd used to claim; float32 input is now decomposed in float64."""
+    A = np.array(rows, dtype=np.float32)
+    truth = float(np.linalg.svd(A.astype(np.float64), compute_uv=False)[0])
+    r = lb.spectral_norm(A, method="svd")
+    assert r.lower <= truth <= r.upper and abs(r.value - truth) <= 1e-14 * truth
+    S = np.stack([A, A.T])  # a stack goes the same way
+    rs = lb.spectral_norm(S, method="svd")
+    assert np.all(rs.lower <= truth) and np.all(truth <= rs.upper)

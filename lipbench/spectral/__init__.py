@@ -160,11 +160,12 @@ AUTO_SVD_MAX_ENTRIES = 160 * 160
 #: float32 NumPy matrices above AUTO_SVD_MAX_ENTRIES and up to this many
 #: entries (aspect ratio below AUTO_GRAM_ASPECT, no warm start) run Lanczos
 #: with ``engine="propack"``: SciPy's compiled loop, our float64 check, a
-#: float64 refinement when the check misses.  Interleaved at 256^2 float32:
-#: 1.06-1.75x faster than the Python loop where PROPACK's vector verifies,
-#: 0.92-0.97x where it needs the refinement; at 384^2 0.62-1.19x (mixed), so
-#: the threshold stays at 256^2.  float64 stays with the Python loop: head to
-#: head at 256^2 PROPACK won 3 of its 6 regimes, by 1.00-1.30x.
+#: float64 refinement when the check misses.  Interleaved at 256^2 float32
+#: (three spectra, two seeds, three tols), Python loop time over this one:
+#: 0.97-1.75x (1.01 or more in 15 of 16) where PROPACK's vector verifies,
+#: 0.92-0.97x in the 2 cases that needed the refinement; at 384^2 0.62-1.19x,
+#: so the threshold stays at 256^2.  float64 stays with the Python loop: head
+#: to head at 256^2 PROPACK beat it in 2 of 6 regimes, by 1.01x and 1.12x.
 AUTO_PROPACK_MAX_ENTRIES = 256 * 256
 #: aspect ratio max(m, n) / min(m, n) from which 'auto' takes the Gram route ...
 AUTO_GRAM_ASPECT = 4

@@ -606,6 +606,17 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
                           tol=tol)
 
 
+def _float64_operator(op: Operator) -> Operator:
+    """The operator itself in float64, else a float64 copy of its dense or
+    sparse matrix (the one certification already made, when it made one);
+    its ``matvecs`` count starts from op's: copy it back."""
+    if op.dtype == "float64":
+        return op
+    if op.dense is not None:
+        return dataclasses.replace(op, dense=op.dense64(), dtype="float64")
+    return dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+
+
 def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                    v0: Any, track: Tracker, normal: bool = False, max_basis: int | None = None) -> Raw:
     """float32 Krylov work, float64 certificate, float64 refinement if needed.
@@ -631,12 +642,7 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
         first.message = "float32 Krylov work, certified and verified in float64" + (
             f"; {first.message}" if first.message else "")
         return first
-    if op.dtype == "float64":
-        high = op
-    elif op.dense is not None:
-        high = dataclasses.replace(op, dense=op.dense64(), dtype="float64")
-    else:
-        high = dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+    high = _float64_operator(op)
     left = None if maxiter is None else max(1, maxiter - first.iterations)
     second = _lanczos_one(high, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track, normal=normal,
                           max_basis=max_basis)
@@ -701,12 +707,7 @@ def _lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.r
         return Raw(value=value, lower=lower, upper=math.inf, converged=True, iterations=steps, error_estimate=err,
                    message=f"SciPy's PROPACK ({steps} steps), certified and verified in float64", vector=v64)
     # PROPACK stopped short (or failed): float64 normal-operator Lanczos from its vector
-    if op.dtype == "float64":
-        high = op
-    elif op.dense is not None:
-        high = dataclasses.replace(op, dense=op.dense64(), dtype="float64")
-    else:
-        high = dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+    high = _float64_operator(op)
     left = None if maxiter is None else max(1, maxiter - steps)
     rest = _lanczos_one(high, tol=tol, maxiter=left, rng=rng, v0=v64, track=track, normal=True)
     op.matvecs = high.matvecs

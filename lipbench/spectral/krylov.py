@@ -306,6 +306,16 @@ class _Basis:
         return x, _norm(xp, x)
 
 
+def _stop_test(exhausted: bool, theta: float, err: float, tol: float) -> tuple[bool, bool, str]:
+    """(stop, converged, message) after a Lanczos run solved its stopping
+    test: an exhausted or invariant Krylov space stops it (converged unless
+    theta is 0: the start vector lies in the null space); otherwise the
+    error bound meeting tol does."""
+    if exhausted:
+        return True, theta > 0, "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
+    return err <= tol, err <= tol, ""
+
+
 def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                        v0: Any, track: Tracker, work_dtype: str | None = None, gram: bool = False,
                        normal: bool = False, max_basis: int | None = None, engine: str | None = None,
@@ -462,12 +472,8 @@ def _lanczos_one(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
             err = residual_error(theta, theta * res) if theta > 0 else math.inf
             track.add(op, k, theta, theta, math.inf, err)
             schedule.checked(k, err)
-            if exhausted:
-                converged = theta > 0  # theta == 0: the start vector lies in the null space
-                message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
-                break
-            if err <= tol:
-                converged = True
+            stop, converged, message = _stop_test(exhausted, theta, err, tol)
+            if stop:
                 break
         if k == maxiter:
             break
@@ -557,12 +563,8 @@ def _lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             err = residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
             track.add(op, k, theta, theta, math.inf, err)
             schedule.checked(k, err)
-            if exhausted:
-                converged = theta > 0  # theta == 0: the start vector lies in the null space
-                message = "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
-                break
-            if err <= tol:
-                converged = True
+            stop, converged, message = _stop_test(exhausted, theta, err, tol)
+            if stop:
                 break
         if k == maxiter:
             break
@@ -657,66 +659,30 @@ def _lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
 
 def _lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
                      track: Tracker) -> Raw:
-    """SciPy's PROPACK for the steps, lipbench's check for the answer, a
-    float64 normal-operator refinement if the check misses (see
+    """SciPy's PROPACK for the steps and lipbench's check for the answer (the
+    ``propack`` method, :func:`~.scipy_solvers.svds_solver`), then a float64
+    normal-operator refinement if the check misses (see
     :func:`lanczos_bidiagonal`)."""
-    import warnings
+    from .scipy_solvers import svds_solver
 
-    from scipy.sparse.linalg import LinearOperator, svds
-
-    from .scipy_solvers import _svds_retrying
-
-    a = op.dense if op.dense is not None else op.sparse
-    count = [0]
-
-    def mv(x: Any) -> Any:
-        count[0] += 1
-        return a @ x
-
-    def rmv(y: Any) -> Any:
-        count[0] += 1
-        return a.T @ y
-
-    lin = LinearOperator(shape=a.shape, matvec=mv, rmatvec=rmv, dtype=a.dtype)
-    k = min(op.m, op.n)
-    kwargs = {"k": 1, "solver": "propack", "tol": tol, "rng": rng,
-              "maxiter": min(k, 64 if maxiter is None else maxiter)}
-    problems: list[str] = []
-    vec = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            _u, s, vh = _svds_retrying(svds, lin, kwargs, k, maxiter, problems)
-            vec = np.asarray(vh[int(np.argmax(s))])
-        except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
-            problems.append(f"PROPACK failed: {type(exc).__name__}: {exc}")
-    problems += [f"PROPACK warned: {w.message}" for w in caught]
-    op.matvecs += count[0]
-    steps = count[0] // 2
-    lower, value, err, v64 = 0.0, 0.0, math.inf, None
-    if vec is not None and np.any(vec):
-        both = op.certified_lower_and_residual(vec)
-        if both is not None:
-            lower, w, v64, err = both
-        else:
-            lower, w, v64 = op.certified_lower(vec)
-            err = op.residual_bound64(w, v64) if w is not None else math.inf
-        value = float(np.linalg.norm(w)) if w is not None else 0.0
-        track.add(op, steps, value, lower, math.inf, err)
-    if not problems and err <= tol:
-        return Raw(value=value, lower=lower, upper=math.inf, converged=True, iterations=steps, error_estimate=err,
-                   message=f"SciPy's PROPACK ({steps} steps), certified and verified in float64", vector=v64)
+    before = op.matvecs
+    first = svds_solver(op, solver="propack", tol=tol, maxiter=maxiter, rng=rng, v0=None, track=track)
+    steps = max(0, (op.matvecs - before - 2) // 2)  # PROPACK's products, less the check's two
+    if first.converged:
+        first.iterations = steps
+        first.message = f"SciPy's PROPACK ({steps} steps), certified and verified in float64"
+        return first
     # PROPACK stopped short (or failed): float64 normal-operator Lanczos from its vector
     high = _float64_operator(op)
     left = None if maxiter is None else max(1, maxiter - steps)
-    rest = _lanczos_one(high, tol=tol, maxiter=left, rng=rng, v0=v64, track=track, normal=True)
+    rest = _lanczos_one(high, tol=tol, maxiter=left, rng=rng, v0=first.vector, track=track, normal=True)
     op.matvecs = high.matvecs
     rest.iterations += steps
-    why = "; ".join(problems) if problems else f"its vector's float64 residual bound {err:.3g} missed tol"
-    rest.message = (f"SciPy's PROPACK ({steps} steps): {why}; continued with float64 Lanczos"
-                    + ("" if v64 is None else " from its vector") + (f"; {rest.message}" if rest.message else ""))
-    if rest.lower < lower:  # keep the better certified vector
-        rest.lower, rest.value = lower, value
+    rest.message = (f"SciPy's PROPACK ({steps} steps): {first.message}; continued with float64 Lanczos"
+                    + ("" if first.vector is None else " from its vector")
+                    + (f"; {rest.message}" if rest.message else ""))
+    if rest.lower < first.lower:  # keep the better certified vector
+        rest.lower, rest.value = first.lower, first.value
     return rest
 
 

@@ -37,7 +37,7 @@ PROFILES = ("tiny", "quick", "full")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lipbench", "lipbench benchmarks")
     group.addoption("--lipbench-size", choices=PROFILES, default=os.environ.get("LIPBENCH_SIZE", "quick"),
-                    help="benchmark profile: tiny (self-test), quick (default, < 10 min on 2 CPU cores), "
+                    help="benchmark profile: tiny (self-test), quick (default, about 11 min on 2 CPU cores), "
                          "full (all sizes, for GPUs). Env: LIPBENCH_SIZE.")
     group.addoption("--lipbench-results", default=os.environ.get("LIPBENCH_RESULTS", str(REPO / "results")),
                     help="results root; runs are saved under <root>/<machine>/ (default: results/). "

@@ -938,7 +938,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         head = _headline(latest)
         if not head.empty:
             sections.append((
-                "Headline: 1024² and 4096² float64 Gaussian spectrum, target 1e-6",
+                "Headline: 1024², 2048² and 4096² float64 Gaussian spectrum, target 1e-6",
                 "Time ratios below 1 mean faster than the reference (numpy.linalg.norm(A, 2) is a "
                 "full LAPACK SVD; arpack is scipy.sparse.linalg.svds through lipbench).", head))
         targets = targets_table(pd.concat([latest[latest["kind"] != "spectral"], df[df["kind"] == "spectral"]]))

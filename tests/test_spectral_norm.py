@@ -256,10 +256,14 @@ def test_auto_rule():
     assert lb.auto_plan(np.ones((1024, 1024), dtype=np.float32)) == ("lanczos", {"normal": True})
     assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-8) == ("lanczos", {"normal": True, "work_dtype": "float32"})
     assert lb.auto_plan(np.ones((2048, 2048)), tol=1e-10) == ("lanczos", {"normal": True})
-    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-7) == ("lanczos", {"gram": True})  # Gram route: 1e-6
+    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-8) == ("lanczos", {"gram": True, "work_dtype": "float32"})
+    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-9) == ("lanczos", {"gram": True})  # Gram route: 1e-8
     assert lb.auto_plan(np.ones((4096, 1024), dtype=np.float32)) == ("lanczos", {"gram": True})
     assert lb.auto_plan(np.ones((8192, 1024))) == ("lanczos", {"gram": True, "work_dtype": "float32"})
-    assert lb.auto_plan(np.ones((8192, 1024)), tol=1e-8) == ("lanczos", {"gram": True})
+    # leaving tol out plans as for the tol spectral_norm then uses
+    for A in (np.ones((8192, 1024)), np.ones((1024, 1024)), np.ones((300, 300)), np.ones((2048, 2048)),
+              sp.random(2000, 2000, density=0.001, format="csr", random_state=0)):
+        assert lb.auto_plan(A) == lb.auto_plan(A, tol=lb.default_tol("float64")), A.shape
     assert lb.auto_plan(aslinearoperator(np.eye(5))) == ("lanczos", {"normal": True, "max_basis": 24})
 
 
@@ -293,8 +297,11 @@ def test_auto_rule_on_cupy_takes_the_gram_iteration_up_to_4096(monkeypatch):
     assert lb.auto_plan(_Shape((4096, 4096)), tol=1e-10)[0] == "lanczos"  # below 10x the Gram floor (1.2e-10)
     assert lb.auto_plan(_Shape((4096, 40000)))[0] == "lanczos"  # default 1e-8 below 10x its floor (1.1e-9)
     assert lb.auto_plan(_Shape((4096, 40000)), tol=1e-6)[0] == "gram"
-    assert lb.auto_plan(_Shape((4097, 4097))) == ("lanczos", {"work_dtype": "float32"})
+    assert lb.auto_plan(_Shape((4097, 4097))) == ("lanczos", {})  # the default 1e-8: float64 work on CuPy
+    assert lb.auto_plan(_Shape((4097, 4097)), tol=1e-6) == ("lanczos", {"work_dtype": "float32"})
     assert lb.auto_plan(_Shape((8192, 8192)), tol=1e-6) == ("lanczos", {"work_dtype": "float32"})
+    for shape in [(4097, 4097), (8192, 8192), (40000, 5000), (4096, 40000)]:
+        assert lb.auto_plan(_Shape(shape)) == lb.auto_plan(_Shape(shape), tol=lb.default_tol("float64")), shape
     assert lb.auto_plan(_Shape((100, 100)), warm_start=True) == ("lanczos", {})
 
 
@@ -324,14 +331,16 @@ def test_auto_meets_1e_6_on_every_family(family, shape, work_dtype):
     assert r.converged, r.message
 
 
+@pytest.mark.parametrize("shape, route", [((520, 510), "normal"), ((1040, 255), "gram")])
 @pytest.mark.parametrize("family", list(FAMILY_KW))
-def test_auto_at_the_default_tol_finishes_float32_work_in_float64(family):
+def test_auto_at_the_default_tol_finishes_float32_work_in_float64(family, shape, route):
     """At the default tol (1e-8) auto works in float32 on a float64 matrix of
-    at least 512^2 entries, and the float64 check makes it finish in float64."""
-    ks = matrices.make(family, 520, 510, seed=3, **FAMILY_KW[family])
+    at least 512^2 entries (normal operator, or Gram route when tall), and the
+    float64 check makes it finish in float64."""
+    ks = matrices.make(family, *shape, seed=3, **FAMILY_KW[family])
     truth = np.linalg.norm(ks.matrix, 2) if family != "zero" else 0.0
     r, warned = run_quietly(ks.matrix, "auto", seed=0)
-    assert r.tol == 1e-8 and r.options == {"normal": True, "work_dtype": "float32"}
+    assert r.tol == 1e-8 and r.options == {route: True, "work_dtype": "float32"}
     assert_certified(r, truth, 1e-8, ks.matrix, family)
     assert r.converged and not warned, r.message
 

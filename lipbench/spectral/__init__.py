@@ -154,8 +154,8 @@ METHODS: Mapping[str, MethodInfo] = _Methods()
 
 #: dense matrices with at most this many entries (or min(m, n) <= 64) go to
 #: 'svd' under 'auto': the full SVD is exact and, up to about 160^2, as fast
-#: as the iteration's per-step overhead (from 192^2 the iteration wins: 1.3x
-#: at 192^2, 2.2x at 256^2 in float64 at tol 1e-6; benchmarks/auto_rule.py)
+#: as the iteration's per-step overhead (from 192^2 the iteration wins: 1.7x
+#: at 192^2, 2.7x at 256^2 in float64 at tol 1e-6; benchmarks/auto_rule.py)
 AUTO_SVD_MAX_ENTRIES = 160 * 160
 #: float32 NumPy matrices above AUTO_SVD_MAX_ENTRIES and up to this many
 #: entries (aspect ratio below AUTO_GRAM_ASPECT, no warm start) run Lanczos
@@ -177,10 +177,14 @@ AUTO_MIXED_MIN_ENTRIES = 512 * 512
 #: ... on CuPy from this many (the rule its GPU rows were measured with)
 AUTO_MIXED_MIN_ENTRIES_CUPY = 2048 * 2048
 AUTO_MIXED_MIN_TOL = 1e-6
-#: ... and down to this tol for the normal-operator iteration off CuPy (dense
-#: and SciPy sparse): below 1e-6 the float32 stage stops on its own bound, the
-#: float64 check refuses it and a few float64 steps finish from its vector --
-#: still faster at 1e-8, slower from 1e-10 on (measured)
+#: ... and down to this tol off CuPy, for the normal-operator iteration (dense
+#: and SciPy sparse) and the Gram route: below 1e-6 the float32 stage stops
+#: on its own bound, the float64 check refuses it and a few float64 steps
+#: finish from its vector -- still faster at 1e-8, slower from 1e-10 on
+#: (benchmarks/mixed_by_tol.py, float64 time over mixed time; normal operator
+#: at 1024^2 and 2048^2: 1.03-2.26x at 1e-8, 0.79-1.50x at 1e-10; the Gram
+#: route at 8192 x 1024 and 4096 x 512: 1.57-1.67x at 1e-6, 1.01-1.31x at
+#: 1e-8, 0.56-1.12x at 1e-10)
 AUTO_MIXED_MIN_TOL_NORMAL = 1e-8
 #: basis size at which 'auto' thick-restarts Lanczos on SciPy sparse input
 AUTO_SPARSE_MAX_BASIS = 24
@@ -228,16 +232,19 @@ def auto_plan(A: Any, tol: float | None = None, *, warm_start: bool = False) -> 
        sparse-backed operator at 100 000^2, tol 1e-6; equal on a dense one);
     8. CuPy sparse matrices -> ``lanczos``.
     In 4 and 5, float64 input of at least 512 x 512 entries (2048 x 2048 on
-    CuPy) asked for ``tol >= 1e-6`` (``tol >= 1e-8`` with ``normal=True``,
-    which covers the default 1e-8) works in float32
-    (``work_dtype="float32"``: products cost about half) and is certified
-    and verified in float64, finishing in float64 when float32 cannot verify
-    ``tol``.
+    CuPy) asked for ``tol >= 1e-8`` (the default) off CuPy, ``tol >= 1e-6``
+    on CuPy, works in float32 (``work_dtype="float32"``: products cost about
+    half) and is certified and verified in float64, finishing in float64
+    when float32 cannot verify ``tol``.  ``tol=None`` plans as the default
+    tol that :func:`spectral_norm` then uses.
     """
     kind, backend, ndim = classify(A)
+    # the tol spectral_norm will use (float64 input: default_tol("float64")), so
+    # that leaving tol out and passing the default give the same plan
+    want = default_tol("float64") if tol is None else tol
     if kind == InputKind.SCIPY_SPARSE:
         options = {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
-        if _dtype_str(A.dtype) == "float64" and (tol is None or tol >= AUTO_MIXED_MIN_TOL_NORMAL):
+        if _dtype_str(A.dtype) == "float64" and want >= AUTO_MIXED_MIN_TOL_NORMAL:
             options["work_dtype"] = "float32"
         return "lanczos", options
     if kind == InputKind.LINEAR_OPERATOR:
@@ -268,8 +275,9 @@ def auto_plan(A: Any, tol: float | None = None, *, warm_start: bool = False) -> 
         options["normal"] = True
     is_f64 = dtype is not None and _dtype_str(dtype) == "float64"
     min_entries = AUTO_MIXED_MIN_ENTRIES_CUPY if backend == "cupy" else AUTO_MIXED_MIN_ENTRIES
-    min_tol = AUTO_MIXED_MIN_TOL_NORMAL if options.get("normal") else AUTO_MIXED_MIN_TOL
-    if is_f64 and shape[0] * shape[1] >= min_entries and (tol is None or tol >= min_tol):
+    lenient = options.get("normal") or (options.get("gram") and backend != "cupy")
+    min_tol = AUTO_MIXED_MIN_TOL_NORMAL if lenient else AUTO_MIXED_MIN_TOL
+    if is_f64 and shape[0] * shape[1] >= min_entries and want >= min_tol:
         options["work_dtype"] = "float32"
     return "lanczos", options
 

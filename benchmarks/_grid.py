@@ -487,8 +487,9 @@ def time_call(benchmark: Any, fn: Callable[[], Outcome], config: pytest.Config, 
 
 def matvec_seconds(inp: Input, rounds: int = 7) -> float:
     """Median time of one product ``A @ x`` with this input on its backend, in
-    this run (the matvec floor: matvecs x this is the least time any
-    matvec-counting method can take)."""
+    this run (the matvec floor: matvecs x this is the least time a method
+    that does its products one by one can take; a fused ``A^T (A x)`` in one
+    pass over A can go below it)."""
     if "matvec_seconds" in inp.extra:
         return inp.extra["matvec_seconds"]
     A = inp.A

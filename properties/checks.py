@@ -134,10 +134,30 @@ def network_ops(net: Sequential) -> int:
     return sum(int(getattr(layer, "in_features", None) or 1) + 1 for layer in net.layers)
 
 
+def underflow_ulps(net: Sequential) -> float:
+    """Bound on the absolute error that gradual underflow can add to one
+    evaluation of f, in units of the smallest subnormal (2**-1074, so the
+    bound itself does not underflow): each operation of layer k loses at most
+    half of one, (w + 1) operations per entry of a layer at most w wide,
+    carried to the output by the layers after k (their certified constants)."""
+    dense = [layer.weight for layer in net.layers if isinstance(layer, Dense)]
+    w = max([int(max(np.shape(W))) for W in dense] + [1])
+    per_layer = (w + 1) * math.sqrt(w)
+    total, after = 0.0, 1.0
+    for c in reversed(net.layer_constants()):
+        total += per_layer * after
+        after *= c
+    return total
+
+
 def quotient_slack(net: Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    """Rounding bound on a computed difference quotient of ``net`` at (x, y)."""
+    """Rounding bound on a computed difference quotient of ``net`` at (x, y):
+    relative rounding of both evaluations, and what underflow can add to them
+    (x, y a few 1e-163 apart, with a 1e-231 slope, have a quotient that
+    underflows to 0)."""
     d = lbounds.stable_norm(x - y)  # x, y may be 1e-255 apart: a plain norm underflows to 0
-    return tol.matvec_atol("float64", (1, network_ops(net)), forward_magnitude(net, x) + forward_magnitude(net, y)) / d
+    rounding = tol.matvec_atol("float64", (1, network_ops(net)), forward_magnitude(net, x) + forward_magnitude(net, y))
+    return rounding / d + math.ldexp(2 * underflow_ulps(net) / d, -1074)
 
 
 def check_c1_quotient(net: Sequential, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -117,6 +117,20 @@ def test_c4_smooth_networks_jacobian_below_bound(net, data):
     checks.check_c4_jacobian(net, x)
 
 
+def test_c4_quotient_allows_for_underflow():
+    """Found by Hypothesis (1000 examples): at x = 1.09e-162 a leaky ReLU of slope
+    2.5e-231 sends f(x + h) and f(x) below the smallest subnormal, so the
+    computed quotient is 0 against sigma(J) = 2.5e-231.  The slack counts what
+    underflow can lose, so the quotient is called unresolved instead of wrong."""
+    net = Sequential([Dense(np.array([[-1.0]])), ActivationLayer(activation("leaky_relu", alpha=2.5046554801262716e-231)),
+                      Dense(np.array([[0.6894138], [-0.72436774]]))])
+    sj, q = checks.check_c4_jacobian(net, np.array([1.08994714e-162]))
+    assert q is None and sj > 0
+    # on the unit-slope side, well away from underflow, the quotient is resolved and matches
+    sj, q = checks.check_c4_jacobian(net, np.array([-0.5]))
+    assert q is not None and abs(q - sj) <= 1e-12 * sj
+
+
 @given(net=S.networks(min_depth=2), seed=S.seeds)
 @example(net=Sequential([Dense(np.array([[4.0]])), ActivationLayer(relu()), Dense(np.array([[4.0]]))]), seed=0)
 def test_c12_product_bound_dominates_lower_bound(net, seed, evidence):

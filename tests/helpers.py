@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 import lipbench as lb
-from lipbench.spectral.dense import SVD_BACKWARD_FACTOR, SVD_BACKWARD_SMALL
+from lipbench.spectral.dense import svd_backward_p
 
 
 def reference_slack(A, dtype: str = "float64") -> float:
@@ -15,7 +15,7 @@ def reference_slack(A, dtype: str = "float64") -> float:
     backward-error factor the ``svd`` method itself uses, ``8 (max(m, n) + 4) u64``
     (gesdd's float64 sigma_max of a 2 x 2 matrix was seen 13.2 u off)."""
     m, n = A.shape[-2:]
-    return SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL) * np.finfo(np.float64).eps / 2
+    return svd_backward_p(m, n) * np.finfo(np.float64).eps / 2
 
 
 def run_quietly(A, method: str, **kw):

@@ -52,6 +52,12 @@ SVD_BACKWARD_FACTOR = 8
 SVD_BACKWARD_SMALL = 4
 
 
+def svd_backward_p(m: int, n: int) -> int:
+    """The factor p of the backward-error bound ``p u ||A||`` that
+    :func:`full_svd` takes for an m x n matrix."""
+    return SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL)
+
+
 def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     """Full dense SVD: LAPACK gesdd (gesvd if gesdd does not converge) on
     NumPy, ``cupy.linalg.svd`` (cuSOLVER) on CuPy, ``linalg.svdvals`` elsewhere.
@@ -73,7 +79,7 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     """
     s = _svdvals(op)
     top = np.asarray(_backends.to_numpy(s[..., 0]), dtype=np.float64)
-    pu = SVD_BACKWARD_FACTOR * (max(op.m, op.n) + SVD_BACKWARD_SMALL) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype)
+    pu = svd_backward_p(op.m, op.n) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype)
     delta = top * pu / (1 - pu)
     if op.backend != "numpy":
         # cuSOLVER's batched SVD is a Jacobi iteration stopped at a tolerance:

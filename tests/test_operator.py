@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given, settings
 
 import lipbench as lb
-from lipbench.spectral import _operator
-from lipbench.spectral._operator import dense_summary, prepare
-from lipbench.spectral.krylov import _top_eigenpair
+from lipbench.testing import dense_summary, top_eigenpair
+from lipbench.testing import operator_of as prepare
 
 
 def _expected(A):
@@ -27,10 +26,9 @@ def _expected(A):
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("shape", [(1, 7), (37, 5), (300, 260), (5, 400)])
-def test_dense_summary_matches_direct_reductions(shape, dtype, order, rng, monkeypatch):
-    monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", 8 * 3 * shape[1])  # several row blocks, a short last one
+def test_dense_summary_matches_direct_reductions(shape, dtype, order, rng):
     A = np.asarray(rng.standard_normal(shape) * rng.uniform(0.1, 10, size=shape[1]), dtype=dtype, order=order)
-    got = dense_summary(np, A)
+    got = dense_summary(np, A, block_bytes=8 * 3 * shape[1])  # several row blocks, a short last one
     want = _expected(A)
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -82,11 +80,11 @@ def test_cheap_upper_is_tight_for_a_diagonal_matrix(factor):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("rows_per_block", [1, 3, 64, 1000])
-def test_normal_matvec_one_pass_equals_two_products(rows_per_block, dtype, rng, monkeypatch):
+def test_normal_matvec_one_pass_equals_two_products(rows_per_block, dtype, rng):
     A = rng.standard_normal((130, 70)).astype(dtype)
     op = prepare(A)
-    monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", rows_per_block * 70 * A.itemsize)
-    monkeypatch.setattr(_operator, "FUSED_MIN_BYTES", 0)  # fuse even this small matrix
+    op.block_bytes = rows_per_block * 70 * A.itemsize
+    op.fused_min_bytes = 0  # fuse even this small matrix
     x = rng.standard_normal(70).astype(dtype)
     got = op.normal_matvec(x)
     assert op.matvecs == 2 and got.dtype == A.dtype
@@ -111,18 +109,18 @@ def test_top_eigenpair_matches_a_dense_eigensolver(data, k):
     elems = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
     d = data.draw(hnp.arrays(np.float64, k, elements=elems))
     e = data.draw(hnp.arrays(np.float64, k - 1, elements=elems | st.just(0.0)))
-    _check_top_eigenpair(d, e)
+    _check_top_pair(d, e)
 
 
 def test_top_eigenpair_of_a_split_cluster():
     """LAPACK's stemr asked for the top index only returns the middle
     eigenvalue here (found by the test above); bisection does not."""
-    _check_top_eigenpair(np.array([17.0, 17.0, 17.0]), np.array([1.1920929e-07, 0.0]))
+    _check_top_pair(np.array([17.0, 17.0, 17.0]), np.array([1.1920929e-07, 0.0]))
 
 
-def _check_top_eigenpair(d, e):
+def _check_top_pair(d, e):
     k = d.shape[0]
-    lam, y = _top_eigenpair(d, e)
+    lam, y = top_eigenpair(d, e)
     T = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
     w = np.linalg.eigvalsh(T)
     scale = max(1.0, float(np.abs(w).max()))
@@ -133,14 +131,14 @@ def _check_top_eigenpair(d, e):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("rows_per_block", [1, 7, 1000])
-def test_one_pass_certificate_equals_the_two_products(dtype, rows_per_block, rng, monkeypatch):
+def test_one_pass_certificate_equals_the_two_products(dtype, rows_per_block, rng):
     """The one-pass float64 certificate (lower bound, A v, residual bound)
     equals certified_lower followed by residual_bound64, and makes no
     float64 copy of a float32 matrix."""
     A = rng.standard_normal((90, 60)).astype(dtype)
-    monkeypatch.setattr(_operator, "FUSED_BLOCK_BYTES", rows_per_block * 60 * 8)
     v = rng.standard_normal(60).astype(dtype)
     op = prepare(A)
+    op.block_bytes = rows_per_block * 60 * 8
     lower, w, v64, res = op.certified_lower_and_residual(v)
     assert op.matvecs == 2 and op._dense64 is None
     ref = prepare(A)

@@ -272,7 +272,7 @@ def test_auto_rule():
 def test_auto_on_a_linear_operator_restarts_and_converges():
     ks = matrices.make("gap", 300, 260, seed=7, delta=1e-3)
     r, warned = run_quietly(aslinearoperator(ks.matrix), "auto", tol=1e-9, seed=0)
-    assert r.options == {"normal": True, "max_basis": 24} and "restart" in r.message
+    assert r.options == {"normal": True, "max_basis": 24} and r.stages[-1].restarts > 0
     assert_certified(r, ks.singular_values[0], 1e-9, ks.matrix, "gap")
     assert r.converged and not warned, r.message
 
@@ -288,9 +288,9 @@ def test_auto_rule_on_cupy_takes_the_gram_iteration_up_to_4096(monkeypatch):
     """The CuPy branch of the rule, checked on any machine: the Gram iteration
     for dense CuPy matrices with smaller side <= 4096 (when tol is above its
     rounding floor), Lanczos beyond; a warm start keeps Lanczos."""
-    from lipbench import spectral
+    from lipbench.spectral import auto
 
-    monkeypatch.setattr(spectral, "classify", lambda A: (spectral.InputKind.DENSE, "cupy", A.ndim))
+    monkeypatch.setattr(auto, "classify", lambda A: ("dense", "cupy", A.ndim))
     assert lb.auto_plan(_Shape((100, 100))) == ("svd", {})
     for shape in [(256, 256), (1024, 1024), (4096, 4096), (8192, 1024), (1024, 8192), (2048, 20000)]:
         assert lb.auto_plan(_Shape(shape)) == ("gram", {}), shape
@@ -355,7 +355,8 @@ def test_lanczos_fast_paths_fall_back_when_float32_cannot_certify(opts):
     r, _ = run_quietly(A, "lanczos", tol=1e-11, seed=0, **opts)
     assert r.converged and r.options == opts
     if opts.get("work_dtype") == "float32":
-        assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
+        assert r.stages[0].dtype == "float32" and not r.stages[0].converged, r.stages
+        assert r.stages[-1].dtype == "float64" and r.stages[-1].converged, r.stages
     assert_certified(r, np.linalg.norm(A, 2), 1e-11, A)
 
 
@@ -367,7 +368,8 @@ def test_float32_input_refines_in_float64_below_float32_reach(opts):
     A = matrices.gap(600, 150, delta=0.05, seed=2).matrix.astype(np.float32)
     r, warned = run_quietly(A, "lanczos", tol=1e-10, seed=0, **opts)
     assert r.converged and not warned, r.message
-    assert "float64" in r.message and ("refined" in r.message or "continued" in r.message), r.message
+    assert r.stages[0].dtype == "float32" and not r.stages[0].converged, r.stages
+    assert r.stages[-1].dtype == "float64" and r.stages[-1].converged, r.stages
     assert_certified(r, np.linalg.norm(A.astype(np.float64), 2), 1e-10, A)
 
 
@@ -428,7 +430,8 @@ def test_lanczos_thick_restarts_bound_memory_and_drop_kw():
     A, s = matrices.gap(300, 200, delta=1e-3, seed=2)
     plain = lb.spectral_norm(A, method="lanczos", normal=True, tol=1e-10, seed=1)
     r = lb.spectral_norm(A, method="lanczos", normal=True, max_basis=8, tol=1e-10, seed=1)
-    assert r.converged and "thick restart" in r.message and abs(r.value - s[0]) <= 1e-10 * s[0]
+    assert r.converged and r.stages[-1].restarts > 0 and abs(r.value - s[0]) <= 1e-10 * s[0]
+    assert plain.stages[-1].restarts == 0
     assert r.iterations > plain.iterations > 8, "restarts cost steps; the plain run needs more than 8"
     assert r.upper_probabilistic is None and plain.upper_probabilistic is not None, \
         "Kuczynski-Wozniakowski's bound is for the unrestarted Krylov space only"
@@ -437,7 +440,7 @@ def test_lanczos_thick_restarts_bound_memory_and_drop_kw():
 def test_lanczos_thick_restarts_stop_at_maxiter_with_a_warning():
     A, _ = matrices.gaussian(200, 150, seed=0)
     r, warned = run_quietly(A, "lanczos", tol=1e-12, seed=0, normal=True, max_basis=4, maxiter=5)
-    assert not r.converged and warned and r.iterations == 5 and "maxiter=5" in r.message
+    assert not r.converged and warned and r.iterations == 5 and r.stages[-1].iterations == 5
     assert r.lower <= np.linalg.norm(A, 2) <= r.upper
 
 
@@ -526,10 +529,10 @@ def test_lanczos_check_schedule_stops_near_every_step_checking(opts, family, kw,
 
 
 def test_check_schedule_on_a_geometric_error_checks_rarely_and_stops_on_time():
-    from lipbench.spectral.krylov import _CheckSchedule
+    from lipbench.testing import CHECK_WARMUP, CheckSchedule
 
     tol, rate = 1e-12, 0.8
-    schedule = _CheckSchedule(tol)
+    schedule = CheckSchedule(tol)
     checked = []
     for k in range(1, 400):
         if schedule.due(k):
@@ -539,9 +542,9 @@ def test_check_schedule_on_a_geometric_error_checks_rarely_and_stops_on_time():
                 break
     first = int(np.ceil(np.log(tol) / np.log(rate)))  # the first step whose error meets tol
     assert checked[-1] == first
-    assert checked[: _CheckSchedule.WARMUP] == list(range(1, _CheckSchedule.WARMUP + 1))
+    assert checked[:CHECK_WARMUP] == list(range(1, CHECK_WARMUP + 1))
     assert len(checked) <= first // 3
-    every = _CheckSchedule(tol, every_step=True)
+    every = CheckSchedule(tol, every_step=True)
     for k in range(1, 50):
         assert every.due(k)
         every.checked(k, rate**k)
@@ -568,7 +571,7 @@ def test_lanczos_last_step_is_always_checked(opts):
 
 def test_lanczos_steps_theory_matches_its_formulas():
     from lipbench.spectral import lanczos_steps_theory
-    from lipbench.spectral._common import kw_lanczos_epsilon
+    from lipbench.spectral.theory import kw_lanczos_epsilon
 
     n, tol = 500, 1e-6
     s = np.concatenate([[2.0, 1.8], np.linspace(1.5, 0.1, n - 2)])
@@ -602,10 +605,11 @@ def test_lanczos_propack_engine_verifies_or_refines(family, kw, seed, tol, refin
     r = lb.spectral_norm(K.matrix, method="lanczos", engine="propack", tol=tol, seed=1)
     assert r.converged and r.error_estimate <= tol and r.options == {"engine": "propack"}
     assert r.lower <= truth <= r.upper and abs(r.value - truth) <= tol * truth
-    assert r.message.startswith("SciPy's PROPACK (")
-    assert ("continued with float64 Lanczos from its vector" in r.message) == refined, r.message
+    assert r.stages[0].engine == "propack" and r.stages[0].converged != refined, r.stages
+    assert [(s.engine, s.dtype) for s in r.stages[1:]] == ([("lanczos-normal", "float64")] if refined else [])
     assert r.matvecs >= 2 * r.iterations > 0
-    propack_steps = int(r.message.split("(")[1].split(" steps")[0])
+    assert r.matvecs == sum(s.matvecs for s in r.stages)
+    propack_steps = r.stages[0].iterations
     # a refinement starts from PROPACK's nearly converged vector: a few steps, not a fresh run
     assert propack_steps <= r.iterations <= propack_steps + (10 if refined else 0)
     # the same through auto, and on a SciPy sparse copy (no one-pass certificate there)

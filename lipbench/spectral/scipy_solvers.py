@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Raw, Tracker, kw_power_epsilon, probabilistic_upper, KW_FAILURE_PROBABILITY
 from ._operator import Operator
+from ._raw import Raw, Tracker, stage, start_vector
+from ._rounding import estimate_lower_bound
+from .theory import KW_FAILURE_PROBABILITY, kw_power_epsilon, probabilistic_upper
 
 __all__ = ["svds_solver", "interpolative_estimate"]
 
@@ -76,12 +78,11 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     """
     from scipy.sparse.linalg import svds, ArpackNoConvergence
 
+    before = op.matvecs
     lin = _counting_operator(op)
     k = min(op.m, op.n)
     x0 = None
     if v0 is not None:
-        from ._common import start_vector
-
         x0 = np.asarray(start_vector(op, rng, v0), dtype=np.float64)
         if op.m < op.n:  # svds iterates on A A^T: start from A v0
             x0 = np.asarray(op.matvec(x0.astype(op.dtype)), dtype=np.float64)
@@ -125,7 +126,8 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
         problems.append(f"{solver} reported success but the residual bounds the error only by {err:.3g} > tol")
     track.add(op, 1, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
-               error_estimate=err, message="; ".join(problems), vector=v64)
+               error_estimate=err, message="; ".join(problems), vector=v64,
+               stages=stage(solver, op, 1, before, converged))
 
 
 def _svds_retrying(svds: Any, lin: Any, kwargs: dict, k: int, maxiter: int | None, problems: list[str]) -> Any:
@@ -160,11 +162,10 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
     if v0 is not None:
         raise ValueError("method 'interpolative' draws its own start vector; v0 is not supported")
     its = 20 if maxiter is None else maxiter
+    before = op.matvecs
     lin = _counting_operator(op, "float64")
     est = float(estimate_spectral_norm(lin, its=its, rng=rng))
-    u = np.finfo(np.dtype(op.dtype)).eps / 2
-    gamma = (max(op.m, op.n) + 2) * u
-    lower = max(0.0, est * (1 - gamma) - gamma * op.fro_upper()) if op.linop is None else est * (1 - gamma)
+    lower = estimate_lower_bound(est, op.m, op.n, op.dtype, None if op.linop is not None else op.fro_upper())
     eps = kw_power_epsilon(op.n, its)
     err = 1 - math.sqrt(1 - eps) if eps < 1 else 1.0
     converged = err <= tol
@@ -174,4 +175,5 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
         f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
     )
     return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
-               message=msg, upper_probabilistic=probabilistic_upper(est, eps), failure_probability=KW_FAILURE_PROBABILITY)
+               message=msg, upper_probabilistic=probabilistic_upper(est, eps), failure_probability=KW_FAILURE_PROBABILITY,
+               stages=stage("interpolative", op, its, before, converged))

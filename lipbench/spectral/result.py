@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SpectralNormResult", "HistoryEntry", "ConvergenceWarning", "NotConvergedError"]
+__all__ = ["SpectralNormResult", "HistoryEntry", "Stage", "ConvergenceWarning", "NotConvergedError"]
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -38,6 +38,22 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of the route a method ran: which engine, in which dtype, how
+    many iterations and products (with A or A^T, counted as in
+    :attr:`SpectralNormResult.matvecs`), how many thick restarts.
+    ``converged`` says whether the stage met tol by itself (a later stage
+    refines one that did not)."""
+
+    engine: str
+    dtype: str
+    iterations: int
+    matvecs: int
+    converged: bool = True
+    restarts: int = 0
+
+
+@dataclass(frozen=True)
 class SpectralNormResult:
     """sigma_max with a guaranteed bracket and an account of the work.
 
@@ -48,6 +64,9 @@ class SpectralNormResult:
     for its stopping decision; ``converged`` says it met ``tol``.
     ``upper_probabilistic`` (Kuczynski-Wozniakowski 1992, random starts only)
     holds except with probability ``failure_probability``.
+
+    ``stages`` is the route that ran, as data: e.g. a float32 Lanczos stage
+    followed by a float64 refinement (see :class:`Stage`).
 
     ``vector`` is a unit right vector (float64, on A's backend) to warm-start
     the next call with ``v0`` (spectral normalization during training): the
@@ -80,6 +99,7 @@ class SpectralNormResult:
     history: tuple[HistoryEntry, ...] | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
     vector: Any = field(default=None, repr=False)
+    stages: tuple[Stage, ...] = ()
 
     @property
     def relative_width(self) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Raw, Tracker, start_vector
 from ._operator import Operator
+from ._raw import Raw, Tracker, stage, start_vector
 
 __all__ = ["cupy_eigsh"]
 
@@ -30,6 +30,7 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
     from cupyx.scipy.sparse.linalg import LinearOperator, eigsh
 
     n = op.n
+    before = op.matvecs
     dt = cp.dtype(op.dtype)
 
     def gram(x: Any) -> Any:
@@ -64,4 +65,5 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
                      "it exits silently at maxiter")
     track.add(op, 1, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
-               error_estimate=err, message="; ".join([m for m in [message, *notes] if m]), vector=v64)
+               error_estimate=err, message="; ".join([m for m in [message, *notes] if m]), vector=v64,
+               stages=stage("cupy-eigsh", op, 1, before, converged))

@@ -1,25 +1,20 @@
-"""Pieces shared by the estimators: raw outcomes, start vectors, error bounds."""
+"""Error bounds and step counts from theory: the residual bound every Krylov
+method stops on, Kuczynski-Wozniakowski's probabilistic bounds for random
+starts, and the steps theory predicts (:func:`lanczos_steps_theory`)."""
 
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .. import backends as _backends
-from ._operator import Operator
-
 __all__ = [
-    "Raw",
-    "Tracker",
-    "start_vector",
     "residual_error",
     "kw_power_epsilon",
     "kw_lanczos_epsilon",
     "lanczos_steps_theory",
+    "probabilistic_upper",
     "KW_FAILURE_PROBABILITY",
 ]
 
@@ -27,75 +22,20 @@ __all__ = [
 KW_FAILURE_PROBABILITY = 1e-6
 
 
-@dataclass
-class Raw:
-    """What an estimator returns, in the units of the *scaled* operator.
-
-    ``lower`` must be a rigorous lower bound (rounding included) and ``upper`` a
-    rigorous upper bound or ``inf``; the driver intersects them with the cheap
-    bounds and multiplies everything back by the scale.
-    """
-
-    value: Any
-    lower: Any
-    upper: Any
-    converged: bool
-    iterations: int
-    error_estimate: Any = math.nan
-    message: str = ""
-    upper_probabilistic: float | None = None
-    failure_probability: float | None = None
-    vector: Any = None  # the final right vector (for warm restarts), if any
-
-
-@dataclass
-class Tracker:
-    """Per-iteration history in scaled units (only kept when asked)."""
-
-    enabled: bool
-    t0: float = field(default_factory=time.perf_counter)
-    rows: list = field(default_factory=list)
-
-    def add(self, op: Operator, iteration: int, estimate: float, lower: float, upper: float,
-            error_estimate: float = math.nan) -> None:
-        if self.enabled:
-            self.rows.append((iteration, op.matvecs, float(estimate), float(lower), float(upper), float(error_estimate),
-                              time.perf_counter() - self.t0))
-
-
-def start_vector(op: Operator, rng: np.random.Generator, v0: Any, dtype: str | None = None) -> Any:
-    """A unit start vector on the operator's backend: ``v0`` if given (validated,
-    never modified), else Gaussian from ``rng`` (host) -- uniform on the sphere."""
-    xp = op.xp
-    want = op.batch_shape + (op.n,)
-    dt = getattr(xp, dtype or op.dtype)
-    if v0 is None:
-        v = xp.asarray(rng.standard_normal(want), dtype=dt)
-    else:
-        shape = tuple(int(s) for s in getattr(v0, "shape", np.shape(v0)))
-        if shape != want:
-            raise ValueError(f"v0 has shape {shape}; expected {want} (one entry per column of A)")
-        host = np.asarray(_backends.to_numpy(v0), dtype=np.float64)
-        if not np.all(np.isfinite(host)):
-            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(host))[0])
-            raise ValueError(f"v0 contains a non-finite value at {bad}")
-        norms = np.linalg.norm(host, axis=-1)
-        if np.any(norms == 0):
-            raise ValueError("v0 is the zero vector; a start vector must be non-zero")
-        v = xp.asarray(host, dtype=dt)
-    nrm = xp.linalg.vector_norm(v, axis=-1, keepdims=True)
-    return v / nrm
-
-
-def residual_error(theta: float, resid: float) -> float:
+def residual_error(theta: Any, resid: Any) -> Any:
     """Relative error bound on sigma from the residual of the Ritz pair
     ``(theta**2, v)`` of ``A^T A``: some eigenvalue lies within ``||r||`` of
     ``theta**2`` (symmetric residual bound), so ``|sigma - theta| / theta <=
     ||r|| / (2 theta**2)`` to first order (the exact bound ``sqrt(1 + rho) - 1``
-    for the side above theta is at most ``rho / 2``)."""
-    if theta <= 0.0:
-        return math.inf
-    return resid / (2.0 * theta * theta)
+    for the side above theta is at most ``rho / 2``).  Every Krylov method
+    stops on this bound, and the float64 check re-evaluates it; inf where
+    theta is 0.  Works elementwise on arrays (stacks)."""
+    if np.ndim(theta) == 0 and np.ndim(resid) == 0:
+        theta = float(theta)
+        return float(resid) / (2.0 * theta * theta) if theta > 0.0 else math.inf
+    th = np.asarray(theta, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(th > 0, np.asarray(resid, dtype=np.float64) / (2 * th * th), np.inf)
 
 
 def kw_power_epsilon(n: int, k: int, delta: float = KW_FAILURE_PROBABILITY) -> float:

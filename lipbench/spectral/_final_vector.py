@@ -1,0 +1,62 @@
+"""The answer of a Krylov method: certify its final vector.
+
+The lower bound is ``||A v||`` in float64 with rounding subtracted
+(:meth:`Operator.certified_lower`); when the work ran in float32, the float64
+residual of v re-decides convergence, so a float32 stopping test can never
+declare a tol that float64 does not confirm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import backends as _backends
+from ._operator import Operator
+from ._raw import Raw
+from .theory import KW_FAILURE_PROBABILITY, probabilistic_upper
+
+__all__ = ["certify_vector", "host", "QUAD_SAFETY"]
+
+#: the quadratic error estimate of power iteration is an estimate, not a bound: x4
+QUAD_SAFETY = 4.0
+
+
+def host(x: Any) -> np.ndarray:
+    """A backend array as a float64 NumPy array."""
+    return np.asarray(_backends.to_numpy(x), dtype=np.float64)
+
+
+def certify_vector(op: Operator, v: Any, *, converged: bool, iterations: int, err: float,
+                   kw_eps: float | None, message: str = "", tol: float | None = None,
+                   w: Any = None, rho: float | None = None) -> Raw:
+    """Certify the final vector: lower bound from ``||A v||`` in float64 (reusing
+    ``w = A v`` when it was already computed in float64), and -- when the work
+    ran in float32 -- verify convergence with the float64 residual (linear
+    bound, or power iteration's quadratic estimate when ``rho`` is given)."""
+    verified = None
+    if w is not None and op.dtype == "float64" and op.linop is None:
+        lower, w, v64 = op.certified_lower_from(v, w)
+    elif op.dtype != "float64" and tol is not None and (both := op.certified_lower_and_residual(v)) is not None:
+        lower, w, v64, verified = both  # one float64 pass, no float64 copy of A
+    else:
+        lower, w, v64 = op.certified_lower(v)
+    value = float(op.xp.linalg.vector_norm(w)) if w is not None else 0.0
+    if op.dtype != "float64" and w is not None and tol is not None:
+        if verified is None:
+            verified = op.residual_bound64(w, v64)
+        if rho is not None and rho < 1.0:
+            verified = min(verified, QUAD_SAFETY * 2 * verified * verified / (1 - rho))
+        if converged and verified > tol:
+            converged = False
+            message = (f"the float32 iteration stopped at its own residual bound {err:.3g}, but the float64 "
+                       f"residual bounds the error only by {verified:.3g} > tol")
+        err = verified
+    up_p = probabilistic_upper(value, kw_eps) if kw_eps is not None else None
+    return Raw(
+        value=value, lower=lower, upper=math.inf, converged=converged, iterations=iterations,
+        error_estimate=err, message=message, upper_probabilistic=up_p,
+        failure_probability=None if kw_eps is None else KW_FAILURE_PROBABILITY, vector=v64,
+    )

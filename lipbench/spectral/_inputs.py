@@ -1,0 +1,355 @@
+"""What the caller passed: its kind, validation, and the :class:`Operator` built from it.
+
+:func:`classify` names the input's kind once per call; :func:`prepare` turns
+the input (a dense array of any backend, a SciPy sparse matrix/array, a
+``LinearOperator``, a CuPy sparse matrix) into an :class:`Operator`: the
+matrix scaled by an exact power of two so that its largest entry is about 1
+(no overflow or underflow in norms or Gram products), cast to its compute
+dtype.  The caller's object is never modified: scaling and casting make new
+arrays, and a real float matrix whose Frobenius norm already lies in a safe
+range (:data:`SAFE_FRO_SQUARED`) is used as it is, unscaled and uncopied.  For
+such a matrix one pass over it (:func:`dense_summary`) checks that every
+entry is finite and yields the cheap bounds, so validation costs about one
+read of A.
+
+Dtypes: bool and integer input computes in float64; float16 in float32;
+float32 and float64 as given.  Complex dense input is handled through the real
+embedding ``[[Re, -Im], [Im, Re]]``, whose singular values are those of A,
+each twice.  Object and string dtypes are refused.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Any, NamedTuple
+
+import array_api_compat
+import numpy as np
+
+from .. import backends as _backends
+from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
+from ._rounding import fro_upper_bound
+
+__all__ = ["InputKind", "InputInfo", "classify", "prepare", "dense_summary", "SAFE_FRO_SQUARED"]
+
+#: A real float matrix with ``||A||_F^2`` in this range is used unscaled: its
+#: entries, products and squared singular values stay far inside the float32
+#: range (so a float32 working copy is safe too).
+SAFE_FRO_SQUARED = (2.0**-60, 2.0**60)
+
+
+class InputKind(str, enum.Enum):
+    """The kinds of input :func:`spectral_norm` takes."""
+
+    DENSE = "dense"
+    SCIPY_SPARSE = "scipy.sparse"
+    LINEAR_OPERATOR = "LinearOperator"
+    CUPY_SPARSE = "cupyx.scipy.sparse"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+
+class InputInfo(NamedTuple):
+    """What :func:`classify` found: kind (None: not an input lipbench takes),
+    backend name and ndim."""
+
+    kind: InputKind | None
+    backend: str
+    ndim: int
+
+
+def _is_scipy_sparse(A: Any) -> bool:
+    import scipy.sparse as sp
+
+    return sp.issparse(A)
+
+
+def _is_linear_operator(A: Any) -> bool:
+    from scipy.sparse.linalg import LinearOperator
+
+    return isinstance(A, LinearOperator)
+
+
+def _is_cupy_sparse(A: Any) -> bool:
+    if not type(A).__module__.startswith("cupyx.scipy.sparse"):
+        return False
+    import cupyx.scipy.sparse as csp
+
+    return csp.issparse(A)
+
+
+def classify(A: Any) -> InputInfo:
+    """The input's kind, backend and ndim, without validation (no pass over A)."""
+    if _is_linear_operator(A):
+        return InputInfo(InputKind.LINEAR_OPERATOR, "numpy", 2)
+    if _is_scipy_sparse(A):
+        return InputInfo(InputKind.SCIPY_SPARSE, "numpy", 2)
+    if _is_cupy_sparse(A):
+        return InputInfo(InputKind.CUPY_SPARSE, "cupy", 2)
+    if isinstance(A, (list, tuple, np.generic)) or np.isscalar(A):
+        return InputInfo(InputKind.DENSE, "numpy", int(np.ndim(A)))
+    ndim = getattr(A, "ndim", None)
+    if ndim is None:
+        return InputInfo(None, type(A).__module__.split(".")[0], 0)
+    return InputInfo(InputKind.DENSE, _backends.backend_name_of(A), int(ndim))
+
+
+def _has_rmatvec(op: Any) -> bool:
+    from scipy.sparse.linalg import LinearOperator
+
+    custom = getattr(op, "_CustomLinearOperator__rmatvec_impl", "absent")
+    if custom is None:
+        return False
+    if custom != "absent":
+        return True
+    cls = type(op)
+    return not (cls._rmatvec is LinearOperator._rmatvec and cls._adjoint is LinearOperator._adjoint)
+
+
+def dtype_name(dt: Any) -> str:
+    """A dtype's plain name ('float64') for NumPy and array-API dtypes."""
+    try:
+        return np.dtype(dt).name
+    except TypeError:
+        return str(dt).split(".")[-1]
+
+
+def _compute_dtype(name: str, where: str) -> str:
+    """float64 / float32 compute dtype for an input dtype name, or raise."""
+    if name in ("float64", "float32"):
+        return name
+    if name == "float16":
+        return "float32"
+    if name == "bool" or name.startswith(("int", "uint")):
+        return "float64"
+    if name.startswith("complex"):
+        return "complex"
+    raise TypeError(
+        f"{where} has dtype {name!r}; the spectral norm needs a real or complex numeric matrix "
+        "(bool, integer, float16/32/64 or complex)"
+    )
+
+
+def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> tuple[float, float, float, float]:
+    """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf)`` of a
+    real 2-D matrix, accumulated in float64 (NaN or inf when an entry is not
+    finite or a square overflows).
+
+    On a C-ordered NumPy matrix this is one pass over A in cache-sized row
+    blocks (absolute values and squares of a block reduced by BLAS products
+    with a vector of ones); elsewhere whole-array reductions.
+    """
+    m, n = (int(d) for d in A.shape)
+    if isinstance(A, np.ndarray) and A.flags.c_contiguous:
+        rows = min(m, max(1, block_bytes // (8 * n)))
+        col2, col1, row1 = np.zeros(n), np.zeros(n), np.empty(m)
+        t = np.empty((rows, n))
+        ones_r, ones_n = np.ones(rows), np.ones(n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(0, m, rows):
+                b = A[i:i + rows]
+                r = b.shape[0]
+                ti = t[:r]
+                np.abs(b, out=ti)
+                col1 += ones_r[:r] @ ti
+                row1[i:i + r] = ti @ ones_n
+                np.multiply(ti, ti, out=ti)
+                col2 += ones_r[:r] @ ti
+        return float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1))
+    with np.errstate(over="ignore", invalid="ignore"):  # array-API arrays backed by NumPy
+        a = A if dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
+        ab = xp.abs(a)
+        col2 = xp.sum(a * a, axis=0)
+        return (float(xp.sum(col2)), float(xp.max(col2)), float(xp.max(xp.sum(ab, axis=0))),
+                float(xp.max(xp.sum(ab, axis=1))))
+
+
+def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
+    finite = xp.isfinite(A)
+    if bool(xp.all(finite)):
+        return
+    mask = _backends.to_numpy(xp.logical_not(finite))
+    bad = np.argwhere(mask)
+    first = tuple(int(i) for i in bad[0])
+    val = _backends.to_numpy(A[first] if A.ndim else A)
+    val = float(np.asarray(val).real) if not np.iscomplexobj(val) else complex(np.asarray(val))
+    what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf") if not isinstance(val, complex) else "a non-finite value"
+    more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
+    raise ValueError(f"{name} contains {what} at {format_index(first)}{more}; spectral norm is undefined")
+
+
+def _pow2_scale(maxabs: float) -> float:
+    """2**e with maxabs / 2**e in [0.5, 1)."""
+    return math.ldexp(1.0, math.frexp(maxabs)[1])
+
+
+def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
+    """Validate ``A`` of the given kind (:func:`classify`) and wrap it as an
+    :class:`Operator` (see the module docstring)."""
+    if kind is InputKind.LINEAR_OPERATOR:
+        op = _prepare_linop(A, name)
+    elif kind is InputKind.SCIPY_SPARSE:
+        op = _sparse_common(A, name, array_api_compat.array_namespace(np.empty(0)), "numpy", "cpu", kind)
+    elif kind is InputKind.CUPY_SPARSE:
+        import cupy as cp
+
+        op = _sparse_common(A, name, array_api_compat.array_namespace(cp.empty(0)), "cupy",
+                            _backends.device_name(cp.empty(0)), kind)
+    else:
+        op = _prepare_dense(A, batched_ok, name)
+    return op
+
+
+def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
+    if isinstance(A, (list, tuple)) or np.isscalar(A):
+        A = np.asarray(A)
+    if isinstance(A, np.ndarray) and A.dtype.kind in "OUSV":
+        raise TypeError(
+            f"{name} has dtype {A.dtype.name!r}; the spectral norm needs a numeric matrix "
+            "(bool, integer, float or complex)"
+        )
+    if isinstance(A, np.generic):
+        A = np.asarray(A)
+    if not array_api_compat.is_array_api_obj(A):
+        raise TypeError(
+            f"{name} must be a 2-D array (numpy, cupy or any array-API array), a SciPy sparse "
+            f"matrix or a LinearOperator; got {type(A).__module__}.{type(A).__qualname__}"
+        )
+    xp = array_api_compat.array_namespace(A)
+    shape = tuple(int(s) for s in A.shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"{name} has shape {shape} ({len(shape)}-D); expected a 2-D matrix (m, n) or a stack "
+            "(..., m, n). For a vector x use the 1 x n matrix x[None, :]"
+        )
+    if len(shape) > 2 and not batched_ok:
+        raise ValueError(f"{name} has shape {shape}; this method takes a single 2-D matrix, not a stack")
+    if any(s == 0 for s in shape):
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+    in_name = dtype_name(A.dtype)
+    cdt = _compute_dtype(in_name, name)
+    backend = _backends.backend_name_of(A)
+    if cdt == "complex":
+        if len(shape) > 2:
+            raise ValueError(f"{name} is a complex stack {shape}; complex input is supported for single 2-D matrices only")
+        _check_finite_dense(xp, A, name)
+        re, im = xp.real(A), xp.imag(A)
+        A = xp.concat([xp.concat([re, -im], axis=1), xp.concat([im, re], axis=1)], axis=0)
+        cdt = dtype_name(A.dtype)
+        shape = tuple(int(s) for s in A.shape)
+    else:
+        if in_name not in ("float32", "float64"):
+            A = xp.astype(A, getattr(xp, cdt))
+        if len(shape) == 2:
+            ss, col2, one, inf = dense_summary(xp, A)
+            # (the range test is False for NaN and inf: such input takes the checked path below)
+            if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
+                return Operator(
+                    kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
+                    backend=backend, device=_backends.device_name(A), dense=A,
+                    _fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf,
+                )
+    # max and min propagate NaN and inf, so two reductions (no temporary the
+    # size of A) both find the scale and tell whether an entry needs naming
+    hi, lo = float(xp.max(A)), float(xp.min(A))
+    if not (math.isfinite(hi) and math.isfinite(lo)):
+        _check_finite_dense(xp, A, name)
+    maxabs = max(abs(hi), abs(lo))
+    scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0
+    # Division by a power of two is exact (barring underflow to subnormals,
+    # which the scaling moves entries away from) and makes a new array.
+    scaled = A / xp.asarray(scale, dtype=A.dtype) if maxabs > 0 else A
+    if scaled is A:
+        scaled = xp.asarray(A, copy=True)
+    bounds: dict = {}
+    if len(shape) == 2 and maxabs > 0:
+        # the cheap bounds' ingredients in one pass over the scaled copy
+        # (entries in [-1, 1]: no square overflows) instead of three later
+        ss, col2, one, inf = dense_summary(xp, scaled)
+        bounds = dict(_fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf)
+    return Operator(
+        kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
+        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, **bounds,
+    )
+
+
+def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: InputKind) -> Operator:
+    shape = tuple(int(s) for s in A.shape)
+    if len(shape) != 2:
+        raise ValueError(f"{name} has shape {shape}; expected a 2-D sparse matrix")
+    if any(s == 0 for s in shape):
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+    in_name = dtype_name(A.dtype)
+    cdt = _compute_dtype(in_name, name)
+    if cdt == "complex":
+        raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
+    csr = A.tocsr()
+    csr = csr.astype(getattr(np, cdt)) if kind is InputKind.SCIPY_SPARSE else csr.astype(cdt)
+    data = _backends.to_numpy(csr.data)
+    if not np.all(np.isfinite(data)):
+        coo = csr.tocoo()
+        r, c = _backends.to_numpy(coo.row), _backends.to_numpy(coo.col)
+        d = _backends.to_numpy(coo.data)
+        bad = np.flatnonzero(~np.isfinite(d))
+        i = bad[0]
+        val = d[i]
+        what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf")
+        more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
+        raise ValueError(f"{name} contains {what} at ({int(r[i])}, {int(c[i])}){more}; spectral norm is undefined")
+    maxabs = float(np.max(np.abs(data))) if data.size else 0.0
+    scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0
+    scaled = csr * (1.0 / scale) if maxabs > 0 else csr.copy()
+    scaled = scaled.astype(csr.dtype)
+    return Operator(
+        kind=kind, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
+        backend=backend, device=device, sparse=scaled, is_zero=maxabs == 0.0,
+    )
+
+
+def _prepare_linop(A: Any, name: str) -> Operator:
+    shape = tuple(int(s) for s in A.shape)
+    if len(shape) != 2 or any(s == 0 for s in shape):
+        raise ValueError(f"{name} is a LinearOperator of shape {shape}; expected a non-empty 2-D operator")
+    if not _has_rmatvec(A):
+        raise TypeError(
+            f"{name} is a LinearOperator without rmatvec; every lipbench method needs products with "
+            "A.T as well as A (pass rmatvec= to LinearOperator)"
+        )
+    in_name = dtype_name(A.dtype) if A.dtype is not None else "float64"
+    cdt = _compute_dtype(in_name, name)
+    if cdt == "complex":
+        raise TypeError(f"{name} is a complex LinearOperator; complex input is supported for dense arrays only")
+    op = Operator(
+        kind=InputKind.LINEAR_OPERATOR, xp=array_api_compat.array_namespace(np.empty(0)), shape=shape,
+        dtype="float64", input_dtype=in_name, scale=1.0, backend="numpy", device="cpu", linop=A,
+    )
+    # No entries to look at: probe one product with a fixed unit vector and
+    # scale by the power of two of its largest entry, so that A^T A x cannot
+    # overflow (or underflow) for operators with huge (tiny) entries.  The
+    # probe also catches a NaN-producing operator before any solver runs.
+    probe = op.matvec(np.full(shape[1], 1.0 / math.sqrt(shape[1])))
+    peak = float(np.max(np.abs(probe)))
+    if peak == 0.0:
+        probe = op.rmatvec(np.full(shape[0], 1.0 / math.sqrt(shape[0])))
+        peak = float(np.max(np.abs(probe)))
+    if peak > 0.0:
+        op.scale = _pow2_scale(peak)
+    else:
+        op.is_zero = _probe_zero(op)
+    return op
+
+
+def _probe_zero(op: Operator) -> bool:
+    """A LinearOperator whose fixed probes both vanish: every column for small
+    operators; otherwise two Gaussian vectors (A x = 0 for a Gaussian x only
+    when A = 0, with probability one)."""
+    if op.n <= 64:
+        probe = np.eye(op.n)
+    else:
+        probe = np.random.default_rng(12345).standard_normal((op.n, 2))
+    op.matvecs += probe.shape[1]
+    return not np.any(op.linop.matmat(probe))

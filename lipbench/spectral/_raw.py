@@ -1,0 +1,84 @@
+"""What an estimator hands back to the driver, its history, and its start vector."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import backends as _backends
+from ._operator import Operator
+from .result import Stage
+
+__all__ = ["Raw", "Tracker", "start_vector", "stage"]
+
+
+@dataclass
+class Raw:
+    """What an estimator returns, in the units of the *scaled* operator.
+
+    ``lower`` must be a rigorous lower bound (rounding included) and ``upper`` a
+    rigorous upper bound or ``inf``; the driver intersects them with the cheap
+    bounds and multiplies everything back by the scale.
+    """
+
+    value: Any
+    lower: Any
+    upper: Any
+    converged: bool
+    iterations: int
+    error_estimate: Any = math.nan
+    message: str = ""
+    upper_probabilistic: float | None = None
+    failure_probability: float | None = None
+    vector: Any = None  # the final right vector (for warm restarts), if any
+    stages: tuple[Stage, ...] = ()
+
+
+@dataclass
+class Tracker:
+    """Per-iteration history in scaled units (only kept when asked)."""
+
+    enabled: bool
+    t0: float = field(default_factory=time.perf_counter)
+    rows: list = field(default_factory=list)
+
+    def add(self, op: Operator, iteration: int, estimate: float, lower: float, upper: float,
+            error_estimate: float = math.nan) -> None:
+        if self.enabled:
+            self.rows.append((iteration, op.matvecs, float(estimate), float(lower), float(upper), float(error_estimate),
+                              time.perf_counter() - self.t0))
+
+
+def start_vector(op: Operator, rng: np.random.Generator, v0: Any, dtype: str | None = None) -> Any:
+    """A unit start vector on the operator's backend: ``v0`` if given (validated,
+    never modified), else Gaussian from ``rng`` (host) -- uniform on the sphere."""
+    xp = op.xp
+    want = op.batch_shape + (op.n,)
+    dt = getattr(xp, dtype or op.dtype)
+    if v0 is None:
+        v = xp.asarray(rng.standard_normal(want), dtype=dt)
+    else:
+        shape = tuple(int(s) for s in getattr(v0, "shape", np.shape(v0)))
+        if shape != want:
+            raise ValueError(f"v0 has shape {shape}; expected {want} (one entry per column of A)")
+        host = np.asarray(_backends.to_numpy(v0), dtype=np.float64)
+        if not np.all(np.isfinite(host)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(host))[0])
+            raise ValueError(f"v0 contains a non-finite value at {bad}")
+        norms = np.linalg.norm(host, axis=-1)
+        if np.any(norms == 0):
+            raise ValueError("v0 is the zero vector; a start vector must be non-zero")
+        v = xp.asarray(host, dtype=dt)
+    nrm = xp.linalg.vector_norm(v, axis=-1, keepdims=True)
+    return v / nrm
+
+
+def stage(engine: str, op: Operator, iterations: int, matvecs_before: int, converged: bool = True,
+          restarts: int = 0) -> tuple[Stage]:
+    """A one-stage route: ``engine`` ran ``iterations`` in ``op``'s dtype, with
+    the products counted since ``matvecs_before``."""
+    return (Stage(engine, op.dtype, int(iterations), op.matvecs - matvecs_before, bool(converged), restarts),)

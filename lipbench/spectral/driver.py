@@ -1,0 +1,202 @@
+"""The driver: ``spectral_norm`` validates its arguments and A, runs a method,
+intersects the method's bracket with cheap valid bounds and scales back."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import backends as _backends
+from ._inputs import classify, prepare
+from ._operator import Operator
+from ._raw import Raw, Tracker
+from ._rounding import vector_norm_factor
+from .auto import default_tol, plan
+from .registry import _METHODS
+from .result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage
+
+__all__ = ["spectral_norm"]
+
+
+def _validate_tol(tol: Any) -> float | None:
+    if tol is None:
+        return None
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        raise TypeError(f"tol must be a number; got {tol!r}") from None
+    if not (0.0 < t < 1.0) or not math.isfinite(t):
+        raise ValueError(f"tol must lie in (0, 1) (a relative accuracy); got {tol!r}")
+    return t
+
+
+def _validate_maxiter(maxiter: Any) -> int | None:
+    if maxiter is None:
+        return None
+    if isinstance(maxiter, bool) or int(maxiter) != maxiter or maxiter < 1:
+        raise ValueError(f"maxiter must be a positive integer; got {maxiter!r}")
+    return int(maxiter)
+
+
+def _seed(seed: Any) -> tuple[int | None, np.random.Generator]:
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    elif isinstance(seed, np.random.Generator):
+        raise TypeError("seed must be an int (it is stored in the result); got a Generator")
+    elif isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = int(seed)
+    return seed, np.random.default_rng(seed)
+
+
+def spectral_norm(
+    A: Any,
+    method: str = "auto",
+    *,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    seed: int | None = None,
+    v0: Any = None,
+    strict: bool = False,
+    return_history: bool = False,
+    **options: Any,
+) -> SpectralNormResult:
+    """The spectral norm sigma_max(A) with a guaranteed bracket.
+
+    Parameters
+    ----------
+    A : 2-D array (NumPy, CuPy, any array-API array), SciPy sparse matrix or
+        array, ``scipy.sparse.linalg.LinearOperator`` (needs ``rmatvec``) or
+        CuPy sparse matrix; stacks ``(..., m, n)`` for ``svd`` and ``power``.
+        bool/int compute in float64, float16 in float32, complex through the
+        real embedding ``[[Re, -Im], [Im, Re]]``.  A is never modified.
+    method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`auto_plan`).
+    tol : requested relative accuracy of ``value`` (default 1e-8 for float64
+        work, 1e-5 for float32); iterative methods stop on a bound of the error.
+    maxiter : iteration cap (method-specific meaning and default).
+    seed : seed of the random start (drawn and recorded when None).
+    v0 : warm-start right vector (length n) for power, lanczos, randomized,
+        arpack/propack/lobpcg and cupy-eigsh.
+    strict : raise :class:`NotConvergedError` instead of warning.
+    return_history : keep the per-iteration estimates and brackets.
+    **options : method options (``block_size`` for ``randomized``; ``work_dtype``
+        ``gram``, ``normal`` and ``max_basis`` for ``lanczos``); recorded in
+        ``result.options``.
+
+    Returns
+    -------
+    SpectralNormResult with ``lower <= sigma_max(A) <= upper`` (rounding
+    included) for every method; non-convergence gives ``converged=False`` and a
+    :class:`ConvergenceWarning`.
+    """
+    if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
+        raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
+    tol = _validate_tol(tol)
+    maxiter = _validate_maxiter(maxiter)
+    found = classify(A)
+    if method == "auto":
+        chosen, auto_options = plan(A, found, tol, v0 is not None)
+        options = {**auto_options, **options}
+    else:
+        chosen = method
+    info = _METHODS[chosen]
+    ok, why = info.takes(found, type(A).__name__)
+    if not ok:
+        raise (TypeError if found.kind is None else ValueError)(why)
+    unknown = set(options) - set(info.options)
+    if unknown:
+        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
+    op = prepare(A, found.kind, batched_ok=info.batched)
+    if tol is None:
+        tol = default_tol(op.dtype)
+    seed, rng = _seed(seed)
+    track = Tracker(return_history)
+
+    if op.is_zero:
+        zeros = np.zeros(op.batch_shape) if op.is_batched else 0.0
+        raw = Raw(value=zeros, lower=zeros, upper=zeros, converged=True, iterations=0, error_estimate=0.0,
+                  message="A is the zero matrix: sigma_max = 0 exactly", stages=(Stage("zero", op.dtype, 0, 0),))
+        track.add(op, 0, 0.0, 0.0, 0.0, 0.0)
+    elif min(op.m, op.n) == 1 and not op.is_batched:
+        raw = _vector_norm(op)
+        track.add(op, 0, raw.value, raw.lower, raw.upper, 0.0)
+    else:
+        if v0 is not None and chosen in ("svd", "gram"):
+            raise ValueError(f"method {chosen!r} takes no start vector; v0 applies to iterative methods")
+        raw = info.function(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
+    return _finish(op, raw, chosen, tol, seed, track, strict, options)
+
+
+def _vector_norm(op: Operator) -> Raw:
+    """A matrix with one row or one column: sigma_max is the vector's 2-norm."""
+    xp = op.xp
+    before = op.matvecs
+    if op.linop is not None:  # one product gives the whole vector
+        e = np.ones(1)
+        col = op.matvec(e) if op.n == 1 else op.rmatvec(e)
+        nrm = float(np.linalg.norm(col))
+        cnt = max(op.m, op.n)
+    elif op.sparse is not None:
+        d = np.asarray(_backends.to_numpy(op.sparse64().data), dtype=np.float64)
+        nrm = float(np.linalg.norm(d))
+        cnt = d.size
+    else:
+        nrm = float(xp.linalg.vector_norm(xp.reshape(op.dense64(), (-1,))))
+        cnt = op.m * op.n
+    g = vector_norm_factor(cnt)
+    return Raw(value=nrm, lower=nrm * (1 - g), upper=nrm * (1 + g), converged=True, iterations=0,
+               error_estimate=g, message="A has a single row or column: sigma_max = ||A||_F, computed directly",
+               stages=(Stage("vector-norm", "float64", 0, op.matvecs - before),))
+
+
+def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
+            strict: bool, options: dict) -> SpectralNormResult:
+    lower, upper, value = raw.lower, raw.upper, raw.value
+    if not op.is_batched and not op.is_zero:
+        lower = max(float(lower), op.cheap_lower())
+        upper = min(float(upper), op.cheap_upper())
+        value = min(max(float(value), lower), upper)
+    elif op.is_batched:
+        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        value = np.clip(np.asarray(value, dtype=float), lower, upper)
+    s = op.scale
+
+    def up(x: Any) -> Any:
+        return x * s if isinstance(x, np.ndarray) else float(x) * s
+
+    history = None
+    if track.enabled:
+        history = tuple(
+            HistoryEntry(iteration=i, matvecs=mv, estimate=est * s, lower=lo * s, upper=hi * s,
+                         error_estimate=err, time=t)
+            for (i, mv, est, lo, hi, err, t) in track.rows
+        )
+    upper_prob = raw.upper_probabilistic
+    if upper_prob is not None:
+        upper_prob = min(upper_prob, float(upper)) * s
+    err = raw.error_estimate
+    result = SpectralNormResult(
+        value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),
+        iterations=int(raw.iterations), matvecs=int(op.matvecs), method=method, backend=op.backend,
+        dtype=op.dtype, seed=seed, tol=tol,
+        error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
+        upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
+        device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
+        options=dict(options), vector=raw.vector, stages=tuple(raw.stages),
+    )
+    if not result.converged:
+        err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"
+        msg = (
+            f"spectral_norm(method={method!r}) did not reach tol={tol:.3g}: error estimate {err_txt} after "
+            f"{result.iterations} iterations ({result.matvecs} matvecs). The bracket "
+            f"[{np.asarray(result.lower)}, {np.asarray(result.upper)}] still holds. "
+            + (raw.message + ". " if raw.message else "")
+            + "Raise maxiter or tol, or use method='svd'."
+        )
+        if strict:
+            raise NotConvergedError(msg, result)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return result

@@ -1,0 +1,109 @@
+"""Golub-Kahan-Lanczos bidiagonalization with full reorthogonalization."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._final_vector import certify_vector
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, stop_test, top_eigenpair, vector_norm
+from ._operator import Operator
+from ._raw import Raw, Tracker, stage, start_vector
+from . import theory
+from .theory import kw_lanczos_epsilon
+
+__all__ = ["lanczos_bidiagonal"]
+
+
+def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
+                       track: Tracker, check_warmup: int = CHECK_WARMUP) -> Raw:
+    """Golub-Kahan-Lanczos bidiagonalization on A itself, in the operator's dtype.
+
+    ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
+    B_k upper bidiagonal; the top Ritz triplet (theta, p, q) of B_k has residual
+    ``||A^T u - theta v|| = beta_{k+1} |p_k|``.  Both bases are fully
+    reorthogonalized (CGS2), so no spurious copies appear.
+    Cost per iteration: one product with A, one with A^T, O((m + n) k) for the
+    reorthogonalization and O(k) for the Ritz values (tridiagonal eigensolver on
+    B^T B, top pair only, at the steps :class:`CheckSchedule` picks).
+    Memory: k vectors of each side.
+    Stops when the residual bound on the relative error ``beta |p_k| / (2 theta)``
+    is at most ``tol``, or when the Krylov space is exhausted (exact answer).
+    """
+    xp = op.xp
+    before = op.matvecs
+    # The Krylov space is exhausted after n steps (V spans R^n) or, when m < n,
+    # after m + 1 steps (U spans R^m after m, so the next alpha vanishes and
+    # B_{m+1} carries beta_{m+1}: sigma(B_{m+1}) = sigma(U_m^T A) = sigma(A)).
+    kmax = min(op.m + 1, op.n)
+    maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
+    v = start_vector(op, rng, v0)
+    dt = v.dtype
+    V = Basis(xp, op.n, dt)
+    U = Basis(xp, op.m, dt)
+    V.append(v)
+    alphas: list[float] = []
+    betas: list[float] = []  # betas[j] couples alpha_j and alpha_{j+1}
+    u_prev = None
+    beta = 0.0
+    theta, err, q_top = 0.0, math.inf, None
+    converged = False
+    k = 0
+    scale_seen = 0.0
+    message = ""
+    schedule = CheckSchedule(tol, every_step=track.enabled, warmup=check_warmup)
+    for k in range(1, maxiter + 1):
+        p = op.matvec(v)
+        if u_prev is not None:
+            p = p - beta * u_prev
+        p = U.orthogonalize(p)
+        alpha = vector_norm(xp, p)
+        scale_seen = max(scale_seen, alpha, beta)
+        breakdown_tol = 8 * max(op.m, op.n) * op.u * scale_seen
+        invariant = alpha <= breakdown_tol
+        if invariant:
+            alpha = 0.0
+            alphas.append(0.0)
+            betas.append(0.0)
+        else:
+            u = p / alpha
+            U.append(u)
+            alphas.append(alpha)
+            r = op.rmatvec(u) - alpha * v
+            r = V.orthogonalize(r)
+            beta = vector_norm(xp, r)
+            betas.append(beta)
+        beta_next = betas[-1]
+        exhausted = invariant or beta_next <= breakdown_tol or k == kmax
+        if exhausted or k == maxiter or schedule.due(k):
+            # Ritz values of B_k from the tridiagonal B^T B (top pair only).
+            a = np.asarray(alphas)
+            b = np.asarray(betas[:-1])
+            d = a * a + np.concatenate([[0.0], b * b])
+            e = a[:-1] * b
+            lam_top, q_top = top_eigenpair(d, e)
+            theta = math.sqrt(max(lam_top, 0.0))
+            p_last = a[-1] * q_top[-1] / theta if theta > 0 else 1.0
+            res = abs(beta_next * p_last)
+            err = theory.residual_error(theta, theta * res) if theta > 0 else math.inf
+            track.add(op, k, theta, theta, math.inf, err)
+            schedule.checked(k, err)
+            stop, converged, message = stop_test(exhausted, theta, err, tol)
+            if stop:
+                break
+        if k == maxiter:
+            break
+        u_prev = U.rows[k - 1, :]
+        v = r / beta
+        V.append(v)
+    kk = len(q_top)
+    q = xp.asarray(q_top, dtype=dt)
+    ritz = q @ V.rows[:kk, :]
+    kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
+    if not converged and k >= maxiter:
+        message = f"stopped at maxiter={maxiter} Lanczos steps (memory grows with each step)"
+    raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
+    raw.stages = stage("lanczos-bidiagonal", op, k, before, raw.converged)
+    return raw

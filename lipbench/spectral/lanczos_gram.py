@@ -1,0 +1,61 @@
+"""The Gram route for tall or wide A: Lanczos on the small Gram matrix, certified with A.
+
+Form ``G = A^T A`` (or ``A A^T`` when A is wide) once with one BLAS-3
+product (counted as min(m, n) products), run Lanczos on G (each step then
+costs min(m, n)^2 instead of m n), and certify and verify the resulting
+vector with A in float64; if the verification misses ``tol``, continue on A
+from that vector.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._operator import Operator
+from ._raw import Raw, Tracker, start_vector
+from .refine import continue_from, lanczos_in_dtype, run_lanczos
+from .result import Stage
+
+__all__ = ["lanczos_gram"]
+
+
+def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
+                 track: Tracker, work_dtype: str | None, **kw: Any) -> Raw:
+    """Lanczos on the Gram matrix of the smaller side, certified with A."""
+    xp = op.xp
+    before = op.matvecs
+    t = op if op.m >= op.n else op.transposed()
+    A = t.dense
+    if work_dtype == "float32" and t.dtype == "float64":
+        A = xp.astype(A, xp.float32)
+    G = A.T @ A
+    t.matvecs += t.n
+    gop = Operator(kind=op.kind, xp=xp, shape=(t.n, t.n), dtype="float32" if A.dtype == xp.float32 else "float64",
+                   input_dtype=op.input_dtype, scale=1.0, backend=op.backend, device=op.device, dense=G)
+    start = None
+    if v0 is not None:
+        start = start_vector(op, rng, v0, dtype=gop.dtype)
+        if t is not op:  # wide: the Gram matrix A A^T acts on left vectors; start from A v0
+            start = t.rmatvec(start)
+    inner = lanczos_in_dtype(gop, tol=tol, maxiter=maxiter, rng=rng, v0=start, track=Tracker(False), **kw)
+    lower, w, v64 = t.certified_lower(inner.vector)
+    value = float(xp.linalg.vector_norm(w))
+    verified = t.residual_bound64(w, v64)
+    op.matvecs = t.matvecs
+    track.add(op, inner.iterations, value, lower, math.inf, verified)
+    note = (f"Gram route: {inner.iterations} Lanczos steps on the {t.n} x {t.n} Gram matrix "
+            f"({gop.matvecs} products with it), certified with A")
+    done = inner.converged and verified <= tol
+    first = Raw(value=value, lower=lower, upper=math.inf, converged=done, iterations=inner.iterations,
+                error_estimate=verified, message=note, vector=v64,
+                stages=(Stage("lanczos-gram", gop.dtype, inner.iterations, t.matvecs - before, done),))
+    if done:
+        return first
+    return continue_from(
+        op, t, first, maxiter=maxiter,
+        note=note + f"; its vector's residual bound {verified:.3g} missed tol, continued on A",
+        run=lambda target, left, v: run_lanczos(target, tol=tol, maxiter=left, rng=rng, v0=v, track=track,
+                                                work_dtype=work_dtype, **kw))

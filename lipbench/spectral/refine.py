@@ -1,0 +1,126 @@
+"""Runs that start cheap and finish in float64 when the float64 check refuses them.
+
+Two routes of :func:`.lanczos.lanczos` first run in a cheaper engine --
+float32 Krylov work (mixed precision) or SciPy's compiled PROPACK loop -- and
+are certified and verified in float64 like every answer.  When that check
+misses ``tol``, :func:`continue_from` carries on from their vector in float64;
+the Gram route (:mod:`.lanczos_gram`) ends the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+from ._krylov_tools import CHECK_WARMUP
+from ._operator import Operator
+from ._raw import Raw, Tracker
+from .lanczos_bidiag import lanczos_bidiagonal
+from .lanczos_normal import lanczos_normal
+
+__all__ = ["run_lanczos", "lanczos_in_dtype", "float64_operator", "continue_from", "lanczos_mixed",
+           "lanczos_propack"]
+
+
+def lanczos_in_dtype(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
+                     track: Tracker, normal: bool = False, max_basis: int | None = None,
+                     check_warmup: int = CHECK_WARMUP) -> Raw:
+    """One Lanczos run in the operator's own dtype: on the normal operator or
+    the bidiagonalization."""
+    if normal:
+        return lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, max_basis=max_basis,
+                              check_warmup=check_warmup)
+    return lanczos_bidiagonal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track,
+                              check_warmup=check_warmup)
+
+
+def run_lanczos(op: Operator, *, work_dtype: str | None = None, **kw: Any) -> Raw:
+    """A Lanczos run, in float32 with a float64 finish (:func:`lanczos_mixed`)
+    for float32 input or ``work_dtype="float32"``, else in the operator's dtype."""
+    if op.linop is None and (op.dtype == "float32" or (work_dtype == "float32" and op.dtype == "float64")):
+        return lanczos_mixed(op, **kw)
+    return lanczos_in_dtype(op, **kw)
+
+
+def float64_operator(op: Operator) -> Operator:
+    """The operator itself in float64, else a float64 copy of its dense or
+    sparse matrix (the one certification already made, when it made one);
+    its ``matvecs`` count starts from op's: copy it back."""
+    if op.dtype == "float64":
+        return op
+    if op.dense is not None:
+        return dataclasses.replace(op, dense=op.dense64(), dtype="float64")
+    return dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+
+
+def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | None, note: str,
+                  run: Callable[[Operator, int | None, Any], Raw]) -> Raw:
+    """Continue ``first`` (a run whose answer missed tol) with ``run(target,
+    maxiter left, first.vector)``; products are counted into ``op``, the
+    iterations and stages add up, and the better certified lower bound wins."""
+    left = None if maxiter is None else max(1, maxiter - first.iterations)
+    rest = run(target, left, first.vector)
+    op.matvecs = target.matvecs
+    rest.iterations += first.iterations
+    rest.message = note + (f"; {rest.message}" if rest.message else "")
+    rest.stages = first.stages + rest.stages
+    if rest.lower < first.lower:  # keep the better certified vector
+        rest.lower, rest.value = first.lower, first.value
+    return rest
+
+
+def lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
+                  track: Tracker, **kw: Any) -> Raw:
+    """float32 Krylov work, float64 certificate, float64 refinement if needed.
+
+    float64 input: the work runs on a float32 copy.  float32 input: on the
+    matrix itself, and the refinement on the float64 copy that certification
+    already made -- the float32 iteration cannot push its residual much below
+    float32 rounding, so without it a tol near or below ~1e-6 would end
+    unverified.
+    """
+    xp = op.xp
+    if op.dtype == "float32":
+        low = op
+    elif op.dense is not None:
+        low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
+    else:
+        low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
+    first = lanczos_in_dtype(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **kw)
+    op.matvecs = low.matvecs
+    op._fro = low._fro
+    if first.converged or first.vector is None:
+        first.message = "float32 Krylov work, certified and verified in float64" + (
+            f"; {first.message}" if first.message else "")
+        return first
+    return continue_from(
+        op, float64_operator(op), first, maxiter=maxiter,
+        note=(f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
+              "refined in float64 from its vector"),
+        run=lambda high, left, start: lanczos_in_dtype(high, tol=tol, maxiter=left, rng=rng, v0=start,
+                                                       track=track, **kw))
+
+
+def lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
+                    track: Tracker, check_warmup: int = CHECK_WARMUP) -> Raw:
+    """SciPy's PROPACK for the steps and lipbench's check for the answer (the
+    ``propack`` method, :func:`.scipy_solvers.svds_solver`), then a float64
+    normal-operator refinement from its vector if the check misses."""
+    from .scipy_solvers import svds_solver
+
+    before = op.matvecs
+    first = svds_solver(op, solver="propack", tol=tol, maxiter=maxiter, rng=rng, v0=None, track=track)
+    steps = max(0, (op.matvecs - before - 2) // 2)  # PROPACK's products, less the check's two
+    first.iterations = steps
+    first.stages = tuple(dataclasses.replace(s, iterations=steps) for s in first.stages)
+    if first.converged:
+        first.message = f"SciPy's PROPACK ({steps} steps), certified and verified in float64"
+        return first
+    return continue_from(
+        op, float64_operator(op), first, maxiter=maxiter,
+        note=(f"SciPy's PROPACK ({steps} steps): {first.message}; continued with float64 Lanczos"
+              + ("" if first.vector is None else " from its vector")),
+        run=lambda high, left, start: lanczos_normal(high, tol=tol, maxiter=left, rng=rng, v0=start,
+                                                     track=track, check_warmup=check_warmup))

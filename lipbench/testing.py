@@ -1,0 +1,63 @@
+"""Internals that lipbench's own tests, property suite and studies reach into.
+
+Everything else outside ``lipbench/`` uses the public API; this module is the
+one documented door to the internals, so that no test imports a private
+module.  Names here carry no stability promise.
+
+* :func:`operator_of` -- the validated, scaled :class:`Operator` that every
+  method runs on (products, certified lower bound, cheap bounds);
+* :func:`dense_summary` -- the one-pass summary behind validation;
+* :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
+* the rounding model (:mod:`lipbench.spectral._rounding`): ``unit_roundoff``,
+  ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``;
+* :func:`scaled_error_bound` -- a context manager that multiplies the Krylov
+  methods' stopping bound by a factor, to show that the tests catch an
+  optimistic bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from .spectral import theory as _theory
+from .spectral._inputs import classify, dense_summary, prepare
+from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
+from .spectral._operator import Operator, row_block_normal
+from .spectral._rounding import gamma, gram_rounding_floor, svd_backward_p, unit_roundoff
+
+__all__ = [
+    "operator_of",
+    "Operator",
+    "dense_summary",
+    "row_block_normal",
+    "top_eigenpair",
+    "CheckSchedule",
+    "CHECK_WARMUP",
+    "unit_roundoff",
+    "gamma",
+    "svd_backward_p",
+    "gram_rounding_floor",
+    "scaled_error_bound",
+]
+
+
+def operator_of(A: Any, *, batched_ok: bool = True) -> Operator:
+    """The :class:`Operator` ``spectral_norm`` would build for ``A``."""
+    return prepare(A, classify(A).kind, batched_ok=batched_ok)
+
+
+@contextlib.contextmanager
+def scaled_error_bound(factor: float) -> Iterator[None]:
+    """Within the block, every residual-based stopping bound is multiplied by
+    ``factor`` (``0.25``: four times too optimistic)."""
+    real = _theory.residual_error
+
+    def scaled(theta: float, resid: float) -> float:
+        return factor * real(theta, resid)
+
+    _theory.residual_error = scaled
+    try:
+        yield
+    finally:
+        _theory.residual_error = real

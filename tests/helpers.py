@@ -9,6 +9,15 @@ import numpy as np
 import lipbench as lb
 from lipbench.testing import svd_backward_p
 
+SHAPES = {"square": (48, 48), "tall": (64, 40), "wide": (40, 64)}
+FAMILY_KW = {
+    "gaussian": {}, "gap": {"delta": 1e-2}, "geometric": {}, "polynomial": {}, "low_rank": {},
+    "zero": {}, "identity": {}, "nn_like": {}, "badly_scaled": {"end": "huge"},
+}
+# methods whose stopping rule cannot certify small tolerances: they must say so
+MAY_NOT_CONVERGE = {"interpolative"}
+NUMPY_METHODS = [m for m in lb.METHODS if m != "cupy-eigsh"]
+
 
 def reference_slack(A, dtype: str = "float64") -> float:
     """Rounding allowance of the float64 reference SVD (relative): the

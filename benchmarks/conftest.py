@@ -1,8 +1,9 @@
 """pytest-benchmark wiring for lipbench: profiles, storage per machine, provenance.
 
-* ``--lipbench-size={tiny,quick,full}`` picks the profile (default ``quick``):
-  the grid is the same everywhere, cases outside the profile are *skipped with
-  a reason*, never dropped.
+* ``--lipbench-size={tiny,quick,full}`` picks the profile (default ``quick``;
+  ``benchmarks/profiles.py`` declares what each runs): the grid is the same
+  everywhere, cases outside the profile are *skipped with a reason*, never
+  dropped.
 * Storage: unless ``--benchmark-storage`` is given, runs are saved under
   ``results/<machine>/`` (pytest-benchmark adds its own ``<machine id>/``
   folder and names files ``NNNN_NAME.json``).  ``<machine>`` is
@@ -27,18 +28,20 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import profiles
 from lipbench import backends as _backends
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's default
-PROFILES = ("tiny", "quick", "full")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lipbench", "lipbench benchmarks")
-    group.addoption("--lipbench-size", choices=PROFILES, default=os.environ.get("LIPBENCH_SIZE", "quick"),
-                    help="benchmark profile: tiny (self-test), quick (default, about 11 min on 2 CPU cores), "
-                         "full (all sizes, for GPUs). Env: LIPBENCH_SIZE.")
+    group.addoption("--lipbench-size", choices=tuple(profiles.PROFILES),
+                    default=os.environ.get("LIPBENCH_SIZE", profiles.DEFAULT),
+                    help="benchmark profile: "
+                         + ", ".join(f"{p.name} ({p.summary})" for p in profiles.PROFILES.values())
+                         + ". Env: LIPBENCH_SIZE.")
     group.addoption("--lipbench-results", default=os.environ.get("LIPBENCH_RESULTS", str(REPO / "results")),
                     help="results root; runs are saved under <root>/<machine>/ (default: results/). "
                          "Env: LIPBENCH_RESULTS.")
@@ -46,7 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="BLAS threads for the whole run (default: every CPU this process may use; "
                          "1 on boxes with <= 2 CPUs)")
     group.addoption("--lipbench-budget", type=float, default=None,
-                    help="seconds of timed rounds per case (default: 0.6 quick, 2 full, 0.05 tiny)")
+                    help="seconds of timed rounds per case (default: "
+                         + ", ".join(f"{p.budget_seconds:g} {p.name}" for p in profiles.PROFILES.values()) + ")")
     group.addoption("--lipbench-no-report", action="store_true",
                     help="do not regenerate the report after a saving run")
 
@@ -81,10 +85,9 @@ def cpu_count() -> int:
 
 def default_threads() -> int:
     """BLAS threads when ``--lipbench-threads`` is not given: every CPU of the
-    process, except on boxes with 2 CPUs or fewer, where one thread is used.
-    There the OS and any other job share the cores, and an oversubscribed
-    OpenBLAS spins: a 1024^2 SVD measured 6-9x slower with 2 threads than with 1
-    while another process was busy."""
+    process, except on boxes with 2 CPUs or fewer, where one thread is used:
+    there the OS and any other job share the cores, and an oversubscribed
+    OpenBLAS spins (measurement in docs/benchmarks.md)."""
     n = cpu_count()
     return n if n > 2 else 1
 

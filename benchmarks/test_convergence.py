@@ -12,7 +12,10 @@ import math
 
 import pytest
 
-from benchmarks import _grid
+from benchmarks import grid, profiles
+from benchmarks.inputs import InputCache
+from benchmarks.record import record
+from benchmarks.runners import applicability, lipbench_runner, require_backend, warm_up
 
 CURVE_TOL = 1e-10
 #: Inputs for the curves: (shape, m, n, dtype, family); the same on every machine.
@@ -22,45 +25,48 @@ CURVE_INPUTS = (
     ("1024x1024", 1024, 1024, "float64", "nn_like"),
     ("4096x4096", 4096, 4096, "float64", "gaussian"),
 )
-CURVE_METHODS = tuple(m for m in _grid.all_methods() if m not in _grid.BASELINES and m not in ("svd",))
+CURVE_METHODS = tuple(m for m in grid.all_methods() if m not in grid.BASELINES and m not in ("svd",))
 
 
 def _params():
     out = []
-    for backend in _grid.BACKENDS:
+    for backend in grid.BACKENDS:
         for shape, m, n, dtype, family in CURVE_INPUTS:
             for method in CURVE_METHODS:
-                case = _grid.Case(method, backend, shape, m, n, dtype, family, CURVE_TOL)
+                case = grid.Case(method, backend, shape, m, n, dtype, family, CURVE_TOL)
                 out.append(pytest.param(case, id=f"{backend}-{shape}-{dtype}-{family}-{method}"))
     return out
 
 
+def _curves_at(profile: profiles.Profile, shape: str) -> bool:
+    return profile.curve_shapes is None or shape in profile.curve_shapes
+
+
 @pytest.fixture(scope="session")
-def inputs() -> _grid.InputCache:
-    return _grid.InputCache()
+def inputs() -> InputCache:
+    return InputCache()
 
 
 @pytest.mark.parametrize("case", _params())
-def test_error_vs_cost(benchmark, request, inputs, case: _grid.Case) -> None:
+def test_error_vs_cost(benchmark, request, inputs, case: grid.Case) -> None:
     config = request.config
     profile = config._lipbench_profile
-    if profile == "tiny":
-        pytest.skip("not in tiny profile: curves run in quick and full")
-    if profile == "quick" and case.shape != "1024x1024":
-        pytest.skip(f"not in quick profile: curves at {case.shape} run with --lipbench-size=full")
-    _grid.require_backend(config, case.backend)
+    if not _curves_at(profiles.get(profile), case.shape):
+        pytest.skip(profiles.elsewhere(f"curves at {case.shape} run", profile,
+                                       lambda p: _curves_at(p, case.shape)))
+    require_backend(config, case.backend)
     if case.method == "cupy-eigsh" and case.backend != "cupy":
         pytest.skip("cupy-eigsh runs on CuPy arrays only")
     benchmark.group = f"curves {case.backend} {case.shape} {case.dtype} {case.family}"
     inp = inputs.get(case.backend, case.shape, case.m, case.n, case.dtype, case.family)
-    _grid.applicability(case.method, inp.A, case.backend, case.sparse)
-    run = _grid.lipbench_runner(case.method, inp.A, case.tol, case.backend, return_history=True)
-    _grid.warm_up(run)
+    applicability(case.method, inp.A, case.backend, case.sparse)
+    run = lipbench_runner(case.method, inp.A, case.tol, case.backend, return_history=True)
+    warm_up(run)
     holder = []
     benchmark.pedantic(lambda: holder.append(run()), rounds=1, iterations=1, warmup_rounds=0)
     out = holder[-1]
     history = out.result.history or ()
-    _grid.record(benchmark, config, case, inp, out, kind="curve")
+    record(benchmark, config, case, inp, out, kind="curve")
     if len(history) < 2:
         benchmark.extra_info["note"] = f"{case.method} recorded {len(history)} history entries: no curve"
         return

@@ -26,7 +26,10 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks import _grid
+from benchmarks import grid, profiles
+from benchmarks.inputs import InputCache
+from benchmarks.runners import applicability, baseline_runner, device_name, lipbench_runner, require_backend
+from benchmarks.timing import budget
 
 #: the sizes where methods are close enough for the order of measurement to matter
 SHAPES = ("256x256", "1024x1024")
@@ -38,29 +41,29 @@ MIN_ROUNDS, MAX_ROUNDS = 5, 400
 EXCLUDE_FACTOR = 4.0
 
 
-def regimes() -> list[_grid.Case]:
+def regimes() -> list[grid.Case]:
     """One (method-less) case per regime at :data:`SHAPES`: method ``auto``
     stands for the regime."""
-    return [c for c in _grid.grid() if c.method == "auto" and c.shape in SHAPES]
+    return [c for c in grid.grid() if c.method == "auto" and c.shape in SHAPES]
 
 
 @pytest.fixture(scope="session")
-def inputs() -> _grid.InputCache:
-    return _grid.InputCache()
+def inputs() -> InputCache:
+    return InputCache()
 
 
-def _runners(case: _grid.Case, A) -> tuple[dict, dict]:
+def _runners(case: grid.Case, A) -> tuple[dict, dict]:
     """(runners by method, why each other method does not run here)."""
     runners, left_out = {}, {}
-    for method in _grid.all_methods():
+    for method in grid.all_methods():
         if method == "cupy-eigsh" and case.backend != "cupy":
             continue
         try:
-            _grid.applicability(method, A, case.backend, case.sparse)
-            if method in _grid.BASELINES:
-                runners[method], _ = _grid.baseline_runner(method, A, case.tol, case.backend, sparse=case.sparse)
+            applicability(method, A, case.backend, case.sparse)
+            if method in grid.BASELINES:
+                runners[method], _ = baseline_runner(method, A, case.tol, case.backend, sparse=case.sparse)
             else:
-                runners[method] = _grid.lipbench_runner(method, A, case.tol, case.backend)
+                runners[method] = lipbench_runner(method, A, case.tol, case.backend)
         except pytest.skip.Exception as why:
             left_out[method] = str(why)
     return runners, left_out
@@ -99,18 +102,18 @@ def round_robin(runners: dict, seconds: float, *, keep: str = "auto", factor: fl
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id.replace("-auto", "")) for c in regimes()])
-def test_head_to_head(benchmark, request, inputs, case: _grid.Case) -> None:
+def test_head_to_head(benchmark, request, inputs, case: grid.Case) -> None:
     config = request.config
     profile = config._lipbench_profile
-    reason = _grid.profile_skip_reason(case, profile)
+    reason = profiles.skip_reason(case, profile)
     if reason:
         pytest.skip(reason)
-    _grid.require_backend(config, case.backend)
+    require_backend(config, case.backend)
     benchmark.group = f"head-to-head {case.backend} {case.shape}"
     inp = inputs.get(case.backend, case.shape, case.m, case.n, case.dtype, case.family)
     runners, left_out = _runners(case, inp.A)
     holder: list = []
-    seconds = BUDGET_FACTOR * _grid.budget(config)[0]
+    seconds = BUDGET_FACTOR * budget(config)[0]
     benchmark.pedantic(lambda: holder.append(round_robin(runners, seconds)), rounds=1, iterations=1,
                        warmup_rounds=0)
     times, last, excluded, failed = holder[-1]
@@ -127,12 +130,12 @@ def test_head_to_head(benchmark, request, inputs, case: _grid.Case) -> None:
         }
     benchmark.extra_info.update({
         "kind": "head_to_head", "method": "head-to-head", "backend": case.backend,
-        "device": _grid._device(inp), "dtype": case.dtype, "family": case.family, "shape": case.shape,
+        "device": device_name(inp.backend), "dtype": case.dtype, "family": case.family, "shape": case.shape,
         "m": case.m, "n": case.n, "tol": case.tol, "target_tol": case.tol, "truth": truth,
         "truth_source": inp.truth_source, "contenders": contenders, "excluded": excluded,
         "note": "; ".join([f"{m} failed: {e}" for m, e in failed.items()]
                           + [f"{m} left out: {why}" for m, why in left_out.items()]),
-        "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED, "blas_threads": config._lipbench_threads,
+        "seed": grid.METHOD_SEED, "input_seed": grid.INPUT_SEED, "blas_threads": config._lipbench_threads,
         "profile": profile,
     })
     assert "auto" in contenders, f"auto did not run: {failed.get('auto')}"

@@ -18,19 +18,24 @@ import numpy as np
 import pytest
 
 import lipbench as lb
-from benchmarks import _grid
+from benchmarks import grid, profiles
+from benchmarks.runners import device_name, require_backend
+from benchmarks.spectra import SPECTRA
 from lipbench import backends as _backends
 from lipbench import matrices as _matrices
 
-FAMILY_KW = {
-    "gaussian": {}, "gap": {"delta": 1e-2}, "geometric": {}, "polynomial": {}, "low_rank": {},
-    "zero": {}, "identity": {}, "nn_like": {}, "badly_scaled": {"end": "huge"},
-}
+#: every family of lipbench.matrices, as benchmarks/spectra.py builds it
+FAMILIES = ("gaussian", "gap", "geometric", "polynomial", "low_rank", "zero", "identity", "nn_like",
+            "badly_scaled")
 SIDES = (1024, 2048, 4096)
 TOL = 1e-6
 
 
 _BUILT: dict = {}
+
+
+def _accuracy_at(profile: profiles.Profile, side: int) -> bool:
+    return profile.auto_accuracy_sides is None or side in profile.auto_accuracy_sides
 
 
 def _auto_input(backend: str, family: str, side: int, dtype: str):
@@ -43,8 +48,8 @@ def _auto_input(backend: str, family: str, side: int, dtype: str):
     if key not in _BUILT:
         if len(_BUILT) >= 2:  # keep memory bounded: inputs arrive grouped by (side, family)
             _BUILT.clear()
-        _BUILT[key] = _matrices.make(family, side, side, dtype="float64", seed=_grid.INPUT_SEED,
-                                     backend=backend, **FAMILY_KW[family])
+        _BUILT[key] = SPECTRA[family].make(side, side, dtype="float64", seed=grid.INPUT_SEED,
+                                           backend=backend)
     ks = _BUILT[key]
     if dtype == "float64":
         A = ks.matrix
@@ -53,8 +58,7 @@ def _auto_input(backend: str, family: str, side: int, dtype: str):
             return A, ks.sigma_max, "construction"
         return A, _matrices.reference_norm(A), "float64 SVD of the stored matrix (host)"
     if family == "badly_scaled":  # scaled to the ends of float32 itself, not a rounded float64 matrix
-        A = _matrices.make(family, side, side, dtype=dtype, seed=_grid.INPUT_SEED, backend=backend,
-                           **FAMILY_KW[family]).matrix
+        A = SPECTRA[family].make(side, side, dtype=dtype, seed=grid.INPUT_SEED, backend=backend).matrix
     else:
         xp = _backends.namespace(backend)
         A = xp.astype(ks.matrix, getattr(xp, dtype))
@@ -70,22 +74,20 @@ def _quiet(fn):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("family", list(FAMILY_KW))
+@pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("side", SIDES)
-@pytest.mark.parametrize("backend", _grid.BACKENDS)
+@pytest.mark.parametrize("backend", grid.BACKENDS)
 def test_auto_accuracy(benchmark, request, backend, side, family, dtype):
     config = request.config
     profile = config._lipbench_profile
-    if profile == "tiny" and side != 1024:
-        pytest.skip("not in tiny profile: 1024^2 only")
-    if profile == "quick" and side == 4096:
-        pytest.skip("not in quick profile: 4096^2 runs with --lipbench-size=full")
-    _grid.require_backend(config, backend)
+    if not _accuracy_at(profiles.get(profile), side):
+        pytest.skip(profiles.elsewhere(f"{side}^2 runs", profile, lambda p: _accuracy_at(p, side)))
+    require_backend(config, backend)
     A, truth, source = _auto_input(backend, family, side, dtype)
     benchmark.group = f"auto accuracy {backend} {side}x{side} {dtype}"
 
     def run():
-        r = lb.spectral_norm(A, method="auto", tol=TOL, seed=_grid.METHOD_SEED)
+        r = lb.spectral_norm(A, method="auto", tol=TOL, seed=grid.METHOD_SEED)
         _backends.synchronize(backend)
         return r
 
@@ -103,19 +105,19 @@ def test_auto_accuracy(benchmark, request, backend, side, family, dtype):
         "lower": r.lower, "upper": r.upper if math.isfinite(r.upper) else None,
         "bracket_ok": bool(r.lower <= truth <= r.upper), "iterations": r.iterations, "matvecs": r.matvecs,
         "converged": r.converged, "met_target": bool(rel <= TOL), "error_estimate": r.error_estimate,
-        "warning": warned, "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED,
+        "warning": warned, "seed": grid.METHOD_SEED, "input_seed": grid.INPUT_SEED,
         "blas_threads": config._lipbench_threads, "profile": profile,
     })
     assert r.lower <= truth <= r.upper, f"bracket [{r.lower}, {r.upper}] misses {truth}"
 
 
 @pytest.mark.parametrize("strategy", ["power-batched", "power-loop", "svd-batched", "svd-loop"])
-@pytest.mark.parametrize("backend", _grid.BACKENDS)
+@pytest.mark.parametrize("backend", grid.BACKENDS)
 def test_batched_stack(benchmark, request, backend, strategy):
     config = request.config
-    _grid.require_backend(config, backend)
-    count, side = (512, 64) if config._lipbench_profile != "tiny" else (32, 64)
-    rng = np.random.default_rng(_grid.INPUT_SEED)
+    require_backend(config, backend)
+    count, side = profiles.get(config._lipbench_profile).batched_stack
+    rng = np.random.default_rng(grid.INPUT_SEED)
     host = rng.standard_normal((count, side, side)) / math.sqrt(side)
     truth = np.linalg.norm(host, 2, axis=(-2, -1))
     xp = _backends.namespace(backend)
@@ -126,10 +128,10 @@ def test_batched_stack(benchmark, request, backend, strategy):
 
     def run():
         if strategy.endswith("batched"):
-            r = lb.spectral_norm(S, method=method, tol=TOL, seed=_grid.METHOD_SEED)
+            r = lb.spectral_norm(S, method=method, tol=TOL, seed=grid.METHOD_SEED)
             vals, mv, it, conv = np.asarray(r.value), r.matvecs, r.iterations, r.converged
         else:
-            rs = [lb.spectral_norm(S[i], method=method, tol=TOL, seed=_grid.METHOD_SEED) for i in range(count)]
+            rs = [lb.spectral_norm(S[i], method=method, tol=TOL, seed=grid.METHOD_SEED) for i in range(count)]
             vals = np.array([x.value for x in rs])
             mv, it = max(x.matvecs for x in rs), max(x.iterations for x in rs)
             conv = all(x.converged for x in rs)
@@ -143,11 +145,11 @@ def test_batched_stack(benchmark, request, backend, strategy):
     (vals, mv, it, conv), warned = holder[-1]
     rel = float(np.max(np.abs(vals - truth) / truth))
     benchmark.extra_info.update({
-        "kind": "batched", "method": strategy, "backend": backend, "device": _grid._device_name(backend),
+        "kind": "batched", "method": strategy, "backend": backend, "device": device_name(backend),
         "dtype": "float64", "family": "gaussian-entries", "shape": f"{count}x{side}x{side}",
         "m": side, "n": side, "tol": TOL, "target_tol": TOL, "rel_error": rel, "iterations": it,
         "matvecs": mv, "converged": conv, "met_target": bool(rel <= TOL), "warning": warned,
-        "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED,
+        "seed": grid.METHOD_SEED, "input_seed": grid.INPUT_SEED,
         "blas_threads": config._lipbench_threads, "profile": config._lipbench_profile,
         "truth_source": "numpy.linalg.norm(A, 2) per matrix (float64 SVD)",
     })

@@ -28,14 +28,16 @@ import warnings
 import numpy as np
 import pytest
 
-from benchmarks import _grid
+import lipbench as lb
+from benchmarks import grid, profiles
+from benchmarks.runners import device_name, require_backend
+from benchmarks.timing import budget
 from lipbench import backends as _backends
 from lipbench import matrices as _matrices
 
 TRAIN_TOL = 1e-3
 ETA = 1e-3  # drift per step, relative to the entries' scale
 BURN_IN = 5  # steps excluded from max_tracking_error_after_burn_in
-SIZES = {"tiny": (256, 256, 10), "quick": (512, 512, 30), "full": (2048, 2048, 50)}
 STRATEGIES = ("uv-1step-warm", "power-1step-warm", "lanczos-warm", "lanczos-cold", "power-cold",
               "arpack-cold", "randomized-cold")
 
@@ -44,7 +46,7 @@ class _Trajectory:
     def __init__(self, backend: str, m: int, n: int, steps: int):
         t0 = time.perf_counter()
         rng = np.random.default_rng(7)
-        W = _matrices.nn_like(m, n, seed=_grid.INPUT_SEED).matrix
+        W = _matrices.nn_like(m, n, seed=grid.INPUT_SEED).matrix
         scale = 1.0 / math.sqrt(max(m, n))
         host = [W]
         for _ in range(steps - 1):
@@ -74,11 +76,11 @@ def _result_vector(r):
 def _strategy(name: str, weights: list, backend: str):
     """A callable running ``name`` over all weights -> (estimates, matvecs, warnings)."""
     xp = _backends.namespace(backend)
-    cw = _grid.convergence_warning()
+    cw = lb.ConvergenceWarning
 
     if name == "uv-1step-warm":
         def run():
-            u = xp.asarray(np.random.default_rng(_grid.METHOD_SEED).standard_normal(weights[0].shape[0]))
+            u = xp.asarray(np.random.default_rng(grid.METHOD_SEED).standard_normal(weights[0].shape[0]))
             u = u / xp.linalg.vector_norm(u)
             est = []
             for W in weights:
@@ -91,8 +93,6 @@ def _strategy(name: str, weights: list, backend: str):
             _backends.synchronize(backend)
             return [float(s) for s in est], [2] * len(weights), []
         return run
-
-    import lipbench as lb
 
     if name.endswith("-1step-warm"):  # one iteration per update from the previous vector
         method, mode = name[: -len("-1step-warm")], "1step"
@@ -129,12 +129,12 @@ def _strategy(name: str, weights: list, backend: str):
     return run
 
 
-@pytest.mark.parametrize("backend", _grid.BACKENDS)
+@pytest.mark.parametrize("backend", grid.BACKENDS)
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_tracking(benchmark, request, trajectories, strategy: str, backend: str) -> None:
     config = request.config
-    _grid.require_backend(config, backend)
-    m, n, steps = SIZES[config._lipbench_profile]
+    require_backend(config, backend)
+    m, n, steps = profiles.get(config._lipbench_profile).training
     key = (backend, m, n, steps)
     if key not in trajectories:
         trajectories[key] = _Trajectory(backend, m, n, steps)
@@ -143,7 +143,7 @@ def test_tracking(benchmark, request, trajectories, strategy: str, backend: str)
     run = _strategy(strategy, traj.weights, backend)
     holder = []
     run()  # warm-up, untimed
-    secs, max_rounds = _grid.budget(config)
+    secs, max_rounds = budget(config)
     benchmark.pedantic(lambda: holder.append(run()), rounds=max(1, min(3, max_rounds)), iterations=1,
                        warmup_rounds=0)
     est, per_step, msgs = holder[-1]
@@ -152,7 +152,7 @@ def test_tracking(benchmark, request, trajectories, strategy: str, backend: str)
     after = errs[BURN_IN:] or errs
     benchmark.extra_info.update({
         "kind": "training", "method": strategy, "baseline": strategy == "uv-1step-warm",
-        "backend": backend, "device": "cpu" if backend == "numpy" else (_backends.availability("cupy").device or "cuda"),
+        "backend": backend, "device": device_name(backend),
         "dtype": "float64", "family": "nn_like", "shape": f"{m}x{n}", "m": m, "n": n, "nnz": None,
         "tol": TRAIN_TOL, "steps": steps, "eta": ETA,
         "tracking_rel_error": errs,
@@ -164,7 +164,7 @@ def test_tracking(benchmark, request, trajectories, strategy: str, backend: str)
         "converged": not msgs, "warning": "; ".join(sorted(set(msgs)))[:500],
         "met_target": bool(max(errs) <= TRAIN_TOL),
         "truth_source": "float64 SVD of every W_t (host)",
-        "seed": _grid.METHOD_SEED, "input_seed": _grid.INPUT_SEED,
+        "seed": grid.METHOD_SEED, "input_seed": grid.INPUT_SEED,
         "blas_threads": config._lipbench_threads, "profile": config._lipbench_profile,
         "input_build_seconds": round(traj.build_seconds, 3),
     })

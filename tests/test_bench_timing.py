@@ -1,4 +1,4 @@
-"""How the benchmark harness picks its number of timed rounds (benchmarks/_grid.py)."""
+"""How the benchmark harness picks its number of timed rounds (benchmarks/timing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from benchmarks import _grid
+from benchmarks import timing
 
 
 class _FakeBenchmark:
@@ -35,21 +35,21 @@ class _Config:
 @pytest.mark.parametrize("call_seconds", [2.0**-17, 2.0**-9, 2.0**-7, 2.0**-5, 0.5])  # exact in binary
 def test_rounds_fill_the_budget_and_span_the_minimum(monkeypatch, profile, call_seconds):
     clock = [0.0]
-    monkeypatch.setattr(_grid.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
 
     def call():
         clock[0] += call_seconds
         return "outcome"
 
     bench = _FakeBenchmark()
-    assert _grid.time_call(bench, call, _Config(profile)) == "outcome"
-    secs, max_rounds = _grid.budget(_Config(profile))
+    assert timing.time_call(bench, call, _Config(profile)) == "outcome"
+    secs, max_rounds = timing.budget(_Config(profile))
     by_budget = max(1, min(max_rounds, int(secs // call_seconds)))
-    span = min(_grid.MIN_SPAN_SECONDS, secs)
+    span = min(timing.MIN_SPAN_SECONDS, secs)
     if by_budget * call_seconds >= span:
         assert bench.rounds == by_budget  # the budget's rounds already span long enough
     else:  # a cheap call: more rounds, until they span the minimum or reach the cap
-        assert bench.rounds == min(_grid.MAX_FAST_ROUNDS, math.ceil(span / call_seconds)) > by_budget
+        assert bench.rounds == min(timing.MAX_FAST_ROUNDS, math.ceil(span / call_seconds)) > by_budget
     assert bench.extra_info["timing"] == f"1 warm-up call, {bench.rounds} timed round(s)"
 
 

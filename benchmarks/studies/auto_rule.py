@@ -1,9 +1,10 @@
 """Side-by-side timings behind auto's CPU thresholds.
 
-    python benchmarks/auto_rule.py [--repeat 9] [--skip-operator]
+    python -m benchmarks.studies.auto_rule [--repeat 9] [--skip-operator]
 
 One process, one BLAS thread, methods interleaved round by round (so that
-drift on a shared machine hits them alike); medians in milliseconds.
+drift on a shared machine hits them alike); medians in milliseconds.  What
+it found, and the log of each run: docs/studies/auto_rule.md.
 
 1. Small dense matrices (Gaussian spectrum, tol 1e-6): the full SVD against
    ``auto`` and against SciPy's ARPACK and PROPACK through lipbench (their
@@ -12,35 +13,38 @@ drift on a shared machine hits them alike); medians in milliseconds.
 2. LinearOperators (tol 1e-6 and 1e-3): ``auto`` (the normal-operator
    iteration with thick restarts) against the bidiagonalization and ARPACK,
    over the 100 000^2 sparse benchmark matrix and over a dense 2048^2 one.
-3. The one-pass product ``A^T (A x)`` against two products, by matrix size:
-   behind ``FUSED_MIN_BYTES``.
+3. The one-pass product ``A^T (A x)`` against two products, by matrix size,
+   per step of Lanczos on ``A^T A`` (``fused_min_bytes=0`` against a bound
+   no matrix reaches): behind the operator's fusing threshold.
 4. Lanczos's check schedule: the tridiagonal eigenproblem of the stopping
-   test solved at every step against at the scheduled steps (the iterates
-   are the same; the steps and the time are compared), 256^2 to 2048^2.
+   test solved at every step (``check_warmup`` beyond any step count)
+   against at the scheduled steps, on auto's route (the iterates are the
+   same; the steps and the time are compared), 256^2 to 2048^2.
 5. The steps the schedule adds: every step against scheduled over 630 runs
    per route (sizes, seven spectra, tolerances, seeds, both dtypes).
-6. What a block costs: ``A^T (A X)`` with X of b columns against the
-   one-pass product with one vector (why no block Lanczos here).
+6. What a block costs: ``A^T (A X)`` with X of b columns against the two
+   products with one vector (why no block Lanczos here).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from scipy.sparse.linalg import aslinearoperator
 from threadpoolctl import threadpool_limits
 
 import lipbench as lb
+from benchmarks.grid import SPARSE_BLOCK, SPARSE_N
+from benchmarks.spectra import GRID_SPECTRA, SPECTRA, sparse_block_operator
 from lipbench import matrices
-from lipbench.spectral import _operator, krylov
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._grid import SPARSE_N, sparse_block_operator  # noqa: E402
+#: ``fused_min_bytes`` above every matrix here: the operator never fuses its two products
+NEVER_FUSE = 2**62
+#: ``check_warmup`` above every step count here: the stopping test runs at every step
+EVERY_STEP = 10**9
 
 
 def _interleaved(calls: dict, repeat: int) -> dict:
@@ -77,7 +81,7 @@ def operators(repeat: int) -> None:
     print("\n## 2. LinearOperators\n")
     print("| operator over | tol | auto: ms | bidiagonalization: ms | arpack: ms | matvecs (auto / bidiag / arpack) |")
     print("|---|---|---|---|---|---|")
-    sparse, _ = sparse_block_operator("gaussian", SPARSE_N, 10, "float64", 1)
+    sparse, _ = sparse_block_operator("gaussian", SPARSE_N, SPARSE_BLOCK, "float64", 1)
     dense = matrices.gaussian(2048, 2048, seed=1).matrix
     for label, M in ((f"sparse {SPARSE_N}^2", sparse), ("dense 2048^2", dense)):
         L = aslinearoperator(M)
@@ -94,92 +98,92 @@ def operators(repeat: int) -> None:
 
 
 def fused_product(repeat: int) -> None:
-    print("\n## 3. One-pass A^T (A x) against two products (median of interleaved calls)\n")
-    print("| side | dtype | MiB | one pass: us | two products: us | two / one pass |")
-    print("|---|---|---|---|---|---|")
-    saved = _operator.FUSED_MIN_BYTES
+    print("\n## 3. One-pass A^T (A x) against two products, per step of Lanczos on A^T A "
+          "(median of interleaved runs, tol 1e-6)\n")
+    print("| side | dtype | MiB | steps (one pass / two) | one pass: us per step | two products: us per step "
+          "| two / one pass |")
+    print("|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
-    try:
-        for side in (1024, 2048, 4096):
-            for dtype in ("float64", "float32"):
-                A = rng.standard_normal((side, side)).astype(dtype)
-                x = rng.standard_normal(side).astype(dtype)
-                op = _operator.prepare(A)
-                _operator.FUSED_MIN_BYTES = 0
-                out = _interleaved({"fused": lambda: op.normal_matvec(x), "two": lambda: A.T @ (A @ x)},
-                                   max(20, 4 * repeat))
-                f, t = 1e6 * out["fused"][0], 1e6 * out["two"][0]
-                print(f"| {side} | {dtype} | {A.nbytes / 2**20:.0f} | {f:.0f} | {t:.0f} | {t / f:.2f} |", flush=True)
-    finally:
-        _operator.FUSED_MIN_BYTES = saved
+    for side in (1024, 2048, 4096):
+        for dtype in ("float64", "float32"):
+            A = rng.standard_normal((side, side)).astype(dtype)
+
+            def run(fused_min_bytes: int, A: np.ndarray = A):
+                return lb.spectral_norm(A, method="lanczos", normal=True, tol=1e-6, seed=1,
+                                        fused_min_bytes=fused_min_bytes)
+
+            out = _interleaved({"fused": lambda: run(0), "two": lambda: run(NEVER_FUSE)}, max(5, repeat))
+            kf, kt = out["fused"][1].iterations, out["two"][1].iterations
+            f, t = 1e6 * out["fused"][0] / kf, 1e6 * out["two"][0] / kt
+            print(f"| {side} | {dtype} | {A.nbytes / 2**20:.0f} | {kf} / {kt} | {f:.0f} | {t:.0f} | {t / f:.2f} |",
+                  flush=True)
+
+
+def _auto_route(A, tol: float, seed: int = 1, **options):
+    """``lb.spectral_norm`` on the route ``method="auto"`` takes for ``A`` at
+    ``tol`` (through ``lb.auto_plan``), with Lanczos's ``options`` added."""
+    method, plan = lb.auto_plan(A, tol)
+    return lb.spectral_norm(A, method=method, tol=tol, seed=seed, **plan, **options)
 
 
 def check_schedule(repeat: int) -> None:
     print("\n## 4. Stopping test every step against the check schedule (normal-operator Lanczos, auto's route)\n")
     print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms | every / scheduled |")
     print("|---|---|---|---|---|---|---|---|")
-    saved = krylov._CheckSchedule.WARMUP
-    families = {"gaussian": ("gaussian", {}), "gap0.99": ("gap", {"delta": 0.01}), "nn_like": ("nn_like", {})}
-    try:
-        for side in (256, 512, 1024, 2048):
-            for dtype in ("float64", "float32"):
-                for family, (name, kw) in families.items():
-                    if side == 2048 and family != "gaussian":
-                        continue
-                    A = matrices.make(name, side, side, seed=1, dtype=dtype, **kw).matrix
-                    for tol in (1e-6, 1e-3):
-                        def run(warmup: int, tol: float = tol, A: np.ndarray = A):
-                            krylov._CheckSchedule.WARMUP = warmup
-                            return lb.spectral_norm(A, tol=tol, seed=1)
-
-                        out = _interleaved({"every": lambda: run(10**9), "sched": lambda: run(saved)},
-                                           repeat if side < 2048 else max(3, repeat // 3))
-                        e, s_ = 1e3 * out["every"][0], 1e3 * out["sched"][0]
-                        print(f"| {side} | {dtype} | {family} | {tol:g} | {out['every'][1].iterations} / "
-                              f"{out['sched'][1].iterations} | {e:.2f} | {s_:.2f} | {e / s_:.2f} |", flush=True)
-    finally:
-        krylov._CheckSchedule.WARMUP = saved
+    for side in (256, 512, 1024, 2048):
+        for dtype in ("float64", "float32"):
+            for family, spectrum in GRID_SPECTRA.items():
+                if side == 2048 and family != "gaussian":
+                    continue
+                A = spectrum.make(side, side, seed=1, dtype=dtype).matrix
+                for tol in (1e-6, 1e-3):
+                    out = _interleaved({"every": lambda: _auto_route(A, tol, check_warmup=EVERY_STEP),
+                                        "sched": lambda: _auto_route(A, tol)},
+                                       repeat if side < 2048 else max(3, repeat // 3))
+                    e, s_ = 1e3 * out["every"][0], 1e3 * out["sched"][0]
+                    print(f"| {side} | {dtype} | {family} | {tol:g} | {out['every'][1].iterations} / "
+                          f"{out['sched'][1].iterations} | {e:.2f} | {s_:.2f} | {e / s_:.2f} |", flush=True)
 
 
 def schedule_steps() -> None:
     print("\n## 5. Steps with the stopping test every step against the check schedule\n")
     print("| route | runs | steps, every step | steps, scheduled | runs that differ | largest difference |")
     print("|---|---|---|---|---|---|")
-    families = (("gaussian", {}), ("gap", {"delta": 1e-2}), ("gap", {"delta": 1e-4}), ("nn_like", {}),
-                ("geometric", {}), ("polynomial", {}), ("low_rank", {}))
-    saved = krylov._CheckSchedule.WARMUP
-    try:
-        for route, opts in (("normal-operator (auto)", {}), ("bidiagonalization", {"method": "lanczos"})):
-            runs = every_total = sched_total = differ = worst = 0
-            for side in (200, 300, 700):
-                for name, kw in families:
-                    for dtype in ("float64", "float32"):
-                        for seed in range(3):
-                            A = matrices.make(name, side, side, seed=seed, dtype=dtype, **kw).matrix
-                            for tol in (1e-3, 1e-5, 1e-6, 1e-8, 1e-10):
-                                krylov._CheckSchedule.WARMUP = 10**9
-                                e = lb.spectral_norm(A, tol=tol, seed=seed, **opts)
-                                krylov._CheckSchedule.WARMUP = saved
-                                s_ = lb.spectral_norm(A, tol=tol, seed=seed, **opts)
-                                runs += 1
-                                every_total += e.iterations
-                                sched_total += s_.iterations
-                                differ += s_.iterations != e.iterations
-                                worst = max(worst, s_.iterations - e.iterations)
-            print(f"| {route} | {runs} | {every_total} | {sched_total} | {differ} | {worst} steps |", flush=True)
-    finally:
-        krylov._CheckSchedule.WARMUP = saved
+    spectra = [SPECTRA[label] for label in
+               ("gaussian", "gap", "gap1e-4", "nn_like", "geometric", "polynomial", "low_rank")]
+
+    def route(name: str, A, tol: float, seed: int, **options):
+        if name == "bidiagonalization":
+            return lb.spectral_norm(A, method="lanczos", tol=tol, seed=seed, **options)
+        return _auto_route(A, tol, seed, **options)
+
+    for name in ("normal-operator (auto)", "bidiagonalization"):
+        runs = every_total = sched_total = differ = worst = 0
+        for side in (200, 300, 700):
+            for spectrum in spectra:
+                for dtype in ("float64", "float32"):
+                    for seed in range(3):
+                        A = spectrum.make(side, side, seed=seed, dtype=dtype).matrix
+                        for tol in (1e-3, 1e-5, 1e-6, 1e-8, 1e-10):
+                            e = route(name, A, tol, seed, check_warmup=EVERY_STEP)
+                            s_ = route(name, A, tol, seed)
+                            runs += 1
+                            every_total += e.iterations
+                            sched_total += s_.iterations
+                            differ += s_.iterations != e.iterations
+                            worst = max(worst, s_.iterations - e.iterations)
+        print(f"| {name} | {runs} | {every_total} | {sched_total} | {differ} | {worst} steps |", flush=True)
 
 
 def block_products(repeat: int) -> None:
-    print("\n## 6. A^T (A X) with a block X of b columns, against the one-pass product with one vector\n")
+    print("\n## 6. A^T (A X) with a block X of b columns, against the two products with one vector\n")
     print("| side | dtype | b = 1: ms | b = 2 | b = 4 | b = 8 | b = 16 | b = 32 |")
     print("|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for side, dtype in ((2048, "float32"), (2048, "float64"), (4096, "float32")):
         A = rng.standard_normal((side, side)).astype(dtype)
         x = rng.standard_normal(side).astype(dtype)
-        calls = {1: lambda: _operator._row_block_normal(A, x)}
+        calls = {1: lambda: A.T @ (A @ x)}
         for b in (2, 4, 8, 16, 32):
             X = rng.standard_normal((side, b)).astype(dtype)
             calls[b] = lambda X=X: A.T @ (A @ X)

@@ -1,6 +1,6 @@
 """Stopping rules for Lanczos on A^T A, replayed step by step.
 
-    python benchmarks/stopping_rules.py [--n 512]
+    python -m benchmarks.studies.stopping_rules [--n 512]
 
 For each spectrum, the step at which each rule would stop at tol=1e-6 and the
 true relative error of the Ritz value there:
@@ -15,7 +15,8 @@ true relative error of the Ritz value there:
 
 The Lanczos recurrence here is plain NumPy (full reorthogonalization, float64)
 so that every Ritz value is visible; it runs the same Krylov space as
-``lipbench.spectral_norm(A, method="lanczos", normal=True)``.
+``lipbench.spectral_norm(A, method="lanczos", normal=True)``.  What it found:
+docs/studies/stopping_rules.md.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ import argparse
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
-from lipbench import matrices
+from benchmarks.spectra import SPECTRA as _ALL_SPECTRA
 
 TOL = 1e-6
-SPECTRA = (("gaussian", {}), ("gap", {"delta": 1e-2}), ("gap", {"delta": 1e-4}), ("gap", {"delta": 1e-6}),
-           ("geometric", {}), ("nn_like", {}))
+SPECTRA = tuple(_ALL_SPECTRA[label] for label in ("gaussian", "gap", "gap1e-4", "gap1e-6", "geometric", "nn_like"))
 
 
 def replay(A: np.ndarray, sigma_max: float, steps: int, seed: int = 1) -> list[tuple[int, float, float, float]]:
@@ -71,17 +71,16 @@ def main() -> None:
     print(f"| spectrum ({args.n}^2) | oracle | linear: steps | linear: true error | quadratic: steps "
           f"| quadratic: true error |")
     print("|---|---|---|---|---|---|")
-    for family, kw in SPECTRA:
-        ks = matrices.make(family, args.n, args.n, seed=0, **kw)
+    for spectrum in SPECTRA:
+        ks = spectrum.make(args.n, args.n, seed=0)
         rows = replay(ks.matrix, ks.sigma_max, args.steps)
 
         def first(col: int) -> tuple[str, str]:
             hit = next((r for r in rows if r[col] <= TOL), None)
             return ("-", "-") if hit is None else (str(hit[0]), f"{hit[1]:.1e}")
 
-        label = family + "".join(f" {k}={v:g}" for k, v in kw.items())
         oracle, _ = first(1)
-        print(f"| {label} | {oracle} | {' | '.join(first(2))} | {' | '.join(first(3))} |")
+        print(f"| {spectrum.label} | {oracle} | {' | '.join(first(2))} | {' | '.join(first(3))} |")
 
 
 if __name__ == "__main__":

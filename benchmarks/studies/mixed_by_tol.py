@@ -1,6 +1,6 @@
 """float32 work with float64 verification against float64 work, by tolerance.
 
-    python benchmarks/mixed_by_tol.py [--sides 1024 2048] [--gram-shapes 8192x1024 4096x512] [--repeat 3]
+    python -m benchmarks.studies.mixed_by_tol [--sides 1024 2048] [--gram-shapes 8192x1024 4096x512] [--repeat 3]
 
 Side by side in one process, one BLAS thread, ``lanczos`` in float64 and with
 ``work_dtype="float32"`` (float32 Krylov work; the float64 check refuses what
@@ -12,7 +12,7 @@ spectra, for the two routes auto takes on dense float64 input:
 
 Prints median times, steps, the true relative error and the ratio (float64
 time / mixed time: above 1, mixed is faster).  This is the measurement behind
-auto's ``AUTO_MIXED_MIN_TOL_NORMAL``.
+auto's ``AUTO_MIXED_MIN_TOL_NORMAL``; what it found: docs/studies/mixed_by_tol.md.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import lipbench as lb
+from benchmarks.spectra import SPECTRA as _ALL_SPECTRA
 from lipbench import matrices
 
-SPECTRA = (("gaussian", {}), ("gap", {"delta": 1e-2}), ("low_rank", {}), ("nn_like", {}), ("geometric", {}))
+SPECTRA = tuple(_ALL_SPECTRA[label] for label in ("gaussian", "gap", "low_rank", "nn_like", "geometric"))
 TOLS = (1e-8, 1e-10, 1e-12)
 GRAM_TOLS = (1e-6, 1e-8, 1e-10, 1e-12)
 
@@ -65,8 +66,8 @@ def main() -> None:
                      {"gram": True, "work_dtype": "float32"}):
             lb.spectral_norm(warm, method="lanczos", tol=1e-8, seed=0, **opts)
         for route, base, m, n, tols in _cases(args.sides, args.gram_shapes):
-            for family, kw in SPECTRA:
-                ks = matrices.make(family, m, n, seed=0, **kw)
+            for spectrum in SPECTRA:
+                ks = spectrum.make(m, n, seed=0)
                 for tol in tols:
                     rows = []
                     for opts in (base, {**base, "work_dtype": "float32"}):
@@ -74,7 +75,7 @@ def main() -> None:
                                                                     **opts), args.repeat)
                         rows.append((ms, r.iterations, abs(r.value - ks.sigma_max) / ks.sigma_max))
                     (t64, k64, e64), (t32, k32, e32) = rows
-                    print(f"| {route} | {m}x{n} | {family} | {tol:g} | {t64:.1f} | {k64} | {e64:.1e} | {t32:.1f} | "
+                    print(f"| {route} | {m}x{n} | {spectrum.family} | {tol:g} | {t64:.1f} | {k64} | {e64:.1e} | {t32:.1f} | "
                           f"{k32} | {e32:.1e} | {t64 / t32:.2f} |", flush=True)
 
 if __name__ == "__main__":

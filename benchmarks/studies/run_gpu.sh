@@ -14,14 +14,15 @@
 # and the report are copied there.  Every step prints its wall time.
 #
 # Usage (repository root or anywhere):
-#   bash benchmarks/run_gpu.sh
-#   LIPBENCH_DRY_RUN=1 bash benchmarks/run_gpu.sh   # CPU-only rehearsal: numpy backend,
-#                                                    # tiny profile, results in a temp folder
+#   bash benchmarks/studies/run_gpu.sh
+#   LIPBENCH_DRY_RUN=1 bash benchmarks/studies/run_gpu.sh   # CPU-only rehearsal: numpy backend,
+#                                                            # tiny profile, results in a temp folder
 # Environment: PYTHON (default python3), LIPBENCH_GPU_BUDGET (seconds of timed
 # rounds per case, default 0.2), LIPBENCH_MACHINE, OUT.
+# What its runs found: docs/studies/run_gpu.md.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=${PYTHON:-python3}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"

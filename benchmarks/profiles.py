@@ -1,0 +1,160 @@
+"""The benchmark profiles as data: what each one runs of every suite, and its time budget.
+
+``--lipbench-size=NAME`` (or ``LIPBENCH_SIZE``) picks one; ``quick`` is the
+default.  The grid is the same in every profile: a case a profile leaves out
+is skipped with the reason given here, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from benchmarks.grid import SPARSE_N, SPARSE_SHAPE, Case, tol_independent_skip
+
+
+def _frozen(values: Iterable | None) -> frozenset | None:
+    return None if values is None else frozenset(values)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The grid cases whose every given field takes one of the listed values
+    (a field left at None: any value)."""
+
+    shapes: frozenset[str] | None = None
+    dtypes: frozenset[str] | None = None
+    families: frozenset[str] | None = None
+    tols: frozenset[float] | None = None
+    methods: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("shapes", "dtypes", "families", "tols", "methods"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def __contains__(self, case: Case) -> bool:
+        return ((self.shapes is None or case.shape in self.shapes)
+                and (self.dtypes is None or case.dtype in self.dtypes)
+                and (self.families is None or case.family in self.families)
+                and (self.tols is None or case.tol in self.tols)
+                and (self.methods is None or case.method in self.methods))
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Grid cases a profile leaves out although a broader rule would run them.
+    ``reason`` is formatted with ``profile`` (the profile's name) and ``case``."""
+
+    cases: Slice
+    reason: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    #: shown by ``pytest benchmarks --help``
+    summary: str
+    #: seconds of timed rounds per grid case, and the most rounds a case gets
+    budget_seconds: float
+    max_rounds: int
+    #: the grid cases it runs (None: every one) ...
+    grid: tuple[Slice, ...] | None
+    #: ... less these, checked first
+    exclusions: tuple[Exclusion, ...]
+    #: why any other grid case is skipped
+    left_out: str
+    #: error-vs-cost curves (test_convergence.py) run at these shapes (None: all)
+    curve_shapes: frozenset[str] | None
+    #: ``auto`` on every matrix family (test_targets.py) runs at these sides (None: all)
+    auto_accuracy_sides: frozenset[int] | None
+    #: (count, side) of the stack of small matrices (test_targets.py)
+    batched_stack: tuple[int, int]
+    #: (m, n, steps) of the drifting weight (test_training.py)
+    training: tuple[int, int, int]
+
+
+#: shapes that only the full profile runs
+FULL_ONLY_SHAPES = ("8192x8192", "16384x16384")
+_FULL_ONLY = Exclusion(Slice(shapes=FULL_ONLY_SHAPES),
+                       "not in {profile} profile: {case.shape} runs with --lipbench-size=full")
+_HEADLINE_SIDES = ("2048x2048", "4096x4096")
+_QUICK_SPARSE = dict(shapes={SPARSE_SHAPE}, dtypes={"float64"}, families={"gaussian"}, tols={1e-3})
+
+TINY = Profile(
+    name="tiny", summary="self-test", budget_seconds=0.05, max_rounds=3,
+    grid=(Slice(shapes={"256x256"}, dtypes={"float64"}, families={"gaussian"}, tols={1e-6}),),
+    exclusions=(_FULL_ONLY,),
+    left_out="not in tiny profile (256x256 float64 gaussian at 1e-6 only)",
+    curve_shapes=frozenset(),
+    auto_accuracy_sides=frozenset({1024}),
+    batched_stack=(32, 64),
+    training=(256, 256, 10),
+)
+
+QUICK = Profile(
+    name="quick", summary="default, about 11 min on 2 CPU cores", budget_seconds=0.6, max_rounds=15,
+    grid=(
+        Slice(shapes={"256x256", "1024x1024"}),  # everything
+        # the headline: float64 Gaussian at 1e-6 ...
+        Slice(shapes=_HEADLINE_SIDES, dtypes={"float64"}, families={"gaussian"}, tols={1e-6}),
+        # ... and its float32 counterpart: auto against its references
+        Slice(shapes=_HEADLINE_SIDES, families={"gaussian"}, tols={1e-6},
+              methods={"auto", "lanczos", "numpy.linalg.norm", "scipy.sparse.linalg.svds", "propack"}),
+        Slice(shapes={"8192x1024", "1024x8192"}, dtypes={"float64"}, families={"gaussian"}),  # tall, wide
+        Slice(**_QUICK_SPARSE),
+    ),
+    exclusions=(
+        _FULL_ONLY,
+        Exclusion(Slice(**_QUICK_SPARSE, methods={"randomized"}),
+                  f"not in {{profile}} profile: {{case.method}} on the {SPARSE_N}^2 operator took over 25 s "
+                  "per call on a 2-core box; runs with --lipbench-size=full"),
+    ),
+    left_out="not in quick profile (2048^2, 4096^2, tall, wide, sparse: float64 Gaussian only, sparse at "
+             "tol=1e-3; run everything with --lipbench-size=full)",
+    curve_shapes=frozenset({"1024x1024"}),
+    auto_accuracy_sides=frozenset({1024, 2048}),
+    batched_stack=(512, 64),
+    training=(512, 512, 30),
+)
+
+FULL = Profile(
+    name="full", summary="all sizes, for GPUs", budget_seconds=2.0, max_rounds=30,
+    grid=None, exclusions=(), left_out="",
+    curve_shapes=None, auto_accuracy_sides=None, batched_stack=(512, 64), training=(2048, 2048, 50),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (TINY, QUICK, FULL)}
+DEFAULT = "quick"
+
+
+def get(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown benchmark profile {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+def skip_reason(case: Case, profile: str) -> str | None:
+    """Why grid ``case`` is not run in ``profile`` (None: it runs)."""
+    reason = tol_independent_skip(case)
+    if reason:
+        return reason
+    p = get(profile)
+    for ex in p.exclusions:
+        if case in ex.cases:
+            return ex.reason.format(profile=p.name, case=case)
+    if p.grid is None or any(case in s for s in p.grid):
+        return None
+    return p.left_out
+
+
+def elsewhere(what: str, profile: str, runs_in: Callable[[Profile], bool]) -> str:
+    """The skip reason for a part of a suite that ``profile`` leaves out
+    (``what``: "curves at 4096x4096 run"); ``runs_in(p)`` says whether
+    profile ``p`` runs it."""
+    names = [p.name for p in PROFILES.values() if runs_in(p)]
+    return f"not in {profile} profile: {what} with --lipbench-size={' or '.join(names)}"
+
+
+__all__ = ["DEFAULT", "Exclusion", "FULL", "FULL_ONLY_SHAPES", "PROFILES", "Profile", "QUICK", "Slice",
+           "TINY", "elsewhere", "get", "skip_reason"]

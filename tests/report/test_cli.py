@@ -1,0 +1,43 @@
+"""report.cli: ``lipbench report`` reports despite a corrupt file and refuses a missing folder."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from lipbench import report  # noqa: E402
+
+from .fakes import cpu_run  # noqa: E402
+
+
+def test_cli_reports_despite_a_corrupt_file(tmp_path, capsys):
+    cpu_run(tmp_path)
+    (tmp_path / "broken.json").write_text("not json at all")
+    parser = argparse.ArgumentParser()
+    report.add_cli_arguments(parser)
+    args = parser.parse_args([str(tmp_path), "--out", str(tmp_path / "out")])
+    assert report.run_cli(args) == 0
+    err = capsys.readouterr().err
+    assert "broken.json" in err and "not valid JSON" in err, err
+    assert (tmp_path / "out" / "REPORT.md").is_file()
+
+
+def test_cli_missing_folder_is_an_error(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    report.add_cli_arguments(parser)
+    assert report.run_cli(parser.parse_args([str(tmp_path / "nope")])) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_python_m_lipbench_report_runs(tmp_path):
+    cpu_run(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "lipbench.report", str(tmp_path), "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "o" / "REPORT.md").is_file()

@@ -6,12 +6,18 @@ before it (load -> compare -> targets -> plots) and writes
 * ``REPORT.md`` -- the sections below, tables as Markdown, plots linked;
 * ``REPORT.html`` -- the same tables and the plots in one self-contained page;
 * ``results.csv`` and ``curves.csv`` -- the tidy frames;
-* ``plots/*.png``.
+* ``plots/*.png`` and ``plots/written-by-lipbench-report.sha256``, the list of
+  the plots it wrote with their SHA-256.
+
+It deletes nothing but its own earlier plots: those the previous list names,
+and only while their bytes are still the ones it wrote.  Any other file under
+``plots/`` is left alone; a plot of the same name is overwritten.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import warnings
 from pathlib import Path
@@ -27,9 +33,36 @@ from .tables import (batched_table, cross_hardware_table, group_table, headline_
                      training_table)
 from .targets import targets_table
 
-__all__ = ["write_report"]
+__all__ = ["PLOTS_MANIFEST", "write_report"]
+
+#: the list of plots a report wrote (``<sha256>  <name>`` per line, as sha256sum writes it)
+PLOTS_MANIFEST = "written-by-lipbench-report.sha256"
 
 Section = tuple[str, str, "pd.DataFrame | None"]  # (title, prose, table)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _remove_own_plots(plots: Path) -> None:
+    """Delete the plots the previous report listed in its manifest, where a
+    file still holds exactly the bytes that report wrote."""
+    manifest = plots / PLOTS_MANIFEST
+    if not manifest.is_file():
+        return
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        if not name or Path(name).name != name or name in (".", ".."):
+            continue  # not a plain file name in plots/: not one of ours
+        f = plots / name
+        if f.is_file() and not f.is_symlink() and _sha256(f) == digest:
+            f.unlink()
+
+
+def _write_manifest(plots: Path, pngs: list[Path]) -> None:
+    lines = [f"{_sha256(p)}  {p.name}" for p in pngs]
+    (plots / PLOTS_MANIFEST).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
 def _sections(df: pd.DataFrame, latest: pd.DataFrame) -> list[Section]:
@@ -108,8 +141,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     out.mkdir(parents=True, exist_ok=True)
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
-    for old in plots.glob("*.png"):
-        old.unlink()
+    _remove_own_plots(plots)
 
     df = load_results(results_dir)
     paths: dict[str, Any] = {}
@@ -132,6 +164,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
             warnings.warn(f"no plots: matplotlib is not importable ({exc}); install lipbench[report]",
                           ReportWarning, stacklevel=2)
         sections = _sections(df, latest)
+    _write_manifest(plots, pngs)
     paths["png"] = pngs
 
     md = ["# lipbench benchmark report", "",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import subprocess
@@ -97,3 +98,40 @@ def test_real_tiny_benchmark_run_is_reported(tmp_path):
     paths = report.write_report(tmp_path)
     assert Path(paths["md"]).is_file() and Path(paths["html"]).is_file()
 
+
+def test_report_deletes_only_the_plots_it_wrote(tmp_path):
+    """Pointed at a shared folder, the report leaves every file it did not write."""
+    results, out = tmp_path / "results", tmp_path / "shared"
+    cpu_run(results)
+    foreign = out / "plots" / "someone_elses_plot.png"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_bytes(b"\x89PNG\r\n\x1a\n not written by lipbench")
+    first = report.write_report(results, out)  # no list of earlier plots yet
+    second = report.write_report(results, out)  # the first report's list in place
+    assert foreign.read_bytes() == b"\x89PNG\r\n\x1a\n not written by lipbench", "a foreign plot was changed"
+    assert first["png"] and all(Path(p).is_file() for p in second["png"])
+
+
+def test_report_removes_its_own_stale_plots_but_not_edited_ones(tmp_path):
+    """A plot the previous report wrote and nobody changed since is removed when
+    the new report has no such plot; one changed since, or named outside
+    plots/, is left alone."""
+    results, out = tmp_path / "results", tmp_path / "out"
+    cpu_run(results, "cpu-a")
+    cpu_run(results, "cpu-b")
+    first = [Path(p) for p in report.write_report(results, out)["png"]]
+    gone = [p for p in first if "cpu-b" in p.name]
+    assert len(gone) == 2, first
+    gone[1].write_bytes(gone[1].read_bytes() + b"edited")
+    victim = out / "victim.png"
+    victim.write_bytes(b"not a plot of the report")
+    manifest = out / "plots" / report.PLOTS_MANIFEST
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    manifest.write_text(manifest.read_text() + f"{digest}  ../victim.png\n")
+    for run in (results / "cpu-b").rglob("*.json"):
+        run.unlink()
+    second = [Path(p) for p in report.write_report(results, out)["png"]]
+    assert not gone[0].exists(), f"stale plot {gone[0].name} kept"
+    assert gone[1].exists(), "a plot edited after the report wrote it was removed"
+    assert victim.exists(), "a file outside plots/ named in the list was removed"
+    assert second and all(p.is_file() and "cpu-b" not in p.name for p in second), second

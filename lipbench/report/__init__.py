@@ -25,7 +25,7 @@ from .compare import (REFERENCE_METHODS, TOL_INDEPENDENT, add_speedups, broadcas
                       cross_hardware, method_picker)
 from .load import ReportWarning, find_result_files, latest_per_case, load_curves, load_results
 from .plots import plot_error_vs_cost, plot_time_vs_size, plot_tracking
-from .render import PLOTS_MANIFEST, write_report
+from .render import PLOTS_MANIFEST, default_out_dir, write_report
 from .targets import TARGETS, Target, targets_table
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "plot_time_vs_size",
     "plot_error_vs_cost",
     "plot_tracking",
+    "default_out_dir",
     "write_report",
     "add_cli_arguments",
     "run_cli",

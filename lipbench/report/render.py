@@ -33,12 +33,21 @@ from .tables import (batched_table, cross_hardware_table, group_table, headline_
                      training_table)
 from .targets import targets_table
 
-__all__ = ["PLOTS_MANIFEST", "write_report"]
+__all__ = ["PLOTS_MANIFEST", "LOCAL_DIR", "default_out_dir", "write_report"]
 
 #: the list of plots a report wrote (``<sha256>  <name>`` per line, as sha256sum writes it)
 PLOTS_MANIFEST = "written-by-lipbench-report.sha256"
+#: where the report of a results folder goes unless told otherwise: ``<results>/local/``
+LOCAL_DIR = "local"
 
 Section = tuple[str, str, "pd.DataFrame | None"]  # (title, prose, table)
+
+
+def default_out_dir(results_dir: str | Path) -> Path:
+    """``<results_dir>/local``: a report of one's own runs, beside them, never
+    over the committed report (``results/local/`` is ignored by git)."""
+    p = Path(results_dir)
+    return (p if p.is_dir() or not p.exists() else p.parent) / LOCAL_DIR
 
 
 def _sha256(path: Path) -> str:
@@ -134,10 +143,10 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame) -> list[Section]:
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
     """Read every run under ``results_dir`` and write REPORT.md, REPORT.html,
     results.csv, curves.csv and plots/*.png into ``out_dir`` (default:
-    ``results_dir``).  Returns the written
-    paths by kind ('md', 'html', 'csv', 'curves_csv', 'png' -> list)."""
+    :func:`default_out_dir`, ``<results_dir>/local``).  Returns the written paths
+    by kind ('md', 'html', 'csv', 'curves_csv', 'png' -> list)."""
     results_dir = Path(results_dir)
-    out = Path(out_dir) if out_dir is not None else (results_dir if results_dir.is_dir() else results_dir.parent)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(results_dir)
     out.mkdir(parents=True, exist_ok=True)
     plots = out / "plots"
     plots.mkdir(exist_ok=True)

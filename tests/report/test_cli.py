@@ -1,4 +1,4 @@
-"""report.cli: ``lipbench report`` reports despite a corrupt file and refuses a missing folder."""
+"""report.cli: ``lipbench report`` (and ``python -m lipbench.report``): where it writes, a corrupt file, a missing folder."""
 
 from __future__ import annotations
 
@@ -68,3 +68,13 @@ def test_python_m_lipbench_report_runs(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "o" / "REPORT.md").is_file()
+
+
+def test_lipbench_report_subcommand(tmp_path, capsys):
+    from lipbench import cli
+
+    cpu_run(tmp_path)
+    assert cli.main(["report", str(tmp_path), "-o", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "REPORT.md").is_file()
+    assert cli.main(["report", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err

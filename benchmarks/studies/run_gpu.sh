@@ -112,7 +112,7 @@ fi
 
 
 step report 30 "$PY" -m lipbench.report "$RESULTS"
-[[ -n "${OUT:-}" ]] && cp "$RESULTS/REPORT.md" "$OUT/" 2>/dev/null
+[[ -n "${OUT:-}" ]] && cp "$RESULTS/local/REPORT.md" "$OUT/" 2>/dev/null
 
 echo
 echo "== total $(elapsed "$T0") s; failed steps: ${FAILED[*]:-none}"

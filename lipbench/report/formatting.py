@@ -1,0 +1,95 @@
+"""How numbers, shapes and tables are written in every part of the report.
+
+Times get a unit (``82.3 ms``), relative errors one significant digit past the
+point (``9.0e-12``), ratios an ``x`` (``36.2x``); a missing value is an empty
+cell, never ``nan``.  Shapes sort by entry count, then rows, so ``1024x8192``
+follows ``2048x2048`` the way a reader expects.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "md_table", "slug",
+           "shape_key"]
+
+
+def fmt_time(t: Any) -> str:
+    """Seconds with a unit: ``2.98 s``, ``82.3 ms``, ``828 µs``; empty when missing."""
+    if t is None or (isinstance(t, float) and not math.isfinite(t)):
+        return ""
+    t = float(t)
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if t >= scale or unit == "ns":
+            return f"{t / scale:.3g} {unit}"
+    return f"{t:.3g} s"  # pragma: no cover
+
+
+def fmt_time_iqr(t: Any, iqr: Any) -> str:
+    """``median ± IQR``, or the median alone when the IQR is missing."""
+    s = fmt_time(t)
+    if s and iqr is not None and not pd.isna(iqr) and math.isfinite(float(iqr)):
+        return f"{s} ± {fmt_time(iqr)}"
+    return s
+
+
+def fmt_err(e: Any) -> str:
+    if e is None or (isinstance(e, float) and math.isnan(e)):
+        return ""
+    return f"{float(e):.1e}"
+
+
+def fmt_ratio(r: Any) -> str:
+    if r is None or (isinstance(r, float) and not math.isfinite(r)):
+        return ""
+    return f"{float(r):.3g}x"
+
+
+def fmt_int(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(int(v))
+
+
+def fmt_tol(t: Any) -> str:
+    """A tolerance (``1e-06``), or ``-`` for the tolerance-independent methods."""
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return "-"
+    return f"{float(t):g}"
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table of ``df`` (``|`` escaped, floats to 4 digits)."""
+    if df.empty:
+        return "_(no rows)_\n"
+    cols = [str(c) for c in df.columns]
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def slug(s: str) -> str:
+    """A file-name-safe, lower-case version of ``s`` (for plot names)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(s)).strip("-").lower() or "x"
+
+
+def shape_key(shape: str) -> tuple:
+    """Sort key of ``"MxN"``: entries, then M, then N; anything else last."""
+    m = re.match(r"(\d+)x(\d+)", str(shape))
+    if not m:
+        return (math.inf, str(shape))
+    a, b = int(m.group(1)), int(m.group(2))
+    return (a * b, a, b, str(shape))

@@ -22,6 +22,8 @@ from .spectral import (
     spectral_norm,
 )
 
+from . import lipschitz  # after .spectral: its layers call lipbench.spectral_norm
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -37,5 +39,6 @@ __all__ = [
     "NotConvergedError",
     "backends",
     "matrices",
+    "lipschitz",
     "__version__",
 ]

@@ -31,7 +31,7 @@ class Residual:
             if not callable(getattr(self.f, attr, None)):
                 raise TypeError(f"the residual branch ({type(self.f).__name__}) has no {attr}() method")
         n_in = getattr(self.f, "in_features", None)
-        n_out = _out_features(self.f)
+        n_out = getattr(self.f, "out_features", None)
         if n_in is not None and n_out is not None and n_in != n_out:
             raise ValueError(f"a residual branch must keep the width; it maps {n_in} features to {n_out}")
 
@@ -56,16 +56,6 @@ class Residual:
     def lipschitz_upper(self) -> float:
         """``1 + L(f)``, L(f) the branch's certified bound, rounded up."""
         return _sigma.round_up(1.0 + float(self.f.lipschitz_upper()))
-
-
-def _out_features(f: Any) -> int | None:
-    n = getattr(f, "out_features", None)
-    if n is None and hasattr(f, "layers"):  # a Sequential: its last known width
-        for layer in reversed(f.layers):
-            n = getattr(layer, "out_features", None)
-            if n is not None:
-                break
-    return n
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,13 @@ class Ladder:
             value = "n/a" if math.isnan(r.value) else f"{r.value:.6g}"
             cert = "yes" if r.certified else ("-" if math.isnan(r.value) else "no")
             lines.append(f"{r.name:<18} {r.kind:<6} {value:>12} {cert:<10} {r.seconds:>8.3f}  {r.note}")
-        lines.append(f"product / best certified upper = {self.product / self.best_certified_upper:.4g}; "
-                     f"product / best lower = {self.product / self.best_lower:.4g}")
+        lines.append(f"product / best certified upper = {_ratio(self.product, self.best_certified_upper):.4g}; "
+                     f"product / best lower = {_ratio(self.product, self.best_lower):.4g}")
         return "\n".join(lines)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else (math.nan if a == 0 else math.inf)
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -124,6 +124,8 @@ def realise_pattern(net_layers: list, chain: Chain, bits: np.ndarray, *, radius:
         d = np.where(s > 0, hi, lo)
         A, c = d[:, None] * Za, d * Zc
         start += W.shape[0]
+    if not rows:  # no hidden unit: every input realises the empty pattern
+        return np.zeros(n0)
     G, h = np.vstack(rows), np.concatenate(offs)
     # maximise t subject to G x + h >= t, t <= 1, |x_j| <= radius  (variables x, t)
     res = optimize.linprog(np.r_[np.zeros(n0), -1.0], A_ub=np.c_[-G, np.ones(len(h))], b_ub=h,

@@ -23,6 +23,8 @@ from .spectral import (
     spectral_norm,
 )
 
+from . import lipschitz  # after .spectral: its layers call lipbench.spectral_norm
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,5 +41,6 @@ __all__ = [
     "NotConvergedError",
     "backends",
     "matrices",
+    "lipschitz",
     "__version__",
 ]

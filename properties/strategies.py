@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lipbench import matrices as lm
-from lipbench.lipschitz import ACTIVATIONS, ActivationLayer, Dense, Sequential, activation
+from lipbench.lipschitz import (ACTIVATIONS, ActivationLayer, AvgPool, BatchNorm, Conv, Dense, Dropout, Flatten,
+                                MaxPool, Residual, Sequential, activation)
 
 __all__ = [
     "MAX_SIDE",
@@ -46,6 +47,12 @@ __all__ = [
     "dropout_masks",
     "activations",
     "networks",
+    "conv_layers",
+    "batchnorms",
+    "pools",
+    "residuals",
+    "linear_layers",
+    "chain_networks",
 ]
 
 MAX_SIDE = 24
@@ -283,4 +290,115 @@ def networks(draw: Any, *, max_depth: int = 3, max_width: int = 8, piecewise_lin
         layers.append(Dense(W, b))
         if i < depth - 1:
             layers.append(ActivationLayer(draw(activations(names=names), label=f"act{i}")))
+    return Sequential(layers)
+
+
+PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+def _gaussian(draw: Any, shape: tuple[int, ...], label: str) -> np.ndarray:
+    """A Gaussian array from a drawn seed, scaled by a drawn power of two in [2**-4, 2**4]."""
+    seed = draw(seeds, label=f"{label} seed")
+    scale = 2.0 ** draw(st.integers(-4, 4), label=f"{label} log2 scale")
+    return scale * np.random.default_rng(seed).standard_normal(shape)
+
+
+@st.composite
+def conv_layers(draw: Any, *, max_side: int = 6, dims: tuple[int, ...] = (1, 2)) -> Conv:
+    """A Conv with every option drawn: 1-D or 2-D, groups, stride, padding (any mode), dilation;
+    the spatial size is raised to what the window and the padding mode need."""
+    d = draw(st.sampled_from(dims), label="spatial dims")
+    groups = draw(st.integers(1, 2), label="groups")
+    c_in = groups * draw(st.integers(1, 2), label="in channels per group")
+    c_out = groups * draw(st.integers(1, 2), label="out channels per group")
+    mode = draw(st.sampled_from(PADDING_MODES), label="padding mode")
+    kernel, stride, padding, dilation, spatial = [], [], [], [], []
+    for j in range(d):
+        k = draw(st.integers(1, 3), label=f"kernel {j}")
+        dl = draw(st.integers(1, 2), label=f"dilation {j}")
+        p = draw(st.integers(0, 2), label=f"padding {j}")
+        n = draw(st.integers(1, max_side), label=f"size {j}")
+        n = max(n, dl * (k - 1) + 1 - 2 * p, p + 1 if mode == "reflect" else 1, p if mode == "circular" else 1)
+        kernel.append(k)
+        dilation.append(dl)
+        padding.append(p)
+        stride.append(draw(st.integers(1, 2), label=f"stride {j}"))
+        spatial.append(n)
+    w = _gaussian(draw, (c_out, c_in // groups, *kernel), "weight")
+    bias = draw(st.none() | st.just(True), label="bias")
+    b = _gaussian(draw, (c_out,), "bias") if bias else None
+    return Conv(w, (c_in, *spatial), b, stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation),
+                groups=groups, padding_mode=mode)
+
+
+@st.composite
+def batchnorms(draw: Any) -> BatchNorm:
+    """Eval-mode batch norm: 1-4 channels, optional spatial extent, variances down to 0 (eps keeps it positive)."""
+    c = draw(st.integers(1, 4), label="channels")
+    spatial = draw(st.lists(st.integers(1, 3), max_size=2), label="spatial")
+    vec = hnp.arrays(np.float64, (c,), elements=st.floats(-4.0, 4.0), fill=st.nothing())
+    var = hnp.arrays(np.float64, (c,), elements=st.floats(0.0, 10.0), fill=st.nothing())
+    eps = draw(st.sampled_from((1e-5, 1e-3, 0.1)), label="eps")
+    return BatchNorm(draw(vec, label="gamma"), draw(vec, label="beta"), draw(vec, label="mean"),
+                     draw(var, label="var"), eps, (c, *spatial) if spatial else None)
+
+
+@st.composite
+def pools(draw: Any, kind: str, *, max_side: int = 7) -> Any:
+    """AvgPool or MaxPool, 1-D or 2-D, windows 1-3 wide, strides 1-3 (overlapping or not)."""
+    d = draw(st.integers(1, 2), label="spatial dims")
+    k = tuple(draw(st.integers(1, 3), label=f"kernel {j}") for j in range(d))
+    s = tuple(draw(st.integers(1, 3), label=f"stride {j}") for j in range(d))
+    n = tuple(draw(st.integers(kj, max_side), label=f"size {j}") for j, kj in enumerate(k))
+    c = draw(st.integers(1, 2), label="channels")
+    return (AvgPool if kind == "avg" else MaxPool)(k, (c, *n), s)
+
+
+@st.composite
+def residuals(draw: Any, *, max_width: int = 6) -> Residual:
+    """x + f(x) with f a Dense layer or Dense -> ReLU -> Dense of the same width."""
+    n = draw(st.integers(1, max_width), label="width")
+    W1 = draw(spectral_matrices(shape=(n, n), dtype="float64"), label="W1").matrix
+    if draw(st.booleans(), label="linear branch"):
+        return Residual(Dense(W1, draw(st.none() | vectors(n, bound=2.0), label="b1")))
+    h = draw(st.integers(1, max_width), label="hidden")
+    W1 = draw(spectral_matrices(shape=(h, n), dtype="float64"), label="W1h").matrix
+    W2 = draw(spectral_matrices(shape=(n, h), dtype="float64"), label="W2").matrix
+    return Residual(Sequential([Dense(W1, draw(vectors(h, bound=2.0), label="b1")),
+                                ActivationLayer(activation("relu")), Dense(W2)]))
+
+
+@st.composite
+def linear_layers(draw: Any) -> Any:
+    """Any layer that is affine: Conv, AvgPool, BatchNorm, Flatten, test-time Dropout."""
+    kind = draw(st.sampled_from(("conv", "avg", "batchnorm", "flatten", "dropout")), label="layer kind")
+    if kind == "conv":
+        return draw(conv_layers(max_side=4), label="conv")
+    if kind == "avg":
+        return draw(pools("avg", max_side=5), label="pool")
+    if kind == "batchnorm":
+        return draw(batchnorms(), label="batchnorm")
+    if kind == "flatten":
+        return Flatten(draw(st.tuples(st.integers(1, 3), st.integers(1, 4)), label="shape"))
+    return Dropout(draw(keep_probabilities(), label="p"), draw(st.sampled_from(("classical", "inverted"))))
+
+
+MONOTONE = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu")
+
+
+@st.composite
+def chain_networks(draw: Any, *, max_depth: int = 3, max_width: int = 5, piecewise_linear: bool = False) -> Sequential:
+    """Dense -> monotone activation -> ... -> Dense (at most ~12 hidden units), the activations the
+    chain bounds take (leaky ReLU and ELU slopes non-negative)."""
+    depth = draw(st.integers(1, max_depth), label="depth")
+    widths = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1), label="widths")
+    names = ("relu", "leaky_relu") if piecewise_linear else MONOTONE
+    layers: list[Any] = []
+    for i in range(depth):
+        W = draw(spectral_matrices(shape=(widths[i + 1], widths[i]), dtype="float64"), label=f"W{i}").matrix
+        layers.append(Dense(W, draw(st.none() | vectors(widths[i + 1], bound=2.0), label=f"b{i}")))
+        if i < depth - 1:
+            name = draw(st.sampled_from(names), label=f"act{i}")
+            params = {"alpha": draw(st.floats(0.0, 3.0), label="alpha")} if name in ("leaky_relu", "elu") else {}
+            layers.append(ActivationLayer(activation(name, **params)))
     return Sequential(layers)

@@ -4,7 +4,11 @@ Dense (affine) layers, activations with derived constants, dropout in both
 conventions, spectral normalization (exact, certified, power iteration), a
 ``Sequential`` network, the product upper bound (C12) and an empirical lower
 bound (sampled difference quotients and Jacobian norms with gradient ascent).
-Convolutions and tighter network bounds come later.
+Convolution (``Conv``), eval-mode batch norm, average and max pooling,
+residual blocks and ``Flatten`` work on flattened ``(C, *spatial)`` inputs; the
+bound ladder (:func:`lipschitz_ladder`) puts the product bound beside tighter
+certified bounds (ECLipsE-Fast, exact maximization over activation patterns)
+and lower bounds.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from .gram import gram_eigenvalues, gram_matrix
 from .layers import ActivationLayer, Dense
 from .network import Sequential
 from .spectral_normalization import SpectralNormalizer, power_iteration_sigma, spectral_normalize
+from .batchnorm import BatchNorm
+from .conv_layer import Conv
+from .pooling import AvgPool, MaxPool
+from .residual import Flatten, Residual
+from .chain import Chain, network_chain
+from .eclipse import EclipseResult, eclipse_fast
+from .patterns import PatternBound, pattern_bound, realise_pattern
+from .ladder import Ladder, Rung, lipschitz_ladder
 
 __all__ = [
     "ACTIVATIONS",
@@ -40,4 +52,20 @@ __all__ = [
     "difference_quotient",
     "gram_matrix",
     "gram_eigenvalues",
+    "Conv",
+    "BatchNorm",
+    "AvgPool",
+    "MaxPool",
+    "Residual",
+    "Flatten",
+    "Chain",
+    "network_chain",
+    "EclipseResult",
+    "eclipse_fast",
+    "PatternBound",
+    "pattern_bound",
+    "realise_pattern",
+    "Ladder",
+    "Rung",
+    "lipschitz_ladder",
 ]

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix"]
+__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix", "round_up", "UNIT_ROUNDOFF"]
+
+UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2  # u: |fl(a op b) - a op b| <= u |a op b|
 
 
 def check_matrix(W: Any, name: str = "W") -> np.ndarray:
@@ -51,3 +53,12 @@ def sigma_exact(W: Any) -> float:
 def sigma_upper(W: Any) -> float:
     """A certified upper bound on sigma_max(W)."""
     return sigma_bracket(W)[2]
+
+
+def round_up(value: float, ops: int = 1) -> float:
+    """An upper bound on the exact result of ``ops`` rounded float64 operations
+    (products, quotients, sums of non-negative terms, square roots) whose computed
+    result is ``value`` >= 0: ``value (1 + 2 ops u)``, then one more ulp up."""
+    if value < 0:
+        raise ValueError(f"round_up takes a non-negative value; got {value}")
+    return float(np.nextafter(value * (1.0 + 2.0 * max(int(ops), 1) * UNIT_ROUNDOFF), np.inf))

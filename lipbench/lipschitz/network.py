@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import math
+
 import numpy as np
 
+from . import _sigma
 from .layers import ActivationLayer, check_input
 
 __all__ = ["Sequential"]
@@ -43,6 +46,14 @@ class Sequential:
                 return n
         return None
 
+    @property
+    def out_features(self) -> int | None:
+        for layer in reversed(self.layers):
+            n = getattr(layer, "out_features", None)
+            if n is not None:
+                return n
+        return None
+
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
         for layer in self.layers:
@@ -63,6 +74,10 @@ class Sequential:
     def layer_constants(self) -> list[float]:
         """Each layer's certified Lipschitz upper bound."""
         return [float(layer.lipschitz_upper()) for layer in self.layers]
+
+    def lipschitz_upper(self) -> float:
+        """The product of the layers' certified constants, rounded up (so a network nests as a layer)."""
+        return _sigma.round_up(math.prod(self.layer_constants()), ops=len(self.layers))
 
     def linear_region_radius(self, x: Any) -> float:
         """For a piecewise-linear network (Dense, ReLU/leaky ReLU, test-time

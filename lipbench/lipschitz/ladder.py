@@ -1,0 +1,159 @@
+"""The bound ladder: several bounds on one network's Lipschitz constant, side by side.
+
+:func:`lipschitz_ladder` runs, on a ``Sequential`` network,
+
+1. ``product`` -- the product of the layers' certified constants (claim C12);
+2. ``eclipse_fast`` -- ECLipsE-Fast, each step verified in floating point
+   (:mod:`.eclipse`); for chains of linear layers and monotone activations;
+3. ``patterns`` -- the maximum of sigma_max over all activation patterns
+   (:mod:`.patterns`), certified; for up to ~20 hidden units;
+4. ``realised_pattern`` -- a lower bound: sigma(J_f(x)) at an input x found by
+   linear programming inside the region of a top pattern (plain ReLU-type MLPs);
+   when it meets rung 3, L(f) is known to rounding;
+5. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
+   (sampled difference quotients and Jacobian norms, gradient ascent), also at
+   any given ``points``.
+
+Each row says whether it is an upper or a lower bound and whether it is
+certified (rounding accounted for).  A rung that does not apply says why.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .bounds import empirical_lower_bound, product_bound
+from .chain import network_chain
+from .eclipse import eclipse_fast
+from .layers import ActivationLayer, Dense
+from .network import Sequential
+from .patterns import MAX_HIDDEN_UNITS, pattern_bound, realise_pattern
+
+__all__ = ["Rung", "Ladder", "lipschitz_ladder"]
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One row: ``value`` is nan when the rung does not apply (``note`` says why)."""
+
+    name: str
+    kind: str  # "upper" or "lower"
+    value: float
+    certified: bool
+    seconds: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Ladder:
+    rows: tuple[Rung, ...]
+
+    def row(self, name: str) -> Rung:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no rung named {name!r}; rungs: {', '.join(r.name for r in self.rows)}")
+
+    @property
+    def product(self) -> float:
+        return self.row("product").value
+
+    @property
+    def best_certified_upper(self) -> float:
+        return min(r.value for r in self.rows if r.kind == "upper" and r.certified and not math.isnan(r.value))
+
+    @property
+    def best_lower(self) -> float:
+        vals = [r.value for r in self.rows if r.kind == "lower" and not math.isnan(r.value)]
+        return max(vals) if vals else math.nan
+
+    def table(self) -> str:
+        """The rows as an aligned text table, then the two headline ratios."""
+        lines = [f"{'rung':<18} {'kind':<6} {'value':>12} {'certified':<10} {'seconds':>8}  note"]
+        for r in self.rows:
+            value = "n/a" if math.isnan(r.value) else f"{r.value:.6g}"
+            cert = "yes" if r.certified else ("-" if math.isnan(r.value) else "no")
+            lines.append(f"{r.name:<18} {r.kind:<6} {value:>12} {cert:<10} {r.seconds:>8.3f}  {r.note}")
+        lines.append(f"product / best certified upper = {_ratio(self.product, self.best_certified_upper):.4g}; "
+                     f"product / best lower = {_ratio(self.product, self.best_lower):.4g}")
+        return "\n".join(lines)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else (math.nan if a == 0 else math.inf)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def _plain_piecewise_mlp(net: Sequential) -> bool:
+    """Dense, activation, Dense, ... with ReLU/leaky ReLU activations only."""
+    kinds = [isinstance(layer, Dense) for layer in net.layers]
+    return (kinds == [i % 2 == 0 for i in range(len(kinds))] and kinds[-1]
+            and all(layer.piecewise_linear for layer in net.layers if isinstance(layer, ActivationLayer)))
+
+
+def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = MAX_HIDDEN_UNITS,
+                     points: Any = None, n_samples: int = 32, ascent_steps: int = 10, scale: float = 1.0,
+                     realise_top: int = 16) -> Ladder:
+    """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
+    to the empirical rung; ``scale`` is the spread of its random samples."""
+    if not isinstance(net, Sequential):
+        raise TypeError(f"lipschitz_ladder takes a Sequential network; got {type(net).__name__}")
+    rows = []
+    prod, t = _timed(lambda: product_bound(net))
+    rows.append(Rung("product", "upper", prod, True, t, "product of certified per-layer constants (C12)"))
+
+    try:
+        chain, t_chain = _timed(lambda: network_chain(net))
+    except ValueError as exc:
+        chain, reason = None, str(exc)
+    if chain is None:
+        rows.append(Rung("eclipse_fast", "upper", math.nan, False, 0.0, reason))
+        rows.append(Rung("patterns", "upper", math.nan, False, 0.0, reason))
+    else:
+        ecl, t = _timed(lambda: eclipse_fast(chain))
+        rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
+                         f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
+                         "estimate (exact arithmetic): a step failed verification"))
+        if chain.hidden_units > max_hidden_units:
+            rows.append(Rung("patterns", "upper", math.nan, False, 0.0,
+                             f"{chain.hidden_units} hidden units > {max_hidden_units}"))
+        else:
+            pb, t = _timed(lambda: pattern_bound(chain, max_hidden_units=max_hidden_units, keep=realise_top))
+            rows.append(Rung("patterns", "upper", pb.value, True, t + t_chain, f"max over {pb.patterns} patterns"))
+            if _plain_piecewise_mlp(net):
+                rows.append(_realised(net, chain, pb))
+
+    def empirical() -> tuple[float, str]:
+        low = empirical_lower_bound(net, n_samples=n_samples, ascent_steps=ascent_steps, scale=scale, seed=seed)
+        best, note = low.value, f"{n_samples} samples, {ascent_steps} ascent steps"
+        if points is not None:
+            P = np.atleast_2d(np.asarray(points, dtype=np.float64))
+            best = max(best, max(float(np.linalg.norm(net.jacobian(x), 2)) for x in P))
+            note += f", Jacobians at {len(P)} given points"
+        return best, note
+
+    (value, note), t = _timed(empirical)
+    rows.append(Rung("empirical", "lower", value, False, t, note))
+    return Ladder(tuple(rows))
+
+
+def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:
+    t0 = time.perf_counter()
+    for rank, (bits, value) in enumerate(pb.top):
+        x = realise_pattern(list(net.layers), chain, bits)
+        if x is not None:
+            sj = float(np.linalg.norm(net.jacobian(x), 2))
+            return Rung("realised_pattern", "lower", sj, False, time.perf_counter() - t0,
+                        f"sigma(J(x)) in the region of pattern #{rank + 1} of {len(pb.top)} tried")
+    return Rung("realised_pattern", "lower", math.nan, False, time.perf_counter() - t0,
+                f"none of the top {len(pb.top)} patterns has a region (linear programs infeasible)")

@@ -1,0 +1,151 @@
+"""Average and max pooling (no padding) on flattened ``(C, *spatial)`` inputs, with exact constants.
+
+Average pooling with window ``k = (k_1, ..., k_d)`` and stride ``s`` is linear:
+per channel it is the Kronecker product ``A_1 (x) ... (x) A_d`` of 1-D averaging
+matrices ``A_j = B_j / k_j`` (``B_j`` the 0/1 window-membership matrix), so
+``L = prod_j sigma_max(B_j) / k_j``.  For non-overlapping windows (``s_j >= k_j``)
+the rows of ``B_j`` are orthogonal with norm ``sqrt(k_j)`` and ``L = 1 /
+sqrt(prod k_j)``; overlapping windows make it larger, up to
+``sqrt(prod c_j / prod k_j)`` with ``c_j <= ceil(k_j / s_j)`` the most windows
+covering one input along dimension j (``||B||_2^2 <= ||B||_1 ||B||_inf``), which
+``sigma_max(B_j)`` approaches on long inputs.
+
+Max pooling is piecewise linear: its Jacobian picks one input per output, so
+``J^T J`` is diagonal with entry j the number of outputs selecting input j, and
+``sigma(J) = sqrt(max_j #outputs selecting j)``.  An input larger than every
+other is selected by every window that covers it, so
+``L = sqrt(max_j #windows covering j) = sqrt(prod_j c_j)``: 1 without overlap,
+3 for a 3x3 window with stride 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _sigma
+from ._windows import as_tuple, check_shape, coverage, window_table
+from .layers import check_input
+
+__all__ = ["AvgPool", "MaxPool"]
+
+
+@dataclass(frozen=True)
+class _Pool:
+    kernel_size: Any
+    input_shape: tuple[int, ...]
+    stride: Any = None
+    _table: np.ndarray = field(init=False, repr=False, compare=False)
+    _out_spatial: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shape = check_shape(self.input_shape)
+        d = len(shape) - 1
+        k = as_tuple(self.kernel_size, d, "kernel_size", 1)
+        s = k if self.stride is None else as_tuple(self.stride, d, "stride", 1)
+        table, out_spatial = window_table(shape[1:], k, s, (0,) * d, (1,) * d)
+        for name, value in (("input_shape", shape), ("kernel_size", k), ("stride", s), ("_table", table),
+                            ("_out_spatial", out_spatial)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.input_shape[0],) + self._out_spatial
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    def _windows(self, a: np.ndarray) -> np.ndarray:
+        """(batch, C, P, K): the inputs each window reads."""
+        c = self.input_shape[0]
+        return a.reshape(a.shape[0], c, -1)[:, :, self._table]
+
+    def max_coverage(self) -> int:
+        """The most windows that contain one input position."""
+        return int(coverage(self._table, int(np.prod(self.input_shape[1:]))).max())
+
+
+@dataclass(frozen=True)
+class AvgPool(_Pool):
+    """Mean over each window (``torch.nn.AvgPool{d}d`` without padding)."""
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        y = self._windows(np.atleast_2d(a)).mean(axis=3).reshape(-1, self.out_features)
+        return y.reshape(-1) if a.ndim == 1 else y
+
+    def operator_matrix(self) -> np.ndarray:
+        """The (out_features, in_features) matrix: 1/prod(k) where a window reads an input."""
+        c, n = self.input_shape[0], int(np.prod(self.input_shape[1:]))
+        per_channel = np.zeros((len(self._table), n))
+        np.add.at(per_channel, (np.repeat(np.arange(len(self._table)), self._table.shape[1]), self._table.ravel()),
+                  1.0 / self._table.shape[1])
+        return np.kron(np.eye(c), per_channel)
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        return self.operator_matrix()
+
+    def _membership(self, j: int) -> np.ndarray:
+        """B_j: the 0/1 matrix of which inputs each window reads along dimension j."""
+        n, k, s = self.input_shape[1 + j], self.kernel_size[j], self.stride[j]
+        p = self._out_spatial[j]
+        B = np.zeros((p, n))
+        for i in range(p):
+            B[i, i * s:i * s + k] = 1.0
+        return B
+
+    def lipschitz_upper(self) -> float:
+        """``prod_j sigma_max(B_j) / k_j``, each sigma the certified upper end, rounded up."""
+        d = len(self.kernel_size)
+        value = math.prod(_sigma.sigma_upper(self._membership(j)) / self.kernel_size[j] for j in range(d))
+        return _sigma.round_up(value, ops=2 * d)
+
+    def lipschitz_exact(self) -> float:
+        return math.prod(_sigma.sigma_exact(self._membership(j)) / self.kernel_size[j]
+                         for j in range(len(self.kernel_size)))
+
+    def overlap_bound(self) -> float:
+        """The closed-form bound ``sqrt(max coverage / prod k)`` (exact without overlap)."""
+        return math.sqrt(self.max_coverage() / math.prod(self.kernel_size))
+
+
+@dataclass(frozen=True)
+class MaxPool(_Pool):
+    """Max over each window (``torch.nn.MaxPool{d}d`` without padding; ties pick the first)."""
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        y = self._windows(np.atleast_2d(a)).max(axis=3).reshape(-1, self.out_features)
+        return y.reshape(-1) if a.ndim == 1 else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        """One 1 per row, at the input the window's max reads (an element of the Clarke Jacobian at ties)."""
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        c, n = self.input_shape[0], int(np.prod(self.input_shape[1:]))
+        w = self._windows(a[None, :])[0]  # (C, P, K)
+        pick = self._table[np.arange(len(self._table))[None, :], np.argmax(w, axis=2)]  # (C, P)
+        J = np.zeros((self.out_features, self.in_features))
+        J[np.arange(self.out_features), (np.arange(c)[:, None] * n + pick).ravel()] = 1.0
+        return J
+
+    def lipschitz_upper(self) -> float:
+        """``sqrt(max coverage)``, rounded up (exact for perfect squares)."""
+        c = self.max_coverage()
+        r = math.isqrt(c)
+        return float(r) if r * r == c else _sigma.round_up(math.sqrt(c))
+
+    def lipschitz_exact(self) -> float:
+        return math.sqrt(self.max_coverage())

@@ -1,0 +1,111 @@
+"""Unit tests of the new layers' edges, the ladder's rungs on cases with known answers, and training."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lipbench
+from lipbench.lipschitz import (ActivationLayer, AvgPool, BatchNorm, Conv, Dense, Flatten, MaxPool, Residual,
+                                Sequential, activation, eclipse_fast, lipschitz_ladder, network_chain, pattern_bound)
+
+EPS = np.finfo(np.float64).eps
+
+
+def test_lipschitz_is_an_attribute_of_lipbench():
+    assert lipbench.lipschitz.lipschitz_ladder is lipschitz_ladder
+    assert "lipschitz" in lipbench.__all__
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: Conv(np.zeros((2, 1, 3)), (1, 4, 4)), "kernel dimension"),
+    (lambda: Conv(np.zeros((3, 1, 3, 3)), (2, 4, 4), groups=2), "groups=2 must divide"),
+    (lambda: Conv(np.zeros((2, 1, 3, 3)), (1, 4, 4), padding_mode="mirror"), "padding_mode"),
+    (lambda: Conv(np.zeros((2, 1, 3, 3)), (1, 4, 4), padding=4, padding_mode="reflect"), "smaller than the input"),
+    (lambda: Conv(np.zeros((2, 1, 5, 5)), (1, 4, 4)), "does not fit"),
+    (lambda: Conv(np.full((2, 1, 3, 3), np.nan), (1, 4, 4)), "NaN"),
+    (lambda: AvgPool(3, (1, 2, 2)), "does not fit"),
+    (lambda: MaxPool(2, (4,)), r"channels, \*spatial"),
+    (lambda: BatchNorm([1.0], [0.0], [0.0], [-1.0], eps=0.0), "positive"),
+    (lambda: BatchNorm([1.0, 2.0], [0.0], [0.0, 0.0], [1.0, 1.0]), "beta must have shape"),
+    (lambda: Residual(Dense(np.ones((2, 3)))), "keep the width"),
+    (lambda: Residual(object()), "no jacobian"),
+])
+def test_bad_layer_arguments_name_the_problem(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_layers_do_not_modify_the_callers_arrays():
+    w = np.arange(18.0).reshape(2, 1, 3, 3)
+    gamma = np.array([2.0, -3.0])
+    w0, g0 = w.copy(), gamma.copy()
+    conv = Conv(w, (1, 4, 4), padding=1)
+    bn = BatchNorm(gamma, np.zeros(2), np.ones(2), np.ones(2), input_shape=(2, 4, 4))
+    x = np.linspace(-1, 1, 16)
+    x0 = x.copy()
+    Sequential([conv, bn, Flatten((2, 4, 4))])(x)
+    assert np.array_equal(w, w0) and np.array_equal(gamma, g0) and np.array_equal(x, x0)
+
+
+def test_pooling_constants_by_hand():
+    assert AvgPool(2, (1, 4, 4)).lipschitz_exact() == pytest.approx(0.5, rel=8 * EPS)  # 1/sqrt(4)
+    assert MaxPool(2, (1, 4, 4)).lipschitz_upper() == 1.0
+    assert MaxPool(3, (1, 6, 6), stride=1).lipschitz_upper() == 3.0  # a pixel in 9 windows
+    up = MaxPool((3, 1), (1, 5, 5), stride=(2, 1)).lipschitz_upper()  # row 2 sits in 2 windows
+    assert math.sqrt(2) <= up <= math.sqrt(2) * (1 + 8 * EPS)
+
+
+def test_eclipse_is_exact_on_a_scalar_chain():
+    """f(x) = w2 relu(w1 x): K = w1^2, lambda = 2 / w1^2, X_1 = 1 / w1^2, c = (w1 w2)^2, so L = |w1 w2|."""
+    net = Sequential([Dense([[3.0]]), ActivationLayer(activation("relu")), Dense([[-0.5]])])
+    r = eclipse_fast(network_chain(net))
+    assert r.certified and 1.5 <= r.value <= 1.5 * (1 + 1e-5), r  # tau = 2**-20 relative lifts it a little
+    assert r.closed_form == pytest.approx(1.5, rel=16 * EPS)
+
+
+def test_pattern_bound_on_one_hidden_layer():
+    """W2 D W1 over D in {0, 1}^2 with W2 W1 = 2 I: every non-zero pattern gives 2."""
+    W1, W2 = np.eye(2), 2 * np.eye(2)
+    net = Sequential([Dense(W1), ActivationLayer(activation("relu")), Dense(W2)])
+    pb = pattern_bound(network_chain(net))
+    assert pb.patterns == 4 and 2.0 <= pb.value <= 2.0 * (1 + 64 * EPS)
+    assert pb.top[-1][1] == 0.0 and list(pb.top[-1][0]) == [0, 0]
+
+
+def test_ladder_says_why_a_rung_does_not_apply():
+    net = Sequential([Dense(np.eye(3)), ActivationLayer(activation("sin")), Dense(np.ones((1, 3)))])
+    lad = lipschitz_ladder(net, seed=0, n_samples=4, ascent_steps=1)
+    assert math.isnan(lad.row("eclipse_fast").value) and "not a monotone activation" in lad.row("eclipse_fast").note
+    assert "n/a" in lad.table()
+    with pytest.raises(KeyError, match="no rung named"):
+        lad.row("nope")
+    with pytest.raises(TypeError, match="Sequential"):
+        lipschitz_ladder(Dense(np.eye(2)))
+
+
+def test_ladder_on_a_small_cnn_chain():
+    """Conv -> ReLU -> AvgPool -> Flatten -> Dense merges into a two-matrix chain; certified uppers >= lower."""
+    rng = np.random.default_rng(0)
+    conv = Conv(rng.standard_normal((2, 1, 3, 3)), (1, 4, 4), padding=1, padding_mode="reflect")
+    pool = AvgPool(2, conv.output_shape)
+    net = Sequential([conv, ActivationLayer(activation("relu")), pool, Flatten(pool.output_shape),
+                      Dense(rng.standard_normal((3, pool.out_features)))])
+    ch = network_chain(net)
+    assert [W.shape for W in ch.weights] == [(32, 16), (3, 32)]
+    lad = lipschitz_ladder(net, seed=0, n_samples=4, ascent_steps=2)
+    assert lad.row("eclipse_fast").certified
+    assert lad.best_lower <= lad.row("eclipse_fast").value <= lad.product * (1 + 1e-6)
+
+
+def test_trained_networks_and_their_ladder():
+    pytest.importorskip("sklearn")
+    from lipbench.lipschitz.train import train_cnn, train_mlp
+    mlp = train_mlp((8,), epochs=8)
+    cnn = train_cnn(4, epochs=8)
+    for t in (mlp, cnn):
+        assert t.test_accuracy > 0.5, t  # chance is 0.1: the training loop learns
+    lad = lipschitz_ladder(mlp.net, seed=0, points=mlp.X_test[:20], n_samples=4, ascent_steps=2)
+    assert lad.row("patterns").certified and lad.best_lower <= lad.best_certified_upper

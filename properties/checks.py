@@ -462,3 +462,30 @@ def check_c14_single_mask(W: np.ndarray, mask: np.ndarray, p: float) -> float:
     si = float(np.linalg.norm(W * (mask / p), 2))
     assert si <= s / p + atol / p, "inverted mask raised sigma above sigma/p: " + ctx(W, sigma=s, p=p, sigma_inv=si)
     return si / s if s else 0.0
+
+
+def fails(check: Any, *args: Any, **kwargs: Any) -> bool:
+    """Whether ``check`` raises AssertionError on these arguments."""
+    try:
+        check(*args, **kwargs)
+    except AssertionError:
+        return True
+    return False
+
+
+def check_error_estimate(sm: Any, method: str, tol_: float, seed: int, **options: Any) -> Any:
+    """A converged result's ``error_estimate`` bounds its relative distance to
+    the nearest singular value, ``min_j |value - sigma_j| / value`` (what a
+    residual bound proves), up to the construction's rounding (``sm.atol``)
+    and the float64 rounding of the value (``matvec_atol``)."""
+    A = sm.matrix
+    r = estimate(A, method, tol=tol_, seed=seed, **options)
+    if not r.converged:
+        return r
+    value = float(r.value)
+    err = float(np.min(np.abs(value - sm.s))) / value
+    slack = (sm.atol + tol.matvec_atol(A, A.shape, fro(A))) / value
+    assert err <= float(r.error_estimate) + slack, ctx(
+        A, method=method, options=options, tol=tol_, delta=sm.params.get("delta"), value=value,
+        sigma=sm.sigma_max, error=err, error_estimate=float(r.error_estimate), slack=slack)
+    return r

@@ -38,6 +38,7 @@ __all__ = [
     "spectra",
     "spectral_matrices",
     "rank_deficient_matrices",
+    "cluster_matrices",
     "family_matrices",
     "dense_matrices",
     "integer_matrices",
@@ -189,6 +190,22 @@ def spectral_matrices(draw: Any, *, shape: tuple[int, int] | None = None, dtype:
     seed = draw(seeds, label="seed")
     A, atol = _construct(s, m, n, seed, dt)
     return SpectralMatrix(A, s, seed, kind or "", {}, atol)
+
+
+@st.composite
+def cluster_matrices(draw: Any, *, min_side: int = 40, max_side: int = 120) -> tuple[SpectralMatrix, float]:
+    """(float64 ``U diag(s) V^T``, tol) where the residual bound is nearly
+    tight: the top two singular values ``1`` and ``1 - delta`` with ``delta``
+    within a few decades of ``tol``, the rest spread over [0.1, 0.9] (so a
+    Krylov space of a few dozen vectors is not exhausted)."""
+    n = draw(st.integers(min_side, max_side), label="short side")
+    m = n + draw(st.integers(0, 20), label="extra rows")
+    tol = draw(st.sampled_from([1e-4, 1e-6, 1e-8]), label="tol")
+    delta = tol * 10.0 ** draw(st.floats(-1.5, 2.5), label="log10 gap over tol")
+    s = np.concatenate([[1.0, 1.0 - delta], np.linspace(0.9, 0.1, n - 2)])
+    seed = draw(seeds, label="seed")
+    A, atol = _construct(s, m, n, seed, "float64")
+    return SpectralMatrix(A, s, seed, "cluster", {"delta": delta}, atol), tol
 
 
 def rank_deficient_matrices(*, dtype: str | None = None, max_side: int = MAX_SIDE) -> st.SearchStrategy[SpectralMatrix]:

@@ -96,3 +96,21 @@ def test_unmutated_checks_pass():
     ]:
         with pytest.raises(NoSuchExample):
             find(strategy, pred, settings=settings(FIND, max_examples=30))
+
+
+@pytest.mark.parametrize("method,options", [("lanczos", {})])
+def test_optimistic_stopping_bound_is_caught(method, options):
+    """The residual bound made 4x too optimistic (lipbench.testing.scaled_error_bound):
+    the error-bound property finds a converged call whose error exceeds it; the
+    same search against the real bound finds none."""
+    from lipbench.testing import scaled_error_bound
+
+    case = st.tuples(S.cluster_matrices(max_side=80), S.seeds)
+
+    def broken(t):
+        return fails(checks.check_error_estimate, t[0][0], method, t[0][1], t[1], **options)
+
+    with pytest.raises(NoSuchExample):
+        find(case, broken, settings=settings(FIND, max_examples=40))
+    with scaled_error_bound(0.25):
+        find(case, broken, settings=FIND)

@@ -16,7 +16,6 @@ import zlib
 import numpy as np
 import pytest
 
-import lipbench as lb
 from lipbench.lipschitz import conv_geometry, conv_operator, conv_operator_norm, conv_upper_bound
 from lipbench.lipschitz.conv_fft import fft_rounding_terms, polyphase_kernel
 from properties.tolerances import matvec_atol, svd_atol

@@ -398,7 +398,10 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
             input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}")
     op = conv_operator(g, ())
     r = lipbench.spectral_norm(op, method=method, tol=tol, maxiter=maxiter, seed=seed, strict=strict)
-    embedded, info = embedding_upper(g)
+    if fft_applies(g)[0]:  # the exact route's upper end, when the caller chose another
+        embedded, info = circular_conv_norm(g)[2], {"grid": g.in_spatial}
+    else:
+        embedded, info = embedding_upper(g)
     upper = min(float(r.upper), bound, embedded)
     note = "matrix-free on the convolution and its adjoint"
     if upper == embedded:

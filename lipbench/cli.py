@@ -3,7 +3,9 @@
 Subcommands:
 
 * ``lipbench norm FILE [--method M --tol T --key NAME ...]`` -- sigma_max of a
-  matrix stored in ``.npy`` / ``.npz`` (loaded without pickle).
+  matrix stored in ``.npy`` / ``.npz`` (loaded without pickle); an array with
+  more than two axes needs ``--stack`` (norms of its trailing matrices) or
+  ``--conv H,W`` (the operator norm of the convolution with that kernel).
 * ``lipbench claims`` -- run the property suite and write the claims ledger.
 * ``lipbench report [RESULTS_DIR]`` -- tables and plots from saved benchmarks.
 """
@@ -83,24 +85,49 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     from . import METHODS
 
     parser.add_argument("file", help="a .npy or .npz file holding the matrix")
-    parser.add_argument("--method", default="auto", choices=["auto", *METHODS], help="estimator (default: auto)")
+    parser.add_argument("--method", default="auto", choices=["auto", *METHODS, "fft", "bound"],
+                        help="estimator (default: auto); 'fft' and 'bound' apply with --conv")
     parser.add_argument("--tol", type=float, default=None, help="relative accuracy (default: 1e-8 float64, 1e-5 float32)")
     parser.add_argument("--maxiter", type=int, default=None, help="iteration cap")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random start (default 0)")
     parser.add_argument("--key", default=None, help="array name inside a .npz archive")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when the method does not converge")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    shape = parser.add_argument_group("arrays with more than two axes (one of these is required)")
+    shape.add_argument("--stack", action="store_true", help="the array is a stack (..., m, n): one norm per matrix")
+    shape.add_argument("--conv", metavar="SHAPE", default=None,
+                       help="the array is a convolution kernel (out, in/groups, *k); SHAPE is the input's spatial "
+                            "shape: L, H,W or D,H,W")
+    conv = parser.add_argument_group("convolution options (with --conv; as in PyTorch)")
+    conv.add_argument("--stride", default="1", help="int or comma-separated per axis (default 1)")
+    conv.add_argument("--padding", default="0", help="int, comma-separated per axis, 'same' or 'valid' (default 0)")
+    conv.add_argument("--padding-mode", default="zeros", choices=["zeros", "circular", "reflect", "replicate"])
+    conv.add_argument("--dilation", default="1", help="int or comma-separated per axis (default 1)")
+    conv.add_argument("--groups", type=int, default=1)
+    conv.add_argument("--transposed", action="store_true", help="a transposed convolution, kernel (in, out/groups, *k)")
+    conv.add_argument("--output-padding", default="0", help="transposed only: int or comma-separated (default 0)")
 
 
 def _run_norm(args: argparse.Namespace) -> int:
     from . import ConvergenceWarning, NotConvergedError, spectral_norm
 
     A = load_matrix(args.file, args.key)
+    _check_layout(A, args)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the output instead
-            r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,
-                              strict=args.strict)
+            if args.conv is not None:
+                from .lipschitz import conv_operator_norm
+
+                r = conv_operator_norm(
+                    A, _ints(args.conv, "--conv"), stride=_axes(args.stride, "--stride"),
+                    padding=_axes(args.padding, "--padding", words=("same", "valid")),
+                    dilation=_axes(args.dilation, "--dilation"), groups=args.groups, padding_mode=args.padding_mode,
+                    transposed=args.transposed, output_padding=_axes(args.output_padding, "--output-padding"),
+                    method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed, strict=args.strict)
+            else:
+                r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,
+                                  strict=args.strict)
     except NotConvergedError as exc:
         print(exc.result.summary())
         print(f"error: {exc}", file=sys.stderr)
@@ -117,6 +144,46 @@ def _run_norm(args: argparse.Namespace) -> int:
         print(f"file       {args.file}" + (f" [{args.key}]" if args.key else "") + f"  shape {r.shape} {r.input_dtype}")
         print(r.summary())
     return 0
+
+
+def _check_layout(A: np.ndarray, args: argparse.Namespace) -> None:
+    """Refuse to guess what an array with more than two axes is."""
+    if args.stack and args.conv is not None:
+        raise CLIError("--stack and --conv exclude each other: the array is either a stack of matrices or a kernel")
+    if args.conv is None:
+        if args.method in ("fft", "bound"):
+            raise CLIError(f"--method {args.method} applies to convolutions only; add --conv SHAPE")
+        conv_given = [f for f, v, d in (("--stride", args.stride, "1"), ("--padding", args.padding, "0"),
+                                        ("--dilation", args.dilation, "1"), ("--output-padding", args.output_padding, "0"),
+                                        ("--padding-mode", args.padding_mode, "zeros"), ("--groups", args.groups, 1),
+                                        ("--transposed", args.transposed, False)) if v != d]
+        if conv_given:
+            raise CLIError(f"{', '.join(conv_given)} apply to convolutions only; add --conv SHAPE")
+    if np.ndim(A) > 2 and not args.stack and args.conv is None:
+        example = {3: "L", 4: "H,W", 5: "D,H,W"}.get(np.ndim(A), "H,W")
+        raise CLIError(
+            f"array of shape {np.shape(A)} has {np.ndim(A)} axes: it could be a stack of "
+            f"{np.prod(np.shape(A)[:-2], dtype=int)} matrices of shape {np.shape(A)[-2:]} or a convolution kernel "
+            f"(out, in/groups, *k). Say which:\n"
+            f"  --stack        one spectral norm per matrix (..., m, n)\n"
+            f"  --conv {example:<7} the operator norm of the convolution with this kernel on inputs of that "
+            f"spatial shape (with --stride, --padding, --padding-mode, --dilation, --groups, --transposed)")
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        vals = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise CLIError(f"{flag} takes comma-separated integers (e.g. 32,32); got {text!r}") from None
+    return vals
+
+
+def _axes(text: str, flag: str, words: tuple[str, ...] = ()) -> Any:
+    """An int, a tuple of ints, or one of ``words`` from a flag's text."""
+    if text in words:
+        return text
+    vals = _ints(text, flag)
+    return vals[0] if len(vals) == 1 else vals
 
 
 def _jsonable(x: Any) -> Any:

@@ -98,3 +98,58 @@ def test_python_dash_m(npy):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "norm" in capsys.readouterr().out
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "lipbench", "norm", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def kernel_file(tmp_path):
+    W = np.random.default_rng(0).standard_normal((4, 3, 3, 3))
+    p = tmp_path / "k.npy"
+    np.save(p, W)
+    return p, W
+
+
+def test_more_than_two_axes_needs_a_flag(kernel_file):
+    p, _ = kernel_file
+    out = _run_cli(p)
+    assert out.returncode != 0 and out.stdout == ""
+    assert "--stack" in out.stderr and "--conv H,W" in out.stderr and "stack of 12 matrices" in out.stderr, out.stderr
+
+
+def test_stack_flag_keeps_per_matrix_norms(kernel_file):
+    p, W = kernel_file
+    out = _run_cli(p, "--stack", "--method", "svd", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    truth = np.linalg.norm(W, 2, axis=(-2, -1))
+    assert np.all(np.asarray(data["lower"]) <= truth) and np.all(truth <= np.asarray(data["upper"]))
+
+
+def test_conv_flag_gives_the_operator_norm(kernel_file):
+    from lipbench.lipschitz import conv_operator_norm
+
+    p, W = kernel_file
+    out = _run_cli(p, "--conv", "6,5", "--padding", "1", "--stride", "2", "--padding-mode", "reflect", "--json",
+                   "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    r = conv_operator_norm(W, (6, 5), padding=1, stride=2, padding_mode="reflect", seed=3)
+    assert data["value"] == r.value and data["upper"] == r.upper and data["shape"] == list(r.shape)
+    assert "conv2d" in data["message"]
+
+
+def test_conv_flag_errors_are_named(kernel_file):
+    p, _ = kernel_file
+    out = _run_cli(p, "--conv", "6")
+    assert out.returncode == 2 and "spatial axes" in out.stderr
+    out = _run_cli(p, "--conv", "6,x")
+    assert out.returncode == 2 and "comma-separated integers" in out.stderr
+    out = _run_cli(p, "--stack", "--conv", "6,6")
+    assert out.returncode == 2 and "exclude each other" in out.stderr
+    A = p.parent / "m.npy"
+    np.save(A, np.eye(3))
+    out = _run_cli(A, "--stride", "2")
+    assert out.returncode == 2 and "add --conv" in out.stderr

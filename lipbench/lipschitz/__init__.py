@@ -14,6 +14,8 @@ and lower bounds.
 from __future__ import annotations
 
 from .activations import ACTIVATIONS, Activation, activation, numerical_sup_abs_derivative
+from .conv import conv_geometry, conv_operator, conv_operator_norm
+from .conv_bound import conv_upper_bound
 from .bounds import LowerBound, difference_quotient, empirical_lower_bound, product_bound
 from .dropout import CONVENTIONS, Dropout, enumerate_masks, expected_over_masks, mask_probabilities, test_time_weight
 from .gram import gram_eigenvalues, gram_matrix
@@ -68,4 +70,8 @@ __all__ = [
     "Ladder",
     "Rung",
     "lipschitz_ladder",
+    "conv_operator_norm",
+    "conv_operator",
+    "conv_upper_bound",
+    "conv_geometry",
 ]

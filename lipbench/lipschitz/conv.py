@@ -39,7 +39,10 @@ __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm
            "CONV_METHODS", "PADDING_MODES"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
-CONV_METHODS = ("auto", "fft", "lanczos", "bound")
+CONV_METHODS = ("auto", "fft", "dense", "lanczos", "bound")
+#: ``method="auto"`` assembles operators with at most this many entries (32 MiB
+#: in float64) and takes the dense matrix's certified bracket
+DENSE_MAX_ENTRIES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -355,7 +358,10 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     stride, padding, dilation, groups, padding_mode, output_padding : as in
         PyTorch (``padding`` also ``"same"``/``"valid"``; padding modes
         ``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``).
-    method : ``"auto"`` (``"fft"`` where exact, else ``"lanczos"``), ``"fft"``,
+    method : ``"auto"`` (``"fft"`` where exact, else ``"dense"`` up to
+        :data:`DENSE_MAX_ENTRIES` entries, else ``"lanczos"``), ``"fft"``,
+        ``"dense"`` (the operator's matrix assembled from its columns, then
+        :func:`lipbench.spectral_norm` with ``certify=True``),
         ``"lanczos"`` (or another matrix-free method of :data:`lipbench.METHODS`),
         ``"bound"`` (:func:`conv_upper_bound` only, an impulse for the lower end).
     tol, maxiter, seed, strict : passed to :func:`lipbench.spectral_norm` on the
@@ -376,7 +382,8 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         raise ValueError(f"unknown method {method!r}; choose one of {CONV_METHODS} or a matrix-free method of "
                          f"lipbench.METHODS ({', '.join(lipbench.METHODS)})")
     if method == "auto":
-        method = "fft" if fft_applies(g)[0] else "lanczos"
+        method = ("fft" if fft_applies(g)[0]
+                  else "dense" if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES else "lanczos")
     bound = conv_upper_bound(g, g.in_spatial)
     input_dtype = str(np.asarray(kernel).dtype)
     if method in ("fft", "bound"):
@@ -397,6 +404,11 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
             method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
             input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}")
     op = conv_operator(g, ())
+    if method == "dense":
+        return _dense_route(g, op, kernel, input_shape, bound, input_dtype, tol=tol, seed=seed, strict=strict,
+                            args=dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                                      padding_mode=padding_mode, transposed=transposed,
+                                      output_padding=output_padding))
     r = lipbench.spectral_norm(op, method=method, tol=tol, maxiter=maxiter, seed=seed, strict=strict)
     if fft_applies(g)[0]:  # the exact route's upper end, when the caller chose another
         embedded, info = circular_conv_norm(g)[2], {"grid": g.in_spatial}
@@ -411,3 +423,32 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     message = f"{g.describe()}: {note}" + (f"; {r.message}" if r.message else "")
     return dataclasses.replace(r, upper=upper, value=min(float(r.value), upper), input_dtype=input_dtype,
                                message=message)
+
+
+def _dense_route(g: ConvGeometry, op: Any, kernel: Any, input_shape: Any, bound: float, input_dtype: str, *,
+                 tol: float | None, seed: int | None, strict: bool, args: dict):
+    """The operator's matrix from its columns, certified by :func:`lipbench.spectral_norm`.
+
+    A column is the operator applied to a unit vector: each entry is a sum of
+    the at most ``K`` kernel taps that land on that input (several only where
+    padding or wrapping makes taps collide), so the assembled matrix is off by
+    at most ``gamma_K`` times the same matrix of ``|kernel|`` entrywise; its
+    Frobenius norm (rounded up) widens the bracket.
+    """
+    import lipbench
+
+    n = op.shape[1]
+    M = op.matmat(np.eye(n))
+    taps = int(np.prod(g.kernel_size))
+    abs_op = conv_operator(conv_geometry(np.abs(np.asarray(kernel, dtype=np.float64)), input_shape, **args), ())
+    Mabs = abs_op.matmat(np.eye(n))
+    k = taps + 2
+    gam = k * _U64 / (1 - k * _U64)
+    e = gam * float(np.sqrt(np.sum(Mabs * Mabs))) * (1 + (Mabs.size + 2) * _U64) * (1 + 4 * _U64)
+    r = lipbench.spectral_norm(M, tol=tol, seed=seed, strict=strict, certify=True)
+    lower = max(0.0, float(r.lower) - e)
+    upper = min(float(r.upper) + e, bound)
+    message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "
+               f"(entries within {e:.3g} in Frobenius norm); {r.message}".rstrip("; "))
+    return dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
+                               input_dtype=input_dtype, message=message)

@@ -464,6 +464,7 @@ def check_c14_single_mask(W: np.ndarray, mask: np.ndarray, p: float) -> float:
     return si / s if s else 0.0
 
 
+<<<<<<< HEAD
 def fails(check: Any, *args: Any, **kwargs: Any) -> bool:
     """Whether ``check`` raises AssertionError on these arguments."""
     try:
@@ -489,3 +490,48 @@ def check_error_estimate(sm: Any, method: str, tol_: float, seed: int, **options
         A, method=method, options=options, tol=tol_, delta=sm.params.get("delta"), value=value,
         sigma=sm.sigma_max, error=err, error_estimate=float(r.error_estimate), slack=slack)
     return r
+=======
+def _dyadic_integers(values: list[float]) -> tuple[list[int], int]:
+    """Integers ``k_i`` and one exponent e with ``values[i] == k_i * 2**e`` exactly."""
+    ratios = [Fraction(v) for v in values]  # exact: every float is a dyadic rational
+    e = min((-(r.denominator.bit_length() - 1) for r in ratios if r), default=0)
+    return [int(r * Fraction(2) ** -e) for r in ratios], e
+
+
+def exactly_positive_definite(M: list[list[int]]) -> bool:
+    """Sylvester's criterion in exact integer arithmetic (Bareiss elimination:
+    the k-th pivot is the k-th leading principal minor)."""
+    M = [row[:] for row in M]
+    n, prev = len(M), 1
+    for k in range(n):
+        if M[k][k] <= 0:
+            return False
+        for i in range(k + 1, n):
+            for j in range(k + 1, n):
+                M[i][j] = (M[i][j] * M[k][k] - M[i][k] * M[k][j]) // prev
+        prev = M[k][k]
+    return True
+
+
+def exactly_below(A: Any, t: float) -> bool:
+    """Exactly whether ``sigma_max(A) < t`` for the stored float matrix A:
+    ``t^2 I - G`` positive definite, G the exact Gram matrix on the smaller
+    side, all in integers (A's entries and t are dyadic rationals)."""
+    a = np.asarray(host(A), dtype=np.float64)
+    if a.shape[0] < a.shape[1]:
+        a = a.T
+    m, k = a.shape
+    ints, e = _dyadic_integers([float(x) for x in a.ravel()] + [float(t)])
+    t_int, rows = ints[-1], [ints[i * k:(i + 1) * k] for i in range(m)]
+    G = [[sum(r[i] * r[j] for r in rows) for j in range(k)] for i in range(k)]
+    return exactly_positive_definite([[(t_int * t_int if i == j else 0) - G[i][j] for j in range(k)]
+                                      for i in range(k)])
+
+
+def exactly_positive_definite_float(M: Any) -> bool:
+    """Exactly whether the symmetric float matrix M is positive definite."""
+    a = np.asarray(host(M), dtype=np.float64)
+    k = a.shape[0]
+    ints, _ = _dyadic_integers([float(x) for x in a.ravel()])
+    return exactly_positive_definite([ints[i * k:(i + 1) * k] for i in range(k)])
+>>>>>>> h-certify

@@ -54,6 +54,8 @@ __all__ = [
     "residuals",
     "linear_layers",
     "chain_networks",
+    "gram_losing_matrices",
+    "near_singular_symmetric",
 ]
 
 MAX_SIDE = 24
@@ -419,3 +421,28 @@ def chain_networks(draw: Any, *, max_depth: int = 3, max_width: int = 5, piecewi
             params = {"alpha": draw(st.floats(0.0, 3.0), label="alpha")} if name in ("leaky_relu", "elu") else {}
             layers.append(ActivationLayer(activation(name, **params)))
     return Sequential(layers)
+@st.composite
+def gram_losing_matrices(draw: Any, *, max_rows: int = 96, max_cols: int = 4) -> np.ndarray:
+    """m x n (m > n) float64 matrices whose float Gram matrix falls short of the
+    exact one: column j holds 1 in row j and 2**-e below (e in [20, 30]), so a
+    sum that meets the 1 first loses every 2**-2e product (up to (m - 1) u / 2
+    on the diagonal with e = 27).  They defeat a Gram term that is too small."""
+    n = draw(st.integers(1, max_cols), label="columns")
+    m = draw(st.integers(max(8, n + 1), max_rows), label="rows")
+    e = draw(st.integers(20, 30), label="exponent of the small entries")
+    A = np.full((m, n), 2.0**-e)
+    A[np.arange(n), np.arange(n)] = 1.0
+    return A
+
+
+@st.composite
+def near_singular_symmetric(draw: Any) -> np.ndarray:
+    """2 x 2 symmetric float64 ``[[a, b], [b, c]]`` with c a few ulps from
+    fl(b^2 / a): about as often exactly indefinite as definite, with a
+    determinant far below the Cholesky factorization's rounding."""
+    a = draw(st.floats(0.25, 4.0), label="a")
+    b = draw(st.floats(-4.0, 4.0).filter(lambda x: abs(x) >= 2.0**-4), label="b")
+    c = b * b / a
+    for _ in range(draw(st.integers(0, 3), label="ulps")):
+        c = float(np.nextafter(c, np.inf if draw(st.booleans(), label="up") else -np.inf))
+    return np.array([[a, b], [b, c]])

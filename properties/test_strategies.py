@@ -79,3 +79,18 @@ def test_masks_and_probabilities(mask, p):
 @given(A=S.integer_matrices())
 def test_integer_matrices(A):
     assert A.dtype == np.int64 and np.all(np.abs(A) <= 3)
+
+
+@given(S.gram_losing_matrices())
+def test_gram_losing_matrices_have_their_structure(A):
+    m, n = A.shape
+    assert m > n and np.all(A[np.arange(n), np.arange(n)] == 1.0)
+    small = np.delete(A.ravel(), np.arange(n) * (n + 1))
+    assert np.all(small == small[0]) and 2.0**-30 <= small[0] <= 2.0**-20
+
+
+@given(S.near_singular_symmetric())
+def test_near_singular_symmetric_are_nearly_singular(M):
+    a, b, c = M[0, 0], M[0, 1], M[1, 1]
+    assert M[1, 0] == b and a > 0
+    assert abs(a * c - b * b) <= tol.scalar_rtol("float64", ops=2) * b * b  # a few ulps from singular

@@ -1,0 +1,410 @@
+"""A deterministic, rounding-aware upper bound on sigma_max: the inertia certificate.
+
+What it proves.  With ``N = min(m, n)`` and ``G`` the Gram matrix on the
+smaller side (``A^T A`` when m >= n, else ``A A^T``), ``sigma_max(A) < t`` if
+and only if ``t^2 I - G`` is positive definite.  :func:`inertia_test` decides
+that in floating point with one Cholesky factorization, every rounding error
+accounted for: ``True`` proves ``sigma_max(A) < t``; ``False`` proves nothing.
+:func:`certify_upper` places t just above a lower bound (an estimate's
+``lower``), so one factorization certifies a bracket as tight as the estimate.
+
+The total shift.  ``G~ = fl(G)`` is formed in float64 (float16/32 input is
+converted to float64 exactly), u = 2^-53, eta = 2^-1074 (gradual underflow),
+``gamma_k = k u / (1 - k u)``.
+
+1. Gram rounding (Higham, *Accuracy and Stability of Numerical Algorithms*,
+   2nd ed., Thm 3.5 and its underflow model, sec. 2.1): entrywise
+   ``|G~ - G| <= gamma_m |A|^T |A| + m eta``, whatever the summation order, so
+   ``||G~ - G||_2 <= g = gamma_m ||A||_F^2 + N m eta``, with ``||A||_F^2``
+   bounded from above by ``(sum_i G~_ii + N m eta) / (1 - gamma_m)``.
+2. Cholesky (S. M. Rump, "Verification of positive definiteness", BIT 46
+   (2006) 433-452, Thm 2.3 and Cor. 2.4; used for the spectral norm in
+   "Verified bounds for singular values ...", BIT 51 (2011)): if floating-point
+   Cholesky of a symmetric float matrix ``M~`` runs to completion, then
+   ``x^T M~ x > -c x^T x`` with
+   ``c = gamma_{N+1} / (1 - gamma_{2N+2}) tr(M~) + 4 eta N (2(N+1) + max_i M~_ii)``
+   (the underflow term is the one of P. Roux's formal proof of the corollary).
+   Rump's analysis covers any summation order, blocked or not, with or without
+   fused multiply-add; we take ``gamma_{N+2}`` for ``gamma_{N+1}`` (and
+   ``gamma_{2N+4}``) so that one more rounding per entry is covered: BLAS
+   triangular solves multiply by a computed reciprocal of the pivot.
+3. The factored matrix has off-diagonal ``-G~_ij`` and diagonal
+   ``M~_ii <= t^2 - G~_ii - s`` with ``s = g + c``: ``fl(t t)`` and each
+   subtraction are stepped one float toward -inf, which puts every rounded
+   value below the exact one; ``tr(M~) <= sum_i (t^2 - G~_ii)`` and
+   ``max M~_ii <= t^2`` bound c before M~ exists.
+
+Then ``t^2 I - G = M~ + D + (G~ - G)`` with ``D = diag(t^2 - G~_ii - M~_ii) >= s I``,
+so ``lambda_min(t^2 I - G) > -c + s - g >= 0``.
+
+Floor.  Relative to t^2 the shift is ``gamma_m r + kappa_N (N - r)`` with
+``r = ||A||_F^2 / t^2`` in (0, N] and ``kappa_N = gamma_{N+2}/(1 - gamma_{2N+4})``
+(plus a few u for the diagonal's roundings and eta terms), at most
+``q = N max(gamma_m, kappa_N)`` for any matrix; no t with
+``t^2 - sigma^2 < s`` is certified except by favourable rounding of G~, so
+the certified relative width cannot go below ``1 / sqrt(1 - q) - 1 ~ q / 2``
+(:func:`certificate_floor`; :func:`inertia_floor` for one matrix's r).
+
+Cost: the Gram product (m N^2 flops with BLAS ``dsyrk`` on NumPy) and one
+Cholesky (N^3 / 3 flops) per tested t; the Gram matrix is reused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .. import backends as _backends
+
+__all__ = [
+    "Certificate",
+    "certify_upper",
+    "inertia_test",
+    "verify_positive_definite",
+    "certificate_floor",
+    "inertia_floor",
+    "gram_rounding",
+    "rump_shift",
+]
+
+U = 2.0**-53  # float64 unit roundoff: every certificate computes in float64
+ETA = 2.0**-1074  # smallest positive (subnormal) float64
+#: |max entry| range used as given; outside it A is scaled by a power of two
+SAFE_MAXABS = (2.0**-100, 2.0**100)
+SEARCHES = ("none", "bisect")
+METHODS = ("inertia", "gram-iteration", "svd")
+
+
+def _gamma(k: float) -> float:
+    return k * U / (1 - k * U)
+
+
+def _up(x: float) -> float:
+    return math.nextafter(x, math.inf)
+
+
+def gram_rounding(fro2_up: float, m: int, n: int) -> float:
+    """Bound on ``||fl(G) - G||_2`` for the Gram matrix of an m x n matrix with
+    ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + N M eta`` (M = max(m, n),
+    the inner-product length; N = min(m, n))."""
+    big, k = max(m, n), min(m, n)
+    return (_gamma(big) * fro2_up + k * big * ETA) * (1 + 4 * U)
+
+
+def rump_shift(trace_up: float, maxdiag_up: float, n: int) -> float:
+    """Rump's c for an n x n matrix: a successful floating-point Cholesky of
+    M~ proves ``lambda_min(M~) > -c`` when ``tr(M~) <= trace_up`` and
+    ``max_i M~_ii <= maxdiag_up``."""
+    kappa = _gamma(n + 2) / (1 - _gamma(2 * n + 4))
+    return (kappa * trace_up + 4 * ETA * n * (2 * (n + 1) + maxdiag_up)) * (1 + 4 * U)
+
+
+def inertia_floor(m: int, n: int, fro2_ratio: float | None = None) -> float:
+    """Smallest relative width ``(t - sigma) / sigma`` the inertia certificate
+    can reach for an m x n matrix with ``||A||_F^2 = fro2_ratio * t^2``
+    (None: the worst case over matrices), scaled so its largest entry is in
+    [1/2, 1).  ``1 / sqrt(1 - q) - 1`` with q the shift over t^2."""
+    k, big = min(m, n), max(m, n)
+    r = float(k) if fro2_ratio is None else min(max(float(fro2_ratio), 0.0), float(k))
+    kappa = _gamma(k + 2) / (1 - _gamma(2 * k + 4))
+    if fro2_ratio is None:
+        q = k * max(_gamma(big), kappa)
+    else:
+        q = _gamma(big) * r + kappa * (k - r)
+    # eta terms over t^2 >= 1/4, and the diagonal's roundings (8 u)
+    q = q * (1 + 8 * U) + 4 * (k * big * ETA + 4 * ETA * k * (2 * k + 3)) + 8 * U
+    return 1 / math.sqrt(1 - q) - 1 if q < 1 else math.inf
+
+
+def certificate_floor(dtype: Any, m: int, n: int) -> float:
+    """Smallest relative width the inertia certificate can reach for any
+    m x n matrix of ``dtype`` (float16/32/64; all are certified in float64, so
+    the floor is the same): ``1/sqrt(1 - q) - 1 ~ q/2`` with
+    ``q = N max(gamma_M, gamma_{N+2}/(1 - gamma_{2N+4})) + 8 u``, N = min(m, n),
+    M = max(m, n), u = 2^-53."""
+    name = np.dtype(str(dtype).split(".")[-1]).name
+    if name not in ("float16", "float32", "float64"):
+        raise ValueError(f"dtype {name!r} has no certificate; use float16, float32 or float64")
+    if int(m) < 1 or int(n) < 1:
+        raise ValueError(f"shape must be two positive integers; got ({m}, {n})")
+    return inertia_floor(int(m), int(n))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A proven ``sigma_max(A) <= upper``.
+
+    ``method``: "inertia" (shifted Cholesky of ``t^2 I - G``), "gram-iteration"
+    or "svd"; ``deterministic``: the bound involves no random start;
+    ``holds``: the test at the requested width passed (for "inertia": False
+    means the estimate's lower bound was not within ``tol`` of sigma_max, a
+    missed top singular vector, and ``upper`` is a looser valid bound);
+    ``tests``: Cholesky factorizations tried; ``detail``: what happened.
+    """
+
+    upper: float
+    method: str
+    deterministic: bool
+    holds: bool
+    tests: int
+    detail: str
+
+
+# ---------------------------------------------------------------- the Gram matrix
+@dataclass
+class _Gram:
+    """``-fl(G)`` (numpy: upper triangle, Fortran order; else symmetric) of A / scale."""
+
+    neg: Any
+    diag: np.ndarray  # fl(G)_ii on the host
+    m: int
+    n: int
+    scale: float  # A = scale * A_scaled, a power of two
+    scale_err: float  # bound on ||A / scale - A_scaled||_2 (scaling down into subnormals)
+    xp: Any
+    numpy: bool
+
+    @property
+    def k(self) -> int:
+        return min(self.m, self.n)
+
+    def fro2_up(self) -> float:
+        s = math.fsum(self.diag.tolist())
+        big = max(self.m, self.n)
+        return (s * (1 + U) + self.k * big * ETA) / (1 - _gamma(big)) * (1 + 4 * U)
+
+
+def _to_float64(A: Any, name: str = "A") -> tuple[Any, Any, bool]:
+    xp = array_api_compat.array_namespace(A)
+    if A.ndim != 2 or 0 in tuple(A.shape):
+        raise ValueError(f"{name} has shape {tuple(A.shape)}; the certificate needs a non-empty 2-D matrix")
+    dt = str(A.dtype).split(".")[-1].strip("'>")
+    if dt not in ("float16", "float32", "float64"):
+        raise TypeError(f"{name} has dtype {dt!r}; the certificate needs float16, float32 or float64 "
+                        "(convert integers with astype(float64), exact below 2**53)")
+    is_np = array_api_compat.is_numpy_array(A)
+    if is_np:
+        return np.asarray(A, dtype=np.float64), np, True
+    return (A if dt == "float64" else xp.astype(A, xp.float64)), xp, False
+
+
+def _gram(A: Any) -> _Gram | None:
+    """The Gram matrix of A (scaled by a power of two when its largest entry is
+    outside :data:`SAFE_MAXABS`); None for the zero matrix.  Raises on NaN/Inf."""
+    a, xp, is_np = _to_float64(A)
+    m, n = (int(d) for d in a.shape)
+    maxabs = float(xp.max(xp.abs(a)))
+    if not math.isfinite(maxabs):
+        raise ValueError("A contains NaN or Inf; sigma_max is undefined")
+    if maxabs == 0.0:
+        return None
+    scale, scale_err = 1.0, 0.0
+    if not SAFE_MAXABS[0] <= maxabs <= SAFE_MAXABS[1]:
+        scale = math.ldexp(1.0, math.frexp(maxabs)[1])
+        a = a * (1.0 / scale)  # exact unless entries fall below the normal range
+        if scale > 1:
+            scale_err = math.sqrt(m * n) * ETA
+    if is_np:
+        from scipy.linalg import blas
+
+        # BLAS reads an F-ordered operand without a copy: pass A^T for C-ordered A
+        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+            a = np.ascontiguousarray(a)
+        op, flip = (a.T, False) if a.flags.c_contiguous else (a, True)
+        # dsyrk: trans=0 -> op op^T, trans=1 -> op^T op; want the smaller side
+        want_op_opT = (m >= n) != flip
+        neg = blas.dsyrk(-1.0, op, trans=0 if want_op_opT else 1, lower=0)
+        diag = -np.diagonal(neg).copy()
+    else:
+        g = a.T @ a if m >= n else a @ a.T
+        g = xp.triu(g) + xp.triu(g, k=1).T  # exactly symmetric (adds zeros)
+        neg = -g
+        diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(g)), dtype=np.float64)
+    if not np.all(np.isfinite(diag)):
+        raise ValueError("the Gram matrix of A overflows; scale A by a power of two")
+    return _Gram(neg, diag, m, n, scale, scale_err, xp, is_np)
+
+
+# ----------------------------------------------------------- the factorization
+def _cholesky_succeeds(gram: _Gram, newdiag: np.ndarray, keep: bool) -> bool:
+    """Cholesky of the matrix with off-diagonal ``gram.neg`` and diagonal
+    ``newdiag`` runs to completion (``keep``: leave ``gram.neg`` intact)."""
+    k = gram.k
+    if gram.numpy:
+        from scipy.linalg import lapack
+
+        M = np.array(gram.neg, order="F") if keep else gram.neg
+        M.flat[:: k + 1] = newdiag
+        _, info = lapack.dpotrf(M, lower=0, clean=0, overwrite_a=1)
+        return info == 0
+    xp = gram.xp
+    idx = xp.arange(k)
+    d = xp.asarray(newdiag, dtype=xp.float64, device=array_api_compat.device(gram.neg))
+    M = xp.where(idx[:, None] == idx[None, :], d[None, :], gram.neg)
+    try:
+        if array_api_compat.is_cupy_array(M):  # cuSOLVER reports failure only when asked
+            import cupyx
+
+            with cupyx.errstate(linalg="raise"):
+                L = xp.linalg.cholesky(M)
+        else:
+            L = xp.linalg.cholesky(M)
+    except (ValueError, RuntimeError, ArithmeticError):  # numpy's LinAlgError is a ValueError
+        return False
+    dl = xp.linalg.diagonal(L)
+    return bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0))
+
+
+def _test(gram: _Gram, t: float, keep: bool) -> bool:
+    """One factorization: True proves sigma_max(A_scaled) < t (see the module docstring)."""
+    k = gram.k
+    t2 = t * t
+    if not (math.isfinite(t2) and t2 >= 2.0**-1000):
+        return False
+    t2_down, t2_up = math.nextafter(t2, 0.0), _up(t2)
+    x = np.nextafter(t2_down - gram.diag, -np.inf)  # <= t^2 - G~_ii
+    if not np.all(x > 0):
+        return False
+    trace_up = math.fsum(np.nextafter(t2_up - gram.diag, np.inf).tolist()) * (1 + 2 * U)
+    s = (gram_rounding(gram.fro2_up(), gram.m, gram.n) + rump_shift(trace_up, t2_up, k)) * (1 + 4 * U)
+    newdiag = np.nextafter(x - s, -np.inf)
+    if not np.all(newdiag > 0):
+        return False
+    return _cholesky_succeeds(gram, newdiag, keep)
+
+
+def inertia_test(A: Any, t: float) -> bool:
+    """One shifted Cholesky factorization; True proves ``sigma_max(A) < t``.
+
+    A: a real float 2-D array (NumPy, CuPy or any array-API array); the caller's
+    array is not modified.  False proves nothing (t may lie below sigma_max or
+    within the floor of it, :func:`inertia_floor`).
+    """
+    t = float(t)
+    if math.isnan(t):
+        raise ValueError("t is NaN")
+    gram = _gram(A)
+    if gram is None:
+        return t > 0
+    ts = t / gram.scale
+    if gram.scale_err:
+        ts = math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0)
+    return _test(gram, ts, keep=False)
+
+
+def verify_positive_definite(M: Any) -> bool:
+    """Rump's test for a symmetric float64 matrix: Cholesky of ``M - c I`` (c
+    from :func:`rump_shift`, the diagonal rounded down) runs to completion.
+    True proves M positive definite."""
+    xp = array_api_compat.array_namespace(M)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise ValueError(f"M has shape {tuple(M.shape)}; expected a non-empty square matrix")
+    if str(M.dtype).split(".")[-1] != "float64":
+        raise TypeError(f"M has dtype {M.dtype}; expected float64")
+    if not bool(xp.all(M == M.T)):
+        raise ValueError("M is not exactly symmetric")
+    if not bool(xp.all(xp.isfinite(M))):
+        raise ValueError("M contains NaN or Inf")
+    k = int(M.shape[0])
+    diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(M)), dtype=np.float64)
+    if not np.all(diag > 0):
+        return False
+    c = rump_shift(math.fsum(diag.tolist()) * (1 + 2 * U), float(diag.max()), k)
+    newdiag = np.nextafter(diag - c, -np.inf)
+    if not np.all(newdiag > 0):
+        return False
+    is_np = array_api_compat.is_numpy_array(M)
+    neg = np.array(M, order="F") if is_np else M
+    gram = _Gram(neg, diag, k, k, 1.0, 0.0, xp, is_np)
+    return _cholesky_succeeds(gram, newdiag, keep=False)
+
+
+# ---------------------------------------------------------------- the search
+def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", search: str = "none",
+                  max_tests: int = 8) -> Certificate:
+    """A certified upper bound on sigma_max(A) from a lower bound ``lower``.
+
+    ``method="inertia"``: test ``t = lower (1 + max(tol, 2 w))`` (w this
+    matrix's :func:`inertia_floor`, doubled to leave room for the
+    factorization's own rounding), rounded up.  If the factorization fails,
+    ``lower`` was not within tol of sigma_max (the estimate missed the top
+    singular vector): ``holds=False`` and, with ``search="none"``, ``upper``
+    is ``||A||_F`` rounded up.  ``search="bisect"`` then widens t by factors of
+    16 until a test passes (at most up to ``||A||_F``) and bisects the width
+    geometrically, within ``max_tests`` factorizations in all, returning the
+    smallest t proven.
+
+    ``method="gram-iteration"`` / ``"svd"``: the upper bound of
+    ``lipbench.spectral_norm(A, method="gram", tol=tol)`` / ``method="svd"``,
+    for comparison (``tests=0``; ``holds``: it lies within tol of ``lower``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown certificate method {method!r}; choose one of {METHODS}")
+    if search not in SEARCHES:
+        raise ValueError(f"unknown search {search!r}; choose one of {SEARCHES}")
+    lower, tol = float(lower), float(tol)
+    if not (math.isfinite(lower) and lower >= 0):
+        raise ValueError(f"lower must be a finite number >= 0; got {lower}")
+    if not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite positive number; got {tol}")
+    if int(max_tests) < 1:
+        raise ValueError(f"max_tests must be at least 1; got {max_tests}")
+    target = _up(lower * (1 + tol))
+    if method != "inertia":
+        from . import spectral_norm  # the driver; imported here, it may import this module
+
+        r = spectral_norm(A, method="gram" if method == "gram-iteration" else "svd", tol=tol)
+        return Certificate(upper=float(r.upper), method=method, deterministic=True,
+                           holds=float(r.upper) <= target, tests=0,
+                           detail=f"{r.iterations} iteration(s), relative width {r.relative_width:.3g}")
+    gram = _gram(A)
+    if gram is None:
+        return Certificate(0.0, "inertia", True, True, 0, "A is the zero matrix: sigma_max = 0")
+    fro_up = _up(math.sqrt(gram.fro2_up()) * (1 + 2 * U)) * gram.scale + gram.scale_err * gram.scale
+    base = lower / gram.scale
+    if base <= 0:  # no estimate: start from the largest column norm
+        base = math.sqrt(float(gram.diag.max()) * (1 - _gamma(max(gram.m, gram.n)))) * (1 - 2 * U)
+    ratio = gram.fro2_up() / (base * base)
+    w = max(tol, 2 * inertia_floor(gram.m, gram.n, ratio))
+
+    def attempt(width: float, keep: bool) -> float | None:
+        ts = _up(base * (1 + width))
+        ok = _test(gram, math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0) if gram.scale_err else ts,
+                   keep)
+        return _up(ts * gram.scale) if ok else None
+
+    tests = 1
+    first = attempt(w, keep=search == "bisect")
+    if first is not None:
+        return Certificate(min(first, fro_up), "inertia", True, True, tests,
+                           f"t = lower (1 + {w:.3g}) proven by one factorization")
+    if search == "none":
+        return Certificate(fro_up, "inertia", True, False, tests,
+                           f"the test at t = lower (1 + {w:.3g}) failed: lower is not within tol of sigma_max "
+                           "(or below the certificate's floor); upper is ||A||_F")
+    lo, hi, best = w, None, fro_up
+    while tests < max_tests and hi is None:
+        lo_next = lo * 16
+        if base * (1 + lo_next) * gram.scale >= fro_up:
+            break
+        tests += 1
+        got = attempt(lo_next, keep=True)
+        if got is None:
+            lo = lo_next
+        else:
+            hi, best = lo_next, min(got, fro_up)
+    while hi is not None and tests < max_tests and hi / lo > 2:
+        mid = math.sqrt(lo * hi)
+        tests += 1
+        got = attempt(mid, keep=True)
+        if got is None:
+            lo = mid
+        else:
+            hi, best = mid, min(got, best)
+    how = "||A||_F (no test passed below it)" if hi is None else f"t = lower (1 + {hi:.3g})"
+    return Certificate(best, "inertia", True, False, tests,
+                       f"the test at t = lower (1 + {w:.3g}) failed; smallest proven: {how}")

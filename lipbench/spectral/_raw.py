@@ -36,6 +36,8 @@ class Raw:
     failure_probability: float | None = None
     vector: Any = None  # the final right vector (for warm restarts), if any
     stages: tuple[Stage, ...] = ()
+    certificate: str = ""  # what proves ``upper`` when the method itself certified it ...
+    certified: bool = False  # ... and whether that bound is deterministic and within tol of lower
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ._inputs import classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from ._rounding import vector_norm_factor
+from ._certification import certify_raw
 from .auto import default_tol, plan
 from .registry import _METHODS
 from .result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage
@@ -62,6 +63,7 @@ def spectral_norm(
     v0: Any = None,
     strict: bool = False,
     return_history: bool = False,
+    certify: bool = False,
     **options: Any,
 ) -> SpectralNormResult:
     """The spectral norm sigma_max(A) with a guaranteed bracket.
@@ -82,6 +84,13 @@ def spectral_norm(
         arpack/propack/lobpcg and cupy-eigsh.
     strict : raise :class:`NotConvergedError` instead of warning.
     return_history : keep the per-iteration estimates and brackets.
+    certify : after the estimate, prove ``upper`` within ``tol`` of ``lower``
+        (one shifted Cholesky factorization of the Gram matrix of the smaller
+        side, every rounding error accounted for; :mod:`.certify`).  A test
+        that fails means the estimate missed sigma_max: the full SVD
+        re-estimates it, and the result says so.  Dense and small sparse
+        input; a LinearOperator is left uncertified, with the reason in
+        ``message``.  ``result.certified`` tells whether it succeeded.
     **options : method options (``block_size`` for ``randomized``; ``work_dtype``
         ``gram``, ``normal`` and ``max_basis`` for ``lanczos``); recorded in
         ``result.options``.
@@ -90,7 +99,7 @@ def spectral_norm(
     -------
     SpectralNormResult with ``lower <= sigma_max(A) <= upper`` (rounding
     included) for every method; non-convergence gives ``converged=False`` and a
-    :class:`ConvergenceWarning`.
+    :class:`ConvergenceWarning`.  ``certificate`` names what proves ``upper``.
     """
     if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
         raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
@@ -110,6 +119,8 @@ def spectral_norm(
     if unknown:
         raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
     op = prepare(A, found.kind, batched_ok=info.batched)
+    if certify and op.is_batched:
+        raise ValueError(f"certify=True takes one matrix; got a stack of shape {op.shape}")
     if tol is None:
         tol = default_tol(op.dtype)
     seed, rng = _seed(seed)
@@ -118,7 +129,8 @@ def spectral_norm(
     if op.is_zero:
         zeros = np.zeros(op.batch_shape) if op.is_batched else 0.0
         raw = Raw(value=zeros, lower=zeros, upper=zeros, converged=True, iterations=0, error_estimate=0.0,
-                  message="A is the zero matrix: sigma_max = 0 exactly", stages=(Stage("zero", op.dtype, 0, 0),))
+                  message="A is the zero matrix: sigma_max = 0 exactly", stages=(Stage("zero", op.dtype, 0, 0),),
+                  certificate="exact", certified=True)
         track.add(op, 0, 0.0, 0.0, 0.0, 0.0)
     elif min(op.m, op.n) == 1 and not op.is_batched:
         raw = _vector_norm(op)
@@ -127,6 +139,8 @@ def spectral_norm(
         if v0 is not None and chosen in ("svd", "gram"):
             raise ValueError(f"method {chosen!r} takes no start vector; v0 applies to iterative methods")
         raw = info.function(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
+        if certify:
+            raw = certify_raw(op, raw, tol)
     return _finish(op, raw, chosen, tol, seed, track, strict, options)
 
 
@@ -149,15 +163,20 @@ def _vector_norm(op: Operator) -> Raw:
     g = vector_norm_factor(cnt)
     return Raw(value=nrm, lower=nrm * (1 - g), upper=nrm * (1 + g), converged=True, iterations=0,
                error_estimate=g, message="A has a single row or column: sigma_max = ||A||_F, computed directly",
-               stages=(Stage("vector-norm", "float64", 0, op.matvecs - before),))
+               stages=(Stage("vector-norm", "float64", 0, op.matvecs - before),),
+               certificate="vector-norm", certified=True)
 
 
 def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
             strict: bool, options: dict) -> SpectralNormResult:
     lower, upper, value = raw.lower, raw.upper, raw.value
+    certificate, certified = raw.certificate or "none", raw.certified
     if not op.is_batched and not op.is_zero:
         lower = max(float(lower), op.cheap_lower())
-        upper = min(float(upper), op.cheap_upper())
+        cheap = op.cheap_upper()
+        if cheap < float(upper):
+            upper, certificate = cheap, "norms"  # deterministic, rounding included
+            certified = upper - lower <= tol * lower
         value = min(max(float(value), lower), upper)
     elif op.is_batched:
         lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
@@ -185,7 +204,8 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
         device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
-        options=dict(options), vector=raw.vector, stages=tuple(raw.stages),
+        options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=certificate,
+        certified=bool(certified),
     )
     if not result.converged:
         err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"

@@ -63,4 +63,4 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
             break
     op.matvecs = g.matvecs
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t,
-               error_estimate=err, vector=right, stages=(Stage("gram-iteration", "float64", t, g.matvecs - before, converged),))
+               error_estimate=err, vector=right, certificate="gram-iteration", certified=converged, stages=(Stage("gram-iteration", "float64", t, g.matvecs - before, converged),))

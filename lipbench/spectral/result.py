@@ -65,6 +65,14 @@ class SpectralNormResult:
     ``upper_probabilistic`` (Kuczynski-Wozniakowski 1992, random starts only)
     holds except with probability ``failure_probability``.
 
+    ``certificate`` names what proves ``upper`` (``"inertia"``: the shifted
+    Cholesky test of ``certify=True``; ``"gram-iteration"``; ``"svd"``: the
+    SVD's backward-error bound with its measured factor; ``"norms"``:
+    ``min(||A||_F, sqrt(||A||_1 ||A||_inf))``; ``"exact"``; ``"none"``).
+    ``certified`` is True when ``upper`` is a deterministic bound, rounding
+    included, within ``tol`` of ``lower`` -- a Lipschitz certificate as tight
+    as the estimate.
+
     ``stages`` is the route that ran, as data: e.g. a float32 Lanczos stage
     followed by a float64 refinement (see :class:`Stage`).
 
@@ -100,6 +108,8 @@ class SpectralNormResult:
     options: dict = field(default_factory=dict)
     vector: Any = field(default=None, repr=False)
     stages: tuple[Stage, ...] = ()
+    certificate: str = ""
+    certified: bool = False
 
     @property
     def relative_width(self) -> Any:
@@ -125,6 +135,7 @@ class SpectralNormResult:
             + f" ({self.backend}, {self.dtype}, device {self.device})",
             f"work       {self.iterations} iterations, {self.matvecs} matvecs",
             f"accuracy   error estimate {f(self.error_estimate)} vs tol {self.tol:.3g}: {conv}",
+            f"upper      {'certified' if self.certified else 'not certified to tol'} ({self.certificate})",
         ]
         if self.upper_probabilistic is not None:
             lines.append(

@@ -79,4 +79,4 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
         track.add(op, 1, top, lower, upper, pu)
     return Raw(value=top, lower=lower, upper=upper, converged=True, iterations=1,
                error_estimate=pu if not op.is_batched else np.full(np.shape(top), pu),
-               stages=(Stage("svd", dtype, 1, 0),))
+               stages=(Stage("svd", dtype, 1, 0),), certificate="svd")

@@ -1,0 +1,88 @@
+"""``spectral_norm(..., certify=True)``: the bracket becomes a certificate as
+tight as the estimate, and a certificate that fails is a finding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import aslinearoperator
+
+import lipbench as lb
+from lipbench import matrices
+from lipbench.spectral._certification import certified_width
+
+from tests.helpers import FAMILY_KW, reference_slack, run_quietly
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", [(200, 150), (150, 200)])
+@pytest.mark.parametrize("family", list(FAMILY_KW) + ["badly_scaled_tiny"])
+def test_certified_bracket_on_every_family(family, shape, dtype):
+    kw = {"end": "tiny"} if family == "badly_scaled_tiny" else FAMILY_KW[family]
+    ks = matrices.make(family.removesuffix("_tiny"), *shape, seed=2, dtype=dtype, **kw)
+    A = ks.matrix
+    truth = matrices.reference_norm(A)
+    slack = reference_slack(A) * truth
+    tol = 1e-6
+    r, warned = run_quietly(A, "auto", tol=tol, seed=0, certify=True)
+    assert r.converged and not warned and r.certified, (family, r.message)
+    assert r.lower - slack <= truth <= r.upper + slack, (family, r.lower, truth, r.upper)
+    width = certified_width(tol, "float64", *shape)
+    assert r.upper - r.lower <= width * r.lower or r.upper == r.lower == 0.0
+    if truth > 0:
+        assert r.certificate in ("inertia", "norms") and r.stages[-1].engine == "inertia"
+
+
+@pytest.mark.parametrize("method", ["lanczos", "power", "randomized"])
+def test_a_start_orthogonal_to_the_top_vector_is_caught(method):
+    """v0 = the second right singular vector: the iteration converges to sigma_2
+    and says so; certify=True finds the miss and answers sigma_1."""
+    n = 120
+    s = np.linspace(1.0, 0.1, n)
+    s[0] = 2.0
+    rng = np.random.default_rng(1)
+    U, V = matrices.haar_orthonormal(n, n, rng), matrices.haar_orthonormal(n, n, rng)
+    A = (U * s) @ V.T
+    plain, _ = run_quietly(A, method, tol=1e-6, seed=0, v0=V[:, 1])
+    assert plain.value < 1.01  # converged to sigma_2: the residual bound cannot tell
+    r, warned = run_quietly(A, method, tol=1e-6, seed=0, v0=V[:, 1], certify=True)
+    assert r.converged and r.certified and not warned, r.message
+    assert abs(r.value - 2.0) <= 1e-6 * 2.0 and r.lower <= 2.0 <= r.upper
+    engines = [st.engine for st in r.stages]
+    assert engines[-3:] == ["inertia", "svd", "inertia"] and not r.stages[-3].converged, r.stages
+    assert "was not sigma_max to tol" in r.message
+
+
+def test_linear_operator_is_not_certified_and_says_why():
+    A = matrices.gaussian(80, 60, seed=0).matrix
+    r, _ = run_quietly(aslinearoperator(A), "auto", tol=1e-6, seed=0, certify=True)
+    assert not r.certified and "LinearOperator" in r.message
+
+
+def test_small_sparse_input_is_certified():
+    A = sp.random(300, 200, density=0.05, random_state=0, format="csr")
+    truth = np.linalg.norm(A.toarray(), 2)
+    r, _ = run_quietly(A, "auto", tol=1e-6, seed=0, certify=True)
+    assert r.certified and r.lower <= truth <= r.upper
+
+
+def test_stacks_are_refused():
+    with pytest.raises(ValueError, match="certify=True takes one matrix"):
+        lb.spectral_norm(np.ones((2, 3, 3)), method="svd", certify=True)
+
+
+def test_tol_below_the_floor_is_not_called_certified():
+    A = matrices.gaussian(300, 300, seed=0).matrix
+    r, warned = run_quietly(A, "svd", tol=1e-16, seed=0, certify=True)
+    assert not r.converged and warned and not r.certified
+    assert "below what the certificate proves" in r.message
+    assert r.lower <= np.linalg.norm(A, 2) * (1 + reference_slack(A)) and r.upper >= r.lower
+
+
+def test_uncertified_calls_name_their_upper_bound():
+    A = matrices.gaussian(300, 200, seed=0).matrix
+    assert lb.spectral_norm(A, method="lanczos", tol=1e-6, seed=0).certificate == "norms"
+    assert lb.spectral_norm(A, method="svd").certificate == "svd"
+    g = lb.spectral_norm(A, method="gram", tol=1e-6)
+    assert g.certificate == "gram-iteration" and g.certified

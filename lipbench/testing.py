@@ -10,6 +10,7 @@ module.  Names here carry no stability promise.
 * :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
 * the rounding model (:mod:`lipbench.spectral._rounding`): ``unit_roundoff``,
   ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``;
+* :func:`certified_width` -- the relative width ``certify=True`` proves;
 * :func:`scaled_error_bound` -- a context manager that multiplies the Krylov
   methods' stopping bound by a factor, to show that the tests catch an
   optimistic bound.
@@ -21,6 +22,7 @@ import contextlib
 from typing import Any, Iterator
 
 from .spectral import theory as _theory
+from .spectral._certification import certified_width
 from .spectral._inputs import classify, dense_summary, prepare
 from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
@@ -39,6 +41,7 @@ __all__ = [
     "svd_backward_p",
     "gram_rounding_floor",
     "scaled_error_bound",
+    "certified_width",
 ]
 
 

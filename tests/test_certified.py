@@ -10,7 +10,7 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
-from lipbench.spectral._certification import certified_width
+from lipbench.testing import certified_width
 
 from tests.helpers import FAMILY_KW, reference_slack, run_quietly
 

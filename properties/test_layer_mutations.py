@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from lipbench.lipschitz import AvgPool, BatchNorm, Conv, MaxPool, Residual
-from lipbench.lipschitz import _windows as lwin
+from lipbench.lipschitz import windows as lwin
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 

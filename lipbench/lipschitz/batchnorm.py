@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _sigma
-from ._windows import check_shape
+from .windows import check_shape
 from .layers import check_input
 
 __all__ = ["BatchNorm"]

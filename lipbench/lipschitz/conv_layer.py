@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _sigma
-from ._windows import PADDING_MODES, as_tuple, check_shape, window_table
+from .windows import PADDING_MODES, as_tuple, check_shape, window_table
 from .layers import check_input
 
 __all__ = ["Conv"]

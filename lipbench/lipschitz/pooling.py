@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import _sigma
-from ._windows import as_tuple, check_shape, coverage, window_table
+from .windows import as_tuple, check_shape, coverage, window_table
 from .layers import check_input
 
 __all__ = ["AvgPool", "MaxPool"]

@@ -93,6 +93,9 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", default=None, help="array name inside a .npz archive")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when the method does not converge")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--certify", action=argparse.BooleanOptionalAction, default=None,
+                        help="prove the upper bound within tol of the lower one (default: on for dense matrices "
+                             "whose smaller side is at most 4096, where it is cheap; see docs/certify.md)")
     shape = parser.add_argument_group("arrays with more than two axes (one of these is required)")
     shape.add_argument("--stack", action="store_true", help="the array is a stack (..., m, n): one norm per matrix")
     shape.add_argument("--conv", metavar="SHAPE", default=None,
@@ -126,8 +129,12 @@ def _run_norm(args: argparse.Namespace) -> int:
                     transposed=args.transposed, output_padding=_axes(args.output_padding, "--output-padding"),
                     method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed, strict=args.strict)
             else:
+                certify, why_not = _certify_choice(A, args)
                 r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,
-                                  strict=args.strict)
+                                  strict=args.strict, certify=certify)
+                if not certify and not args.json:
+                    print(f"note: the upper bound is not certified ({why_not}); pass --certify to prove it",
+                          file=sys.stderr)
     except NotConvergedError as exc:
         print(exc.result.summary())
         print(f"error: {exc}", file=sys.stderr)
@@ -138,12 +145,23 @@ def _run_norm(args: argparse.Namespace) -> int:
         out = {k: _jsonable(getattr(r, k)) for k in (
             "value", "lower", "upper", "converged", "iterations", "matvecs", "method", "backend", "dtype",
             "input_dtype", "shape", "seed", "tol", "error_estimate", "upper_probabilistic",
-            "failure_probability", "device", "message")}
+            "failure_probability", "device", "message", "certificate", "certified")}
         print(json.dumps(out, indent=2))
     else:
         print(f"file       {args.file}" + (f" [{args.key}]" if args.key else "") + f"  shape {r.shape} {r.input_dtype}")
         print(r.summary())
     return 0
+
+
+def _certify_choice(A: np.ndarray, args: argparse.Namespace) -> tuple[bool, str]:
+    """``--certify`` / ``--no-certify`` as given, else the default rule."""
+    from .spectral._certification import certify_by_default
+
+    if args.certify is not None:
+        return args.certify, "--no-certify"
+    if args.stack:
+        return False, "stacks are not certified"
+    return certify_by_default("dense", np.shape(A))
 
 
 def _check_layout(A: np.ndarray, args: argparse.Namespace) -> None:

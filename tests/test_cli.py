@@ -153,3 +153,16 @@ def test_conv_flag_errors_are_named(kernel_file):
     np.save(A, np.eye(3))
     out = _run_cli(A, "--stride", "2")
     assert out.returncode == 2 and "add --conv" in out.stderr
+
+
+def test_norm_certifies_a_layer_by_default_and_says_when_not(npy):
+    """The printed bracket of a dense layer is a certificate unless asked
+    otherwise; an uncertified call says so on stderr and how to ask."""
+    p, sigma = npy
+    proc = _run_cli(p, "--tol", "1e-6", "--json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 0 and data["certified"] is True and data["certificate"] == "inertia"
+    assert data["lower"] <= sigma <= data["upper"] <= data["lower"] * (1 + 1e-6)
+    proc = _run_cli(p, "--tol", "1e-6", "--no-certify")
+    assert proc.returncode == 0 and "not certified to tol" in proc.stdout
+    assert "pass --certify" in proc.stderr

@@ -29,11 +29,28 @@ from ._rounding import U64, svd_error
 from .certify import certificate_floor, certify_upper
 from .result import Stage
 
-__all__ = ["certify_raw", "certified_width", "CERTIFY_SPARSE_MAX_ENTRIES"]
+__all__ = ["certify_raw", "certified_width", "certify_by_default", "CERTIFY_SPARSE_MAX_ENTRIES",
+           "DEFAULT_CERTIFY_MAX_SIDE"]
 
 #: sparse matrices with at most this many entries (dense, 128 MiB of float64)
 #: are assembled to be certified
 CERTIFY_SPARSE_MAX_ENTRIES = 1 << 24
+
+
+#: ``lipbench norm`` certifies by default when the Gram side is at most this
+#: wide: the certificate's cost (m N^2 + N^3 / 3 flops) stays within a small
+#: multiple of the estimate's (docs/certify.md)
+DEFAULT_CERTIFY_MAX_SIDE = 4096
+
+
+def certify_by_default(kind: Any, shape: tuple[int, ...]) -> tuple[bool, str]:
+    """Whether ``lipbench norm`` certifies this input without being asked, and why not."""
+    if str(kind) != "dense" or len(shape) != 2:
+        return False, "only dense matrices are certified by default"
+    if min(shape) > DEFAULT_CERTIFY_MAX_SIDE:
+        return False, (f"the Gram side {min(shape)} is over {DEFAULT_CERTIFY_MAX_SIDE}: certifying costs "
+                       f"about {min(shape)}^2 x {max(shape)} flops")
+    return True, ""
 
 
 def certified_width(tol: float, dtype: str, m: int, n: int) -> float:
@@ -67,6 +84,8 @@ def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
     """``raw`` (scaled units) with its upper bound certified, or re-estimated
     by the SVD and certified when the first test fails (see the module doc)."""
     A, why = _matrix(op)
+    if A is not None and not raw.converged:
+        A, why = None, "the estimate did not converge, so there is no tight bracket to prove"
     if A is None:
         raw.message = "; ".join(x for x in (raw.message, f"certify=True: {why}") if x)
         return raw

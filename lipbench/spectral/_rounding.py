@@ -19,6 +19,9 @@ What each bound adds for rounding:
 * the full SVD: a backward-stable SVD's sigma_max is off by ``p u ||A||`` with
   ``p = 8 (max(m, n) + 4)`` (:func:`svd_backward_p`; measured, see
   ``docs/methods.md``).
+* the inertia certificate (:mod:`.certify`): the Gram matrix's rounding
+  (:func:`gram_rounding`) and Rump's Cholesky shift (:func:`rump_shift`), and
+  the floor they put under the certified width (:func:`certificate_floor`).
 * the Gram iteration: each product rounds ``||G||_F`` up by ``4 (max(m, n) + 2)
   sqrt(min(m, n)) u`` (:func:`gram_rounding_floor`).
 """
@@ -44,6 +47,10 @@ __all__ = [
     "svd_error",
     "estimate_lower_bound",
     "gram_rounding_floor",
+    "gram_rounding",
+    "rump_shift",
+    "inertia_floor",
+    "certificate_floor",
 ]
 
 #: p = SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL) in the SVD's
@@ -58,6 +65,8 @@ def unit_roundoff(dtype: Any) -> float:
 
 
 U64 = unit_roundoff("float64")
+#: smallest positive (subnormal) float64: the underflow term of the certificate's bounds
+ETA = 2.0**-1074
 
 
 def gamma(k: int, dtype: Any = "float64") -> float:
@@ -137,3 +146,50 @@ def gram_rounding_floor(m: int, n: int) -> float:
     for an m x n matrix (the products' error, ``4 (max(m, n) + 2) sqrt(min(m,
     n)) u``): no tolerance below it can be reached."""
     return 4 * (max(m, n) + 2) * math.sqrt(min(m, n)) * U64
+
+
+def gram_rounding(fro2_up: float, m: int, n: int) -> float:
+    """Bound on ``||fl(G) - G||_2`` for the Gram matrix of an m x n matrix with
+    ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + N M eta`` (M = max(m, n),
+    the inner-product length; N = min(m, n))."""
+    big, k = max(m, n), min(m, n)
+    return (gamma(big) * fro2_up + k * big * ETA) * (1 + 4 * U64)
+
+
+def rump_shift(trace_up: float, maxdiag_up: float, n: int) -> float:
+    """Rump's c for an n x n matrix: a successful floating-point Cholesky of
+    M~ proves ``lambda_min(M~) > -c`` when ``tr(M~) <= trace_up`` and
+    ``max_i M~_ii <= maxdiag_up``."""
+    kappa = gamma(n + 2) / (1 - gamma(2 * n + 4))
+    return (kappa * trace_up + 4 * ETA * n * (2 * (n + 1) + maxdiag_up)) * (1 + 4 * U64)
+
+
+def inertia_floor(m: int, n: int, fro2_ratio: float | None = None) -> float:
+    """Smallest relative width ``(t - sigma) / sigma`` the inertia certificate
+    can reach for an m x n matrix with ``||A||_F^2 = fro2_ratio * t^2``
+    (None: the worst case over matrices), scaled so its largest entry is in
+    [1/2, 1).  ``1 / sqrt(1 - q) - 1`` with q the shift over t^2."""
+    k, big = min(m, n), max(m, n)
+    r = float(k) if fro2_ratio is None else min(max(float(fro2_ratio), 0.0), float(k))
+    kappa = gamma(k + 2) / (1 - gamma(2 * k + 4))
+    if fro2_ratio is None:
+        q = k * max(gamma(big), kappa)
+    else:
+        q = gamma(big) * r + kappa * (k - r)
+    # eta terms over t^2 >= 1/4, and the diagonal's roundings (8 u)
+    q = q * (1 + 8 * U64) + 4 * (k * big * ETA + 4 * ETA * k * (2 * k + 3)) + 8 * U64
+    return 1 / math.sqrt(1 - q) - 1 if q < 1 else math.inf
+
+
+def certificate_floor(dtype: Any, m: int, n: int) -> float:
+    """Smallest relative width the inertia certificate can reach for any
+    m x n matrix of ``dtype`` (float16/32/64; all are certified in float64, so
+    the floor is the same): ``1/sqrt(1 - q) - 1 ~ q/2`` with
+    ``q = N max(gamma_M, gamma_{N+2}/(1 - gamma_{2N+4})) + 8 u``, N = min(m, n),
+    M = max(m, n), u = 2^-53."""
+    name = np.dtype(str(dtype).split(".")[-1]).name
+    if name not in ("float16", "float32", "float64"):
+        raise ValueError(f"dtype {name!r} has no certificate; use float16, float32 or float64")
+    if int(m) < 1 or int(n) < 1:
+        raise ValueError(f"shape must be two positive integers; got ({m}, {n})")
+    return inertia_floor(int(m), int(n))

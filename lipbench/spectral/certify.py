@@ -59,6 +59,7 @@ import array_api_compat
 import numpy as np
 
 from .. import backends as _backends
+from ._rounding import ETA, U64 as U, certificate_floor, gamma as _gamma, gram_rounding, inertia_floor, rump_shift
 
 __all__ = [
     "Certificate",
@@ -71,67 +72,14 @@ __all__ = [
     "rump_shift",
 ]
 
-U = 2.0**-53  # float64 unit roundoff: every certificate computes in float64
-ETA = 2.0**-1074  # smallest positive (subnormal) float64
 #: |max entry| range used as given; outside it A is scaled by a power of two
 SAFE_MAXABS = (2.0**-100, 2.0**100)
 SEARCHES = ("none", "bisect")
 METHODS = ("inertia", "gram-iteration", "svd")
 
 
-def _gamma(k: float) -> float:
-    return k * U / (1 - k * U)
-
-
 def _up(x: float) -> float:
     return math.nextafter(x, math.inf)
-
-
-def gram_rounding(fro2_up: float, m: int, n: int) -> float:
-    """Bound on ``||fl(G) - G||_2`` for the Gram matrix of an m x n matrix with
-    ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + N M eta`` (M = max(m, n),
-    the inner-product length; N = min(m, n))."""
-    big, k = max(m, n), min(m, n)
-    return (_gamma(big) * fro2_up + k * big * ETA) * (1 + 4 * U)
-
-
-def rump_shift(trace_up: float, maxdiag_up: float, n: int) -> float:
-    """Rump's c for an n x n matrix: a successful floating-point Cholesky of
-    M~ proves ``lambda_min(M~) > -c`` when ``tr(M~) <= trace_up`` and
-    ``max_i M~_ii <= maxdiag_up``."""
-    kappa = _gamma(n + 2) / (1 - _gamma(2 * n + 4))
-    return (kappa * trace_up + 4 * ETA * n * (2 * (n + 1) + maxdiag_up)) * (1 + 4 * U)
-
-
-def inertia_floor(m: int, n: int, fro2_ratio: float | None = None) -> float:
-    """Smallest relative width ``(t - sigma) / sigma`` the inertia certificate
-    can reach for an m x n matrix with ``||A||_F^2 = fro2_ratio * t^2``
-    (None: the worst case over matrices), scaled so its largest entry is in
-    [1/2, 1).  ``1 / sqrt(1 - q) - 1`` with q the shift over t^2."""
-    k, big = min(m, n), max(m, n)
-    r = float(k) if fro2_ratio is None else min(max(float(fro2_ratio), 0.0), float(k))
-    kappa = _gamma(k + 2) / (1 - _gamma(2 * k + 4))
-    if fro2_ratio is None:
-        q = k * max(_gamma(big), kappa)
-    else:
-        q = _gamma(big) * r + kappa * (k - r)
-    # eta terms over t^2 >= 1/4, and the diagonal's roundings (8 u)
-    q = q * (1 + 8 * U) + 4 * (k * big * ETA + 4 * ETA * k * (2 * k + 3)) + 8 * U
-    return 1 / math.sqrt(1 - q) - 1 if q < 1 else math.inf
-
-
-def certificate_floor(dtype: Any, m: int, n: int) -> float:
-    """Smallest relative width the inertia certificate can reach for any
-    m x n matrix of ``dtype`` (float16/32/64; all are certified in float64, so
-    the floor is the same): ``1/sqrt(1 - q) - 1 ~ q/2`` with
-    ``q = N max(gamma_M, gamma_{N+2}/(1 - gamma_{2N+4})) + 8 u``, N = min(m, n),
-    M = max(m, n), u = 2^-53."""
-    name = np.dtype(str(dtype).split(".")[-1]).name
-    if name not in ("float16", "float32", "float64"):
-        raise ValueError(f"dtype {name!r} has no certificate; use float16, float32 or float64")
-    if int(m) < 1 or int(n) < 1:
-        raise ValueError(f"shape must be two positive integers; got ({m}, {n})")
-    return inertia_floor(int(m), int(n))
 
 
 @dataclass(frozen=True)

@@ -399,10 +399,12 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
             value = upper = bound
             note = "kernel-reshaping upper bound (conv_upper_bound); lower end from one impulse"
         err = (upper - lower) / upper if upper > 0 else 0.0
+        certificate = "fft" if method == "fft" else "conv-bound"
         return lipbench.SpectralNormResult(
             value=value, lower=lower, upper=upper, converged=bool(err <= tol), iterations=0, matvecs=0,
             method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
-            input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}")
+            input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}",
+            certificate=certificate, certified=bool(err <= tol))
     op = conv_operator(g, ())
     if method == "dense":
         return _dense_route(g, op, kernel, input_shape, bound, input_dtype, tol=tol, seed=seed, strict=strict,
@@ -416,13 +418,17 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         embedded, info = embedding_upper(g)
     upper = min(float(r.upper), bound, embedded)
     note = "matrix-free on the convolution and its adjoint"
+    certificate = r.certificate
     if upper == embedded:
         note += f"; upper end from the circular convolution on {info['grid']} (DFT)"
+        certificate = "circular-embedding"
     elif upper == bound:
         note += "; upper end from conv_upper_bound"
+        certificate = "conv-bound"
     message = f"{g.describe()}: {note}" + (f"; {r.message}" if r.message else "")
     return dataclasses.replace(r, upper=upper, value=min(float(r.value), upper), input_dtype=input_dtype,
-                               message=message)
+                               message=message, certificate=certificate,
+                               certified=upper - float(r.lower) <= float(r.tol) * float(r.lower))
 
 
 def _dense_route(g: ConvGeometry, op: Any, kernel: Any, input_shape: Any, bound: float, input_dtype: str, *,
@@ -449,6 +455,7 @@ def _dense_route(g: ConvGeometry, op: Any, kernel: Any, input_shape: Any, bound:
     lower = max(0.0, float(r.lower) - e)
     upper = min(float(r.upper) + e, bound)
     message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "
-               f"(entries within {e:.3g} in Frobenius norm); {r.message}".rstrip("; "))
+               f"(entries within {e:.3g} in Frobenius norm), then method {r.method!r}; {r.message}".rstrip("; "))
     return dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
-                               input_dtype=input_dtype, message=message)
+                               input_dtype=input_dtype, message=message, method="dense",
+                               certified=r.certified and upper - lower <= float(r.tol) * lower)

@@ -451,7 +451,10 @@ def _dense_route(g: ConvGeometry, op: Any, kernel: Any, input_shape: Any, bound:
     k = taps + 2
     gam = k * _U64 / (1 - k * _U64)
     e = gam * float(np.sqrt(np.sum(Mabs * Mabs))) * (1 + (Mabs.size + 2) * _U64) * (1 + 4 * _U64)
-    r = lipbench.spectral_norm(M, tol=tol, seed=seed, strict=strict, certify=True)
+    want = lipbench.default_tol("float64") if tol is None else float(tol)
+    # half the width for the matrix, the rest for the assembly's rounding e
+    r = dataclasses.replace(lipbench.spectral_norm(M, tol=want / 2, seed=seed, strict=strict, certify=True),
+                            tol=want)
     lower = max(0.0, float(r.lower) - e)
     upper = min(float(r.upper) + e, bound)
     message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "

@@ -21,6 +21,10 @@ from .result import ConvergenceWarning, HistoryEntry, NotConvergedError, Spectra
 
 __all__ = ["spectral_norm"]
 
+#: what a LinearOperator's bracket does and does not prove
+LINOP_NOTE = ("a LinearOperator: the lower bound assumes its products are as accurate as a dense float64 "
+              "product; the upper bound is not certified (no entries to bound it with)")
+
 
 def _validate_tol(tol: Any) -> float | None:
     if tol is None:
@@ -197,13 +201,16 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
     if upper_prob is not None:
         upper_prob = min(upper_prob, float(upper)) * s
     err = raw.error_estimate
+    message = raw.message
+    if op.linop is not None and "LinearOperator" not in message:
+        message = "; ".join(x for x in (message, LINOP_NOTE) if x)
     result = SpectralNormResult(
         value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),
         iterations=int(raw.iterations), matvecs=int(op.matvecs), method=method, backend=op.backend,
         dtype=op.dtype, seed=seed, tol=tol,
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
-        device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=raw.message, history=history,
+        device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=message, history=history,
         options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=certificate,
         certified=bool(certified),
     )

@@ -202,7 +202,7 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         upper_prob = min(upper_prob, float(upper)) * s
     err = raw.error_estimate
     message = raw.message
-    if op.linop is not None and "LinearOperator" not in message:
+    if op.linop is not None and LINOP_NOTE not in message:
         message = "; ".join(x for x in (message, LINOP_NOTE) if x)
     result = SpectralNormResult(
         value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),

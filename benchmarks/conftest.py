@@ -12,7 +12,13 @@
 * BLAS threads are fixed with threadpoolctl (``--lipbench-threads``, default:
   the CPUs this process may use) and recorded.
 * ``pytest_benchmark_update_machine_info`` adds GPU name, driver and CUDA
-  versions, CuPy/NumPy/SciPy versions, BLAS vendor and threads.
+  versions, CuPy/NumPy/SciPy versions, BLAS vendor and threads, and the
+  version of ``method="auto"``'s rule per backend
+  (``lipbench.benchmark_meta.AUTO_RULE_VERSION``: the report marks rows of
+  older rules stale).
+* ``pytest_benchmark_generate_commit_info`` asks git about the checkout these
+  benchmarks live in, wherever pytest was started; a copy of the tree without
+  git names its commit in ``LIPBENCH_COMMIT`` (``<sha>`` or ``<sha>-dirty``).
 * After a run that saved results, ``lipbench.report.write_report`` turns every
   run under the results folder into REPORT.md/html, CSV and plots (disable
   with ``--lipbench-no-report``).
@@ -23,6 +29,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,6 +37,7 @@ import pytest
 
 from benchmarks import profiles
 from lipbench import backends as _backends
+from lipbench.benchmark_meta import AUTO_RULE_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's default
@@ -138,7 +146,47 @@ def _gpu_provenance() -> dict:
     return info
 
 
+# --------------------------------------------------------------------------- which code ran
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+
+
+def commit_info(env: dict | None = None) -> dict:
+    """The commit of the checkout holding these benchmarks, whether its tracked
+    files differ from it (``dirty``), and its commit time.  Outside a git
+    checkout, ``LIPBENCH_COMMIT`` (``<sha>`` or ``<sha>-dirty``) names it;
+    failing both, ``id`` is ``"unknown"`` and ``error`` says why."""
+    env = os.environ if env is None else env
+    try:
+        if Path(_git("rev-parse", "--show-toplevel")).resolve() == REPO.resolve():
+            sha = _git("rev-parse", "HEAD")
+            dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+            return {"id": sha, "time": _git("show", "-s", "--format=%cI", "HEAD"), "dirty": dirty,
+                    "branch": _git("rev-parse", "--abbrev-ref", "HEAD"), "source": "git"}
+        why = f"{REPO} is inside another git repository, not a checkout of its own"
+    except (OSError, subprocess.SubprocessError) as exc:
+        why = f"git names no commit for {REPO} ({type(exc).__name__}: not a checkout, or no commit yet)"
+    named = env.get("LIPBENCH_COMMIT", "").strip()
+    if named:
+        sha, _, flag = named.partition("-")
+        if not re.fullmatch(r"[0-9a-f]{7,40}", sha) or flag not in ("", "dirty"):
+            raise pytest.UsageError(f"LIPBENCH_COMMIT={named!r} must be a commit id, optionally "
+                                    "followed by '-dirty'")
+        return {"id": sha, "time": None, "dirty": flag == "dirty", "source": "LIPBENCH_COMMIT"}
+    return {"id": "unknown", "time": None, "dirty": False, "error": why + "; set LIPBENCH_COMMIT"}
+
+
 # --------------------------------------------------------------------------- hooks
+
+
+def pytest_benchmark_generate_commit_info(config: pytest.Config) -> dict:
+    info = commit_info()
+    info.setdefault("project", "lipbench")
+    return info
+
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,6 +238,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["platform"] = platform.platform()
     machine_info["blas"] = blas_info()
     machine_info.update(_gpu_provenance())
+    machine_info["lipbench_auto_rule"] = dict(AUTO_RULE_VERSION)
     try:
         from importlib.metadata import version
 

@@ -12,10 +12,16 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "md_table", "slug",
-           "shape_key"]
+from ..benchmark_meta import AUTO_RULE_VERSION
+
+__all__ = ["STALE", "fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "fmt_code",
+           "md_table", "slug", "shape_key"]
+
+#: the word that marks a row measured under an older rule of auto than today's
+STALE = "STALE"
 
 
 def fmt_time(t: Any) -> str:
@@ -60,6 +66,18 @@ def fmt_tol(t: Any) -> str:
     if t is None or (isinstance(t, float) and math.isnan(t)):
         return "-"
     return f"{float(t):g}"
+
+
+def fmt_code(code: Any, stale: Any = False, rule: Any = None, backend: Any = None) -> str:
+    """Which code produced a row: ``4d328566a06c``, ``... dirty`` or ``unknown``;
+    a stale row (auto measured under an older rule) adds ``STALE (auto rule vN,
+    today vM)``."""
+    out = "unknown" if code is None or (isinstance(code, float) and math.isnan(code)) or not code else str(code)
+    if isinstance(stale, (bool, np.bool_)) and bool(stale):
+        now = AUTO_RULE_VERSION.get(str(backend))
+        was = "" if rule is None or (isinstance(rule, float) and math.isnan(rule)) else f"v{int(rule)}"
+        out += f", {STALE} (auto rule {was or 'unknown'}, today v{now})"
+    return out
 
 
 def md_table(df: pd.DataFrame) -> str:

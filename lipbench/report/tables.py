@@ -16,7 +16,7 @@ from .compare import TOL_INDEPENDENT
 from .formatting import fmt_code, fmt_err, fmt_int, fmt_ratio, fmt_time, fmt_time_iqr, fmt_tol, shape_key
 
 __all__ = ["codes", "HEADLINE_SHAPES", "group_table", "headline_table", "batched_table", "training_table",
-           "machines_table", "cross_hardware_table"]
+           "machines_table", "runs_table", "cross_hardware_table"]
 
 #: the square float64 Gaussian inputs of the headline table
 HEADLINE_SHAPES = ("1024x1024", "2048x2048", "4096x4096")
@@ -113,11 +113,31 @@ def training_table(d: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def runs_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per saved run: its date, the code that produced it, the profile and the
+    rule of auto it ran, and how many of its auto rows are stale."""
+    g = df.groupby(["machine", "run"], sort=False)
+    out = g.agg(date=("datetime", "max"), code=("code", "first"), rows=("name", "size"),
+                stale=("stale", "sum"), profile=("profile", "first"), backends=("backend", "unique"))
+    out = out.reset_index().sort_values(["machine", "date"])
+    rules = g.apply(lambda t: ", ".join(f"{b} v{int(r)}" for b, r in
+                                        t[["backend", "auto_rule"]].dropna().drop_duplicates().itertuples(index=False)),
+                    include_groups=False)
+    return pd.DataFrame({
+        "machine": out["machine"], "run": out["run"],
+        "date": out["date"].map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")),
+        "code": out["code"], "profile": out["profile"].fillna(""),
+        "auto rule": [rules.get((m, r), "") for m, r in zip(out["machine"], out["run"])],
+        "rows": out["rows"].astype(int), "stale auto rows": out["stale"].astype(int),
+    }).reset_index(drop=True)
+
+
 def machines_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per machine: runs, rows, GPU, BLAS and the newest run's time."""
     g = df.groupby("machine").agg(runs=("file", "nunique"), rows=("name", "size"),
                                   gpu=("gpu", "first"), blas=("blas", "first"),
                                   latest=("datetime", "max"))
+    g["latest"] = g["latest"].map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M"))
     return g.reset_index()
 
 

@@ -12,7 +12,17 @@
 * BLAS threads are fixed with threadpoolctl (``--lipbench-threads``, default:
   the CPUs this process may use) and recorded.
 * ``pytest_benchmark_update_machine_info`` adds GPU name, driver and CUDA
-  versions, CuPy/NumPy/SciPy versions, BLAS vendor and threads.
+  versions, CuPy/NumPy/SciPy versions, BLAS vendor and threads, and the
+  version of ``method="auto"``'s rule per backend
+  (``lipbench.benchmark_meta.AUTO_RULE_VERSION``: the report marks rows of
+  older rules stale).
+* ``pytest_benchmark_generate_commit_info`` asks git about the checkout these
+  benchmarks live in, wherever pytest was started; a copy of the tree without
+  git names its commit in ``LIPBENCH_COMMIT`` (``<sha>`` or ``<sha>-dirty``).
+* At the start, one line says what will run and about how long it will take
+  (``benchmarks/plan.py``); while it runs, a progress line per group (cases
+  done of its total, time elapsed, time left) at each group's end and at most
+  every 30 s within one.
 * After a run that saved results, ``lipbench.report.write_report`` turns every
   run under the results folder into REPORT.md/html, CSV and plots (disable
   with ``--lipbench-no-report``).
@@ -23,13 +33,16 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import profiles
+from benchmarks import plan, profiles
+from benchmarks.runners import backend_runs
 from lipbench import backends as _backends
+from lipbench.benchmark_meta import AUTO_RULE_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's default
@@ -138,10 +151,51 @@ def _gpu_provenance() -> dict:
     return info
 
 
+# --------------------------------------------------------------------------- which code ran
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+
+
+def commit_info(env: dict | None = None) -> dict:
+    """The commit of the checkout holding these benchmarks, whether its tracked
+    files differ from it (``dirty``), and its commit time.  Outside a git
+    checkout, ``LIPBENCH_COMMIT`` (``<sha>`` or ``<sha>-dirty``) names it;
+    failing both, ``id`` is ``"unknown"`` and ``error`` says why."""
+    env = os.environ if env is None else env
+    try:
+        if Path(_git("rev-parse", "--show-toplevel")).resolve() == REPO.resolve():
+            sha = _git("rev-parse", "HEAD")
+            dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+            return {"id": sha, "time": _git("show", "-s", "--format=%cI", "HEAD"), "dirty": dirty,
+                    "branch": _git("rev-parse", "--abbrev-ref", "HEAD"), "source": "git"}
+        why = f"{REPO} is inside another git repository, not a checkout of its own"
+    except (OSError, subprocess.SubprocessError) as exc:
+        why = f"git names no commit for {REPO} ({type(exc).__name__}: not a checkout, or no commit yet)"
+    named = env.get("LIPBENCH_COMMIT", "").strip()
+    if named:
+        sha, _, flag = named.partition("-")
+        if not re.fullmatch(r"[0-9a-f]{7,40}", sha) or flag not in ("", "dirty"):
+            raise pytest.UsageError(f"LIPBENCH_COMMIT={named!r} must be a commit id, optionally "
+                                    "followed by '-dirty'")
+        return {"id": sha, "time": None, "dirty": flag == "dirty", "source": "LIPBENCH_COMMIT"}
+    return {"id": "unknown", "time": None, "dirty": False, "error": why + "; set LIPBENCH_COMMIT"}
+
+
 # --------------------------------------------------------------------------- hooks
 
 
+def pytest_benchmark_generate_commit_info(config: pytest.Config) -> dict:
+    info = commit_info()
+    info.setdefault("project", "lipbench")
+    return info
+
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG["config"] = config
     profile = config.getoption("--lipbench-size")
     config._lipbench_profile = profile  # type: ignore[attr-defined]
     results = Path(config.getoption("--lipbench-results")).resolve()
@@ -175,6 +229,60 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
+def _params(item: pytest.Item) -> dict:
+    spec = getattr(item, "callspec", None)
+    return dict(spec.params) if spec is not None else {}
+
+
+def will_run(item: pytest.Item, config: pytest.Config) -> bool:
+    """Whether ``item`` will run rather than skip (the test module's
+    ``planned(profile, **params)`` decides for its profile, then the backend)."""
+    params = _params(item)
+    backend = params.get("backend") or getattr(params.get("case"), "backend", None)
+    if backend and not backend_runs(config, backend):
+        return False
+    planned = getattr(getattr(item, "module", None), "planned", None)
+    return planned(profiles.get(config._lipbench_profile), **params) if planned else True
+
+
+def session_plan(items: list[pytest.Item], config: pytest.Config) -> tuple[list[plan.Planned], str]:
+    """The cases that will run, each with its estimated seconds, and what the
+    estimate comes from."""
+    doc, source = plan.reference_doc(config._lipbench_results, config._lipbench_machine)
+    costs = plan.case_seconds(doc) if doc else {}
+    factor = plan.calibration(doc) if doc else 1.0
+    b = config.getoption("--lipbench-budget")
+    unseen = plan.UNSEEN_BUDGETS * (profiles.get(config._lipbench_profile).budget_seconds if b is None else b)
+    runs = [(item.name, plan.GROUPS.get(getattr(item, "originalname", item.name), "other"))
+            for item in items if will_run(item, config)]
+    return plan.estimate(runs, costs, factor, unseen), source
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    planned, source = session_plan(session.items, config)
+    config._lipbench_progress = plan.Progress(planned)  # type: ignore[attr-defined]
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None and planned:
+        tr.write_line(plan.summary(planned, config._lipbench_profile, source))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":
+        return
+    config = _CONFIG.get("config")
+    progress = getattr(config, "_lipbench_progress", None)
+    if progress is None:
+        return
+    line = progress.finished(report.nodeid.rsplit("::", 1)[-1])
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if line and tr is not None:
+        tr.write_line(line)
+
+
+_CONFIG: dict = {}
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     import numpy
     import scipy
@@ -190,6 +298,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["platform"] = platform.platform()
     machine_info["blas"] = blas_info()
     machine_info.update(_gpu_provenance())
+    machine_info["lipbench_auto_rule"] = dict(AUTO_RULE_VERSION)
     try:
         from importlib.metadata import version
 

@@ -140,6 +140,15 @@ def device_name(backend: str) -> str:
     return "cpu"
 
 
+def backend_runs(config: pytest.Config, backend: str) -> bool:
+    """Whether cases on ``backend`` run in this session (selected and available)."""
+    selected = dict(getattr(config, "_lipbench_backends", []))
+    b = _backends.Backend(backend)
+    if os.environ.get(_backends.ENV_VAR, "").strip() and b not in selected:
+        return False
+    return bool(_backends.availability(b).available)
+
+
 def require_backend(config: pytest.Config, backend: str) -> None:
     """Skip with the reason when ``backend`` is unavailable or not selected."""
     selected = dict(getattr(config, "_lipbench_backends", []))
@@ -151,5 +160,5 @@ def require_backend(config: pytest.Config, backend: str) -> None:
         pytest.skip(f"backend {backend} unavailable: {av.reason}")
 
 
-__all__ = ["Outcome", "applicability", "baseline_runner", "device_name", "lipbench_runner",
+__all__ = ["Outcome", "applicability", "backend_runs", "baseline_runner", "device_name", "lipbench_runner",
            "require_backend", "warm_up"]

@@ -42,6 +42,11 @@ def _curves_at(profile: profiles.Profile, shape: str) -> bool:
     return profile.curve_shapes is None or shape in profile.curve_shapes
 
 
+def planned(profile: profiles.Profile, case: grid.Case) -> bool:
+    """Whether the curve of ``case`` runs in ``profile`` (for the session's estimate)."""
+    return _curves_at(profile, case.shape) and not (case.method == "cupy-eigsh" and case.backend != "cupy")
+
+
 @pytest.fixture(scope="session")
 def inputs() -> InputCache:
     return InputCache()

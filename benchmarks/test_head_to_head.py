@@ -47,6 +47,11 @@ def regimes() -> list[grid.Case]:
     return [c for c in grid.grid() if c.method == "auto" and c.shape in SHAPES]
 
 
+def planned(profile: profiles.Profile, case: grid.Case) -> bool:
+    """Whether the regime ``case`` runs in ``profile`` (for the session's estimate)."""
+    return profiles.skip_reason(case, profile.name) is None
+
+
 @pytest.fixture(scope="session")
 def inputs() -> InputCache:
     return InputCache()

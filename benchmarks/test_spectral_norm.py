@@ -20,6 +20,14 @@ from benchmarks.timing import time_call
 CASES = grid.grid()
 
 
+def planned(profile: profiles.Profile, case: grid.Case) -> bool:
+    """Whether ``case`` runs in ``profile`` (for the session's estimate; the
+    test itself skips with the reason)."""
+    if profiles.skip_reason(case, profile.name) or (case.method == "cupy-eigsh" and case.backend != "cupy"):
+        return False
+    return not (case.sparse and case.method in grid.DENSE_ONLY)
+
+
 @pytest.fixture(scope="session")
 def inputs() -> InputCache:
     return InputCache()

@@ -38,6 +38,11 @@ def _accuracy_at(profile: profiles.Profile, side: int) -> bool:
     return profile.auto_accuracy_sides is None or side in profile.auto_accuracy_sides
 
 
+def planned(profile: profiles.Profile, side: int | None = None, **_: object) -> bool:
+    """Whether a case runs in ``profile`` (for the session's estimate)."""
+    return side is None or _accuracy_at(profile, side)
+
+
 def _auto_input(backend: str, family: str, side: int, dtype: str):
     """(A, truth, truth source): the float64 matrix is built once per family and
     side (float32 is its rounding); float64 truth is the construction's

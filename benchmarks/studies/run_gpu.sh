@@ -18,7 +18,9 @@
 #   LIPBENCH_DRY_RUN=1 bash benchmarks/studies/run_gpu.sh   # CPU-only rehearsal: numpy backend,
 #                                                            # tiny profile, results in a temp folder
 # Environment: PYTHON (default python3), LIPBENCH_GPU_BUDGET (seconds of timed
-# rounds per case, default 0.2), LIPBENCH_MACHINE, OUT.
+# rounds per case, default 0.2), LIPBENCH_MACHINE, OUT, and LIPBENCH_COMMIT when
+# the tree was copied without git (`git rev-parse HEAD` of the source checkout,
+# with `-dirty` appended if it had changes): the runs record it as their commit.
 # What its runs found: docs/studies/run_gpu.md.
 set -uo pipefail
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmark_meta import TOL_INDEPENDENT
-from .formatting import fmt_err, fmt_time, shape_key
+from .formatting import fmt_code, fmt_err, fmt_time, shape_key
 from .load import latest_per_case
 
 __all__ = ["REFERENCE_METHODS", "TOL_INDEPENDENT", "CASE", "add_speedups", "cross_hardware",
@@ -114,6 +114,7 @@ def method_picker(df: pd.DataFrame) -> pd.DataFrame:
             "median time": fmt_time(best["time_median"]), "rel. error": fmt_err(best["rel_error"]),
             "runner-up": "" if second is None else second["method"],
             "runner-up time": "" if second is None else fmt_time(second["time_median"]),
+            "code": fmt_code(best.get("code"), best.get("stale"), best.get("auto_rule"), best.get("backend")),
         })
     out = pd.DataFrame(rows)
     if not out.empty:

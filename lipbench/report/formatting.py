@@ -12,10 +12,16 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "md_table", "slug",
-           "shape_key"]
+from ..benchmark_meta import AUTO_RULE_VERSION
+
+__all__ = ["STALE", "fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "fmt_code",
+           "is_text_column", "md_table", "slug", "shape_key"]
+
+#: the word that marks a row measured under an older rule of auto than today's
+STALE = "STALE"
 
 
 def fmt_time(t: Any) -> str:
@@ -62,11 +68,40 @@ def fmt_tol(t: Any) -> str:
     return f"{float(t):g}"
 
 
+def fmt_code(code: Any, stale: Any = False, rule: Any = None, backend: Any = None) -> str:
+    """Which code produced a row: ``4d328566a06c``, ``... dirty`` or ``unknown``;
+    a stale row (auto measured under an older rule) adds ``STALE (auto rule vN,
+    today vM)``."""
+    out = "unknown" if code is None or (isinstance(code, float) and math.isnan(code)) or not code else str(code)
+    if isinstance(stale, (bool, np.bool_)) and bool(stale):
+        now = AUTO_RULE_VERSION.get(str(backend))
+        was = "" if rule is None or (isinstance(rule, float) and math.isnan(rule)) else f"v{int(rule)}"
+        out += f", {STALE} (auto rule {was or 'unknown'}, today v{now})"
+    return out
+
+
+_NUMBER = re.compile(r"^[-+]?(\d|\.\d)[\d.,]*(e[-+]?\d+)?\s*(x|s|ms|µs|ns|%)?(\s*±.*)?$")
+
+
+def is_text_column(values: Any) -> bool:
+    """Whether a column reads as text (left-aligned) rather than numbers
+    (right-aligned): most of its non-empty cells are not a number, a time or
+    a ratio."""
+    cells = [str(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))
+             and str(v) != ""]
+    if not cells:
+        return True
+    numeric = sum(1 for c in cells if isinstance(c, (int, float)) or _NUMBER.match(c.strip()))
+    return numeric * 2 < len(cells)
+
+
 def md_table(df: pd.DataFrame) -> str:
-    """A GitHub Markdown table of ``df`` (``|`` escaped, floats to 4 digits)."""
+    """A GitHub Markdown table of ``df`` (``|`` escaped, floats to 4 digits;
+    text columns left-aligned, numbers right-aligned)."""
     if df.empty:
         return "_(no rows)_\n"
     cols = [str(c) for c in df.columns]
+    align = [":---" if is_text_column(df.iloc[:, i].tolist()) else "---:" for i in range(len(cols))]
 
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -75,7 +110,7 @@ def md_table(df: pd.DataFrame) -> str:
             return f"{v:.4g}"
         return str(v).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines) + "\n"

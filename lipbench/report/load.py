@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportWarning", "LIST_FIELDS", "find_result_files", "load_results", "load_curves",
-           "latest_per_case", "isnan"]
+from ..benchmark_meta import AUTO_RULE_HISTORY, AUTO_RULE_VERSION
+
+__all__ = ["ReportWarning", "LIST_FIELDS", "PROVENANCE_COLUMNS", "find_result_files", "load_results",
+           "load_curves", "latest_per_case", "isnan", "rule_version_at", "measures_auto"]
 
 
 class ReportWarning(UserWarning):
@@ -54,6 +56,15 @@ _EXTRA_FIELDS = (
     "matvec_seconds", "options", "matvecs_per_step_after_first", "theory_steps", "contenders", "excluded",
 )
 
+#: which code produced a row: ``commit`` (12 hex digits, "" when the run could not
+#: name it), ``dirty`` (tracked files differed from it), ``commit_time``,
+#: ``code`` (the two in one cell: ``4d328566a06c``, ``4d328566a06c dirty`` or
+#: ``unknown``), ``auto_rule`` (the version of auto's rule the run's code ran on
+#: the row's backend: recorded by the run, else dated from its commit time, else
+#: from the run's date) and ``stale`` (the row measures auto under an older rule
+#: than :data:`lipbench.benchmark_meta.AUTO_RULE_VERSION`).
+PROVENANCE_COLUMNS = ["commit", "dirty", "commit_time", "code", "auto_rule", "stale"]
+
 _CURVE_COLUMNS = ["machine", "run", "method", "backend", "dtype", "family", "shape", "tol", "iteration",
                   "matvecs", "time", "rel_error"]
 
@@ -80,6 +91,33 @@ def _machine_from_path(file: Path, root: Path) -> str:
     except ValueError:
         return "unknown"
     return rel.parts[0] if len(rel.parts) >= 2 else "unknown"
+
+
+def rule_version_at(backend: str, when: Any) -> int | None:
+    """The version of auto's rule for ``backend`` in force at ``when`` (a
+    timestamp or ISO string; None when unknown or the backend has no history)."""
+    t = pd.to_datetime(when, utc=True, errors="coerce")
+    if t is None or pd.isna(t):
+        return None
+    versions = [c.version for c in AUTO_RULE_HISTORY
+                if c.backend == backend and pd.Timestamp(c.since) <= t]
+    return max(versions) if versions else None
+
+
+def measures_auto(kind: Any, method: Any) -> bool:
+    """Whether a row's result depends on auto's rule: auto's own grid rows, its
+    accuracy sweep, and the head-to-head rows where auto is timed."""
+    return method == "auto" or kind in ("auto_accuracy", "head_to_head")
+
+
+def _commit(doc: dict) -> tuple[str, bool, Any]:
+    """(commit id or "", dirty, commit time) of a saved run; a run whose
+    commit pytest-benchmark could not name may carry it in machine_info."""
+    info = doc.get("commit_info") or {}
+    sha = str(info.get("id") or "")
+    if sha in ("unknown", "unversioned"):
+        sha = ""
+    return sha[:12], bool(info.get("dirty")), info.get("time")
 
 
 def _blas_summary(machine_info: dict) -> str:
@@ -114,7 +152,8 @@ def _rows_from_file(file: Path, root: Path) -> list[dict]:
         rel = str(file.relative_to(root))
     except ValueError:
         rel = str(file)
-    commit = (doc.get("commit_info") or {}).get("id") or ""
+    commit, dirty, commit_time = _commit(doc)
+    recorded_rules = mi.get("lipbench_auto_rule") if isinstance(mi.get("lipbench_auto_rule"), dict) else {}
     rows, foreign = [], 0
     for bench in doc["benchmarks"]:
         extra = bench.get("extra_info") if isinstance(bench, dict) else None
@@ -127,7 +166,9 @@ def _rows_from_file(file: Path, root: Path) -> list[dict]:
             "run": file.stem,
             "file": rel,
             "datetime": doc.get("datetime"),
-            "commit": str(commit)[:12],
+            "commit": commit,
+            "dirty": dirty,
+            "commit_time": commit_time,
             "name": bench.get("name"),
             "fullname": bench.get("fullname"),
             "group": bench.get("group"),
@@ -140,6 +181,10 @@ def _rows_from_file(file: Path, root: Path) -> list[dict]:
             row[key] = extra.get(key)
         for src, dst in _STAT_FIELDS.items():
             row[dst] = stats.get(src)
+        backend = str(extra.get("backend"))
+        rule = recorded_rules.get(backend)
+        row["auto_rule"] = int(rule) if isinstance(rule, int) else rule_version_at(
+            backend, commit_time or doc.get("datetime"))
         rows.append(row)
     if foreign:
         warnings.warn(f"{file}: skipped {foreign} of {len(doc['benchmarks'])} benchmarks that "
@@ -165,8 +210,8 @@ def load_results(path: str | Path) -> pd.DataFrame:
     rows: list[dict] = []
     for f in find_result_files(root):
         rows.extend(_rows_from_file(f, root_dir))
-    columns = (["machine", "run", "file", "datetime", "commit", "name", "fullname", "group",
-                "gpu", "blas"] + list(_EXTRA_FIELDS) + list(LIST_FIELDS) + list(_STAT_FIELDS.values()))
+    columns = (["machine", "run", "file", "datetime", "commit", "dirty", "commit_time", "auto_rule", "name",
+                "fullname", "group", "gpu", "blas"] + list(_EXTRA_FIELDS) + list(LIST_FIELDS) + list(_STAT_FIELDS.values()))
     df = pd.DataFrame(rows, columns=columns)
     if df.empty:
         return df
@@ -184,6 +229,11 @@ def load_results(path: str | Path) -> pd.DataFrame:
     df["datetime"] = pd.to_datetime(df["datetime"], utc=True, errors="coerce")
     df["entries"] = np.where(df["nnz"].notna(), df["nnz"], df["m"] * df["n"])
     df["status"] = np.where(df["met_target"].map(lambda v: v is True).astype(bool), "ok", "MISS")
+    df["code"] = [("unknown" if not c else c + (" dirty" if d else "")) for c, d in zip(df["commit"], df["dirty"])]
+    current = df["backend"].map(lambda b: AUTO_RULE_VERSION.get(str(b)))
+    older = [cur is not None and (pd.isna(v) or v < cur) for v, cur in zip(df["auto_rule"], current)]
+    auto_rows = [measures_auto(k, m) for k, m in zip(df["kind"], df["method"])]
+    df["stale"] = np.array(older, dtype=bool) & np.array(auto_rows, dtype=bool)
     return df
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .compare import broadcast_tol_independent
-from .formatting import fmt_tol, shape_key
+from .formatting import STALE, fmt_code, fmt_tol, shape_key
 from .load import isnan
 
 __all__ = ["auto_regimes"]
@@ -23,8 +23,15 @@ __all__ = ["auto_regimes"]
 _KEYS = ["machine", "backend", "dtype", "family", "tol", "shape"]
 
 
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
+def _verdict(ok: bool, stale: bool = False) -> str:
+    return ("met" if ok else "NOT met") + (f" ({STALE})" if stale else "")
+
+
+def _provenance(judged: dict, row: pd.Series) -> dict:
+    """Record on a judged regime which code measured it (``code``, ``stale``)."""
+    judged["stale"] = bool(row.get("stale", False))
+    judged["code"] = fmt_code(row.get("code"), row.get("stale"), row.get("auto_rule"), row.get("backend"))
+    return judged
 
 
 def _judge(where: str, auto_time: float, auto_met: bool, rivals: list[tuple], factor: float) -> dict:
@@ -82,8 +89,8 @@ def _judge_grid(spec: pd.DataFrame, regimes: dict, factor: float) -> None:
         same = gg[(gg["run"] == run) & met[gg.index] & (gg["method"] != "auto")]
         rivals = [(r["method"], float(r["time_median"]), True, r.get("converged")) for _, r in same.iterrows()]
         where = f"{shape} {dt} {fam} tol {fmt_tol(tol)} ({run})"
-        regimes.setdefault((machine, backend), {})[(dt, fam, tol, shape)] = _judge(
-            where, float(a["time_median"].iloc[0]), bool(met[a.index[0]]), rivals, factor)
+        regimes.setdefault((machine, backend), {})[(dt, fam, tol, shape)] = _provenance(_judge(
+            where, float(a["time_median"].iloc[0]), bool(met[a.index[0]]), rivals, factor), a.iloc[0])
 
 
 def auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None, factor: float) -> list[dict]:
@@ -98,8 +105,8 @@ def auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None, factor: float) ->
         where = f"{key[5]} {key[2]} {key[3]} tol {fmt_tol(key[4])} ({r['run']}, interleaved)"
         rivals = [(m, float(v["median"]), bool(v.get("met_target")), v.get("converged"))
                   for m, v in c.items() if m != "auto"]
-        regimes.setdefault(key[:2], {})[key[2:]] = _judge(where, float(a["median"]), bool(a.get("met_target")),
-                                                          rivals, factor)
+        regimes.setdefault(key[:2], {})[key[2:]] = _provenance(
+            _judge(where, float(a["median"]), bool(a.get("met_target")), rivals, factor), r)
     _judge_grid(spec, regimes, factor)
     rows: list[dict] = []
     for (machine, backend), judged in sorted(regimes.items()):
@@ -114,7 +121,8 @@ def auto_regimes(spec: pd.DataFrame, h2h: pd.DataFrame | None, factor: float) ->
                      "target": f"auto picks the winner: the fastest method that met the target, per regime "
                                f"(dtype, spectrum, tol, shape; within {factor:g}x counts)",
                      "measured": f"fastest in {fastest}/{total}, within {factor:g}x in {near}/{total}",
-                     "verdict": _verdict(near == total),
+                     "verdict": _verdict(near == total, any(judged[k]["stale"] for k in order)),
+                     "code": "; ".join(dict.fromkeys(judged[k]["code"] for k in order)),
                      "detail": (f"{n_inter} of {total} regimes timed head to head (methods in turns); against "
                                 f"verified rivals only (their own residual check passed): fastest in "
                                 f"{vfastest}/{total}, within {factor:g}x in {vnear}/{total}; "

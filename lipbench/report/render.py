@@ -3,8 +3,11 @@
 :func:`write_report` reads every run under a results folder, runs the steps
 before it (load -> compare -> targets -> plots) and writes
 
-* ``REPORT.md`` -- the sections below, tables as Markdown, plots linked;
-* ``REPORT.html`` -- the same tables and the plots in one self-contained page;
+* ``REPORT.md`` -- first the answers (which method per machine, size and
+  accuracy; how much faster than ``numpy.linalg.norm``; whether ``auto`` met
+  its targets; one headline figure), then a table of contents, then the
+  sections, each with the plots that illustrate it;
+* ``REPORT.html`` -- the same page, self-contained (:mod:`.html`);
 * ``results.csv`` and ``curves.csv`` -- the tidy frames;
 * ``plots/*.png`` and ``plots/written-by-lipbench-report.sha256``, the list of
   the plots it wrote with their SHA-256.
@@ -16,31 +19,61 @@ and only while their bytes are still the ones it wrote.  Any other file under
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
+import textwrap
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..benchmark_meta import AUTO_RULE_HISTORY, AUTO_RULE_VERSION
 from .compare import add_speedups, broadcast_tol_independent, cross_hardware, method_picker
-from .formatting import fmt_tol, md_table
+from .formatting import STALE, fmt_tol, md_table
+from .html import html_page
 from .load import LIST_FIELDS, ReportWarning, latest_per_case, load_curves, load_results
-from .plots import plot_error_vs_cost, plot_time_vs_size, plot_tracking
+from .plots import plot_error_vs_cost, plot_headline, plot_name, plot_time_vs_size, plot_tracking
+from .summary import auto_speedups, choice_table, targets_summary
 from .tables import (batched_table, cross_hardware_table, group_table, headline_table, machines_table,
-                     training_table)
+                     runs_table, training_table)
 from .targets import targets_table
 
 __all__ = ["PLOTS_MANIFEST", "LOCAL_DIR", "default_out_dir", "write_report"]
 
 #: the list of plots a report wrote (``<sha256>  <name>`` per line, as sha256sum writes it)
 PLOTS_MANIFEST = "written-by-lipbench-report.sha256"
+TITLE = "lipbench benchmark report"
 #: where the report of a results folder goes unless told otherwise: ``<results>/local/``
 LOCAL_DIR = "local"
 
-Section = tuple[str, str, "pd.DataFrame | None"]  # (title, prose, table)
+#: prose is wrapped at this width; no line of REPORT.md is as long as a screen is wide but tables' rows
+WRAP = 100
+
+
+@dataclass
+class Section:
+    """One part of the report: a heading, prose (Markdown inline forms only:
+    ``*em*``, ``**strong**``, backticks, links), a table, and the plots that
+    illustrate it (file names under plots/)."""
+
+    title: str
+    prose: str = ""
+    table: "pd.DataFrame | None" = None
+    plots: list[str] = field(default_factory=list)
+    level: int = 2
+
+
+def _wrap(text: str) -> str:
+    """``text`` in lines of at most :data:`WRAP` characters; a list item's
+    continuation lines indented under it."""
+    indent = "  " if text.startswith("- ") else ""
+    return "\n".join(textwrap.wrap(text, WRAP, subsequent_indent=indent, break_long_words=False,
+                                   break_on_hyphens=False))
+
+
+#: the function behind the numpy.linalg.norm rows on each backend
+_NORM_NAMES = {"cupy": "cupy.linalg.norm(A, 2)"}
 
 
 def default_out_dir(results_dir: str | Path) -> Path:
@@ -74,70 +107,147 @@ def _write_manifest(plots: Path, pngs: list[Path]) -> None:
     (plots / PLOTS_MANIFEST).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def _sections(df: pd.DataFrame, latest: pd.DataFrame) -> list[Section]:
+
+def _first_screen(df: pd.DataFrame, latest: pd.DataFrame, targets: pd.DataFrame, pngs: set[str]) -> Section:
+    """The answers, per machine and backend, and the headline figure."""
+    lines = []
+    rule = ", ".join(f"{b} v{v}" for b, v in sorted(AUTO_RULE_VERSION.items()))
+    spec = latest[latest["kind"] == "spectral"]
+    for (machine, backend), _ in spec.groupby(["machine", "backend"]):
+        lines.append(f"**{machine}** ({backend} arrays)")
+        lines.append("")
+        speed = auto_speedups(latest, machine, backend)
+        norm = _NORM_NAMES.get(backend, "numpy.linalg.norm(A, 2)")
+        lines.append(_wrap(f"- auto's speed-up over `{norm}` (float64, Gaussian spectrum, tol 1e-6, same run): "
+                           f"{speed or 'not measured side by side'}."))
+        lines.append(_wrap(f"- auto's targets: {targets_summary(targets, machine, backend)}."))
+        choice = choice_table(latest, machine, backend)
+        if not choice.empty:
+            lines.append(_wrap("- which method to use here (float64, Gaussian spectrum): the fastest that met the "
+                               f"target, and its speed-up over `{norm}` in the same run:"))
+            lines.append("")
+            lines.append(md_table(choice))
+        lines.append("")
+    fig = [plot_name("headline")] if plot_name("headline") in pngs else []
+    prose = (_wrap(f"Generated by `lipbench report` from {len(df)} rows in {df['file'].nunique()} saved run(s); "
+                   f"auto's rule today: {rule}. A row marked {STALE} measured auto under an older rule "
+                   "than the code runs today (see *Runs* below).") + "\n\n" + "\n".join(lines))
+    return Section("At a glance", prose.rstrip(), None, fig)
+
+
+def _regime_plots(machine: str, backend: str, dt: str, fam: str, pngs: set[str], shown: set[str]) -> list[str]:
+    """The error-vs-cost plots of one machine, backend, dtype and spectrum, once."""
+    prefix = plot_name("error_vs_cost", machine, backend, dt, fam)[: -len(".png")] + "_"
+    found = sorted(p for p in pngs if p.startswith(prefix) and p not in shown)
+    shown.update(found)
+    return found
+
+
+def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Section]:
     """The report's sections, in order, from every run (``df``) and the latest rows."""
-    sections: list[Section] = []
     lat_spec = latest[latest["kind"] == "spectral"]
     n_miss = int((lat_spec["status"] != "ok").sum())
-    sections.append((
-        "How to read this report",
-        "Each row is one benchmark of the latest run on that machine (older runs stay in "
-        "results.csv). Times are medians over the timed rounds, ± the interquartile range. "
-        "*rel. error* is |estimate - sigma_max| / sigma_max against ground truth (known by "
-        "construction, or a float64 SVD on the host). *target* is `met` when rel. error <= tol, "
-        "`MISS` otherwise: a missed target is not a fast success. *speed-up vs X* is "
-        "median(X) / median(method) from the same run on the same input (above 1: faster than X); "
-        "svd and numpy.linalg.norm do not depend on tol and are measured once per input. "
+    targets = targets_table(pd.concat([latest[latest["kind"] != "spectral"], df[df["kind"] == "spectral"]]))
+    sections: list[Section] = [_first_screen(df, latest, targets, pngs)]
+    sections.append(Section("How to read this report", _wrap(
+        "Each row is one benchmark of the latest run on that machine (older runs stay in results.csv). "
+        "Times are medians over the timed rounds, ± the interquartile range. *rel. error* is "
+        "|estimate - sigma_max| / sigma_max against ground truth (known by construction, or a float64 SVD on "
+        "the host). *target* is `met` when rel. error <= tol, `MISS` otherwise: a missed target is not a fast "
+        "success. *speed-up vs X* is median(X) / median(method) from the same run on the same input (above 1: "
+        "faster than X); svd and numpy.linalg.norm do not depend on tol and are measured once per input. "
+        "*code* is the commit that produced the row (`dirty`: with uncommitted changes; `unknown`: the run "
+        f"could not name it), and {STALE} when the row measured auto under an older rule than today's. "
         f"Grid rows in the latest runs: {len(lat_spec)}, of which {n_miss} missed their target "
-        f"(plus {len(latest) - len(lat_spec)} training and error-curve rows).",
-        machines_table(df)))
+        f"(plus {len(latest) - len(lat_spec)} other rows)."), machines_table(df)))
     head = headline_table(latest)
     if not head.empty:
-        sections.append((
+        sections.append(Section(
             "Headline: 1024², 2048² and 4096² float64 Gaussian spectrum, target 1e-6",
-            "Time ratios below 1 mean faster than the reference (numpy.linalg.norm(A, 2) is a "
-            "full LAPACK SVD; arpack is scipy.sparse.linalg.svds through lipbench).", head))
-    targets = targets_table(pd.concat([latest[latest["kind"] != "spectral"], df[df["kind"] == "spectral"]]))
+            _wrap("Time ratios below 1 mean faster than the reference (numpy.linalg.norm(A, 2) is a full "
+                  "LAPACK SVD; arpack is scipy.sparse.linalg.svds through lipbench)."), head,
+            [p for p in sorted(pngs) if p.startswith("time_vs_size_")]))
     if not targets.empty:
-        sections.append((
-            "Targets for method=\"auto\"",
-            "Each speed target is a ratio of medians measured side by side in one run on one "
-            "machine (the detail column adds the same ratio from up to three earlier runs: "
-            "run-to-run spread, and older code); *matvec floor* is (matvecs used) x (median time of one product "
-            "A @ x with that input, measured in the same run). Targets not met are shown as such; where a speed "
-            "target asks for less time than the floor of the products auto used, the detail says how far below "
-            "it (reachable only with fewer products, or cheaper ones: on a CPU, one pass over A for "
-            "A^T (A x)).", targets))
+        sections.append(Section(
+            'Targets for method="auto"',
+            _wrap("Each speed target is a ratio of medians measured side by side in one run on one machine (the "
+                  "detail column adds the same ratio from up to three earlier runs: run-to-run spread, and older "
+                  "code); *matvec floor* is (matvecs used) x (median time of one product A @ x with that input, "
+                  "measured in the same run). Targets not met are shown as such; where a speed target asks for "
+                  "less time than the floor of the products auto used, the detail says how far below it. A "
+                  f"verdict marked {STALE} judges rows measured under an older rule of auto than today's."),
+            targets))
     batched = batched_table(latest)
     if not batched.empty:
-        sections.append(("Stacks of small matrices", "A stack of 512 matrices of 64 x 64: batched "
-                         "power iteration, a Python loop of single calls, batched SVD.", batched))
+        sections.append(Section("Stacks of small matrices", _wrap(
+            "A stack of small matrices: batched power iteration, a Python loop of single calls, batched SVD."),
+            batched))
     picker = method_picker(df)
     if not picker.empty:
-        sections.append(("Which method should I use?",
-                         "Fastest method that met the target accuracy, per machine, backend, "
-                         "dtype, spectrum, tolerance and shape.", picker))
+        sections.append(Section("Which method should I use?", _wrap(
+            "Fastest method that met the target accuracy, per machine, backend, dtype, spectrum, tolerance and "
+            "shape."), picker))
     spectral = broadcast_tol_independent(lat_spec)
+    sections.append(Section("Per-regime tables", _wrap(
+        "Every method and size, one table per machine, backend, dtype, spectrum and tolerance; each machine's "
+        "error-against-cost curves follow the first table of their input.")))
+    shown: set[str] = set()
     for (machine, backend, dt, fam, tol), g in spectral.groupby(["machine", "backend", "dtype", "family", "tol"]):
-        sections.append((f"{machine} · {backend} · {dt} · {fam} · tol {fmt_tol(tol)}", "", group_table(g)))
+        sections.append(Section(f"{machine} · {backend} · {dt} · {fam} · tol {fmt_tol(tol)}", "", group_table(g),
+                                _regime_plots(machine, backend, dt, fam, pngs, shown), level=3))
     train = training_table(latest)
     if not train.empty:
-        sections.append(("Training-like scenario: tracking sigma_max of a drifting weight",
-                         "Each strategy estimates sigma_max after every small update of W; the "
-                         "time is for all steps, the tracking error is against the exact "
-                         "sigma_max of each step's W.", train))
+        sections.append(Section(
+            "Training-like scenario: tracking sigma_max of a drifting weight", _wrap(
+                "Each strategy estimates sigma_max after every small update of W; the time is for all steps, "
+                "the tracking error is against the exact sigma_max of each step's W."), train,
+            [p for p in sorted(pngs) if p.startswith("tracking_")]))
     cross = cross_hardware(df)
     if not cross.empty:
-        sections.append(("Across hardware (ratios of medians)",
-                         "Median time per machine:backend, latest run of each; speed-up = "
-                         "median on the reference hardware / median on the other (above 1: "
-                         "the other is faster). Compare regressions only within one machine.",
-                         cross_hardware_table(cross)))
-    else:
-        sections.append(("Across hardware", "Only one machine/backend has results so far; run "
-                         "the benchmarks on another box (e.g. benchmarks/run_gpu.sh) and copy "
-                         "its results/<machine>/ folder here.", None))
+        sections.append(Section("Across hardware (ratios of medians)", _wrap(
+            "Median time per machine:backend, latest run of each; speed-up = median on the reference hardware / "
+            "median on the other (above 1: the other is faster). Compare regressions only within one machine."),
+            cross_hardware_table(cross)))
+    leftover = sorted(p for p in pngs if p.startswith("error_vs_cost_") and p not in shown)
+    if leftover:
+        sections.append(Section("Error against cost, other inputs", "", None, leftover))
+    history = "; ".join(f"{c.backend} v{c.version} since {c.since[:16].replace('T', ' ')}: {c.what}"
+                        for c in AUTO_RULE_HISTORY if c.version > 1)
+    sections.append(Section("Runs", _wrap(
+        "Every saved run: the code that produced it and the rule of auto it ran. Runs that did not record "
+        "the rule are dated by their commit (or, without one, by the run's date) against the rule's history: "
+        + history + "."), runs_table(df)))
     return sections
+
+
+def _anchor(title: str) -> str:
+    """The id GitHub gives a Markdown heading: lower case, spaces to hyphens,
+    punctuation dropped."""
+    out = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
+    return out.replace(" ", "-")
+
+
+def _contents(sections: list[Section]) -> str:
+    lines = []
+    for s in sections[1:]:
+        indent = "  " * (s.level - 2)
+        lines.append(f"{indent}- [{s.title}](#{_anchor(s.title)})")
+    return "\n".join(lines)
+
+
+def _markdown(sections: list[Section], title: str) -> str:
+    md = [f"# {title}", ""]
+    for i, s in enumerate(sections):
+        md += ["#" * s.level + f" {s.title}", ""]
+        if s.prose:
+            md += [s.prose, ""]
+        if s.table is not None:
+            md += [md_table(s.table)]
+        for p in s.plots:
+            md += [f"![{p[:-4]}](plots/{p})", ""]
+        if i == 0:
+            md += ["## Contents", "", _contents(sections), ""]
+    return "\n".join(md)
 
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -157,8 +267,8 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     pngs: list[Path] = []
     if df.empty:
         sections: list[Section] = [
-            ("No results", f"No lipbench benchmark rows were found under {results_dir}. "
-             "Run `pytest benchmarks --benchmark-save=NAME` first.", None)]
+            Section("No results", f"No lipbench benchmark rows were found under {results_dir}. "
+                    "Run `pytest benchmarks --benchmark-save=NAME` first.")]
     else:
         df = add_speedups(df)
         latest = latest_per_case(df)
@@ -168,58 +278,20 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
         paths["curves_csv"] = out / "curves.csv"
         curves.to_csv(paths["curves_csv"], index=False)
         try:
-            pngs = plot_time_vs_size(df, plots) + plot_error_vs_cost(curves, plots) + plot_tracking(df, plots)
+            pngs = (plot_headline(df, plots) + plot_time_vs_size(df, plots) + plot_error_vs_cost(curves, plots)
+                    + plot_tracking(df, plots))
         except ImportError as exc:
             warnings.warn(f"no plots: matplotlib is not importable ({exc}); install lipbench[report]",
                           ReportWarning, stacklevel=2)
-        sections = _sections(df, latest)
+        sections = _sections(df, latest, {p.name for p in pngs})
     _write_manifest(plots, pngs)
     paths["png"] = pngs
 
-    md = ["# lipbench benchmark report", "",
-          f"Generated by `lipbench report` from {len(df)} rows in {df['file'].nunique() if not df.empty else 0} "
-          "saved run(s). Plots: " + (", ".join(f"[{p.name}](plots/{p.name})" for p in pngs) or "none"), ""]
-    for title, prose, table in sections:
-        md += [f"## {title}", ""]
-        if prose:
-            md += [prose, ""]
-        if table is not None:
-            md += [md_table(table)]
     paths["md"] = out / "REPORT.md"
-    paths["md"].write_text("\n".join(md), encoding="utf-8")
+    paths["md"].write_text(_markdown(sections, TITLE), encoding="utf-8")
     paths["html"] = out / "REPORT.html"
-    paths["html"].write_text(_html_page(sections, pngs, len(df)), encoding="utf-8")
+    paths["html"].write_text(html_page(TITLE, [(s.title, s.level, s.prose, s.table, [plots / p for p in s.plots])
+                                               for s in sections], anchor=_anchor), encoding="utf-8")
     return paths
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
-table{border-collapse:collapse;margin:0.5em 0 1.5em 0;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-th{background:#f0f0f0}
-td.miss{background:#fdd;color:#900;font-weight:bold}
-img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
-"""
-
-
-def _html_page(sections: list[Section], pngs: list[Path], n_rows: int) -> str:
-    """One self-contained page: the sections' tables, misses in red, plots embedded."""
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>lipbench benchmark report</title>",
-             f"<style>{_CSS}</style></head><body>", "<h1>lipbench benchmark report</h1>",
-             f"<p>{n_rows} rows. Misses (rel. error above the target tolerance) are marked red.</p>"]
-    for title, prose, table in sections:
-        parts.append(f"<h2>{html.escape(title)}</h2>")
-        if prose:
-            parts.append(f"<p>{html.escape(prose)}</p>")
-        if table is not None:
-            t = table.to_html(index=False, escape=True, na_rep="")
-            t = t.replace("<td>MISS</td>", "<td class='miss'>MISS</td>")
-            parts.append(t)
-    if pngs:
-        parts.append("<h2>Plots</h2>")
-        for p in pngs:
-            data = base64.b64encode(p.read_bytes()).decode("ascii")
-            parts.append(f"<h3>{html.escape(p.stem)}</h3><img alt='{html.escape(p.stem)}' "
-                         f"src='data:image/png;base64,{data}'>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

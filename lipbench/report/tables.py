@@ -13,13 +13,18 @@ import numpy as np
 import pandas as pd
 
 from .compare import TOL_INDEPENDENT
-from .formatting import fmt_err, fmt_int, fmt_ratio, fmt_time, fmt_time_iqr, fmt_tol, shape_key
+from .formatting import fmt_code, fmt_err, fmt_int, fmt_ratio, fmt_time, fmt_time_iqr, fmt_tol, shape_key
 
-__all__ = ["HEADLINE_SHAPES", "group_table", "headline_table", "batched_table", "training_table",
-           "machines_table", "cross_hardware_table"]
+__all__ = ["codes", "HEADLINE_SHAPES", "group_table", "headline_table", "batched_table", "training_table",
+           "machines_table", "runs_table", "cross_hardware_table"]
 
 #: the square float64 Gaussian inputs of the headline table
 HEADLINE_SHAPES = ("1024x1024", "2048x2048", "4096x4096")
+
+
+def codes(t: pd.DataFrame) -> list[str]:
+    """The ``code`` cell of each row (commit, dirty, stale): :func:`.formatting.fmt_code`."""
+    return [fmt_code(c, s, r, b) for c, s, r, b in zip(t["code"], t["stale"], t["auto_rule"], t["backend"])]
 
 
 def _times_iqr(t: pd.DataFrame) -> list[str]:
@@ -43,6 +48,7 @@ def group_table(g: pd.DataFrame) -> pd.DataFrame:
         "speed-up vs svd": g["speedup_vs_svd"].map(fmt_ratio),
         "vs arpack": g["speedup_vs_arpack"].map(fmt_ratio),
         "vs numpy.linalg.norm": g["speedup_vs_numpy_norm"].map(fmt_ratio),
+        "code": codes(g),
     }).reset_index(drop=True)
 
 
@@ -68,6 +74,7 @@ def headline_table(d: pd.DataFrame) -> pd.DataFrame:
         "matvecs": h["matvecs"].map(fmt_int),
         "time / time(numpy.linalg.norm)": (1.0 / h["speedup_vs_numpy_norm"]).map(inverse),
         "time / time(arpack)": (1.0 / h["speedup_vs_arpack"]).map(inverse),
+        "code": codes(h),
     }).reset_index(drop=True)
 
 
@@ -82,6 +89,7 @@ def batched_table(d: pd.DataFrame) -> pd.DataFrame:
         "median time": b["time_median"].map(fmt_time), "worst rel. error": b["rel_error"].map(fmt_err),
         "target 1e-6": np.where(b["status"] == "ok", "met", "MISS"),
         "matvecs per matrix": b["matvecs"].map(fmt_int),
+        "code": codes(b),
     }).reset_index(drop=True)
 
 
@@ -101,6 +109,26 @@ def training_table(d: pd.DataFrame) -> pd.DataFrame:
         "max after burn-in": t["max_tracking_error_after_burn_in"].map(fmt_err),
         "target": np.where(t["status"] == "ok", "met", "MISS"),
         "tol": t["tol"].map(fmt_tol),
+        "code": codes(t),
+    }).reset_index(drop=True)
+
+
+def runs_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per saved run: its date, the code that produced it, the profile and the
+    rule of auto it ran, and how many of its auto rows are stale."""
+    g = df.groupby(["machine", "run"], sort=False)
+    out = g.agg(date=("datetime", "max"), code=("code", "first"), rows=("name", "size"),
+                stale=("stale", "sum"), profile=("profile", "first"), backends=("backend", "unique"))
+    out = out.reset_index().sort_values(["machine", "date"])
+    rules = g.apply(lambda t: ", ".join(f"{b} v{int(r)}" for b, r in
+                                        t[["backend", "auto_rule"]].dropna().drop_duplicates().itertuples(index=False)),
+                    include_groups=False)
+    return pd.DataFrame({
+        "machine": out["machine"], "run": out["run"],
+        "date": out["date"].map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")),
+        "code": out["code"], "profile": out["profile"].fillna(""),
+        "auto rule": [rules.get((m, r), "") for m, r in zip(out["machine"], out["run"])],
+        "rows": out["rows"].astype(int), "stale auto rows": out["stale"].astype(int),
     }).reset_index(drop=True)
 
 
@@ -109,6 +137,7 @@ def machines_table(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby("machine").agg(runs=("file", "nunique"), rows=("name", "size"),
                                   gpu=("gpu", "first"), blas=("blas", "first"),
                                   latest=("datetime", "max"))
+    g["latest"] = g["latest"].map(lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M"))
     return g.reset_index()
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from .compare import TOL_INDEPENDENT
-from .formatting import fmt_err, fmt_time
+from .formatting import STALE, fmt_code, fmt_err, fmt_time
 from .load import isnan
 from .regimes import auto_regimes
 
@@ -92,8 +92,22 @@ def _bound(x: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _verdict(ok: Any) -> str:
-    return "" if ok is None else ("met" if ok else "NOT met")
+def _verdict(ok: Any, stale: bool = False) -> str:
+    """``met`` / ``NOT met``; ``(STALE)`` added when the rows judged predate auto's rule today."""
+    if ok is None:
+        return ""
+    return ("met" if ok else "NOT met") + (f" ({STALE})" if stale else "")
+
+
+def _row_code(r: pd.Series) -> str:
+    return fmt_code(r.get("code"), r.get("stale"), r.get("auto_rule"), r.get("backend"))
+
+
+def _codes(g: pd.DataFrame) -> str:
+    """The code cell of several rows: each distinct one, stale ones marked."""
+    if g.empty or "code" not in g:
+        return ""
+    return "; ".join(dict.fromkeys(_row_code(r) for _, r in g.iterrows()))
 
 
 @dataclass(frozen=True)
@@ -288,8 +302,8 @@ def _accuracy_rows(acc: pd.DataFrame, t: Target) -> list[dict]:
                          "target": f"{shape} {dt}: auto rel. error <= {_bound(t.threshold)} on every family, "
                                    "bracket holds",
                          "measured": f"{met}/{len(gg)} met, {brk}/{len(gg)} brackets hold",
-                         "verdict": _verdict(met == len(gg) and brk == len(gg)),
-                         "detail": f"worst rel. error {fmt_err(gg['rel_error'].max())}"})
+                         "verdict": _verdict(met == len(gg) and brk == len(gg), bool(gg["stale"].any())),
+                         "detail": f"worst rel. error {fmt_err(gg['rel_error'].max())}", "code": _codes(gg)})
     return rows
 
 
@@ -310,7 +324,8 @@ def _training_rows(d: pd.DataFrame, per_step: Target, tracking: Target) -> list[
                                f"{_bound(tracking.threshold)} tracking error",
                      "measured": f"{products:.2f} {what}, max error after burn-in "
                                  f"{fmt_err(r['max_tracking_error_after_burn_in'])}",
-                     "verdict": _verdict(ok), "detail": f"{int(r['steps'])} steps, {r['shape']}"})
+                     "verdict": _verdict(ok), "detail": f"{int(r['steps'])} steps, {r['shape']}",
+                     "code": _row_code(r)})
     return rows
 
 
@@ -319,7 +334,10 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
     row each with the target, the measurement, ``met`` / ``NOT met`` and the
     detail.  Pass every run, not only the latest rows: each target takes the
     newest run holding ``auto`` for its input, and its references from that
-    same run (the detail adds the same ratio from up to three earlier runs)."""
+    same run (the detail adds the same ratio from up to three earlier runs).
+    ``code`` names the commit of the rows judged; a verdict on rows measured
+    under an older rule of auto than today's reads ``met (STALE)`` or
+    ``NOT met (STALE)``."""
     unknown = {t.target for t in targets} - set(_INPUT_JUDGES) - set(_OTHER_JUDGES)
     if unknown:
         raise ValueError(f"no judge for target(s) {sorted(unknown)}; known: "
@@ -336,8 +354,10 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
             judged = None if inputs[t.regime] is None else _INPUT_JUDGES[t.target](t, inputs[t.regime])
             if judged is not None:
                 target, measured, ok, detail = judged
+                auto = inputs[t.regime].auto
                 rows.append({"machine": machine, "backend": backend, "target": target, "measured": measured,
-                             "verdict": _verdict(ok), "detail": detail})
+                             "verdict": _verdict(ok, bool(auto.get("stale"))), "detail": detail,
+                             "code": _row_code(auto)})
     names = {t.target for t in targets}
     if "picks the winner" in names:
         rows += auto_regimes(spec, d[d["kind"] == "head_to_head"], _one(targets, "picks the winner").threshold)
@@ -345,4 +365,4 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
         rows += _accuracy_rows(d[d["kind"] == "auto_accuracy"], _one(targets, "rel. error, every family"))
     if {"products per step", "tracking error after burn-in"} <= names:
         rows += _training_rows(d, _one(targets, "products per step"), _one(targets, "tracking error after burn-in"))
-    return pd.DataFrame(rows, columns=["machine", "backend", "target", "measured", "verdict", "detail"])
+    return pd.DataFrame(rows, columns=["machine", "backend", "target", "measured", "verdict", "detail", "code"])

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from lipbench.benchmark_meta import BASELINES, TOL_INDEPENDENT
 
+#: ``auto+certify`` is ``spectral_norm(A, certify=True)``: auto's estimate and its certificate.
 #: Every estimator name of the lipbench.METHODS contract, in a fixed order; names
 #: lipbench adds later are appended at collection time (same code on every machine).
-CORE_METHODS = ("auto", "svd", "power", "lanczos", "arpack", "propack", "lobpcg", "cupy-eigsh",
+CORE_METHODS = ("auto", "auto+certify", "svd", "power", "lanczos", "arpack", "propack", "lobpcg", "cupy-eigsh",
                 "interpolative", "randomized", "gram")
 #: O(mn min(m, n)) dense methods: on the 100 000^2 sparse operator they would need 80 GB.
 DENSE_ONLY = frozenset({"svd", "gram", "numpy.linalg.norm"})

@@ -59,6 +59,10 @@ def record(benchmark: Any, config: pytest.Config, case: Case, inp: Input, out: O
         "profile": config._lipbench_profile,
         "input_build_seconds": round(inp.build_seconds, 3),
         "options": dict(getattr(r, "options", {}) or {}),
+        "certificate": getattr(r, "certificate", None),
+        "certified": getattr(r, "certified", None),
+        "relative_width": ((out.upper - out.lower) / out.lower
+                           if math.isfinite(out.upper) and math.isfinite(out.lower) and out.lower > 0 else None),
         "matvec_seconds": matvec_seconds(inp),
     })
     sv = inp.extra.get("singular_values")

@@ -61,8 +61,8 @@ def _runners(case: grid.Case, A) -> tuple[dict, dict]:
     """(runners by method, why each other method does not run here)."""
     runners, left_out = {}, {}
     for method in grid.all_methods():
-        if method == "cupy-eigsh" and case.backend != "cupy":
-            continue
+        if (method == "cupy-eigsh" and case.backend != "cupy") or method == "auto+certify":
+            continue  # auto+certify is auto plus its certificate: timed in the grid, not head to head
         try:
             applicability(method, A, case.backend, case.sparse)
             if method in grid.BASELINES:

@@ -128,7 +128,7 @@ def test_a_real_session_prints_the_plan_and_progress(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks/test_spectral_norm.py", "-q", "-p", "no:cacheprovider",
          "--lipbench-size=tiny", f"--lipbench-results={tmp_path}", "--lipbench-no-report",
-         "-k", "256x256 and float64 and gaussian and 1e-06 and (auto or lanczos)"],
+         "-k", "256x256 and float64 and gaussian and 1e-06 and (auto or lanczos) and not certify"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

@@ -68,6 +68,13 @@ TARGETS: tuple[Target, ...] = (
     Target("time / work-dtype floor",       1.2, "",                         _4096),
     Target("rel. error",                   1e-6, "",                         "4096x4096 float32 gaussian tol=1e-6"),
     Target("faster than",                   5.0, "numpy.linalg.norm",        "8192x1024 float64 gaussian tol=1e-6"),
+    # certify=True: a certified bracket of width tol at a fraction of the full SVD's time
+    Target("certified width",              1e-6, "",                         _2048),
+    Target("certified, faster than",        4.0, "numpy.linalg.norm",        _2048),
+    Target("certified width",              1e-6, "",                         _4096),
+    Target("certified, faster than",        4.0, "numpy.linalg.norm",        _4096),
+    Target("certified width",              1e-6, "",                         "8192x1024 float64 gaussian tol=1e-6"),
+    Target("certified, faster than",        2.0, "numpy.linalg.norm",        "8192x1024 float64 gaussian tol=1e-6"),
     Target("faster than",                   5.0, "numpy.linalg.norm",        "1024x8192 float64 gaussian tol=1e-6"),
     Target("picks the winner",              1.1, "every method that met the target", "grid"),
     Target("rel. error, every family",     1e-6, "",                         "auto_accuracy"),
@@ -269,7 +276,45 @@ def _rel_error(t: Target, inp: _Input) -> tuple | None:
             f"{fmt_time(float(inp.auto['time_median']))}")
 
 
+def _certified_row(inp: _Input) -> pd.Series | None:
+    """``auto+certify``'s row in auto's run (``spectral_norm(A, certify=True)``)."""
+    c = inp.same_run[(inp.same_run["method"] == "auto+certify") & (inp.same_run["tol"] == inp.tol)]
+    return None if c.empty else c.iloc[0]
+
+
+def _certified_width(t: Target, inp: _Input) -> tuple | None:
+    c = _certified_row(inp)
+    if c is None:
+        return None
+    w, certified = c.get("relative_width"), c.get("certified")
+    if w is None or isnan(w):
+        return None
+    ok = bool(certified) and float(w) <= t.threshold and bool(c.get("bracket_ok"))
+    extra = float(c["time_median"]) / float(inp.auto["time_median"])
+    return (f"{inp.title}: certify=True proves a bracket of relative width <= {_bound(t.threshold)}",
+            f"{fmt_err(float(w))} ({c.get('certificate')})", ok,
+            f"certified {bool(certified)}, bracket holds {bool(c.get('bracket_ok'))}; {fmt_time(float(c['time_median']))}"
+            f" = {extra:.2f}x the uncertified auto call of the same run")
+
+
+def _certified_faster_than(t: Target, inp: _Input) -> tuple | None:
+    c = _certified_row(inp)
+    if c is None:
+        return None
+    ref_tol = None if t.reference in TOL_INDEPENDENT else inp.tol
+    tr = _median_time(inp.same_run, t.reference, ref_tol)
+    if not math.isfinite(tr):
+        return None
+    tc = float(c["time_median"])
+    return (f"{inp.title}: certified auto >= {t.threshold:g}x faster than "
+            f"{REFERENCE_LABELS.get(t.reference, t.reference)} (<= {1 / t.threshold:.2g}x its time)",
+            f"{tr / tc:.2f}x", tr / tc >= t.threshold,
+            f"certified auto {fmt_time(tc)}, reference {fmt_time(tr)}")
+
+
 _INPUT_JUDGES: dict[str, Callable[[Target, _Input], tuple | None]] = {
+    "certified width": _certified_width,
+    "certified, faster than": _certified_faster_than,
     "faster than": _faster_than,
     "time / matvec floor": _matvec_floor,
     "time / work-dtype floor": _work_dtype_floor,

@@ -47,7 +47,8 @@ def top_eigenpair(d: np.ndarray, e: np.ndarray) -> tuple[float, np.ndarray]:
     sizes a Lanczos run reaches.  Not ``stemr``:
     asked for the top index only it returned the middle eigenvalue of
     ``diag(17, 17, 17)`` with off-diagonal ``(1.2e-7, 0)``.  Falls back to
-    ``eigh_tridiagonal`` if LAPACK reports a failure.
+    ``eigh_tridiagonal`` if LAPACK reports a failure.  Measured cost:
+    ``docs/methods.md``, "Tridiagonal eigensolver".
     """
     k = d.shape[0]
     if k == 1:
@@ -76,7 +77,8 @@ class CheckSchedule:
     (its rate improves), so the run stops within a step or two of where
     checking every step would stop it, while the solves -- which at small
     sizes cost about as much as the products -- drop to a few.  Deterministic:
-    the schedule depends on the error bounds only.
+    the schedule depends on the error bounds only.  What it adds and saves:
+    ``docs/methods.md``, "Check schedule".
     """
 
     CAP = 5

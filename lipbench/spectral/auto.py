@@ -1,7 +1,8 @@
 """``method="auto"``: the rule that picks a method and its options for an input.
 
-The rule is described once, in :func:`auto_plan`; ``docs/auto-rule.md`` gives
-the measurements behind each threshold.
+:func:`auto_plan` states the rule as code documentation; ``docs/auto-rule.md``
+is the one place that explains it, with the measurements behind each
+threshold.
 """
 
 from __future__ import annotations

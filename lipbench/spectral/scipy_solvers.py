@@ -64,13 +64,13 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     (or ``A A^T``), where it bounds the relative residual; a relative residual
     ``rho`` on lambda = sigma^2 bounds sigma's relative error by rho/2, so
     ``arpack`` gets ``sqrt(2 tol)``.  ``propack`` gets ``tol`` (svds squares
-    it and PROPACK's own test is then about as strict as the residual check
-    below; measured: ``sqrt(tol)`` leaves residual bounds near ``1e-6`` at
-    ``tol=1e-8``) and ``kmax`` (svds' ``maxiter``) 64, doubled while PROPACK
-    reports no convergence -- SciPy's default of 10 makes it fail on Gaussian
-    matrices (2048^2 Gaussian needs more than 64).  ``lobpcg`` takes an absolute residual tolerance, so it
-    gets ``sqrt(2 tol) * (a lower bound on sigma)``, and ``maxiter`` 200
-    instead of 20 (it stops at 20 with only a warning).
+    it, and PROPACK's own test is then about as strict as the residual check
+    below) and ``kmax`` (svds' ``maxiter``) 64, doubled while PROPACK reports
+    no convergence: SciPy's default of 10 is too few for Gaussian matrices.
+    ``lobpcg`` takes an absolute residual tolerance, so it gets
+    ``sqrt(2 tol) * (a lower bound on sigma)``, and ``maxiter`` 200 instead of
+    20 (it stops at 20 with only a warning).  The measurements behind these
+    choices: ``docs/methods.md``.
     Cost per iteration: one product with A and one with A^T (a block of 1 for
     lobpcg); ARPACK restarts keep memory at ``ncv`` vectors.
     Bounds: lower certified from the returned right vector; the residual of

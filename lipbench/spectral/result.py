@@ -100,6 +100,8 @@ class SpectralNormResult:
     options: dict = field(default_factory=dict)
     vector: Any = field(default=None, repr=False)
     stages: tuple[Stage, ...] = ()
+    #: Dask input: the passes over A and their seconds (a ``dask_support.PassReport``); else None
+    passes: Any = None
 
     @property
     def relative_width(self) -> Any:

@@ -48,8 +48,8 @@ _LINOP_HINT = ("wrap it with lipbench.spectral.dask_support.as_linear_operator(A
 DASK_REFUSALS = {
     "svd": ("method 'svd' needs the whole matrix in memory (a dense SVD); a Dask array stays distributed: "
             "use 'lanczos' (the default), 'power', 'randomized' or 'gram'"),
-    "interpolative": ("method 'interpolative' runs SciPy's randomized estimator on an in-memory matrix "
-                      "and certifies nothing about its error; " + _LINOP_HINT),
+    "interpolative": ("method 'interpolative' runs SciPy's randomized estimator on an in-memory matrix, "
+                      "not on a Dask array, and certifies nothing about its error; " + _LINOP_HINT),
     "arpack": "method 'arpack' (SciPy) takes a Dask array only as a LinearOperator: " + _LINOP_HINT,
     "propack": "method 'propack' (SciPy) takes a Dask array only as a LinearOperator: " + _LINOP_HINT,
     "lobpcg": "method 'lobpcg' (SciPy) takes a Dask array only as a LinearOperator: " + _LINOP_HINT,

@@ -121,9 +121,14 @@ def known_kronecker(b_shape: tuple[int, int], c_shape: tuple[int, int], *, famil
 def write_zarr(A: Any, path: str) -> Any:
     """Write a Dask array once to a Zarr store at ``path``, uncompressed (random
     floats do not compress), chunked as A; returns the array read back lazily."""
-    import dask.array as da
+    import inspect
 
-    da.to_zarr(A, path, compressors=None, mode="w")
+    import dask.array as da
+    import zarr
+
+    kw = {"compressors": None} if int(zarr.__version__.split(".")[0]) >= 3 else {"compressor": None}
+    kw.update({"mode": "w"} if "mode" in inspect.signature(da.to_zarr).parameters else {"overwrite": True})
+    da.to_zarr(A, path, **kw)
     return read_zarr(path)
 
 

@@ -68,6 +68,8 @@ def _matrix(op: Operator) -> tuple[Any, str]:
             return None, (f"a sparse {op.m} x {op.n} matrix is not assembled to be certified (over "
                           f"{CERTIFY_SPARSE_MAX_ENTRIES} entries)")
         return op.sparse64().toarray(), ""
+    if str(op.kind) == "dask.array":
+        return None, "a Dask array is not gathered to be certified (its Gram side may not fit in memory)"
     return None, "a LinearOperator has no entries to form a Gram matrix from"
 
 

@@ -2,7 +2,8 @@
 
 :func:`classify` names the input's kind once per call; :func:`prepare` turns
 the input (a dense array of any backend, a SciPy sparse matrix/array, a
-``LinearOperator``, a CuPy sparse matrix) into an :class:`Operator`: the
+``LinearOperator``, a CuPy sparse matrix; a Dask array through
+:mod:`._dask_operator`) into an :class:`Operator`: the
 matrix scaled by an exact power of two so that its largest entry is about 1
 (no overflow or underflow in norms or Gram products), cast to its compute
 dtype.  The caller's object is never modified: scaling and casting make new
@@ -46,6 +47,7 @@ class InputKind(str, enum.Enum):
     SCIPY_SPARSE = "scipy.sparse"
     LINEAR_OPERATOR = "LinearOperator"
     CUPY_SPARSE = "cupyx.scipy.sparse"
+    DASK = "dask.array"
 
     def __str__(self) -> str:
         return self.value
@@ -90,6 +92,8 @@ def classify(A: Any) -> InputInfo:
         return InputInfo(InputKind.SCIPY_SPARSE, "numpy", 2)
     if _is_cupy_sparse(A):
         return InputInfo(InputKind.CUPY_SPARSE, "cupy", 2)
+    if type(A).__module__.startswith("dask.array") and hasattr(A, "dask"):
+        return InputInfo(InputKind.DASK, "dask", int(A.ndim))
     if isinstance(A, (list, tuple, np.generic)) or np.isscalar(A):
         return InputInfo(InputKind.DENSE, "numpy", int(np.ndim(A)))
     ndim = getattr(A, "ndim", None)
@@ -199,6 +203,10 @@ def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A"
 
         op = _sparse_common(A, name, array_api_compat.array_namespace(cp.empty(0)), "cupy",
                             _backends.device_name(cp.empty(0)), kind)
+    elif kind is InputKind.DASK:
+        from ._dask_operator import prepare_dask
+
+        op = prepare_dask(A, kind, name)
     else:
         op = _prepare_dense(A, batched_ok, name)
     return op

@@ -72,7 +72,9 @@ def auto_plan(A: Any, tol: float | None = None, *, warm_start: bool = False) -> 
        the reorthogonalization against a growing basis would dominate), in
        float32 for float64 input asked for ``tol >= 1e-8``;
     7. LinearOperators -> ``lanczos`` as for SciPy sparse, in their own dtype;
-    8. CuPy sparse matrices -> ``lanczos``.
+    8. CuPy sparse matrices -> ``lanczos``;
+    9. Dask arrays -> ``lanczos`` on the normal operator (one pass over A
+       per step; never the bidiagonalization, which takes two).
     In 4 and 5, float64 input of at least 512 x 512 entries (2048 x 2048 on
     CuPy) asked for ``tol >= 1e-8`` (the default) off CuPy, ``tol >= 1e-6``
     on CuPy, works in float32 (``work_dtype="float32"``: products cost about
@@ -96,6 +98,8 @@ def plan(A: Any, info: InputInfo, tol: float | None, warm_start: bool) -> tuple[
         return "lanczos", options
     if kind == InputKind.LINEAR_OPERATOR:
         return "lanczos", {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
+    if kind == InputKind.DASK:  # one pass over A per step (docs/dask.md)
+        return "lanczos", {"normal": True}
     if kind != InputKind.DENSE:
         return "lanczos", {}
     if ndim > 2:

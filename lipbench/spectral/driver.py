@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from ._inputs import classify, prepare
+from ._certification import certify_raw
+from ._inputs import InputKind, classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from ._rounding import vector_norm_factor
-from ._certification import certify_raw
 from .auto import default_tol, plan
+from .dask_support import dask_route
 from .registry import _METHODS
 from .result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage
 
@@ -75,8 +76,9 @@ def spectral_norm(
     Parameters
     ----------
     A : 2-D array (NumPy, CuPy, any array-API array), SciPy sparse matrix or
-        array, ``scipy.sparse.linalg.LinearOperator`` (needs ``rmatvec``) or
-        CuPy sparse matrix; stacks ``(..., m, n)`` for ``svd`` and ``power``.
+        array, ``scipy.sparse.linalg.LinearOperator`` (needs ``rmatvec``),
+        CuPy sparse matrix or 2-D Dask array (:mod:`.dask_support`); stacks
+        ``(..., m, n)`` for ``svd`` and ``power``.
         bool/int compute in float64, float16 in float32, complex through the
         real embedding ``[[Re, -Im], [Im, Re]]``.  A is never modified.
     method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`auto_plan`).
@@ -142,7 +144,8 @@ def spectral_norm(
     else:
         if v0 is not None and chosen in ("svd", "gram"):
             raise ValueError(f"method {chosen!r} takes no start vector; v0 applies to iterative methods")
-        raw = info.function(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
+        run = dask_route(chosen, info.function) if found.kind is InputKind.DASK else info.function
+        raw = run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
         if certify:
             raw = certify_raw(op, raw, tol)
     return _finish(op, raw, chosen, tol, seed, track, strict, options)
@@ -212,7 +215,7 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
         device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=message, history=history,
         options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=certificate,
-        certified=bool(certified),
+        certified=bool(certified), passes=op.pass_report() if hasattr(op, "pass_report") else None,
     )
     if not result.converged:
         err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"

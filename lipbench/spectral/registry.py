@@ -11,6 +11,7 @@ from ._operator import Operator
 from ._raw import Raw
 from .block_krylov import randomized_block_krylov
 from .cupy_solvers import cupy_eigsh
+from .dask_support import DASK_REFUSALS
 from .gram import gram_iteration
 from .lanczos import lanczos
 from .power import power_iteration
@@ -48,6 +49,8 @@ class MethodInfo:
         kind, backend, ndim = info
         if kind is None:
             return False, f"method {self.name!r} cannot take an object of type {type_name}"
+        if kind is InputKind.DASK and self.name in DASK_REFUSALS:
+            return False, DASK_REFUSALS[self.name]
         if kind not in self.kinds:
             return False, (f"method {self.name!r} does not take {kind} input; it takes "
                            f"{', '.join(sorted(str(k) for k in self.kinds))}")
@@ -73,14 +76,15 @@ _DENSE = frozenset({InputKind.DENSE})
 _SCIPY_KINDS = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR})
 _MATRIX_FREE = frozenset(InputKind)
 _NUMPY = frozenset({"numpy"})
+_WITH_DASK = ALL_BACKENDS | {"dask"}  # the Krylov methods and gram also run on a Dask array's operator
 
 _METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("svd", full_svd, "full dense SVD (LAPACK gesdd/gesvd, cuSOLVER)", _DENSE, ALL_BACKENDS,
                batched=True),
     MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping", _MATRIX_FREE,
-               ALL_BACKENDS, batched=True),
+               _WITH_DASK, batched=True),
     MethodInfo("lanczos", lanczos, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
-               _MATRIX_FREE, ALL_BACKENDS, options=("work_dtype", "gram", "normal", "max_basis", "engine",
+               _MATRIX_FREE, _WITH_DASK, options=("work_dtype", "gram", "normal", "max_basis", "engine",
                                                     "check_warmup", "fused_min_bytes")),
     MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS, _NUMPY),
     MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS, _NUMPY),
@@ -90,9 +94,9 @@ _METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("interpolative", interpolative_estimate, "scipy.linalg.interpolative.estimate_spectral_norm",
                _SCIPY_KINDS, _NUMPY),
     MethodInfo("randomized", randomized_block_krylov, "randomized block Krylov (Musco & Musco 2015)",
-               _MATRIX_FREE, ALL_BACKENDS, options=("block_size",)),
-    MethodInfo("gram", gram_iteration, "Gram iteration (Delattre et al. 2023), certified upper bound", _DENSE,
-               ALL_BACKENDS),
+               _MATRIX_FREE, _WITH_DASK, options=("block_size",)),
+    MethodInfo("gram", gram_iteration, "Gram iteration (Delattre et al. 2023), certified upper bound",
+               _DENSE | {InputKind.DASK}, _WITH_DASK),
 ]}
 
 

@@ -110,6 +110,8 @@ class SpectralNormResult:
     stages: tuple[Stage, ...] = ()
     certificate: str = ""
     certified: bool = False
+    #: Dask input: the passes over A and their seconds (a ``dask_support.PassReport``); else None
+    passes: Any = None
 
     @property
     def relative_width(self) -> Any:

@@ -1,0 +1,448 @@
+"""The :class:`Operator` of a Dask array: A stays distributed, the vectors stay in NumPy.
+
+Every product is one ``compute`` that reads each chunk of A exactly once.
+A is cut into *slabs* -- the row chunks of A, or the column chunks of A
+when that makes smaller slabs (a wide matrix chunked by columns): the
+operator then works on ``A^T``, which has the same singular values.  One
+task per slab receives the slab's blocks and the vector, computes
+``t = a x`` and ``z = a^T t`` (row piece by row piece, so each piece is
+read from memory once and used twice while it sits in cache), and the
+slabs' ``z`` are tree-summed.  ``x`` travels once per pass (scattered to
+the workers when a ``dask.distributed`` client runs the graph and x is
+large).
+
+The matrix is never scaled: the power-of-two ``scale`` is applied to the
+vectors (``A_scaled x = A (x / scale)``; division by a power of two is
+exact), so the rounding of every product is that of the scaled matrix and
+:mod:`._rounding`'s bounds apply unchanged.  All products run in float64
+(float32 chunks are converted piece by piece); a product with the whole of
+A is computed in whatever order the tree sum takes, which the inner-product
+bound ``gamma_k |A| |x|`` allows.
+
+Preparation is one summary pass (:func:`prepare_dask`): one task per chunk
+returns the chunk's finiteness, largest entry and the per-column and
+per-row sums of squares and of absolute values, from which the scale,
+``||A||_F``, ``||A||_1``, ``||A||_inf`` and the largest column norm follow.
+A second summary pass runs only when ``||A||_F^2`` falls outside the range
+in which the unscaled matrix is safe (as for dense input).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._operator import Operator, format_index
+from ._rounding import column_lower_bound, fro_upper_bound, norm1_inf_upper_bound
+
+__all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
+
+#: bytes of a row piece inside a slab task: it stays in a core's cache
+#: between its two uses (the same size as the in-memory fused product's blocks)
+PIECE_BYTES = 1 << 20
+#: partial sums combined per node of the tree sums
+TREE_FAN_IN = 8
+#: a vector (or block) larger than this is scattered to the workers once per
+#: pass instead of travelling inside the graph (distributed only)
+SCATTER_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class PassReport:
+    """The passes over A one call made: how many, of which kind (``summary``,
+    ``normal`` for ``A^T (A x)``, ``rmatvec``, ``gram``), and the seconds each
+    took (wall clock on the client, graph construction included)."""
+
+    passes: int
+    seconds: tuple[float, ...]
+    kinds: tuple[str, ...]
+
+    @property
+    def total_seconds(self) -> float:
+        return float(sum(self.seconds))
+
+    @property
+    def seconds_per_pass(self) -> float:
+        """Median seconds per pass (nan before any pass)."""
+        return float(statistics.median(self.seconds)) if self.seconds else math.nan
+
+    def count(self, kind: str) -> int:
+        return sum(k == kind for k in self.kinds)
+
+
+# ----------------------------------------------------------------- task kernels
+def _rows_per_piece(width: int, rows: int) -> int:
+    return max(1, min(rows, PIECE_BYTES // (8 * max(1, width))))
+
+
+def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale: float,
+                   want_t: bool, want_z: bool) -> tuple[Any, Any]:
+    """``t = a (x inv_scale)`` and ``z = a^T (t inv_scale)`` of one slab ``a =
+    [blocks]`` in float64; x is (n,) or (n, b).  C-ordered blocks are taken
+    row piece by row piece (each piece used twice while in cache); other
+    layouts whole (each block read twice from memory, once from A)."""
+    x = np.asarray(x, dtype=np.float64) * inv_scale
+    rows = int(blocks[0].shape[0])
+    tail = x.shape[1:]
+    xs = [x[c:c + int(b.shape[1])] for b, c in zip(blocks, col_starts)]
+    t = np.zeros((rows,) + tail)
+    zs = [np.zeros((int(b.shape[1]),) + tail) for b in blocks] if want_z else None
+    if all(b.flags.c_contiguous for b in blocks):
+        step = _rows_per_piece(sum(int(b.shape[1]) for b in blocks), rows)
+        for r0 in range(0, rows, step):
+            pieces = [np.asarray(b[r0:r0 + step], dtype=np.float64) for b in blocks]
+            tp = t[r0:r0 + step]
+            for p, xj in zip(pieces, xs):
+                tp += p @ xj
+            if want_z:
+                ts = tp * inv_scale
+                for p, zj in zip(pieces, zs):
+                    zj += p.T @ ts
+    else:
+        cast = [b if b.dtype == np.float64 else b.astype(np.float64) for b in blocks]
+        for b, xj in zip(cast, xs):
+            t += b @ xj
+        if want_z:
+            ts = t * inv_scale
+            for b, zj in zip(cast, zs):
+                zj += b.T @ ts
+    return (t if want_t else None), (np.concatenate(zs) if want_z else None)
+
+
+def _slab_rmatvec(blocks: list, y: Any, row_start: int, inv_scale: float) -> Any:
+    """``a^T (y_slab inv_scale)`` of one slab, in float64."""
+    ys = np.asarray(y, dtype=np.float64)[row_start:row_start + int(blocks[0].shape[0])] * inv_scale
+    return np.concatenate([np.asarray(b, dtype=np.float64).T @ ys for b in blocks])
+
+
+def _slab_gram(blocks: list, inv_scale: float) -> np.ndarray:
+    """``a^T a`` of one slab (scaled), in float64, row piece by row piece."""
+    width = sum(int(b.shape[1]) for b in blocks)
+    rows = int(blocks[0].shape[0])
+    step = max(64, _rows_per_piece(width, rows))
+    G = np.zeros((width, width))
+    for r0 in range(0, rows, step):
+        p = np.concatenate([np.asarray(b[r0:r0 + step], dtype=np.float64) for b in blocks], axis=1)
+        p *= inv_scale
+        G += p.T @ p
+    return G
+
+
+def _chunk_summary(block: Any, row0: int, col0: int, inv_scale: float) -> dict:
+    """One chunk's contribution to the summary: per-column and per-row sums
+    of squares and of absolute values (float64, row pieces), its largest
+    absolute entry, and where its first non-finite entry is."""
+    r, c = (int(s) for s in block.shape)
+    col2, col1 = np.zeros(c), np.zeros(c)
+    row2, row1 = np.empty(r), np.empty(r)
+    step = _rows_per_piece(c, r)
+    ones = np.ones(max(c, step))
+    maxabs = 0.0
+    bad, nbad = None, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for r0 in range(0, r, step):
+            p = np.abs(np.asarray(block[r0:r0 + step], dtype=np.float64))
+            k = p.shape[0]
+            pm = float(p.max())
+            if not math.isfinite(pm):
+                mask = ~np.isfinite(p)
+                nbad += int(mask.sum())
+                if bad is None:
+                    i, j = np.argwhere(mask)[0]
+                    bad = (row0 + r0 + int(i), col0 + int(j),
+                           float(np.asarray(block[r0 + int(i), int(j)], dtype=np.float64)))
+            maxabs = max(maxabs, pm) if math.isfinite(pm) else math.inf
+            if inv_scale != 1.0:
+                p *= inv_scale
+            col1 += ones[:k] @ p
+            row1[r0:r0 + k] = p @ ones[:c]
+            p *= p
+            col2 += ones[:k] @ p
+            row2[r0:r0 + k] = p @ ones[:c]
+    return {"col2": col2, "col1": col1, "row2": row2, "row1": row1, "max": maxabs, "bad": bad, "nbad": nbad}
+
+
+def _add(*parts: Any) -> Any:
+    out = parts[0].copy()
+    for p in parts[1:]:
+        out += p
+    return out
+
+
+def _tree_sum(items: list) -> Any:
+    """A delayed tree sum (fan-in :data:`TREE_FAN_IN`) of delayed arrays."""
+    import dask
+
+    add = dask.delayed(_add, pure=True)
+    while len(items) > 1:
+        items = [add(*items[i:i + TREE_FAN_IN]) if len(items[i:i + TREE_FAN_IN]) > 1 else items[i]
+                 for i in range(0, len(items), TREE_FAN_IN)]
+    return items[0]
+
+
+def _get(d: dict, key: str) -> Any:
+    return d[key]
+
+
+def _scalars(d: dict) -> tuple:
+    return d["max"], d["bad"], d["nbad"]
+
+
+# ------------------------------------------------------------ scheduling
+def _distributed_client() -> Any:
+    """The ``dask.distributed`` client that runs ``dask.compute`` now, or None."""
+    try:
+        import dask.base
+        from distributed import Client
+    except ImportError:
+        return None
+    sched = dask.base.get_scheduler()
+    owner = getattr(sched, "__self__", None)
+    return owner if isinstance(owner, Client) else None
+
+
+def blas_threads_per_task(client: Any = None) -> int:
+    """BLAS threads per task so that tasks x threads does not exceed the
+    cores of this process's machine: ``cores // scheduler threads``, at least 1."""
+    import dask
+
+    cores = os.cpu_count() or 1
+    if client is not None:
+        threads = sum(client.nthreads().values()) or 1
+    else:
+        threads = dask.config.get("num_workers", None) or cores
+    return max(1, cores // int(threads))
+
+
+def _compute(log: "_PassLog", kind: str, *objs: Any) -> tuple:
+    """One pass: ``dask.compute`` of the delayed objects, timed, with BLAS
+    threads limited in this process while it runs."""
+    import dask
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    client = _distributed_client()
+    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"):
+        out = dask.compute(*objs)
+    log.record(kind, time.perf_counter() - t0)
+    return out
+
+
+def _ship(x: np.ndarray) -> Any:
+    """x as one graph key (scattered once when a distributed client runs the
+    graph and x is large)."""
+    import dask
+
+    client = _distributed_client()
+    if client is not None and x.nbytes > SCATTER_BYTES:
+        return client.scatter(x, broadcast=True, hash=False)
+    return dask.delayed(x, pure=False)
+
+
+@dataclass
+class _PassLog:
+    seconds: list = field(default_factory=list)
+    kinds: list = field(default_factory=list)
+
+    def record(self, kind: str, seconds: float) -> None:
+        self.kinds.append(kind)
+        self.seconds.append(float(seconds))
+
+    def report(self) -> PassReport:
+        return PassReport(len(self.seconds), tuple(self.seconds), tuple(self.kinds))
+
+
+# ------------------------------------------------------------------ operator
+@dataclass
+class DaskOperator(Operator):
+    """An :class:`Operator` whose matrix is a Dask array (``array``: A, or
+    ``A^T`` when ``transposed``; ``m`` and ``n`` are ``array``'s, ``shape`` is
+    A's), with NumPy vectors.
+
+    ``matvec`` computes ``A x`` and ``A^T (A x)`` in the same pass and keeps
+    the second: ``rmatvec`` of exactly the array ``matvec`` returned (read-only)
+    costs no pass -- power iteration and block Krylov take one pass per step
+    as the normal-operator Lanczos does; any other ``rmatvec`` is a pass."""
+
+    array: Any = None
+    transposed: bool = False
+    log: _PassLog = field(default_factory=_PassLog, repr=False)
+    _blocks: Any = field(default=None, repr=False)
+    _row_starts: tuple = field(default=(), repr=False)
+    _col_starts: tuple = field(default=(), repr=False)
+    _ahead: Any = field(default=None, repr=False)
+
+    # ``shape`` is A's; the estimators work on ``array``, which is A^T when transposed
+    @property
+    def m(self) -> int:
+        return self.shape[1] if self.transposed else self.shape[0]
+
+    @property
+    def n(self) -> int:
+        return self.shape[0] if self.transposed else self.shape[1]
+
+    def _slabs(self) -> tuple[Any, tuple, tuple]:
+        if self._blocks is None:
+            self._blocks = self.array.to_delayed(optimize_graph=True)
+            self._row_starts = tuple(int(s) for s in np.cumsum((0,) + self.array.chunks[0][:-1]))
+            self._col_starts = tuple(int(s) for s in np.cumsum((0,) + self.array.chunks[1][:-1]))
+        return self._blocks, self._row_starts, self._col_starts
+
+    def _products(self, x: Any, kind: str, want_t: bool) -> tuple[Any, Any]:
+        import dask
+
+        blocks, row_starts, col_starts = self._slabs()
+        xd = _ship(np.ascontiguousarray(x, dtype=np.float64))
+        task = dask.delayed(_slab_products, pure=True, nout=2)
+        parts = [task(list(blocks[i]), xd, col_starts, 1.0 / self.scale, want_t, True)
+                 for i in range(blocks.shape[0])]
+        z = _tree_sum([p[1] for p in parts])
+        if not want_t:
+            (z,) = _compute(self.log, kind, z)
+            return None, z
+        *ts, z = _compute(self.log, kind, *[p[0] for p in parts], z)
+        return np.concatenate(ts), z
+
+    def matvec(self, x: Any) -> Any:
+        """``A x`` for a vector (n,) or block (n, b), one pass (``A^T (A x)`` kept)."""
+        self._count(x)
+        t, z = self._products(x, "normal", True)
+        t.flags.writeable = False
+        self._ahead = (t, z)
+        return t
+
+    def rmatvec(self, y: Any) -> Any:
+        """``A^T y``: free right after ``matvec`` returned ``y``, else one pass."""
+        self._count(y)
+        if self._ahead is not None and y is self._ahead[0]:
+            z, self._ahead = self._ahead[1], None
+            return z
+        import dask
+
+        blocks, row_starts, _ = self._slabs()
+        yd = _ship(np.ascontiguousarray(y, dtype=np.float64))
+        task = dask.delayed(_slab_rmatvec, pure=True)
+        parts = [task(list(blocks[i]), yd, row_starts[i], 1.0 / self.scale) for i in range(blocks.shape[0])]
+        (z,) = _compute(self.log, "rmatvec", _tree_sum(parts))
+        return z
+
+    def normal_matvec(self, x: Any) -> Any:
+        """``A^T (A x)``: one pass, two counted products."""
+        self.matvecs += 2
+        return self._products(x, "normal", False)[1]
+
+    def rmatvec64(self, w: Any) -> Any:
+        return self.rmatvec(w)
+
+    def gram(self) -> np.ndarray:
+        """``A^T A`` of the scaled matrix (n x n, float64) in one pass; counts n products."""
+        import dask
+
+        blocks, _, _ = self._slabs()
+        task = dask.delayed(_slab_gram, pure=True)
+        (G,) = _compute(self.log, "gram", _tree_sum([task(list(blocks[i]), 1.0 / self.scale)
+                                                     for i in range(blocks.shape[0])]))
+        self.matvecs += self.n
+        return G
+
+    def dense64(self) -> Any:
+        raise TypeError("a Dask array is never brought into memory whole; this route needs a dense matrix")
+
+    sparse64 = dense64
+
+    def cheap_upper(self) -> float:
+        return min(self.fro_upper(), norm1_inf_upper_bound(self._abs1, self._absinf, max(self.m, self.n)))
+
+    def cheap_lower(self) -> float:
+        return column_lower_bound(float(self._col2_max), self.m)
+
+    def pass_report(self) -> PassReport:
+        return self.log.report()
+
+
+# ---------------------------------------------------------------- preparation
+def _summary(A: Any, inv_scale: float, log: _PassLog) -> dict:
+    """The one-pass summary of A (:func:`_chunk_summary` per chunk, tree sums)."""
+    import dask
+
+    blocks = A.to_delayed(optimize_graph=True)
+    row_starts = np.cumsum((0,) + A.chunks[0][:-1])
+    col_starts = np.cumsum((0,) + A.chunks[1][:-1])
+    task = dask.delayed(_chunk_summary, pure=True)
+    get = dask.delayed(_get, pure=True)
+    parts = [[task(blocks[i, j], int(row_starts[i]), int(col_starts[j]), inv_scale)
+              for j in range(blocks.shape[1])] for i in range(blocks.shape[0])]
+    nj, ni = blocks.shape[1], blocks.shape[0]
+    col2 = [_tree_sum([get(parts[i][j], "col2") for i in range(ni)]) for j in range(nj)]
+    col1 = [_tree_sum([get(parts[i][j], "col1") for i in range(ni)]) for j in range(nj)]
+    row2 = [_tree_sum([get(parts[i][j], "row2") for j in range(nj)]) for i in range(ni)]
+    row1 = [_tree_sum([get(parts[i][j], "row1") for j in range(nj)]) for i in range(ni)]
+    small = [dask.delayed(_scalars, pure=True)(p) for row in parts for p in row]
+    out = _compute(log, "summary", col2, col1, row2, row1, small)
+    c2, c1, r2, r1, sm = out
+    return {"col2": np.concatenate(c2), "col1": np.concatenate(c1), "row2": np.concatenate(r2),
+            "row1": np.concatenate(r1), "max": max(s[0] for s in sm),
+            "bad": [s[1] for s in sm if s[1] is not None], "nbad": sum(s[2] for s in sm)}
+
+
+def _raise_nonfinite(s: dict, name: str) -> None:
+    i, j, val = min(s["bad"])
+    what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf")
+    more = f" (and {s['nbad'] - 1} other non-finite entries)" if s["nbad"] > 1 else ""
+    raise ValueError(f"{name} contains {what} at {format_index((i, j))}{more}; spectral norm is undefined")
+
+
+def _slab_bytes(A: Any, axis: int) -> int:
+    """Bytes of the largest slab along ``axis`` (0: row chunks x all columns)."""
+    other = A.shape[1 - axis]
+    return max(A.chunks[axis]) * int(other) * 8
+
+
+def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
+    """Validate a Dask array and wrap it as a :class:`DaskOperator` (one
+    summary pass; see the module docstring).  A matrix with a single row or
+    column is brought into memory (it is a vector) and prepared as dense."""
+    from ._inputs import SAFE_FRO_SQUARED, _compute_dtype, _pow2_scale, _prepare_dense, dtype_name
+
+    shape = tuple(int(s) for s in A.shape)
+    if any(math.isnan(s) for s in A.shape):
+        raise ValueError(f"{name} is a Dask array of unknown shape {A.shape}; call A.compute_chunk_sizes() first")
+    if len(shape) != 2:
+        raise ValueError(f"{name} is a Dask array of shape {shape}; spectral_norm takes a 2-D Dask array "
+                         "(stacks: compute each matrix, or use NumPy)")
+    if any(s == 0 for s in shape):
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+    in_name = dtype_name(A.dtype)
+    cdt = _compute_dtype(in_name, name)
+    if cdt == "complex":
+        raise TypeError(f"{name} is a complex Dask array; complex input is supported for in-memory dense arrays only")
+    if min(shape) == 1:
+        return _prepare_dense(np.asarray(A.compute()), False, name)
+    log = _PassLog()
+    s = _summary(A, 1.0, log)
+    if not math.isfinite(s["max"]):
+        _raise_nonfinite(s, name)
+    ss = float(np.sum(s["col2"]))
+    scale = 1.0
+    if s["max"] > 0 and not (SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]):
+        scale = _pow2_scale(s["max"])
+        s = _summary(A, 1.0 / scale, log)
+        ss = float(np.sum(s["col2"]))
+    m, n = shape
+    transposed = _slab_bytes(A, 1) < _slab_bytes(A, 0)
+    col2, one, inf = (s["row2"], s["row1"], s["col1"]) if transposed else (s["col2"], s["col1"], s["row1"])
+    arr = A.T if transposed else A
+    return DaskOperator(
+        kind=kind, xp=array_api_compat.array_namespace(np.empty(0)), shape=(m, n),
+        dtype="float64", input_dtype=in_name, scale=scale, backend="dask", device="cpu",
+        is_zero=s["max"] == 0.0, array=arr, transposed=transposed, log=log,
+        _fro=fro_upper_bound(ss, m * n), _col2_max=float(np.max(col2)), _abs1=float(np.max(one)),
+        _absinf=float(np.max(inf)),
+    )

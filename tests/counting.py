@@ -212,3 +212,36 @@ def steps(log: Log, shape: tuple[int, int], per_step: int = 1) -> list[tuple[int
           and len(e[2][1]) == 1]
     at = at[::per_step]
     return list(zip(at[:-1], at[1:]))
+
+
+def _main() -> None:
+    """Print array calls and host transfers per Krylov step of each Lanczos
+    route that runs on CuPy, on a 300 x 200 Gaussian matrix at tol 1e-7
+    (``python -m tests.counting``; docs/gpu-krylov.md records the numbers)."""
+    import statistics
+    import warnings
+
+    import lipbench as lb
+    from lipbench import matrices
+
+    A = matrices.gaussian(300, 200, seed=1).matrix
+    routes = {"bidiagonal": ({}, A.shape, 1), "normal=True": ({"normal": True}, A.shape, 1),
+              "gram=True": ({"gram": True}, (200, 200), 2), "work_dtype=float32": ({"work_dtype": "float32"}, A.shape, 1)}
+    print(f"{'route':20s} {'steps':>5s} {'calls/step':>10s} {'max':>4s} {'transfers in loop':>17s} "
+          f"{'steps with one':>14s} {'before loop':>11s} {'last step + certificate':>23s}")
+    for name, (options, shape, per) in routes.items():
+        Ap, log = wrap(A)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lb.spectral_norm(Ap, method="lanczos", tol=1e-7, seed=0, **options)
+        ranges = steps(log, shape, per)
+        inner = ranges[:-1]  # the last range runs into the certificate
+        ops = [log.count("op", a, b) for a, b in inner]
+        tr = [log.count("transfer", a, b) for a, b in inner]
+        print(f"{name:20s} {len(ranges):5d} {statistics.median(ops):10.0f} {max(ops):4d} {sum(tr):17d} "
+              f"{sum(1 for t in tr if t):14d} {log.count('transfer', 0, ranges[0][0]):11d} "
+              f"{log.count('transfer', ranges[-1][0]):23d}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -6,7 +6,7 @@ valid bounds and scales everything back.  :data:`METHODS` (:mod:`.registry`)
 lists the methods; :func:`auto_plan` (:mod:`.auto`) is the rule behind
 ``"auto"``.  One module per route: :mod:`.svd`, :mod:`.gram`, :mod:`.power`,
 :mod:`.lanczos` (with :mod:`.lanczos_bidiag`, :mod:`.lanczos_normal`,
-:mod:`.lanczos_gram`, :mod:`.refine`), :mod:`.block_krylov`,
+:mod:`.lanczos_gram`, :mod:`.lanczos_device`, :mod:`.refine`), :mod:`.block_krylov`,
 :mod:`.scipy_solvers`, :mod:`.cupy_solvers`.  Every rounding term lives in
 :mod:`._rounding`.
 """

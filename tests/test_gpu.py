@@ -103,3 +103,33 @@ def test_cupy_auto_gram_iteration_meets_the_default_tol(cp, family, dtype):
     assert r.method == "gram"
     assert_certified(r, truth, 1e-8, ks.matrix, family)
     assert r.converged and not warned, r.message
+
+
+@pytest.mark.parametrize("normal", [False, True])
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-8), ("float32", 1e-5)])
+def test_cupy_device_loop(cp, monkeypatch, normal, dtype, tol):
+    """Lanczos on CuPy runs the device-resident loop with its cuBLAS step
+    (not the array-API fallback), answers within tol, and runs at most
+    MAX_LAG steps past its answer while a check is in flight."""
+    from lipbench.spectral import lanczos_device
+
+    kinds = []
+    real = lanczos_device.steps_for
+
+    def recording(op, dt):
+        work = real(op, dt)
+        kinds.append(type(work).__name__)
+        return work
+
+    monkeypatch.setattr(lanczos_device, "steps_for", recording)
+    ks = matrices.gaussian(1500, 1000, seed=6, dtype=dtype, backend="cupy")
+    truth = matrices.reference_norm(ks.matrix)
+    r, _ = run_quietly(ks.matrix, "lanczos", tol=tol, seed=0, normal=normal)
+    assert kinds and set(kinds) == {"CupySteps"}, kinds
+    assert_certified(r, truth, tol, ks.matrix, f"normal={normal}")
+    assert r.converged, r.message
+    lanczos_steps = sum(s.matvecs for s in r.stages if s.engine.startswith("lanczos"))
+    iterations = sum(s.iterations for s in r.stages if s.engine.startswith("lanczos"))
+    stages = len([s for s in r.stages if s.engine.startswith("lanczos")])
+    # 2 products per step, the certificate's 1 or 2 per stage, and the lag
+    assert lanczos_steps <= 2 * iterations + stages * (2 + 2 * lanczos_device.MAX_LAG), (r.stages, r.message)

@@ -6,12 +6,32 @@
 #   2. GPU-required checks: pytest properties tests -m gpu           <= 90 s
 #   3. benchmarks, cupy backend, quick profile (short budget)       <= 260 s
 #   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 40 s
-#   5. copy this run's JSONs to $OUT (before the report, so a cut-off run keeps them)
-#   6. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
+#   5. the floor: A @ x timed as a stream with CUDA events, each method's
+#      time per product against it, torch reference rows (gpu_floor.py) <= 100 s
+#   6. copy this run's JSONs to $OUT (before the report, so a cut-off run keeps them)
+#   7. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
 #
 # Results: results/gpu-<gpu name>/<pytest-benchmark machine id>/NNNN_gpu-*.json
-# (override the folder name with LIPBENCH_MACHINE); if $OUT is set, the JSONs
-# and the report are copied there.  Every step prints its wall time.
+# (override the folder name with LIPBENCH_MACHINE) and
+# results/logs/gpu_floor-<gpu name>.json/.log; if $OUT is set, all of them and
+# the report are copied there.  Every step prints its wall time.
+#
+# Python packages the box may lack (array-api-compat, which lipbench imports,
+# and array-api-strict for the tests) travel as wheels in .whl/ at the
+# repository root (git-ignored); when that folder holds wheels they are
+# installed into a temporary folder first.  To fetch them (where pip works):
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#     --implementation cp --platform manylinux2014_x86_64 -d .whl array-api-compat array-api-strict
+#
+# Committing a run (results/README.md): new JSON under results/ is git-ignored,
+# so a run is added on purpose.  The copies in $OUT are named
+# <machine>__<machine id>__<file>; put them back in place and add them:
+#   for f in FROM/*__*__*.json; do b=${f##*/}; m=${b%%__*}; r=${b#*__}; id=${r%%__*}
+#     mkdir -p results/$m/$id && cp "$f" results/$m/$id/${r#*__}; done
+#   cp FROM/gpu_floor-* results/logs/
+#   git add -f results/gpu-*/*/NNNN_gpu-quick.json results/gpu-*/*/NNNN_gpu-full.json \
+#              results/logs/gpu_floor-*
+# then remove the runs they supersede and run `lipbench report --update-committed`.
 #
 # Usage (repository root or anywhere):
 #   bash benchmarks/studies/run_gpu.sh
@@ -33,6 +53,11 @@ DRY=${LIPBENCH_DRY_RUN:-0}
 BUDGET=${LIPBENCH_GPU_BUDGET:-0.2}
 T0=$(date +%s.%N)
 FAILED=()
+if compgen -G "$ROOT/.whl/*.whl" >/dev/null; then
+  SITE=$(mktemp -d /tmp/lipbench-site.XXXXXX)
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
+    "$ROOT"/.whl/*.whl && export PYTHONPATH="$PYTHONPATH:$SITE" && echo "== installed carried wheels into $SITE"
+fi
 STAMP=$(mktemp)  # files newer than this were written by this run
 
 if [[ "$DRY" == "1" ]]; then
@@ -93,7 +118,7 @@ else
     -p no:cacheprovider
 fi
 
-step bench-quick 260 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
+step bench-quick 220 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchmarks -q -p no:cacheprovider \
   -k "$KQUICK" --lipbench-size=$SIZE --lipbench-budget=$BUDGET --lipbench-results="$RESULTS" \
   --lipbench-no-report --benchmark-save=gpu-quick --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
@@ -103,13 +128,24 @@ step bench-full 40 env LIPBENCH_BACKENDS=$BENCH_BACKENDS "$PY" -m pytest benchma
   --benchmark-columns=median,iqr,rounds
 
 
+CARD=$("$PY" -c "from lipbench import backends as b; a = b.availability('cupy'); print((a.device or 'cpu') if a else 'cpu')" 2>/dev/null \
+  | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')
+mkdir -p "$RESULTS/logs"
+FLOOR="$RESULTS/logs/gpu_floor-${CARD:-unknown}"
+if [[ "$DRY" == "1" ]]; then
+  step floor 100 env LIPBENCH_DRY_RUN=1 "$PY" benchmarks/studies/gpu_floor.py --sizes 256 --out "$FLOOR.json"
+else
+  step floor 100 bash -c "set -o pipefail; '$PY' benchmarks/studies/gpu_floor.py --out '$FLOOR.json' 2>&1 | tee '$FLOOR.log'"
+fi
+
 if [[ -n "${OUT:-}" ]]; then
   # Flat copies (a lent box returns files at most two folders below $OUT):
   # <machine folder>__<pytest-benchmark machine id>__<NNNN_name>.json, plus the report.
   mkdir -p "$OUT"
   (cd "$RESULTS" && find . -newer "$STAMP" -name '*.json' -path './*/*/*' | while read -r f; do
      IFS=/ read -r _ machine mid file <<<"$f"; cp "$f" "$OUT/${machine}__${mid}__${file}"; done)
-  echo "== copied this run's JSON files to $OUT"
+  cp "$FLOOR".* "$OUT/" 2>/dev/null
+  echo "== copied this run's JSON files (and the floor study) to $OUT"
 fi
 
 

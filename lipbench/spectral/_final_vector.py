@@ -36,14 +36,18 @@ def certify_vector(op: Operator, v: Any, *, converged: bool, iterations: int, er
     ``w = A v`` when it was already computed in float64), and -- when the work
     ran in float32 -- verify convergence with the float64 residual (linear
     bound, or power iteration's quadratic estimate when ``rho`` is given)."""
-    verified = None
+    verified = value = None
     if w is not None and op.dtype == "float64" and op.linop is None:
         lower, w, v64 = op.certified_lower_from(v, w)
+    elif op.backend != "numpy" and op.linop is None:  # a device: one stacked read of the norms
+        lower, value, w, v64, verified = op.certified_lower_stacked(
+            v, residual=op.dtype != "float64" and tol is not None)
     elif op.dtype != "float64" and tol is not None and (both := op.certified_lower_and_residual(v)) is not None:
         lower, w, v64, verified = both  # one float64 pass, no float64 copy of A
     else:
         lower, w, v64 = op.certified_lower(v)
-    value = float(op.xp.linalg.vector_norm(w)) if w is not None else 0.0
+    if value is None:
+        value = float(op.xp.linalg.vector_norm(w)) if w is not None else 0.0
     if op.dtype != "float64" and w is not None and tol is not None:
         if verified is None:
             verified = op.residual_bound64(w, v64)

@@ -168,8 +168,10 @@ def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> t
         a = A if dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
         ab = xp.abs(a)
         col2 = xp.sum(a * a, axis=0)
-        return (float(xp.sum(col2)), float(xp.max(col2)), float(xp.max(xp.sum(ab, axis=0))),
-                float(xp.max(xp.sum(ab, axis=1))))
+        # one stacked read: on a GPU each float() would wait for the queue
+        stats = xp.stack([xp.sum(col2), xp.max(col2), xp.max(xp.sum(ab, axis=0)), xp.max(xp.sum(ab, axis=1))])
+        ss, c2, one, inf = (float(x) for x in np.asarray(_backends.to_numpy(stats), dtype=np.float64))
+        return ss, c2, one, inf
 
 
 def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
@@ -263,7 +265,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
                 )
     # max and min propagate NaN and inf, so two reductions (no temporary the
     # size of A) both find the scale and tell whether an entry needs naming
-    hi, lo = float(xp.max(A)), float(xp.min(A))
+    hi, lo = (float(x) for x in np.asarray(_backends.to_numpy(xp.stack([xp.max(A), xp.min(A)])), dtype=np.float64))
     if not (math.isfinite(hi) and math.isfinite(lo)):
         _check_finite_dense(xp, A, name)
     maxabs = max(abs(hi), abs(lo))

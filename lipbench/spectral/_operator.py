@@ -199,6 +199,30 @@ class Operator:
             return linop_lower_bound(nw, self.m, self.n), w, v64
         return float(certified_lower_bound(nw, self._rounding_slack())), w, v64
 
+    def certified_lower_stacked(self, v: Any, residual: bool = False) -> tuple[float, float, Any, Any, float | None]:
+        """:meth:`certified_lower` (and, with ``residual``,
+        :meth:`residual_bound64`) of a dense or sparse operator, with every
+        scalar read in one transfer: the norms stay on the device until one
+        stacked read (on a GPU each ``float()`` waits for the queue).  The
+        same float64 arithmetic and bounds.  Returns ``(lower, ||A v||, w,
+        v64, residual bound or None)``."""
+        xp = self.xp
+        v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
+        nv = xp.linalg.vector_norm(v64)
+        v64 = v64 / xp.maximum(nv, xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
+        self.matvecs += 1
+        w = (self.dense64() if self.dense is not None else self.sparse64()) @ v64
+        nw = xp.linalg.vector_norm(w)
+        parts = [nv, nw]
+        if residual:
+            parts.append(xp.linalg.vector_norm(self.rmatvec64(w) - (nw * nw) * v64))
+        h = np.asarray(_backends.to_numpy(xp.stack(parts)), dtype=np.float64)
+        if h[0] == 0.0:
+            return 0.0, 0.0, None, None, math.inf if residual else None
+        theta = float(h[1])
+        verified = (theory.residual_error(theta, float(h[2])) if theta > 0 else math.inf) if residual else None
+        return float(certified_lower_bound(theta, self._rounding_slack())), theta, w, v64, verified
+
     def certified_lower_from(self, v: Any, w: Any) -> tuple[float, Any, Any]:
         """As :meth:`certified_lower`, for a float64 v whose product ``w = A v``
         was already computed in float64 by the iteration (no product here)."""

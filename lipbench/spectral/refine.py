@@ -18,6 +18,7 @@ from ._krylov_tools import CHECK_WARMUP
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from .lanczos_bidiag import lanczos_bidiagonal
+from .lanczos_device import lanczos_bidiagonal_device, lanczos_normal_device
 from .lanczos_normal import lanczos_normal
 
 __all__ = ["run_lanczos", "lanczos_in_dtype", "float64_operator", "continue_from", "lanczos_mixed",
@@ -28,7 +29,11 @@ def lanczos_in_dtype(op: Operator, *, tol: float, maxiter: int | None, rng: np.r
                      track: Tracker, normal: bool = False, max_basis: int | None = None,
                      check_warmup: int = CHECK_WARMUP) -> Raw:
     """One Lanczos run in the operator's own dtype: on the normal operator or
-    the bidiagonalization."""
+    the bidiagonalization; off NumPy (CuPy, array-api-strict) in the
+    device-resident loops of :mod:`.lanczos_device` (thick restarts excepted)."""
+    if op.backend != "numpy" and op.linop is None and (not normal or max_basis is None or max_basis >= op.n):
+        run = lanczos_normal_device if normal else lanczos_bidiagonal_device
+        return run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, check_warmup=check_warmup)
     if normal:
         return lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, max_basis=max_basis,
                               check_warmup=check_warmup)

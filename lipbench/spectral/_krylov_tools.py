@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-__all__ = ["vector_norm", "top_eigenpair", "CheckSchedule", "Basis", "stop_test", "CHECK_WARMUP"]
+from . import theory
+
+__all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test",
+           "CHECK_WARMUP"]
 
 #: default of ``CheckSchedule.warmup``: steps checked one by one before the
 #: schedule thins the checks out
@@ -147,6 +150,23 @@ class Basis:
             return x, after
         x = x - (Q @ x) @ Q
         return x, vector_norm(xp, x)
+
+
+def bidiagonal_ritz(a: np.ndarray, b: np.ndarray, beta_next: float) -> tuple[float, np.ndarray, float]:
+    """The top Ritz triplet of the bidiagonal ``B_k`` (diagonal ``a``,
+    superdiagonal ``b``, both host float64) from the tridiagonal ``B^T B``:
+    ``(theta, q, err)`` with q the right Ritz vector in the basis ``V_k`` and
+    err the residual bound of the pair, ``||A^T u - theta v|| = beta_{k+1}
+    |p_k|`` with ``p_k = a_k q_k / theta``."""
+    d = a * a + np.concatenate([[0.0], b * b])
+    e = a[:-1] * b
+    lam, q = top_eigenpair(d, e)
+    theta = math.sqrt(max(lam, 0.0))
+    if theta <= 0:
+        return theta, q, math.inf
+    p_last = a[-1] * q[-1] / theta
+    res = abs(beta_next * p_last)
+    return theta, q, theory.residual_error(theta, theta * res)
 
 
 def stop_test(exhausted: bool, theta: float, err: float, tol: float) -> tuple[bool, bool, str]:

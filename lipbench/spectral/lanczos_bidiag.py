@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, stop_test, top_eigenpair, vector_norm
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, stop_test, vector_norm
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from . import theory
 from .theory import kw_lanczos_epsilon
 
 __all__ = ["lanczos_bidiagonal"]
@@ -79,15 +78,7 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
         exhausted = invariant or beta_next <= breakdown_tol or k == kmax
         if exhausted or k == maxiter or schedule.due(k):
             # Ritz values of B_k from the tridiagonal B^T B (top pair only).
-            a = np.asarray(alphas)
-            b = np.asarray(betas[:-1])
-            d = a * a + np.concatenate([[0.0], b * b])
-            e = a[:-1] * b
-            lam_top, q_top = top_eigenpair(d, e)
-            theta = math.sqrt(max(lam_top, 0.0))
-            p_last = a[-1] * q_top[-1] / theta if theta > 0 else 1.0
-            res = abs(beta_next * p_last)
-            err = theory.residual_error(theta, theta * res) if theta > 0 else math.inf
+            theta, q_top, err = bidiagonal_ritz(np.asarray(alphas), np.asarray(betas[:-1]), beta_next)
             track.add(op, k, theta, theta, math.inf, err)
             schedule.checked(k, err)
             stop, converged, message = stop_test(exhausted, theta, err, tol)

@@ -32,7 +32,7 @@ import numpy as np
 from . import theory
 from ._device_steps import DeviceRows, reader_for, steps_for
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, CheckSchedule, stop_test, top_eigenpair
+from ._krylov_tools import CHECK_WARMUP, CheckSchedule, bidiagonal_ritz, stop_test, top_eigenpair
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from .theory import kw_lanczos_epsilon
@@ -81,14 +81,7 @@ def _bidiagonal_check(host: np.ndarray, k: int, *, m: int, n: int, u: float, kma
         a, b = a[:k], b[:k]
         if a[i] <= limit[i]:
             a[i] = b[i] = 0.0  # invariant: alpha vanished (the host loop records (0, 0) and stops)
-    bb = b[:-1]
-    d = a * a + np.concatenate([[0.0], bb * bb])
-    e = a[:-1] * bb
-    lam, q = top_eigenpair(d, e)
-    theta = math.sqrt(max(lam, 0.0))
-    p_last = a[-1] * q[-1] / theta if theta > 0 else 1.0
-    res = abs(b[-1] * p_last)
-    err = theory.residual_error(theta, theta * res) if theta > 0 else math.inf
+    theta, q, err = bidiagonal_ritz(a, b[:-1], b[-1])
     stop, converged, message = stop_test(exhausted, theta, err, tol)
     return _Check(k, q, theta, err, stop, converged, message)
 

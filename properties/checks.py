@@ -464,7 +464,6 @@ def check_c14_single_mask(W: np.ndarray, mask: np.ndarray, p: float) -> float:
     return si / s if s else 0.0
 
 
-<<<<<<< HEAD
 def fails(check: Any, *args: Any, **kwargs: Any) -> bool:
     """Whether ``check`` raises AssertionError on these arguments."""
     try:
@@ -490,7 +489,8 @@ def check_error_estimate(sm: Any, method: str, tol_: float, seed: int, **options
         A, method=method, options=options, tol=tol_, delta=sm.params.get("delta"), value=value,
         sigma=sm.sigma_max, error=err, error_estimate=float(r.error_estimate), slack=slack)
     return r
-=======
+
+
 def _dyadic_integers(values: list[float]) -> tuple[list[int], int]:
     """Integers ``k_i`` and one exponent e with ``values[i] == k_i * 2**e`` exactly."""
     ratios = [Fraction(v) for v in values]  # exact: every float is a dyadic rational
@@ -534,4 +534,3 @@ def exactly_positive_definite_float(M: Any) -> bool:
     k = a.shape[0]
     ints, _ = _dyadic_integers([float(x) for x in a.ravel()])
     return exactly_positive_definite([ints[i * k:(i + 1) * k] for i in range(k)])
->>>>>>> h-certify

@@ -10,7 +10,8 @@ import pytest
 from lipbench import matrices as lm
 from lipbench.lipschitz import conv_operator_norm
 from lipbench.lipschitz.reshape_trap import reshape_trap, reshaped_kernel
-from lipbench.lipschitz.sn_audit import (Estimator, default_estimators, drifting_weights, overshoot_summary,
+from lipbench.lipschitz.sn_audit import (Estimator, default_estimators, drifting_weights, estimate_sigmas,
+                                         overshoot_summary,
                                          sn_audit)
 
 EPS = float(np.finfo(np.float64).eps)
@@ -157,3 +158,12 @@ def test_warm_estimator_matches_torch_spectral_norm(layer, k):
     iters = 15 + k * (steps + 1)
     rtol = 2 * max(h, w) * EPS * fro / float(np.min(ours)) * iters
     assert np.all(np.abs(ours - theirs) <= rtol * ours), (ours, theirs, rtol)
+
+
+def test_estimate_sigmas_is_the_audit_estimate():
+    W = lm.nn_like(10, 7, seed=4).matrix
+    rows = sn_audit(W, steps=5, seed=6)
+    weights = list(drifting_weights(W, 5, seed=7))
+    for e in default_estimators("dense"):
+        ours = [r.sigma_hat for r in rows if r.estimator == e.name]
+        assert np.array_equal(estimate_sigmas(weights, e, seed=6), ours), e.name

@@ -43,7 +43,7 @@ from . import _sigma
 from .conv import _check_kernel, conv_operator, conv_operator_norm
 
 __all__ = ["Estimator", "AuditRow", "default_estimators", "drifting_weights", "sn_audit", "overshoot_summary",
-           "TORCH_INIT_ITERATIONS"]
+           "estimate_sigmas", "TORCH_INIT_ITERATIONS"]
 
 #: power iterations ``torch.nn.utils.parametrizations.spectral_norm``'s constructor runs (registering
 #: it adds one forward pass: ``k`` more)
@@ -159,6 +159,67 @@ def _quotient(a: float, b: float, direction: float) -> float:
     return 1.0 if a == b else float(np.nextafter(a / b, direction))
 
 
+def _bracket(W: np.ndarray, input_shape: Sequence[int] | None = None, seed: int | None = None,
+             conv_args: dict | None = None) -> tuple[float, float]:
+    """Certified (lower, upper) of sigma_max of the matrix, or of the convolution with kernel ``W``."""
+    if input_shape is None:
+        lo, _, up = _sigma.sigma_bracket(W)
+        return lo, up
+    r = conv_operator_norm(W, input_shape, seed=seed, **(conv_args or {}))
+    return float(r.lower), float(r.upper)
+
+
+def _maps(W: np.ndarray, input_shape: Sequence[int] | None, conv_args: dict) -> dict[str, tuple]:
+    """target -> (matvec, rmatvec, columns) for the matrix, or the reshaped kernel and the conv operator."""
+    if input_shape is None:
+        return {"matrix": (W.__matmul__, W.T.__matmul__, W.shape[1])}
+    op = conv_operator(W, input_shape, **conv_args)
+    R = W.reshape(W.shape[0], -1)
+    return {"operator": (op.matvec, op.rmatvec, op.shape[1]), "reshape": (R.__matmul__, R.T.__matmul__, R.shape[1])}
+
+
+class _Tracker:
+    """sigma_hat of one estimator, step after step (keeps the warm state; cold starts draw from ``seed``)."""
+
+    def __init__(self, e: Estimator, seed: int, start_vector: Any) -> None:
+        self.e, self.seed, self.start_vector = e, seed, start_vector
+        self.rng = np.random.default_rng(seed)
+        self.warm: _Power | None = None
+
+    def __call__(self, maps: dict[str, tuple], upper: float, step: int) -> float:
+        e = self.e
+        if e.start == "certified":
+            s = upper
+        else:
+            mv, rmv, n = maps[e.target]
+            if e.start == "warm":
+                if self.warm is None:
+                    self.warm = _Power(n, np.random.default_rng(self.seed), self.start_vector)
+                    self.warm.iterate(mv, rmv, TORCH_INIT_ITERATIONS + e.iterations)
+                s = self.warm.iterate(mv, rmv, e.iterations)
+            else:
+                s = _Power(n, self.rng).iterate(mv, rmv, e.iterations)
+        if not (s > 0 and math.isfinite(s)):
+            raise ValueError(f"step {step}, estimator {e.name}: sigma_hat = {s}; the weight is zero or the start "
+                             "vector is orthogonal to its range")
+        return s
+
+
+def estimate_sigmas(weights: Sequence[Any], estimator: Estimator, *, input_shape: Sequence[int] | None = None,
+                    seed: int = 0, start_vector: Any = None, **conv_args: Any) -> np.ndarray:
+    """``sigma_hat`` of ``estimator`` after each weight of ``weights`` in turn (what a training
+    loop pays per step; "certified" computes the certified bracket each step).  Arguments as
+    :func:`sn_audit`."""
+    out = []
+    tracker = _Tracker(estimator, seed, start_vector)
+    for t, W in enumerate(weights):
+        W = np.asarray(W, dtype=np.float64)
+        upper = (_bracket(W, input_shape, seed, conv_args)[1] if input_shape is not None else _bracket(W)[1]) \
+            if estimator.start == "certified" else math.nan
+        out.append(tracker(_maps(W, input_shape, conv_args), upper, t))
+    return np.array(out)
+
+
 def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: int = 50, eta: float = 1e-2,
              seed: int = 0, iterations: Sequence[int] = (1, 2, 5), estimators: Sequence[Estimator] | None = None,
              start_vector: Any = None, layer: str | None = None, **conv_args: Any) -> list[AuditRow]:
@@ -190,35 +251,13 @@ def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: in
         raise ValueError("a convolution takes estimators with target 'reshape' or 'operator'")
     if layer is None:
         layer = (f"conv {W0.shape} on {tuple(input_shape)}" if conv else f"dense {W0.shape[0]}x{W0.shape[1]}")
-    rng = np.random.default_rng(seed)
-    warm: dict[str, _Power] = {}
+    trackers = [_Tracker(e, seed, start_vector) for e in ests]
     rows: list[AuditRow] = []
     for t, W in enumerate(drifting_weights(W0, steps, eta=eta, seed=seed + 1)):
-        if conv:
-            br = conv_operator_norm(W, input_shape, seed=seed, **conv_args)
-            lo, up = float(br.lower), float(br.upper)
-            op = conv_operator(W, input_shape, **conv_args)
-            R = W.reshape(W.shape[0], -1)
-            maps = {"operator": (op.matvec, op.rmatvec, op.shape[1]),
-                    "reshape": (R.__matmul__, R.T.__matmul__, R.shape[1])}
-        else:
-            lo, _, up = _sigma.sigma_bracket(W)
-            maps = {"matrix": (W.__matmul__, W.T.__matmul__, W.shape[1])}
-        for e in ests:
-            if e.start == "certified":
-                s = up
-            else:
-                mv, rmv, n = maps[e.target]
-                if e.start == "warm":
-                    if e.name not in warm:
-                        warm[e.name] = _Power(n, np.random.default_rng(seed), start_vector)
-                        warm[e.name].iterate(mv, rmv, TORCH_INIT_ITERATIONS + e.iterations)
-                    s = warm[e.name].iterate(mv, rmv, e.iterations)
-                else:
-                    s = _Power(n, rng).iterate(mv, rmv, e.iterations)
-            if not (s > 0 and math.isfinite(s)):
-                raise ValueError(f"step {t}, estimator {e.name}: sigma_hat = {s}; the weight is zero or the start "
-                                 "vector is orthogonal to its range")
+        lo, up = _bracket(W, input_shape, seed, conv_args) if conv else _bracket(W)
+        maps = _maps(W, input_shape, conv_args)
+        for e, tracker in zip(ests, trackers):
+            s = tracker(maps, up, t)
             rows.append(AuditRow(layer, e.name, e.start, e.target, e.iterations, t, s, lo, up,
                                  _quotient(lo, s, -np.inf), _quotient(up, s, np.inf)))
     return rows

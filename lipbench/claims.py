@@ -33,6 +33,8 @@ _G = "properties/test_claims_gram.py::"
 _L = "properties/test_claims_lipschitz.py::"
 _N = "properties/test_claims_norms.py::"
 _T = "properties/test_claims_training.py::"
+_LD = "properties/test_claims_ladder.py::"
+_SN = "properties/test_claims_sn.py::"
 
 
 @dataclass(frozen=True)
@@ -127,24 +129,41 @@ CLAIMS: tuple[Claim, ...] = (
            (_N + "test_c11_product_is_not_best", "nn_like_64_ratio", "sigma(W2 W1)/(sigma1 sigma2), nn_like 64x64"))),
     Claim("C12", "a network's constant is at most the product of its layers'; a per-layer cap gives lambda^d",
           "L(phi_d o ... o phi_1) <= prod L(phi_i) <= lambda^d (activations contribute their constants)",
-          (_L + "test_c12_product_bound_dominates_lower_bound", _L + "test_c12_gap_on_realistic_networks"),
-          "holds", "the product is often far above the truth",
+          (_L + "test_c12_product_bound_dominates_lower_bound", _L + "test_c12_gap_on_realistic_networks",
+           _LD + "test_c12_ladder_gap"),
+          "holds", "the product is often far above the truth (the bound ladder: docs/lipschitz-ladder.md)",
           ((_L + "test_c12_gap_on_realistic_networks", "gap_nn_like_32x4",
             "product bound / empirical lower bound, ReLU nets 32 wide, 4 deep"),
-           (_L + "test_c12_product_bound_dominates_lower_bound", "max_gap", "largest gap on random small nets"))),
+           (_L + "test_c12_product_bound_dominates_lower_bound", "max_gap", "largest gap on random small nets"),
+           (_LD + "test_c12_ladder_gap", "product_over_best_certified",
+            "ladder: product / best certified upper bound, small ReLU MLPs"),
+           (_LD + "test_c12_ladder_gap", "product_over_best_lower",
+            "ladder: product / best lower bound (L_exact_in: networks where they meet L)"))),
     Claim("C13", "spectral normalization W/sigma(W) has spectral norm 1, so the network is 1-Lipschitz",
           "sigma(W/sigma) = 1 exactly; with sigma_hat from power iteration sigma_hat <= sigma, so sigma(W/sigma_hat) >= 1",
           (_T + "test_c13_spectral_normalization_overshoots_with_power_iteration",
-           _T + "test_c13_overshoot_on_realistic_layers"),
+           _T + "test_c13_overshoot_on_realistic_layers", _SN + "test_c13_reshape_trap_bounds",
+           _SN + "test_c13_reshape_underestimates", _SN + "test_c13_reshape_overestimates",
+           _SN + "test_c13_sn_audit_overshoot"),
           "holds with qualification", "only with exact or upper-certified sigma; power-iteration sigma_hat "
-          "(as in training code) overshoots 1",
+          "(as in training code) overshoots 1; for a convolution, sigma(kernel.reshape(out, -1)) (what "
+          "spectral_norm(conv) uses) is not the layer's norm: it can under- or over-estimate it "
+          "(docs/sn-audit.md)",
           ((_T + "test_c13_spectral_normalization_overshoots_with_power_iteration", "max_overshoot_k1",
             "worst overshoot found, 1 iteration"),
            (_T + "test_c13_spectral_normalization_overshoots_with_power_iteration", "max_overshoot_k2",
             "2 iterations"),
            (_T + "test_c13_spectral_normalization_overshoots_with_power_iteration", "max_overshoot_k5",
             "5 iterations"),
-           (_T + "test_c13_overshoot_on_realistic_layers", "nn_like_64", "nn_like 64x64, cold/warm start"))),
+           (_T + "test_c13_overshoot_on_realistic_layers", "nn_like_64", "nn_like 64x64, cold/warm start"),
+           (_SN + "test_c13_sn_audit_overshoot", "overshoot_quantiles",
+            "SN audit over drifting weights: overshoot quantiles per estimator"),
+           (_SN + "test_c13_reshape_underestimates", "counterexample",
+            "reshape trap: the reshaped sigma under-estimates ||conv|| (ratio = operator lower / reshape upper)"),
+           (_SN + "test_c13_reshape_overestimates", "counterexample",
+            "reshape trap: the reshaped sigma over-estimates ||conv|| (ratio = reshape lower / operator upper)"),
+           (_SN + "test_c13_reshape_trap_bounds", "max_under_ratio", "largest ||conv|| / sigma(reshaped) seen"),
+           (_SN + "test_c13_reshape_trap_bounds", "max_over_ratio", "largest sigma(reshaped) / ||conv|| seen"))),
     Claim("C14", "dropout's test-time rescaling equals rescaling W, scaling the operator norm and L",
           "test time x -> p W x, L = p sigma(W); E_mask[train layer] = test layer (exact, all masks); inverted "
           "dropout leaves test time unchanged",

@@ -56,6 +56,8 @@ __all__ = [
     "chain_networks",
     "gram_losing_matrices",
     "near_singular_symmetric",
+    "ConvCase",
+    "conv_kernel_cases",
 ]
 
 MAX_SIDE = 24
@@ -446,3 +448,55 @@ def near_singular_symmetric(draw: Any) -> np.ndarray:
     for _ in range(draw(st.integers(0, 3), label="ulps")):
         c = float(np.nextafter(c, np.inf if draw(st.booleans(), label="up") else -np.inf))
     return np.array([[a, b], [b, c]])
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """A stride-1 convolution for the reshape trap: the kernel ``(out, in, *k)`` and its geometry.
+    ``same`` is True for circular padding with output size = input size (odd k, padding (k-1)/2)."""
+
+    kernel: np.ndarray
+    input_shape: tuple[int, ...]
+    padding: tuple[int, ...]
+    padding_mode: str
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return {"padding": self.padding, "padding_mode": self.padding_mode}
+
+    @property
+    def same(self) -> bool:
+        return self.padding_mode == "circular" and all(2 * p + 1 == k for p, k in zip(self.padding,
+                                                                                    self.kernel.shape[2:]))
+
+    def describe(self) -> dict[str, Any]:
+        return {"kernel": self.kernel.tolist(), "kernel_shape": list(self.kernel.shape),
+                "input_shape": list(self.input_shape), "padding": list(self.padding),
+                "padding_mode": self.padding_mode}
+
+
+@st.composite
+def conv_kernel_cases(draw: Any, *, max_side: int = 5, max_channels: int = 2,
+                      modes: tuple[str, ...] = ("zeros", "circular")) -> ConvCase:
+    """1-D or 2-D stride-1 convolutions with every kernel entry drawn independently (shrinks to
+    small integers and zeros): zeros padding 0..k-1, or circular "same" padding (odd k); the
+    input is at least one padded window long."""
+    d = draw(st.integers(1, 2), label="spatial dims")
+    c_out = draw(st.integers(1, max_channels), label="out channels")
+    c_in = draw(st.integers(1, max_channels), label="in channels")
+    mode = draw(st.sampled_from(modes), label="padding mode")
+    ks, pads, sizes = [], [], []
+    for j in range(d):
+        if mode == "circular":
+            k = draw(st.sampled_from((1, 3)), label=f"kernel {j}")
+            p = (k - 1) // 2
+        else:
+            k = draw(st.integers(1, 3), label=f"kernel {j}")
+            p = draw(st.integers(0, k - 1), label=f"padding {j}")
+        n = draw(st.integers(max(1, k - 2 * p, p), max_side), label=f"size {j}")
+        ks.append(k)
+        pads.append(p)
+        sizes.append(n)
+    kernel = draw(hnp.arrays(np.float64, (c_out, c_in, *ks), fill=st.nothing(),
+                             elements=st.floats(-4.0, 4.0, allow_subnormal=False)), label="kernel")
+    return ConvCase(kernel, tuple(sizes), tuple(pads), mode)

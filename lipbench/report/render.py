@@ -32,6 +32,7 @@ from ..benchmark_meta import AUTO_RULE_HISTORY, AUTO_RULE_VERSION
 from .compare import add_speedups, broadcast_tol_independent, cross_hardware, method_picker
 from .formatting import STALE, fmt_tol, md_table
 from .html import html_page
+from .lipschitz import lipschitz_sections
 from .load import LIST_FIELDS, ReportWarning, latest_per_case, load_curves, load_results
 from .plots import plot_error_vs_cost, plot_headline, plot_name, plot_time_vs_size, plot_tracking
 from .summary import auto_speedups, choice_table, targets_summary
@@ -202,6 +203,8 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
                 "Each strategy estimates sigma_max after every small update of W; the time is for all steps, "
                 "the tracking error is against the exact sigma_max of each step's W."), train,
             [p for p in sorted(pngs) if p.startswith("tracking_")]))
+    for title, prose, table in lipschitz_sections(latest):
+        sections.append(Section(title, _wrap(prose), table))
     cross = cross_hardware(df)
     if not cross.empty:
         sections.append(Section("Across hardware (ratios of medians)", _wrap(

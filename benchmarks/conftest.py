@@ -241,7 +241,11 @@ def will_run(item: pytest.Item, config: pytest.Config) -> bool:
     backend = params.get("backend") or getattr(params.get("case"), "backend", None)
     if backend and not backend_runs(config, backend):
         return False
-    planned = getattr(getattr(item, "module", None), "planned", None)
+    module = getattr(item, "module", None)
+    if module is not None and module.__name__.split(".")[-1] in FULL_PROFILE_MODULES \
+            and config._lipbench_profile != "full":
+        return False
+    planned = getattr(module, "planned", None)
     return planned(profiles.get(config._lipbench_profile), **params) if planned else True
 
 
@@ -256,6 +260,20 @@ def session_plan(items: list[pytest.Item], config: pytest.Config) -> tuple[list[
     runs = [(item.name, plan.GROUPS.get(getattr(item, "originalname", item.name), "other"))
             for item in items if will_run(item, config)]
     return plan.estimate(runs, costs, factor, unseen), source
+
+
+#: suites that run in the full profile only (the quick one stays within the time it states)
+FULL_PROFILE_MODULES = ("test_conv_methods", "test_ladder", "test_sn_audit")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config._lipbench_profile == "full":
+        return
+    skip = pytest.mark.skip(reason=f"in the full profile only (--lipbench-size=full); this is "
+                                   f"{config._lipbench_profile}")
+    for item in items:
+        if getattr(item, "module", None) is not None and item.module.__name__.split(".")[-1] in FULL_PROFILE_MODULES:
+            item.add_marker(skip)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -213,6 +213,8 @@ def compare(A: Any, *, tol: float | None = None, methods: Sequence[str] | None =
     work = "float64" if np.dtype(A.dtype).name in ("float64", "complex128") or np.dtype(A.dtype).kind in "biu" \
         else "float32"
     tol = default_tol(work) if tol is None else float(tol)
+    if not 0.0 < tol < 1.0:
+        raise ValueError(f"tol must lie in (0, 1) (a relative accuracy); got {tol!r}")
     threads = timing.default_threads() if threads is None else threads
     with timing.limit_threads(threads) as used:
         calls = {name: (_reference_call(A, name, tol, seed) if name in REFERENCES

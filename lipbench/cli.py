@@ -6,8 +6,12 @@ Subcommands:
   matrix stored in ``.npy`` / ``.npz`` (loaded without pickle); an array with
   more than two axes needs ``--stack`` (norms of its trailing matrices) or
   ``--conv H,W`` (the operator norm of the convolution with that kernel).
+* ``lipbench compare FILE`` -- every method that applies, timed side by side on
+  that matrix (:mod:`lipbench.compare`).
 * ``lipbench claims`` -- run the property suite and write the claims ledger.
 * ``lipbench report [RESULTS_DIR]`` -- tables and plots from saved benchmarks.
+
+``docs/cli.md`` describes the flags and the output.
 """
 
 from __future__ import annotations
@@ -15,70 +19,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import warnings
-import zipfile
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .cli_input import CLIError, axes, check_layout, ints, jsonable, load_matrix
+
+__all__ = ["main", "build_parser", "load_matrix", "CLIError"]
+
 #: subcommands implemented in other modules: name -> (module, help)
 _PLUGINS = {
+    "compare": ("lipbench.compare", "time every method that applies on a matrix, side by side"),
     "claims": ("lipbench.claims", "run the property suite and write results/claims.md"),
     "report": ("lipbench.report", "turn saved benchmark runs into REPORT.md, CSV, PNG and HTML"),
 }
 
-
-class CLIError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
-
-
-def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Load a matrix from ``.npy`` or ``.npz`` without pickle; clear errors otherwise."""
-    p = Path(path)
-    if not p.exists():
-        raise CLIError(f"{p}: no such file")
-    if p.is_dir():
-        raise CLIError(f"{p}: is a directory, expected a .npy or .npz file")
-    with open(p, "rb") as fh:
-        head = fh.read(6)
-    if not (head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")):
-        if head[:1] == b"\x80":
-            raise CLIError(
-                f"{p}: is a Python pickle, not a .npy/.npz file; lipbench never unpickles (pickle can run "
-                "arbitrary code). Save a numeric array with numpy.save instead"
-            )
-        raise CLIError(f"{p}: not a .npy/.npz file (it starts with {head!r}, not the NumPy or zip magic bytes)")
-    try:
-        loaded = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise CLIError(
-                f"{p}: holds pickled Python objects; lipbench loads .npy/.npz files without pickle "
-                "(pickle can run arbitrary code). Save a numeric array with numpy.save instead"
-            ) from None
-        raise CLIError(f"{p}: not a valid .npy/.npz file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise CLIError(f"{p}: not a valid .npy/.npz file ({type(exc).__name__}: {exc})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            if key is None:
-                if len(keys) != 1:
-                    raise CLIError(f"{p}: holds {len(keys)} arrays ({', '.join(keys) or 'none'}); choose one with --key")
-                key = keys[0]
-            if key not in keys:
-                raise CLIError(f"{p}: has no array {key!r}; it holds: {', '.join(keys)}")
-            try:
-                return loaded[key]
-            except ValueError as exc:
-                if "pickle" in str(exc).lower():
-                    raise CLIError(f"{p}: array {key!r} holds pickled Python objects; refusing to load it") from None
-                raise CLIError(f"{p}: array {key!r} is malformed ({exc})") from None
-    if key is not None:
-        raise CLIError(f"{p}: --key applies to .npz archives; this is a single .npy array")
-    return loaded
+#: exit status after stdout was closed early (``lipbench ... | head``): the
+#: shell's status for a process ended by SIGPIPE
+BROKEN_PIPE_STATUS = 141
 
 
 def _norm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,9 +48,16 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a .npy or .npz file holding the matrix")
     parser.add_argument("--method", default="auto", choices=["auto", *METHODS, "fft", "bound"],
                         help="estimator (default: auto); 'fft' and 'bound' apply with --conv")
-    parser.add_argument("--tol", type=float, default=None, help="relative accuracy (default: 1e-8 float64, 1e-5 float32)")
-    parser.add_argument("--maxiter", type=int, default=None, help="iteration cap")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random start (default 0)")
+    parser.add_argument("--tol", type=float, default=None,
+                        help="relative accuracy (default: 1e-8 float64, 1e-5 float32); a tol below the rounding "
+                             "floor of the computation is raised to it, with a note")
+    parser.add_argument("--maxiter", type=int, default=None,
+                        help="iteration cap; what it counts depends on the method (Lanczos steps, power steps, "
+                             "blocks, squarings; see docs/cli.md), and the output's count is the same")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the random start (default: a fresh one, printed, as in the Python API)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (threadpoolctl; default: the BLAS's own setting); printed either way")
     parser.add_argument("--key", default=None, help="array name inside a .npz archive")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when the method does not converge")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -113,44 +81,73 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_norm(args: argparse.Namespace) -> int:
     from . import ConvergenceWarning, NotConvergedError, spectral_norm
+    from .spectral.result import not_converged_message
+    from .timing import limit_threads
 
     A = load_matrix(args.file, args.key)
-    _check_layout(A, args)
+    check_layout(A, args)
+    notes: list[str] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the output instead
+        with warnings.catch_warnings(), limit_threads(args.threads):
+            warnings.simplefilter("ignore", ConvergenceWarning)  # reported below instead
             if args.conv is not None:
                 from .lipschitz import conv_operator_norm
 
                 r = conv_operator_norm(
-                    A, _ints(args.conv, "--conv"), stride=_axes(args.stride, "--stride"),
-                    padding=_axes(args.padding, "--padding", words=("same", "valid")),
-                    dilation=_axes(args.dilation, "--dilation"), groups=args.groups, padding_mode=args.padding_mode,
-                    transposed=args.transposed, output_padding=_axes(args.output_padding, "--output-padding"),
+                    A, ints(args.conv, "--conv"), stride=axes(args.stride, "--stride"),
+                    padding=axes(args.padding, "--padding", words=("same", "valid")),
+                    dilation=axes(args.dilation, "--dilation"), groups=args.groups, padding_mode=args.padding_mode,
+                    transposed=args.transposed, output_padding=axes(args.output_padding, "--output-padding"),
                     method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed, strict=args.strict)
             else:
                 certify, why_not = _certify_choice(A, args)
                 r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,
                                   strict=args.strict, certify=certify)
-                if not certify and not args.json:
-                    print(f"note: the upper bound is not certified ({why_not}); pass --certify to prove it",
-                          file=sys.stderr)
+                if not certify:
+                    notes.append(f"the upper bound is not certified ({why_not}); pass --certify to prove it")
     except NotConvergedError as exc:
-        print(exc.result.summary())
-        print(f"error: {exc}", file=sys.stderr)
+        _print_norm(args, exc.result, [])
+        print(f"lipbench norm: error: {not_converged_message(exc.result, 'cli')}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, FloatingPointError) as exc:
         raise CLIError(f"{args.file}: {exc}") from None
-    if args.json:
-        out = {k: _jsonable(getattr(r, k)) for k in (
-            "value", "lower", "upper", "converged", "iterations", "matvecs", "method", "backend", "dtype",
-            "input_dtype", "shape", "seed", "tol", "error_estimate", "upper_probabilistic",
-            "failure_probability", "device", "message", "certificate", "certified")}
-        print(json.dumps(out, indent=2))
-    else:
-        print(f"file       {args.file}" + (f" [{args.key}]" if args.key else "") + f"  shape {r.shape} {r.input_dtype}")
-        print(r.summary())
+    if not r.converged:
+        notes.append(f"warning: NOT converged: {not_converged_message(r, 'cli')}")
+    _print_norm(args, r, notes)
+    for note in notes:
+        print(f"lipbench norm: {note}", file=sys.stderr)
     return 0
+
+
+#: the result's fields in ``lipbench norm --json``, in order
+_JSON_FIELDS = ("value", "lower", "upper", "relative_width", "converged", "error_estimate", "tol", "method",
+                "options", "iterations", "matvecs", "stages", "seed", "seconds", "threads", "backend", "device",
+                "dtype", "input_dtype", "shape", "certificate", "certified", "upper_probabilistic",
+                "failure_probability", "message")
+
+
+def norm_record(args: argparse.Namespace, r: Any, notes: Sequence[str]) -> dict:
+    """Everything ``lipbench norm`` prints, as data: the file and key, the
+    options asked for, the result's fields and the notes it writes to stderr."""
+    from . import METHODS
+
+    info = METHODS.get(r.method)
+    record = {"file": str(args.file), "key": args.key,
+              "requested": {"method": args.method, "tol": args.tol, "maxiter": args.maxiter, "seed": args.seed,
+                            "threads": args.threads, "certify": args.certify},
+              **{k: jsonable(getattr(r, k)) for k in _JSON_FIELDS},
+              "iterations_count": info.counts if info else "iterations",
+              "maxiter_count": info.maxiter_meaning if info else "iterations",
+              "notes": list(notes)}
+    return record
+
+
+def _print_norm(args: argparse.Namespace, r: Any, notes: Sequence[str]) -> None:
+    if args.json:
+        print(json.dumps(norm_record(args, r, notes), indent=2))
+        return
+    print(f"file       {args.file}" + (f" [{args.key}]" if args.key else "") + f"  shape {r.shape} {r.input_dtype}")
+    print(r.summary())
 
 
 def _certify_choice(A: np.ndarray, args: argparse.Namespace) -> tuple[bool, str]:
@@ -162,58 +159,6 @@ def _certify_choice(A: np.ndarray, args: argparse.Namespace) -> tuple[bool, str]
     if args.stack:
         return False, "stacks are not certified"
     return certify_by_default("dense", np.shape(A))
-
-
-def _check_layout(A: np.ndarray, args: argparse.Namespace) -> None:
-    """Refuse to guess what an array with more than two axes is."""
-    if args.stack and args.conv is not None:
-        raise CLIError("--stack and --conv exclude each other: the array is either a stack of matrices or a kernel")
-    if args.conv is None:
-        if args.method in ("fft", "bound"):
-            raise CLIError(f"--method {args.method} applies to convolutions only; add --conv SHAPE")
-        conv_given = [f for f, v, d in (("--stride", args.stride, "1"), ("--padding", args.padding, "0"),
-                                        ("--dilation", args.dilation, "1"), ("--output-padding", args.output_padding, "0"),
-                                        ("--padding-mode", args.padding_mode, "zeros"), ("--groups", args.groups, 1),
-                                        ("--transposed", args.transposed, False)) if v != d]
-        if conv_given:
-            raise CLIError(f"{', '.join(conv_given)} apply to convolutions only; add --conv SHAPE")
-    if np.ndim(A) > 2 and not args.stack and args.conv is None:
-        example = {3: "L", 4: "H,W", 5: "D,H,W"}.get(np.ndim(A), "H,W")
-        raise CLIError(
-            f"array of shape {np.shape(A)} has {np.ndim(A)} axes: it could be a stack of "
-            f"{np.prod(np.shape(A)[:-2], dtype=int)} matrices of shape {np.shape(A)[-2:]} or a convolution kernel "
-            f"(out, in/groups, *k). Say which:\n"
-            f"  --stack        one spectral norm per matrix (..., m, n)\n"
-            f"  --conv {example:<7} the operator norm of the convolution with this kernel on inputs of that "
-            f"spatial shape (with --stride, --padding, --padding-mode, --dilation, --groups, --transposed)")
-
-
-def _ints(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        vals = tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise CLIError(f"{flag} takes comma-separated integers (e.g. 32,32); got {text!r}") from None
-    return vals
-
-
-def _axes(text: str, flag: str, words: tuple[str, ...] = ()) -> Any:
-    """An int, a tuple of ints, or one of ``words`` from a flag's text."""
-    if text in words:
-        return text
-    vals = _ints(text, flag)
-    return vals[0] if len(vals) == 1 else vals
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.floating, np.integer, np.bool_)):
-        return x.item()
-    if isinstance(x, tuple):
-        return list(x)
-    if isinstance(x, float) and not np.isfinite(x):
-        return str(x)
-    return x
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,10 +199,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except CLIError as exc:
         print(f"lipbench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader closed stdout (``| head``): stop quietly; point stdout at
+        # devnull so that the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ module.  Names here carry no stability promise.
 * :func:`dense_summary` -- the one-pass summary behind validation;
 * :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
 * the rounding model (:mod:`lipbench.spectral._rounding`): ``unit_roundoff``,
-  ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``;
+  ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``, ``residual_floor``;
 * :func:`certified_width` -- the relative width ``certify=True`` proves;
 * :func:`scaled_error_bound` -- a context manager that multiplies the Krylov
   methods' stopping bound by a factor, to show that the tests catch an
@@ -26,7 +26,7 @@ from .spectral._certification import certified_width
 from .spectral._inputs import classify, dense_summary, prepare
 from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
-from .spectral._rounding import gamma, gram_rounding_floor, svd_backward_p, unit_roundoff
+from .spectral._rounding import gamma, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
 
 __all__ = [
     "operator_of",
@@ -40,6 +40,7 @@ __all__ = [
     "gamma",
     "svd_backward_p",
     "gram_rounding_floor",
+    "residual_floor",
     "scaled_error_bound",
     "certified_width",
 ]

@@ -72,11 +72,14 @@ def test_stacks_are_refused():
         lb.spectral_norm(np.ones((2, 3, 3)), method="svd", certify=True)
 
 
-def test_tol_below_the_floor_is_not_called_certified():
+def test_tol_below_the_floor_is_raised_to_what_the_certificate_proves():
+    """A tol the certificate cannot prove is raised to what it proves (with a
+    note), and the bracket is certified to that, not to the tol asked for."""
     A = matrices.gaussian(300, 300, seed=0).matrix
     r, warned = run_quietly(A, "svd", tol=1e-16, seed=0, certify=True)
-    assert not r.converged and warned and not r.certified
-    assert "below what the certificate proves" in r.message
+    assert r.tol == certified_width(1e-16, "float64", *A.shape) > 1e-16
+    assert r.converged and r.certified and not warned and r.upper - r.lower <= r.tol * r.lower
+    assert "below what the certificate proves" in r.message and "raised to it" in r.message
     assert r.lower <= np.linalg.norm(A, 2) * (1 + reference_slack(A)) and r.upper >= r.lower
 
 

@@ -39,7 +39,7 @@ def certify_vector(op: Operator, v: Any, *, converged: bool, iterations: int, er
     verified = value = None
     if w is not None and op.dtype == "float64" and op.linop is None:
         lower, w, v64 = op.certified_lower_from(v, w)
-    elif op.backend != "numpy" and op.linop is None:  # a device: one stacked read of the norms
+    elif op.on_device:  # one stacked read of the norms
         lower, value, w, v64, verified = op.certified_lower_stacked(
             v, residual=op.dtype != "float64" and tol is not None)
     elif op.dtype != "float64" and tol is not None and (both := op.certified_lower_and_residual(v)) is not None:

@@ -12,7 +12,7 @@ from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
 from . import theory
 
-__all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test",
+__all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test", "maxiter_note",
            "CHECK_WARMUP"]
 
 #: default of ``CheckSchedule.warmup``: steps checked one by one before the
@@ -177,3 +177,9 @@ def stop_test(exhausted: bool, theta: float, err: float, tol: float) -> tuple[bo
     if exhausted:
         return True, theta > 0, "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
     return err <= tol, err <= tol, ""
+
+
+def maxiter_note(maxiter: int) -> str:
+    """What a Lanczos run that used up ``maxiter`` says (one phrasing, so that
+    a route of several runs can restate it with the caller's cap)."""
+    return f"stopped at maxiter={maxiter} Lanczos steps"

@@ -93,6 +93,13 @@ class Operator:
         return len(self.shape) > 2
 
     @property
+    def on_device(self) -> bool:
+        """Vectors live on an accelerator-style backend (CuPy, array-api-strict
+        as its stand-in), where every read of a scalar is a host transfer; a
+        Dask operator keeps its vectors in NumPy on the client."""
+        return self.backend not in ("numpy", "dask") and self.linop is None
+
+    @property
     def u(self) -> float:
         return unit_roundoff(self.dtype)
 

@@ -24,6 +24,9 @@ What each bound adds for rounding:
   the floor they put under the certified width (:func:`certificate_floor`).
 * the Gram iteration: each product rounds ``||G||_F`` up by ``4 (max(m, n) + 2)
   sqrt(min(m, n)) u`` (:func:`gram_rounding_floor`).
+* the residual bound ``||A^T A v - theta^2 v|| / (2 theta^2)`` that iterative
+  methods stop on: its own rounding puts a floor under it
+  (:func:`residual_floor`); the driver raises a smaller ``tol`` to it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "svd_error",
     "estimate_lower_bound",
     "gram_rounding_floor",
+    "residual_floor",
     "gram_rounding",
     "rump_shift",
     "inertia_floor",
@@ -146,6 +150,16 @@ def gram_rounding_floor(m: int, n: int) -> float:
     for an m x n matrix (the products' error, ``4 (max(m, n) + 2) sqrt(min(m,
     n)) u``): no tolerance below it can be reached."""
     return 4 * (max(m, n) + 2) * math.sqrt(min(m, n)) * U64
+
+
+def residual_floor(m: int, n: int, dtype: Any = "float64") -> float:
+    """Smallest relative error the residual bound ``||A^T A v - theta^2 v|| /
+    (2 theta^2)`` can resolve for an m x n matrix when it is evaluated in
+    ``dtype`` (float64 for every single matrix; a stack's power iteration
+    works in its own dtype): the two products are off by ``(m + n + 4) u
+    ||A||_F sigma``, and ``||A||_F <= sqrt(min(m, n)) sigma``, so an estimate
+    below ``(max(m, n) + 2) sqrt(min(m, n)) u`` is rounding noise."""
+    return (max(int(m), int(n)) + 2) * math.sqrt(min(int(m), int(n))) * unit_roundoff(dtype)
 
 
 def gram_rounding(fro2_up: float, m: int, n: int) -> float:

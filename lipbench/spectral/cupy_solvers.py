@@ -55,6 +55,7 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
             G = op.dense.T @ op.dense
             _w, V = eigsh(G, **kwargs)
     notes = [str(w.message) for w in caught]
+    steps = (op.matvecs - before) // 2 if not message else 1  # products with A^T A (one call on the Gram matrix)
     vec = V[:, -1]
     lower, w, v64 = op.certified_lower(vec)
     value = float(cp.linalg.norm(w))
@@ -63,7 +64,7 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
     if not converged:
         notes.append(f"eigsh returned a vector whose residual bounds the error by {err:.3g} (tol {tol:.3g}); "
                      "it exits silently at maxiter")
-    track.add(op, 1, value, lower, math.inf, err)
-    return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
+    track.add(op, steps, value, lower, math.inf, err)
+    return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=steps,
                error_estimate=err, message="; ".join([m for m in [message, *notes] if m]), vector=v64,
-               stages=stage("cupy-eigsh", op, 1, before, converged))
+               stages=stage("cupy-eigsh", op, steps, before, converged))

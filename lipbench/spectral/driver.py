@@ -4,21 +4,24 @@ intersects the method's bracket with cheap valid bounds and scales back."""
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import backends as _backends
-from ._certification import certify_raw
+from .. import timing as _timing
+from ._certification import certified_width, certify_raw
 from ._inputs import InputKind, classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._rounding import vector_norm_factor
+from ._rounding import gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff, vector_norm_factor
 from .auto import default_tol, plan
 from .dask_support import dask_route
 from .registry import _METHODS
-from .result import ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage
+from .result import (ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage,
+                     not_converged_message)
 
 __all__ = ["spectral_norm"]
 
@@ -84,8 +87,18 @@ def spectral_norm(
     method : a key of :data:`METHODS`, or ``"auto"`` (see :func:`auto_plan`).
     tol : requested relative accuracy of ``value`` (default 1e-8 for float64
         work, 1e-5 for float32); iterative methods stop on a bound of the error.
-    maxiter : iteration cap (method-specific meaning and default).
-    seed : seed of the random start (drawn and recorded when None).
+        A tol below the rounding floor of the computation (:func:`tol_floor`:
+        the residual bound's own rounding, the SVD's backward error, the Gram
+        iteration's rounding, with ``certify`` the certificate's floor) is
+        raised to that floor, and ``message`` says so; ``result.tol`` is the
+        tol used.
+    maxiter : iteration cap; what it counts depends on the method
+        (``METHODS[method].maxiter_meaning``: Lanczos steps summed over the
+        route's stages, power steps, blocks, squarings, a SciPy solver's own
+        unit), and ``result.iterations`` counts the same.
+    seed : seed of the random start; None draws a fresh one from the
+        operating system's entropy and records it in ``result.seed`` (pass it
+        back to reproduce the call).  ``lipbench norm`` follows the same rule.
     v0 : warm-start right vector (length n) for power, lanczos, randomized,
         arpack/propack/lobpcg and cupy-eigsh.
     strict : raise :class:`NotConvergedError` instead of warning.
@@ -107,6 +120,7 @@ def spectral_norm(
     included) for every method; non-convergence gives ``converged=False`` and a
     :class:`ConvergenceWarning`.  ``certificate`` names what proves ``upper``.
     """
+    t0 = time.perf_counter()
     if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
         raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
     tol = _validate_tol(tol)
@@ -125,10 +139,21 @@ def spectral_norm(
     if unknown:
         raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
     op = prepare(A, found.kind, batched_ok=info.batched)
+    input_shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
     if certify and op.is_batched:
         raise ValueError(f"certify=True takes one matrix; got a stack of shape {op.shape}")
+    notes = []
     if tol is None:
         tol = default_tol(op.dtype)
+    floor, why = tol_floor(chosen, op, certify) if not op.is_zero and min(op.m, op.n) > 1 else (0.0, "")
+    if tol < floor:
+        notes.append(f"tol {tol:.3g} lies below {why}, {floor:.3g}; raised to it")
+        tol = floor
+    if maxiter is not None and chosen == "svd":
+        notes.append("maxiter does not apply to method 'svd' (no iterations)")
+    if input_shape != op.shape:
+        notes.append(f"complex input: computed through its real embedding [[Re, -Im], [Im, Re]] of shape "
+                     f"{op.shape}, whose singular values are those of A, each twice")
     seed, rng = _seed(seed)
     track = Tracker(return_history)
 
@@ -148,7 +173,36 @@ def spectral_norm(
         raw = run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
         if certify:
             raw = certify_raw(op, raw, tol)
-    return _finish(op, raw, chosen, tol, seed, track, strict, options)
+    if notes:
+        raw.message = "; ".join([*notes, raw.message] if raw.message else notes)
+    return _finish(op, raw, chosen, tol, seed, track, strict, options, t0=t0, shape=input_shape,
+                   est_floor=estimate_floor(chosen, op))
+
+
+def estimate_floor(method: str, op: Operator) -> float:
+    """The smallest error estimate the computation behind ``method`` can
+    produce for ``op``: the SVD's backward-error factor, the Gram iteration's
+    rounding, else the float64 residual bound's rounding (the stack's own dtype
+    for a stack's power iteration, whose residuals are computed in it)."""
+    if method == "svd":
+        return svd_backward_p(op.m, op.n) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype)
+    if method == "gram":
+        return 2 * gram_rounding_floor(op.m, op.n)
+    return residual_floor(op.m, op.n, op.dtype if op.is_batched else "float64")
+
+
+def tol_floor(method: str, op: Operator, certify: bool) -> tuple[float, str]:
+    """(the smallest tol the call can meet, what sets it): :func:`estimate_floor`,
+    and with ``certify`` the relative width the certificate can prove."""
+    floor = estimate_floor(method, op)
+    why = {"svd": "the SVD's backward-error bound", "gram": "the Gram iteration's rounding"}.get(
+        method, "the rounding floor of the residual bound")
+    why += f" for a {op.m} x {op.n} matrix"
+    if certify and not op.is_batched:
+        cert = certified_width(0.0, "float64", op.m, op.n)
+        if cert > floor:
+            floor, why = cert, f"what the certificate proves for a {op.m} x {op.n} matrix"
+    return floor, why
 
 
 def _vector_norm(op: Operator) -> Raw:
@@ -175,7 +229,7 @@ def _vector_norm(op: Operator) -> Raw:
 
 
 def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
-            strict: bool, options: dict) -> SpectralNormResult:
+            strict: bool, options: dict, *, t0: float, shape: tuple[int, ...], est_floor: float) -> SpectralNormResult:
     lower, upper, value = raw.lower, raw.upper, raw.value
     certificate, certified = raw.certificate or "none", raw.certified
     if not op.is_batched and not op.is_zero:
@@ -207,25 +261,27 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
     message = raw.message
     if op.linop is not None and LINOP_NOTE not in message:
         message = "; ".join(x for x in (message, LINOP_NOTE) if x)
+    if np.ndim(err):
+        err = np.maximum(np.asarray(err, dtype=float), est_floor)
+    elif not op.is_zero and raw.certificate not in ("vector-norm", "exact"):
+        err = max(float(err), est_floor)  # no estimate below the rounding of the computation behind it
+    if op.on_device:  # wall time includes the queued GPU work
+        _backends.synchronize(op.backend)
+    seconds = time.perf_counter() - t0
     result = SpectralNormResult(
         value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),
         iterations=int(raw.iterations), matvecs=int(op.matvecs), method=method, backend=op.backend,
         dtype=op.dtype, seed=seed, tol=tol,
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
-        device=op.device, input_dtype=op.input_dtype, shape=op.shape, message=message, history=history,
+        device=op.device, input_dtype=op.input_dtype, shape=shape, message=message, history=history,
         options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=certificate,
-        certified=bool(certified), passes=op.pass_report() if hasattr(op, "pass_report") else None,
+        certified=bool(certified), seconds=seconds,
+        threads=_timing.blas_threads() if op.backend != "cupy" else None,
+        passes=op.pass_report() if hasattr(op, "pass_report") else None,
     )
     if not result.converged:
-        err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"
-        msg = (
-            f"spectral_norm(method={method!r}) did not reach tol={tol:.3g}: error estimate {err_txt} after "
-            f"{result.iterations} iterations ({result.matvecs} matvecs). The bracket "
-            f"[{np.asarray(result.lower)}, {np.asarray(result.upper)}] still holds. "
-            + (raw.message + ". " if raw.message else "")
-            + "Raise maxiter or tol, or use method='svd'."
-        )
+        msg = not_converged_message(result, "api")
         if strict:
             raise NotConvergedError(msg, result)
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)

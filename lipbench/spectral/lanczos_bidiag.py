@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, stop_test, vector_norm
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, stop_test, vector_norm
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from .theory import kw_lanczos_epsilon
@@ -94,7 +94,7 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     ritz = q @ V.rows[:kk, :]
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
-        message = f"stopped at maxiter={maxiter} Lanczos steps (memory grows with each step)"
+        message = maxiter_note(maxiter) + " (memory grows with each step)"
     raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
     raw.stages = stage("lanczos-bidiagonal", op, k, before, raw.converged)
     return raw

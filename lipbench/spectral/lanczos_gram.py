@@ -41,7 +41,7 @@ def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
         if t is not op:  # wide: the Gram matrix A A^T acts on left vectors; start from A v0
             start = t.rmatvec(start)
     inner = lanczos_in_dtype(gop, tol=tol, maxiter=maxiter, rng=rng, v0=start, track=Tracker(False), **kw)
-    if t.backend != "numpy":  # a device: one stacked read of the norms
+    if t.on_device:  # one stacked read of the norms
         lower, value, w, v64, verified = t.certified_lower_stacked(inner.vector, residual=True)
     else:
         lower, w, v64 = t.certified_lower(inner.vector)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, stop_test, top_eigenpair
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, maxiter_note, stop_test, top_eigenpair
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from . import theory
@@ -138,7 +138,7 @@ def lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
     if restarts:
         message = (message + "; " if message else "") + f"{restarts} thick restart(s) at {max_basis} vectors"
     if not converged and k >= maxiter:
-        message = f"stopped at maxiter={maxiter} Lanczos steps" + (
+        message = maxiter_note(maxiter) + (
             " (memory grows with each step; max_basis bounds it)" if not restart else "")
     raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
     raw.stages = stage("lanczos-normal", op, k, before, raw.converged, restarts=restarts)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._krylov_tools import CHECK_WARMUP
+from ._krylov_tools import CHECK_WARMUP, maxiter_note
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from .lanczos_bidiag import lanczos_bidiagonal
@@ -29,9 +29,10 @@ def lanczos_in_dtype(op: Operator, *, tol: float, maxiter: int | None, rng: np.r
                      track: Tracker, normal: bool = False, max_basis: int | None = None,
                      check_warmup: int = CHECK_WARMUP) -> Raw:
     """One Lanczos run in the operator's own dtype: on the normal operator or
-    the bidiagonalization; off NumPy (CuPy, array-api-strict) in the
-    device-resident loops of :mod:`.lanczos_device` (thick restarts excepted)."""
-    if op.backend != "numpy" and op.linop is None and (not normal or max_basis is None or max_basis >= op.n):
+    the bidiagonalization; on device arrays (CuPy, array-api-strict) in the
+    device-resident loops of :mod:`.lanczos_device` (thick restarts excepted;
+    a Dask operator's vectors live in NumPy on the client: host loops)."""
+    if op.on_device and (not normal or max_basis is None or max_basis >= op.n):
         run = lanczos_normal_device if normal else lanczos_bidiagonal_device
         return run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, check_warmup=check_warmup)
     if normal:
@@ -64,11 +65,20 @@ def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | 
                   run: Callable[[Operator, int | None, Any], Raw]) -> Raw:
     """Continue ``first`` (a run whose answer missed tol) with ``run(target,
     maxiter left, first.vector)``; products are counted into ``op``, the
-    iterations and stages add up, and the better certified lower bound wins."""
-    left = None if maxiter is None else max(1, maxiter - first.iterations)
+    iterations and stages add up, and the better certified lower bound wins.
+    ``maxiter`` caps the steps of both runs together: when ``first`` used
+    them all, nothing runs and ``first`` is returned with that said."""
+    left = None if maxiter is None else maxiter - first.iterations
+    if left is not None and left <= 0:
+        head = note.split(";")[0]
+        tail = first.message if maxiter_note(maxiter) in first.message else maxiter_note(maxiter)
+        first.message = f"{head}; {tail}"
+        return first
     rest = run(target, left, first.vector)
     op.matvecs = target.matvecs
     rest.iterations += first.iterations
+    if left is not None:  # the second run's cap is what was left of maxiter: say the caller's
+        rest.message = rest.message.replace(maxiter_note(left), maxiter_note(maxiter))
     rest.message = note + (f"; {rest.message}" if rest.message else "")
     rest.stages = first.stages + rest.stages
     if rest.lower < first.lower:  # keep the better certified vector
@@ -115,11 +125,8 @@ def lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     normal-operator refinement from its vector if the check misses."""
     from .scipy_solvers import svds_solver
 
-    before = op.matvecs
     first = svds_solver(op, solver="propack", tol=tol, maxiter=maxiter, rng=rng, v0=None, track=track)
-    steps = max(0, (op.matvecs - before - 2) // 2)  # PROPACK's products, less the check's two
-    first.iterations = steps
-    first.stages = tuple(dataclasses.replace(s, iterations=steps) for s in first.stages)
+    steps = first.iterations  # PROPACK's steps, the check's two products left out
     if first.converged:
         first.message = f"SciPy's PROPACK ({steps} steps), certified and verified in float64"
         return first

@@ -8,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SpectralNormResult", "HistoryEntry", "Stage", "ConvergenceWarning", "NotConvergedError"]
+__all__ = ["SpectralNormResult", "HistoryEntry", "Stage", "ConvergenceWarning", "NotConvergedError",
+           "ADVICE", "not_converged_message"]
+
+#: What to do about a result that missed tol, in the words of each interface
+#: (the Python API's keywords, the command line's flags).
+ADVICE = {
+    "api": "Raise maxiter or tol, or use method='svd'.",
+    "cli": "Raise --maxiter or --tol, or use --method svd.",
+}
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -76,6 +84,13 @@ class SpectralNormResult:
     ``stages`` is the route that ran, as data: e.g. a float32 Lanczos stage
     followed by a float64 refinement (see :class:`Stage`).
 
+    ``iterations`` counts what the method's ``maxiter`` caps (Lanczos steps,
+    power steps, blocks, squarings; ``METHODS[method].counts`` names it).
+    ``shape`` is the caller's: complex input is computed through its real
+    embedding, twice as large each way, and ``message`` says so.
+    ``seconds`` is the wall time of the call (GPU work synchronised);
+    ``threads`` the BLAS threads it ran with (None off the CPU).
+
     ``vector`` is a unit right vector (float64, on A's backend) to warm-start
     the next call with ``v0`` (spectral normalization during training): the
     vector behind ``lower`` for most methods, the next iterate for ``power``;
@@ -110,6 +125,8 @@ class SpectralNormResult:
     stages: tuple[Stage, ...] = ()
     certificate: str = ""
     certified: bool = False
+    seconds: float = math.nan
+    threads: int | None = None
     #: Dask input: the passes over A and their seconds (a ``dask_support.PassReport``); else None
     passes: Any = None
 
@@ -135,7 +152,8 @@ class SpectralNormResult:
             f"bracket    [{f(self.lower)}, {f(self.upper)}]",
             f"method     {self.method}" + (f" {self.options}" if self.options else "")
             + f" ({self.backend}, {self.dtype}, device {self.device})",
-            f"work       {self.iterations} iterations, {self.matvecs} matvecs",
+            f"work       {self.iterations} {_counts(self.method)}, {self.matvecs} matvecs, seed {self.seed}",
+            f"time       {self.seconds:.4g} s" + (f", {self.threads} BLAS thread(s)" if self.threads else ""),
             f"accuracy   error estimate {f(self.error_estimate)} vs tol {self.tol:.3g}: {conv}",
             f"upper      {'certified' if self.certified else 'not certified to tol'} ({self.certificate})",
         ]
@@ -147,3 +165,27 @@ class SpectralNormResult:
         if self.message:
             lines.append(f"note       {self.message}")
         return "\n".join(lines)
+
+
+def _counts(method: str) -> str:
+    """What ``iterations`` counts for ``method`` (and what maxiter caps, when that differs)."""
+    from .registry import METHODS  # the registry imports the estimators, which import this module
+
+    info = METHODS.get(method)
+    if info is None:
+        return "iterations"
+    return info.counts + ("" if info.maxiter_meaning == info.counts else f" (maxiter counts {info.maxiter_meaning})")
+
+
+def not_converged_message(result: SpectralNormResult, advice: str = "api") -> str:
+    """What a result that missed tol says, with the advice of :data:`ADVICE`
+    (``"api"`` or ``"cli"``) in the caller's words."""
+    err = result.error_estimate
+    err_txt = np.array2string(np.asarray(err), precision=3) if np.ndim(err) else f"{float(err):.3g}"
+    return (
+        f"spectral_norm(method={result.method!r}) did not reach tol={result.tol:.3g}: error estimate {err_txt} "
+        f"after {result.iterations} {_counts(result.method)} ({result.matvecs} matvecs). The bracket "
+        f"[{np.asarray(result.lower)}, {np.asarray(result.upper)}] still holds. "
+        + (result.message + ". " if result.message else "")
+        + ADVICE[advice]
+    )

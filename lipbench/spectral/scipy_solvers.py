@@ -73,6 +73,11 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     choices: ``docs/methods.md``.
     Cost per iteration: one product with A and one with A^T (a block of 1 for
     lobpcg); ARPACK restarts keep memory at ``ncv`` vectors.
+    ``iterations`` counts the solver's steps with ``A^T A`` (half its products
+    with A or A^T).  ``maxiter`` is the solver's own cap: PROPACK's Krylov
+    dimension ``kmax`` (steps, so at most ``maxiter`` iterations), ARPACK's
+    implicit-restart cycles (about ``ncv = 20`` steps each), LOBPCG's
+    iterations (one step each, after a few to start).
     Bounds: lower certified from the returned right vector; the residual of
     that vector, recomputed here (2 products), decides ``converged``.
     """
@@ -120,14 +125,15 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     if vec is None or not np.any(vec):
         vec = np.asarray(np.random.default_rng(0).standard_normal(op.n))
         problems.append("no vector returned; bracket from a random vector")
+    steps = (op.matvecs - before) // 2  # the solver's products with A^T A (or A A^T), before the check
     lower, value, err, v64 = _check_residual(op, vec.astype(np.float64))
     converged = not problems and err <= tol
     if not problems and err > tol:
         problems.append(f"{solver} reported success but the residual bounds the error only by {err:.3g} > tol")
-    track.add(op, 1, value, lower, math.inf, err)
-    return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=1,
+    track.add(op, steps, value, lower, math.inf, err)
+    return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=steps,
                error_estimate=err, message="; ".join(problems), vector=v64,
-               stages=stage(solver, op, 1, before, converged))
+               stages=stage(solver, op, steps, before, converged))
 
 
 def _svds_retrying(svds: Any, lin: Any, kwargs: dict, k: int, maxiter: int | None, problems: list[str]) -> Any:

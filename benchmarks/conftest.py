@@ -43,6 +43,7 @@ from benchmarks import plan, profiles
 from benchmarks.runners import backend_runs
 from lipbench import backends as _backends
 from lipbench.benchmark_meta import AUTO_RULE_VERSION
+from lipbench.timing import blas_info, cpu_count, default_threads
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's default
@@ -73,36 +74,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def blas_info() -> list[dict]:
-    """threadpoolctl's view of the loaded BLAS libraries (NumPy's and SciPy's)."""
-    import numpy  # noqa: F401  (load the BLAS libraries before asking)
-    import scipy.linalg  # noqa: F401
-    import scipy.sparse.linalg  # noqa: F401
-    from threadpoolctl import threadpool_info
-
-    return [
-        {**{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "prefix")},
-         "filepath": os.path.basename(info.get("filepath") or "")}  # the library's file, not where it is installed
-        for info in threadpool_info() if info.get("user_api") == "blas"
-    ]
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def default_threads() -> int:
-    """BLAS threads when ``--lipbench-threads`` is not given: every CPU of the
-    process, except on boxes with 2 CPUs or fewer, where one thread is used:
-    there the OS and any other job share the cores, and an oversubscribed
-    OpenBLAS spins (measurement in docs/benchmarks.md)."""
-    n = cpu_count()
-    return n if n > 2 else 1
 
 
 def machine_name() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, Callable
 
@@ -10,15 +9,7 @@ import pytest
 
 from benchmarks import profiles
 from benchmarks.runners import Outcome, warm_up
-
-#: A cheap case gets more rounds than its profile's maximum, so that its
-#: timed rounds span at least this long (or the profile's budget, if
-#: shorter): 15 rounds of a 1.5 ms call span 22 ms, which one burst of load
-#: on a shared machine covers whole; over 0.3 s a burst moves a minority of
-#: the rounds, not the median.
-MIN_SPAN_SECONDS = 0.3
-#: ... up to this many rounds
-MAX_FAST_ROUNDS = 400
+from lipbench.timing import MAX_FAST_ROUNDS, MIN_SPAN_SECONDS, plan_rounds
 
 
 def budget(config: pytest.Config) -> tuple[float, int]:
@@ -68,10 +59,7 @@ def time_call(benchmark: Any, fn: Callable[[], Outcome], config: pytest.Config, 
         dt = min(dt, time.perf_counter() - t0)
     if key:
         seen[key] = (work, dt)
-    rounds = int(max(1, min(max_rounds, secs // max(dt, 1e-9))))
-    span = min(MIN_SPAN_SECONDS, secs)
-    if rounds * dt < span:
-        rounds = max(rounds, min(MAX_FAST_ROUNDS, math.ceil(span / max(dt, 1e-9))))
+    rounds = plan_rounds(dt, secs, max_rounds)  # the rule lipbench compare uses too
 
     def timed() -> None:
         holder.append(fn())

@@ -94,6 +94,14 @@ class CheckSchedule:
     def due(self, k: int) -> bool:
         return self.every_step or k >= self.next
 
+    def record(self, track: Any, op: Any, k: int, theta: float, err: float,
+               exhausted: bool) -> tuple[bool, bool, str]:
+        """A host loop's check at step k: the history row, the schedule's next
+        check, and :func:`stop_test`'s (stop, converged, message)."""
+        track.add(op, k, theta, theta, math.inf, err)
+        self.checked(k, err)
+        return stop_test(exhausted, theta, err, self.tol)
+
     def checked(self, k: int, err: float) -> None:
         self.next = k + 1
         last, self.last = self.last, (k, err)

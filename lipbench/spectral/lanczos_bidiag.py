@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, stop_test, vector_norm
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, vector_norm
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from .theory import kw_lanczos_epsilon
@@ -79,9 +79,7 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
         if exhausted or k == maxiter or schedule.due(k):
             # Ritz values of B_k from the tridiagonal B^T B (top pair only).
             theta, q_top, err = bidiagonal_ritz(np.asarray(alphas), np.asarray(betas[:-1]), beta_next)
-            track.add(op, k, theta, theta, math.inf, err)
-            schedule.checked(k, err)
-            stop, converged, message = stop_test(exhausted, theta, err, tol)
+            stop, converged, message = schedule.record(track, op, k, theta, err, exhausted)
             if stop:
                 break
         if k == maxiter:

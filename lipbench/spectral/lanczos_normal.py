@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, maxiter_note, stop_test, top_eigenpair
+from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, maxiter_note, top_eigenpair
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from . import theory
@@ -97,9 +97,7 @@ def lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
                 lam_top, y = float(lam[-1]), Q[:, -1]
             theta = math.sqrt(max(lam_top, 0.0))
             err = theory.residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
-            track.add(op, k, theta, theta, math.inf, err)
-            schedule.checked(k, err)
-            stop, converged, message = stop_test(exhausted, theta, err, tol)
+            stop, converged, message = schedule.record(track, op, k, theta, err, exhausted)
             if stop:
                 break
         if k == maxiter:

@@ -223,13 +223,13 @@ def will_run(item: pytest.Item, config: pytest.Config) -> bool:
 def session_plan(items: list[pytest.Item], config: pytest.Config) -> tuple[list[plan.Planned], str]:
     """The cases that will run, each with its estimated seconds, and what the
     estimate comes from."""
-    doc, source = plan.reference_doc(config._lipbench_results, config._lipbench_machine)
+    runs = [(item.name, plan.GROUPS.get(getattr(item, "originalname", item.name), "other"))
+            for item in items if will_run(item, config)]
+    doc, source = plan.reference_doc(config._lipbench_results, config._lipbench_machine, [n for n, _ in runs])
     costs = plan.case_seconds(doc) if doc else {}
     factor = plan.calibration(doc) if doc else 1.0
     b = config.getoption("--lipbench-budget")
     unseen = plan.UNSEEN_BUDGETS * (profiles.get(config._lipbench_profile).budget_seconds if b is None else b)
-    runs = [(item.name, plan.GROUPS.get(getattr(item, "originalname", item.name), "other"))
-            for item in items if will_run(item, config)]
     return plan.estimate(runs, costs, factor, unseen), source
 
 

@@ -74,9 +74,12 @@ def calibration(doc: dict, wall_seconds: float = REFERENCE_WALL_SECONDS) -> floa
     return wall_seconds / total if total > 0 else 1.0
 
 
-def reference_doc(results: Path, machine: str) -> tuple[dict | None, str]:
-    """(the newest saved run of ``machine`` under ``results``, else the
-    committed reference run, else None; what it is)."""
+def reference_doc(results: Path, machine: str, names: Iterable[str] = ()) -> tuple[dict | None, str]:
+    """(the newest saved run of ``machine`` under ``results`` that ran at
+    least half of the cases ``names`` (any, when none are given), else the
+    committed reference run, else None; what it is).  A run of a slice (``-k``)
+    or of other suites says little about the cases of this session."""
+    wanted = set(names)
     own = sorted((results / machine).glob("*/*.json"), key=lambda p: p.stat().st_mtime) \
         if (results / machine).is_dir() else []
     for p in reversed(own):
@@ -84,7 +87,8 @@ def reference_doc(results: Path, machine: str) -> tuple[dict | None, str]:
             doc = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if doc.get("benchmarks"):
+        ran = {b.get("name") for b in doc.get("benchmarks") or []}
+        if ran and (not wanted or 2 * len(ran & wanted) >= len(wanted)):
             return doc, f"your last run {p.parent.parent.name}/{p.name}"
     ref = results / REFERENCE_RUN
     try:

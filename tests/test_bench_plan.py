@@ -54,6 +54,30 @@ class FakeClock:
         return self.now
 
 
+def test_the_reference_is_a_run_of_these_cases_not_the_newest_slice(tmp_path):
+    """A newer run of a slice (-k) or of another suite does not stand for the
+    session: the newest run holding at least half of its cases does."""
+    import json
+    import time
+
+    folder = tmp_path / "box" / "Linux-CPython"
+    folder.mkdir(parents=True)
+
+    def save(name, cases):
+        doc = {"benchmarks": [{"name": c, "stats": {"total": 1.0, "median": 1.0}, "extra_info": {}}
+                              for c in cases]}
+        (folder / name).write_text(json.dumps(doc))
+        time.sleep(0.01)
+
+    wanted = [f"test_spectral_norm[{i}]" for i in range(10)]
+    save("0001_all.json", wanted)
+    save("0002_slice.json", wanted[:2])
+    doc, source = plan.reference_doc(tmp_path, "box", wanted)
+    assert "0001_all.json" in source and len(doc["benchmarks"]) == 10
+    doc, source = plan.reference_doc(tmp_path, "box")  # no cases named: the newest run
+    assert "0002_slice.json" in source
+
+
 def test_progress_per_group_with_time_left():
     clock = FakeClock()
     cases = [plan.Planned(f"g{i}", "grid", 10.0) for i in range(3)] + [plan.Planned("h0", "curves", 10.0)]

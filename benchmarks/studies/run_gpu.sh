@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lipbench on a lent GPU box (no internet; numpy, scipy, cupy, hypothesis,
+# lipbench on a GPU box (no internet; numpy, scipy, cupy, hypothesis,
 # pytest-benchmark, pandas, matplotlib installed there).  Total under ~7 minutes:
 #
 #   1. facts about the box (GPU, driver, CUDA, versions)            <= 20 s
@@ -139,7 +139,7 @@ else
 fi
 
 if [[ -n "${OUT:-}" ]]; then
-  # Flat copies (a lent box returns files at most two folders below $OUT):
+  # Flat copies in $OUT (one folder, so that whatever collects it needs no tree):
   # <machine folder>__<pytest-benchmark machine id>__<NNNN_name>.json, plus the report.
   mkdir -p "$OUT"
   (cd "$RESULTS" && find . -newer "$STAMP" -name '*.json' -path './*/*/*' | while read -r f; do

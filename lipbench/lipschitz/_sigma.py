@@ -11,8 +11,8 @@ __all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix", "round
 UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2  # u: |fl(a op b) - a op b| <= u |a op b|
 
 
-def check_matrix(W: Any, name: str = "W") -> np.ndarray:
-    """``W`` as a finite 2-D float64 NumPy array, or a ValueError/TypeError naming the problem."""
+def real_array(W: Any, name: str) -> np.ndarray:
+    """``W`` as a NumPy array of a real numeric dtype, or a TypeError naming the problem."""
     try:
         a = np.asarray(W)
     except Exception as exc:  # pragma: no cover - exotic inputs
@@ -21,6 +21,12 @@ def check_matrix(W: Any, name: str = "W") -> np.ndarray:
         raise TypeError(f"{name} must have a real numeric dtype; got {a.dtype}")
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real; got complex dtype {a.dtype}")
+    return a
+
+
+def check_matrix(W: Any, name: str = "W") -> np.ndarray:
+    """``W`` as a finite 2-D float64 NumPy array, or a ValueError/TypeError naming the problem."""
+    a = real_array(W, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix; got shape {a.shape}")
     if a.size == 0:

@@ -35,6 +35,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._sigma import real_array
+
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm",
            "CONV_METHODS", "PADDING_MODES"]
 
@@ -130,14 +132,7 @@ def _tuple(value: Any, d: int, name: str, minimum: int) -> tuple[int, ...]:
 
 
 def _check_kernel(kernel: Any) -> np.ndarray:
-    try:
-        a = np.asarray(kernel)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"kernel must be array-like; got {type(kernel).__name__} ({exc})") from None
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"kernel must have a real numeric dtype; got {a.dtype}")
-    if np.iscomplexobj(a):
-        raise TypeError(f"kernel must be real; got complex dtype {a.dtype}")
+    a = real_array(kernel, "kernel")
     if a.ndim not in (3, 4, 5):
         raise ValueError(f"kernel must have shape (out, in/groups, *k) with 1, 2 or 3 spatial axes; got shape {a.shape}")
     if a.size == 0:

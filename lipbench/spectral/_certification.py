@@ -82,28 +82,27 @@ def _svd_top(A: Any, m: int, n: int) -> float:
 
 
 def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
-    """``raw`` (scaled units) with its upper bound certified, or re-estimated
-    by the SVD and certified when the first test fails (see the module doc)."""
+    """``raw`` (scaled units) with its upper bound certified to relative width
+    ``tol``, or re-estimated by the SVD and certified when the first test
+    fails (see the module doc).  The driver has already raised ``tol`` to at
+    least :func:`certified_width`'s floor for this shape."""
     A, why = _matrix(op)
     if A is not None and not raw.converged:
         A, why = None, "the estimate did not converge, so there is no tight bracket to prove"
     if A is None:
         raw.message = "; ".join(x for x in (raw.message, f"certify=True: {why}") if x)
         return raw
-    w = certified_width(tol, "float64", op.m, op.n)
+    w = tol
     lower = max(float(raw.lower), op.cheap_lower())
     aim = w - 16 * U64  # t is rounded up a few times: aim a few ulps below w so that upper <= lower (1 + w)
     cert = certify_upper(A, lower, aim)
     first = Stage("inertia", "float64", cert.tests, 0, cert.holds)
-    note = "" if w <= tol else (f"tol {tol:.3g} lies below what the certificate proves for a {op.m} x {op.n} "
-                                f"matrix; certified to {w:.3g}")
     if cert.holds:
         upper = min(float(raw.upper), cert.upper)
         return dataclasses.replace(
             raw, upper=upper, lower=lower, value=min(max(float(raw.value), lower), upper),
-            certificate="inertia", certified=w <= tol, stages=raw.stages + (first,),
-            converged=raw.converged and w <= tol, error_estimate=max(float(raw.error_estimate), 0.0),
-            message="; ".join(x for x in (raw.message, note) if x))
+            certificate="inertia", certified=True, stages=raw.stages + (first,),
+            error_estimate=float(raw.error_estimate))
     # The estimate missed sigma_max by more than w: the SVD cannot miss.
     top_lower = max(_svd_top(A, op.m, op.n), lower)
     again = certify_upper(A, top_lower, aim, search="bisect")
@@ -111,9 +110,9 @@ def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
     found = (f"certify=True: sigma_max > {lower:.17g} (1 + {w:.3g}) (the test failed), so the estimate "
              f"{float(raw.value):.17g} was not sigma_max to tol; re-estimated by the full SVD and "
              + ("certified" if again.holds else f"bounded by bisection ({again.detail})"))
-    return Raw(value=min(top_lower, upper), lower=top_lower, upper=upper, converged=again.holds and w <= tol,
+    return Raw(value=min(top_lower, upper), lower=top_lower, upper=upper, converged=again.holds,
                iterations=raw.iterations, error_estimate=w if again.holds else (upper - top_lower) / top_lower,
-               message="; ".join(x for x in (raw.message, found, note) if x),
-               certificate="inertia" if again.holds else "inertia (bisection)", certified=again.holds and w <= tol,
+               message="; ".join(x for x in (raw.message, found) if x),
+               certificate="inertia" if again.holds else "inertia (bisection)", certified=again.holds,
                stages=raw.stages + (first, Stage("svd", "float64", 1, 0),
                                     Stage("inertia", "float64", again.tests, 0, again.holds)))

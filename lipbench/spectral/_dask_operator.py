@@ -94,25 +94,18 @@ def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale:
     xs = [x[c:c + int(b.shape[1])] for b, c in zip(blocks, col_starts)]
     t = np.zeros((rows,) + tail)
     zs = [np.zeros((int(b.shape[1]),) + tail) for b in blocks] if want_z else None
-    if all(b.flags.c_contiguous for b in blocks):
-        step = _rows_per_piece(sum(int(b.shape[1]) for b in blocks), rows)
-        for r0 in range(0, rows, step):
-            pieces = [np.asarray(b[r0:r0 + step], dtype=np.float64) for b in blocks]
-            tp = t[r0:r0 + step]
-            for p, xj in zip(pieces, xs):
-                tp += p @ xj
-            if want_z:
-                ts = tp * inv_scale
-                for p, zj in zip(pieces, zs):
-                    zj += p.T @ ts
-    else:
-        cast = [b if b.dtype == np.float64 else b.astype(np.float64) for b in blocks]
-        for b, xj in zip(cast, xs):
-            t += b @ xj
+    # C-ordered: cache-sized row pieces; another layout: each block whole
+    step = (_rows_per_piece(sum(int(b.shape[1]) for b in blocks), rows)
+            if all(b.flags.c_contiguous for b in blocks) else rows)
+    for r0 in range(0, rows, step):
+        pieces = [np.asarray(b[r0:r0 + step], dtype=np.float64) for b in blocks]
+        tp = t[r0:r0 + step]
+        for p, xj in zip(pieces, xs):
+            tp += p @ xj
         if want_z:
-            ts = t * inv_scale
-            for b, zj in zip(cast, zs):
-                zj += b.T @ ts
+            ts = tp * inv_scale
+            for p, zj in zip(pieces, zs):
+                zj += p.T @ ts
     return (t if want_t else None), (np.concatenate(zs) if want_z else None)
 
 

@@ -105,10 +105,8 @@ def limit_threads(threads: int | None) -> Iterator[int | None]:
         return
     if isinstance(threads, bool) or int(threads) != threads or threads < 1:
         raise ValueError(f"threads must be a positive integer; got {threads!r}")
-    from threadpoolctl import threadpool_limits
-
-    _blas_libraries()
-    with threadpool_limits(limits=int(threads), user_api="blas"):
+    _blas_libraries()  # the cached controller: threadpool_limits would scan the process (1 ms)
+    with _controller.limit(limits=int(threads), user_api="blas"):
         yield blas_threads()
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backends as _backends
 from . import theory
+from ._parallel import run_rows
 from ._rounding import (
     certified_lower_bound,
     column_lower_bound,
@@ -24,6 +25,8 @@ from ._rounding import (
     product_slack,
     unit_roundoff,
 )
+
+from ._parallel import run_rows
 
 __all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 
@@ -68,6 +71,9 @@ class Operator:
     fused_min_bytes: int = FUSED_MIN_BYTES
     #: ... in row blocks of this many bytes
     block_bytes: int = FUSED_BLOCK_BYTES
+    #: BLAS threads of the call (NumPy): with more than one, products are
+    #: whole BLAS calls and the one-off passes run a row range per thread
+    threads: int | None = None
     _dense64: Any = field(default=None, repr=False)
     # cheap-bound ingredients of the scaled matrix, computed in float64 by
     # prepare's one-pass summary (None: computed on first use)
@@ -139,14 +145,16 @@ class Operator:
         block by row block (``A_i.T @ (A_i @ x)`` summed), so each block is read
         from memory once and used twice while it sits in cache
         (:data:`FUSED_BLOCK_BYTES` per block), when A is larger than
-        ``fused_min_bytes``.  Elsewhere: two products.
+        ``fused_min_bytes`` and the BLAS runs one thread.  Elsewhere two
+        products, which a threaded BLAS splits over its threads (the blocks'
+        small calls it does not).
         """
         a = self.dense
         if a is None or self.is_batched or x.ndim != 1:
             return self.rmatvec(self.matvec(x))
         self.matvecs += 2
         if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
-                or a.nbytes <= self.fused_min_bytes):
+                or a.nbytes <= self.fused_min_bytes or (self.threads or 1) > 1):
             return a.T @ (a @ x)
         return row_block_normal(a, x, block_bytes=self.block_bytes)
 
@@ -258,7 +266,10 @@ class Operator:
             return 0.0, None, None, math.inf
         v64 = v64 / nv
         w = np.empty(a.shape[0])
-        y = row_block_normal(a, v64, w, block_bytes=self.block_bytes)
+        # one row range per thread; a range of A's own dtype in one BLAS call each
+        block = self.block_bytes if (self.threads or 1) < 2 or a.dtype != np.float64 else a.nbytes
+        y = sum(run_rows(lambda lo, hi: row_block_normal(a[lo:hi], v64, w[lo:hi], block_bytes=block),
+                         a, self.threads))
         self.matvecs += 2
         lower, w, v64 = self.certified_lower_from(v64, w)
         return lower, w, v64, self.residual_bound64(w, v64, y)

@@ -1,0 +1,64 @@
+"""The passes that run a row range per BLAS thread (:mod:`lipbench.spectral._parallel`)
+give what the one-thread passes give, and a call records its threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lipbench as lb
+from lipbench.testing import dense_summary, operator_of
+from lipbench.timing import limit_threads
+
+#: over the 2 MiB below which a pass stays on one thread; an odd row count
+#: splits unevenly over 3 ranges
+SHAPE = (1101, 300)
+
+
+def _expected(a):
+    col2 = np.sum(a * a, axis=0)
+    return float(col2.sum()), float(col2.max()), float(np.abs(a).sum(0).max()), float(np.abs(a).sum(1).max())
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_summary_over_row_ranges_matches_direct_reductions(threads, rng):
+    A = rng.standard_normal(SHAPE) * rng.uniform(0.1, 10, size=SHAPE[1])
+    A[-1] *= 50  # the largest row sum sits in the last range
+    got = dense_summary(np, A, threads=threads)
+    np.testing.assert_allclose(got, _expected(A), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_certificate_pass_over_row_ranges_matches_one_thread(dtype, rng):
+    A = (rng.standard_normal(SHAPE) * 3).astype(dtype)
+    v = rng.standard_normal(SHAPE[1])
+    out = {}
+    for threads in (1, 3):
+        op = operator_of(A)
+        op.threads = threads
+        lower, w, v64, resid = op.certified_lower_and_residual(v)
+        out[threads] = (lower, resid)
+        np.testing.assert_allclose(w, A.astype(np.float64) @ (v / np.linalg.norm(v)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out[3], out[1], rtol=1e-9)
+
+
+def test_threaded_normal_product_is_two_blas_products(rng):
+    A = rng.standard_normal((1500, 1400))  # over the one-pass product's 8 MiB
+    x = rng.standard_normal(1400)
+    op = operator_of(A)
+    op.threads = 2
+    np.testing.assert_allclose(op.normal_matvec(x), A.T @ (A @ x), rtol=1e-12)
+    assert op.matvecs == 2
+
+
+def test_same_answer_and_threads_recorded_at_one_and_two_threads(rng):
+    A = rng.standard_normal((1200, 1000))
+    got = {}
+    for threads in (1, 2):
+        with limit_threads(threads) as used:
+            got[threads] = (lb.spectral_norm(A, tol=1e-8, seed=3), used)
+    truth = np.linalg.norm(A, 2)
+    for threads, (r, used) in got.items():
+        assert r.threads == used
+        assert r.lower <= truth <= r.upper
+        assert abs(r.value - truth) <= 1e-8 * truth

@@ -38,6 +38,7 @@ from .plots import plot_error_vs_cost, plot_headline, plot_name, plot_time_vs_si
 from .summary import auto_speedups, choice_table, targets_summary
 from .tables import (batched_table, cross_hardware_table, group_table, headline_table, machines_table,
                      runs_table, training_table)
+from .rivals import rivals_table, threads_table
 from .targets import targets_table
 
 __all__ = ["PLOTS_MANIFEST", "LOCAL_DIR", "default_out_dir", "write_report"]
@@ -178,6 +179,23 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
                   "less time than the floor of the products auto used, the detail says how far below it. A "
                   f"verdict marked {STALE} judges rows measured under an older rule of auto than today's."),
             targets))
+    rivals = rivals_table(latest)
+    if not rivals.empty:
+        sections.append(Section(
+            "Against SciPy's solvers at their best, at one thread and at every core",
+            _wrap("Every contender of an input at every thread setting is timed in turns in one loop (the thread "
+                  "count switched per call), so each ratio comes from one measurement. Each SciPy solver runs "
+                  "at the setting a user derives from its documentation and the target (rule: tol = "
+                  "sqrt(target); maxiter doubled from 20 until the solver reports convergence) and at the "
+                  "fastest setting of a small search that met the target on that input (luckiest). "
+                  "numpy.linalg.norm(A, 2) is one call after the turns."),
+            rivals))
+        speed = threads_table(latest)
+        if not speed.empty:
+            sections.append(Section("Speed-up from threads", _wrap(
+                "Median at one BLAS thread over the median at every core of the process, per contender, from "
+                "the same loop of turns; A^T(Ax) is one product, the floor a memory-bound method can reach."),
+                speed, level=3))
     batched = batched_table(latest)
     if not batched.empty:
         sections.append(Section("Stacks of small matrices", _wrap(

@@ -26,6 +26,7 @@ from .compare import TOL_INDEPENDENT
 from .formatting import STALE, fmt_code, fmt_err, fmt_time
 from .load import isnan
 from .regimes import auto_regimes
+from .rivals import RIVAL_JUDGES, rivals_target_rows
 
 __all__ = ["Target", "TARGETS", "REFERENCE_LABELS", "targets_table"]
 
@@ -76,6 +77,17 @@ TARGETS: tuple[Target, ...] = (
     Target("certified width",              1e-6, "",                         "8192x1024 float64 gaussian tol=1e-6"),
     Target("certified, faster than",        2.0, "numpy.linalg.norm",        "8192x1024 float64 gaussian tol=1e-6"),
     Target("faster than",                   5.0, "numpy.linalg.norm",        "1024x8192 float64 gaussian tol=1e-6"),
+    # against SciPy's solvers at their best (benchmarks/test_rivals.py), at the default threads
+    Target("faster than, rule-derived setting",        3.0, "each SciPy rival", _2048),
+    Target("not slower than, luckiest setting",        1.0, "each SciPy rival", _2048),
+    Target("faster than, all cores",                  50.0, "numpy.linalg.norm", _2048),
+    Target("speed-up from threads",                    1.6, "auto at one thread", _2048),
+    Target("faster than, rule-derived setting",        3.0, "each SciPy rival", _4096),
+    Target("not slower than, luckiest setting",        1.0, "each SciPy rival", _4096),
+    Target("faster than, all cores",                  50.0, "numpy.linalg.norm", _4096),
+    Target("speed-up from threads",                    1.6, "auto at one thread", _4096),
+    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting", "8192x1024 float64 gaussian tol=1e-6"),
+    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting", "1024x8192 float64 gaussian tol=1e-6"),
     Target("picks the winner",              1.1, "every method that met the target", "grid"),
     Target("rel. error, every family",     1e-6, "",                         "auto_accuracy"),
     Target("products per step",             2.0, "",                         "training power-1step-warm"),
@@ -383,10 +395,10 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
     ``code`` names the commit of the rows judged; a verdict on rows measured
     under an older rule of auto than today's reads ``met (STALE)`` or
     ``NOT met (STALE)``."""
-    unknown = {t.target for t in targets} - set(_INPUT_JUDGES) - set(_OTHER_JUDGES)
+    unknown = {t.target for t in targets} - set(_INPUT_JUDGES) - set(_OTHER_JUDGES) - set(RIVAL_JUDGES)
     if unknown:
         raise ValueError(f"no judge for target(s) {sorted(unknown)}; known: "
-                         f"{sorted(_INPUT_JUDGES) + list(_OTHER_JUDGES)}")
+                         f"{sorted(_INPUT_JUDGES) + list(_OTHER_JUDGES) + list(RIVAL_JUDGES)}")
     rows: list[dict] = []
     spec = d[d["kind"] == "spectral"]
     for (machine, backend), g in spec.groupby(["machine", "backend"]):
@@ -403,6 +415,7 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
                 rows.append({"machine": machine, "backend": backend, "target": target, "measured": measured,
                              "verdict": _verdict(ok, bool(auto.get("stale"))), "detail": detail,
                              "code": _row_code(auto)})
+    rows += rivals_target_rows(d, targets)
     names = {t.target for t in targets}
     if "picks the winner" in names:
         rows += auto_regimes(spec, d[d["kind"] == "head_to_head"], _one(targets, "picks the winner").threshold)

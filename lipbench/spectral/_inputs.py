@@ -31,7 +31,6 @@ import numpy as np
 from .. import backends as _backends
 from .. import timing as _timing
 from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
-from ._parallel import run_rows
 from ._rounding import fro_upper_bound
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare", "dense_summary", "SAFE_FRO_SQUARED"]
@@ -140,23 +139,31 @@ def _compute_dtype(name: str, where: str) -> str:
     )
 
 
-def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES,
-                  threads: int | None = None) -> tuple[float, float, float, float]:
+def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> tuple[float, float, float, float]:
     """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf)`` of a
     real 2-D matrix, accumulated in float64 (NaN or inf when an entry is not
     finite or a square overflows).
 
     On a C-ordered NumPy matrix this is one pass over A in cache-sized row
     blocks (absolute values and squares of a block reduced by BLAS products
-    with a vector of ones), a row range per thread when ``threads > 1``;
-    elsewhere whole-array reductions.
+    with a vector of ones); elsewhere whole-array reductions.
     """
     m, n = (int(d) for d in A.shape)
     if isinstance(A, np.ndarray) and A.flags.c_contiguous:
-        row1 = np.empty(m)
-        parts = run_rows(lambda lo, hi: _summary_rows(A, lo, hi, row1, block_bytes), A, threads)
-        with np.errstate(over="ignore", invalid="ignore"):  # inf flags an overflow, as in one range
-            col2, col1 = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        rows = min(m, max(1, block_bytes // (8 * n)))
+        col2, col1, row1 = np.zeros(n), np.zeros(n), np.empty(m)
+        t = np.empty((rows, n))
+        ones_r, ones_n = np.ones(rows), np.ones(n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(0, m, rows):
+                b = A[i:i + rows]
+                r = b.shape[0]
+                ti = t[:r]
+                np.abs(b, out=ti)
+                col1 += ones_r[:r] @ ti
+                row1[i:i + r] = ti @ ones_n
+                np.multiply(ti, ti, out=ti)
+                col2 += ones_r[:r] @ ti
         return float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1))
     with np.errstate(over="ignore", invalid="ignore"):  # array-API arrays backed by NumPy
         a = A if dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
@@ -166,27 +173,6 @@ def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES,
         stats = xp.stack([xp.sum(col2), xp.max(col2), xp.max(xp.sum(ab, axis=0)), xp.max(xp.sum(ab, axis=1))])
         ss, c2, one, inf = (float(x) for x in np.asarray(_backends.to_numpy(stats), dtype=np.float64))
         return ss, c2, one, inf
-
-
-def _summary_rows(A: np.ndarray, lo: int, hi: int, row1: np.ndarray, block_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    """(squared column norms, absolute column sums) of rows ``lo:hi`` of A, in
-    float64; their absolute row sums go into ``row1[lo:hi]``."""
-    n = int(A.shape[1])
-    rows = min(hi - lo, max(1, block_bytes // (8 * n)))
-    col2, col1 = np.zeros(n), np.zeros(n)
-    t = np.empty((rows, n))
-    ones_r, ones_n = np.ones(rows), np.ones(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for i in range(lo, hi, rows):
-            b = A[i:min(i + rows, hi)]
-            r = b.shape[0]
-            ti = t[:r]
-            np.abs(b, out=ti)
-            col1 += ones_r[:r] @ ti
-            row1[i:i + r] = ti @ ones_n
-            np.multiply(ti, ti, out=ti)
-            col2 += ones_r[:r] @ ti
-    return col2, col1
 
 
 def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
@@ -271,7 +257,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
         if in_name not in ("float32", "float64"):
             A = xp.astype(A, getattr(xp, cdt))
         if len(shape) == 2:
-            ss, col2, one, inf = dense_summary(xp, A, threads=threads)
+            ss, col2, one, inf = dense_summary(xp, A)
             # (the range test is False for NaN and inf: such input takes the checked path below)
             if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
                 return Operator(
@@ -295,7 +281,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if len(shape) == 2 and maxabs > 0:
         # the cheap bounds' ingredients in one pass over the scaled copy
         # (entries in [-1, 1]: no square overflows) instead of three later
-        ss, col2, one, inf = dense_summary(xp, scaled, threads=threads)
+        ss, col2, one, inf = dense_summary(xp, scaled)
         bounds = dict(_fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf)
     return Operator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,

@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import backends as _backends
 from . import theory
-from ._parallel import run_rows
 from ._rounding import (
     certified_lower_bound,
     column_lower_bound,
@@ -26,7 +25,6 @@ from ._rounding import (
     unit_roundoff,
 )
 
-from ._parallel import run_rows
 
 __all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 
@@ -71,8 +69,8 @@ class Operator:
     fused_min_bytes: int = FUSED_MIN_BYTES
     #: ... in row blocks of this many bytes
     block_bytes: int = FUSED_BLOCK_BYTES
-    #: BLAS threads of the call (NumPy): with more than one, products are
-    #: whole BLAS calls and the one-off passes run a row range per thread
+    #: BLAS threads of the call (NumPy): with more than one, the one-pass
+    #: products become whole BLAS calls, which the BLAS splits over its threads
     threads: int | None = None
     _dense64: Any = field(default=None, repr=False)
     # cheap-bound ingredients of the scaled matrix, computed in float64 by
@@ -265,11 +263,12 @@ class Operator:
         if nv == 0.0:
             return 0.0, None, None, math.inf
         v64 = v64 / nv
-        w = np.empty(a.shape[0])
-        # one row range per thread; a range of A's own dtype in one BLAS call each
-        block = self.block_bytes if (self.threads or 1) < 2 or a.dtype != np.float64 else a.nbytes
-        y = sum(run_rows(lambda lo, hi: row_block_normal(a[lo:hi], v64, w[lo:hi], block_bytes=block),
-                         a, self.threads))
+        if (self.threads or 1) > 1 and a.dtype == np.float64:  # two products the BLAS threads
+            w = a @ v64
+            y = a.T @ w
+        else:
+            w = np.empty(a.shape[0])
+            y = row_block_normal(a, v64, w, block_bytes=self.block_bytes)
         self.matvecs += 2
         lower, w, v64 = self.certified_lower_from(v64, w)
         return lower, w, v64, self.residual_bound64(w, v64, y)

@@ -38,7 +38,9 @@ def main() -> None:
     for b in args.blocks:
         calls[f"randomized b={b}"] = (lambda b: lambda: lb.spectral_norm(A, method="randomized", block_size=b,
                                                                           tol=TOL, seed=1))(b)
-    for b in [1] + list(args.blocks):
+    x = np.ones(args.side, np.float32)
+    products["A^T(A x), one vector, float32"] = lambda: A32.T @ (A32 @ x)
+    for b in args.blocks:
         X = np.ones((args.side, b), np.float32)
         products[f"A^T(A X), b={b}, float32"] = (lambda X: lambda: A32.T @ (A32 @ X))(X)
     print(f"{args.side}^2 float64 Gaussian spectrum, tol {TOL:g}")

@@ -25,7 +25,6 @@ from ._rounding import (
     unit_roundoff,
 )
 
-
 __all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 
 #: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)

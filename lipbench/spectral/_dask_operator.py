@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,8 @@ import numpy as np
 from ._operator import Operator, format_index
 from ._rounding import column_lower_bound, fro_upper_bound, norm1_inf_upper_bound
 
-__all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
+__all__ = ["DaskOperator", "PassReport", "prepare_dask", "progress_setting", "PIECE_BYTES", "TREE_FAN_IN",
+           "PROGRESS_ENV", "PROGRESS_AFTER"]
 
 #: bytes of a row piece inside a slab task: it stays in a core's cache
 #: between its two uses (the same size as the in-memory fused product's blocks)
@@ -55,6 +57,10 @@ TREE_FAN_IN = 8
 #: a vector (or block) larger than this is scattered to the workers once per
 #: pass instead of travelling inside the graph (distributed only)
 SCATTER_BYTES = 1 << 20
+#: environment variable that sets when a pass shows a progress bar (:func:`progress_setting`)
+PROGRESS_ENV = "LIPBENCH_PROGRESS"
+#: by default a pass shows its bar once it has run this long (short passes stay quiet)
+PROGRESS_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -245,15 +251,56 @@ def blas_threads_per_task(client: Any = None) -> int:
     return max(1, cores // int(threads))
 
 
+def progress_setting(value: str | None = None) -> float | None:
+    """Seconds after which a pass shows Dask's progress bar, or None for no bar,
+    from :data:`PROGRESS_ENV` (``auto``, the default: after
+    :data:`PROGRESS_AFTER` seconds when stderr is a terminal; ``on``/``1``;
+    ``off``/``0``; or a number of seconds)."""
+    raw = os.environ.get(PROGRESS_ENV, "auto") if value is None else value
+    setting = raw.strip().lower()
+    if setting in ("", "auto"):
+        return PROGRESS_AFTER if sys.stderr is not None and sys.stderr.isatty() else None
+    if setting in ("off", "0", "false", "no"):
+        return None
+    if setting in ("on", "1", "true", "yes"):
+        return PROGRESS_AFTER
+    try:
+        seconds = float(setting)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0:
+        raise ValueError(f"{PROGRESS_ENV}={raw!r}: use auto, on, off or a number of seconds after which a pass "
+                         "over a Dask array shows its progress bar")
+    return seconds
+
+
+def _progress_bar(client: Any) -> Any:
+    """Dask's ``ProgressBar`` for one pass (threaded scheduler), or a null
+    context: when :func:`progress_setting` says no bar, when the caller has
+    registered a bar already, or on ``distributed`` (whose dashboard shows it)."""
+    from contextlib import nullcontext
+
+    minimum = progress_setting()
+    if minimum is None or client is not None:
+        return nullcontext()
+    from dask.callbacks import Callback
+    from dask.diagnostics import ProgressBar
+
+    if any(isinstance(cb, ProgressBar) for cb in Callback.active):
+        return nullcontext()
+    return ProgressBar(minimum=minimum, out=sys.stderr, dt=0.5)
+
+
 def _compute(log: "_PassLog", kind: str, *objs: Any) -> tuple:
     """One pass: ``dask.compute`` of the delayed objects, timed, with BLAS
-    threads limited in this process while it runs."""
+    threads limited in this process while it runs and a progress bar when
+    it runs long (:func:`progress_setting`)."""
     import dask
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
     client = _distributed_client()
-    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"):
+    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"), _progress_bar(client):
         out = dask.compute(*objs)
     log.record(kind, time.perf_counter() - t0)
     return out

@@ -109,6 +109,10 @@ class Case:
     def nbytes(self) -> int:
         return int(self.array.nbytes)
 
+    def bare_median(self) -> float:
+        """The median bare pass so far, less the first (which also warms up)."""
+        return float(np.median(self.bare_seconds[1:] or self.bare_seconds))
+
     def measure_bare(self) -> float:
         s = bare_pass(self.array)
         self.bare_seconds.append(s)
@@ -205,7 +209,7 @@ def lipbench_row(case: Case, label: str, method: str, maxiter: int | None = None
         history = _history_errors(r, sigma)
         case.histories[label] = history
         p = r.passes
-        bare = case.bare_seconds[-1]
+        bare = case.bare_median()
         lo, hi = case.sigma_bracket
         return {
             "passes": p.passes, "pass_kinds": list(p.kinds), "pass_seconds": [round(s, 4) for s in p.seconds],

@@ -67,6 +67,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          + ", ".join(f"{p.budget_seconds:g} {p.name}" for p in profiles.PROFILES.values()) + ")")
     group.addoption("--lipbench-no-report", action="store_true",
                     help="do not regenerate the report after a saving run")
+    dask = parser.getgroup("lipbench-dask", "lipbench out-of-core benchmarks (Dask; opt-in)")
+    dask.addoption("--dask-out-of-core", action="store_true",
+                   default=os.environ.get("LIPBENCH_DASK_OUT_OF_CORE", "") not in ("", "0"),
+                   help="run benchmarks/test_dask_out_of_core.py (skipped otherwise). "
+                        "Env: LIPBENCH_DASK_OUT_OF_CORE=1.")
+    dask.addoption("--dask-side", type=int, default=int(os.environ.get("LIPBENCH_DASK_SIDE", 10000)),
+                   help="side of the square Dask cases, a multiple of 250 (default 10000: 0.8 GB; "
+                        "the issue's size is 60000: 29 GB). Env: LIPBENCH_DASK_SIDE.")
+    dask.addoption("--dask-rows", type=int, default=int(os.environ.get("LIPBENCH_DASK_ROWS", 100000)),
+                   help="rows of the tall rows x 4096 float32 Dask case, a multiple of 1000 (default "
+                        "100000: 1.6 GB; the issue's size is 1000000). Env: LIPBENCH_DASK_ROWS.")
+    dask.addoption("--dask-store", default=os.environ.get("LIPBENCH_DASK_STORE"),
+                   help="folder under which the Zarr case makes (and deletes) its temporary store "
+                        "(default: the system's temporary folder). Env: LIPBENCH_DASK_STORE.")
+    dask.addoption("--dask-maxiter", type=int, default=None,
+                   help="stop lipbench's runs after this many steps (for a Zarr pass of minutes; the rows "
+                        "record it and are not converged). Default: run to tol.")
+    dask.addoption("--dask-budget", type=float, default=float(os.environ.get("LIPBENCH_DASK_BUDGET", 3600)),
+                   help="seconds the Dask suite may take; a case whose estimate (from its bare pass) "
+                        "does not fit what is left is skipped with the reason (default 3600). "
+                        "Env: LIPBENCH_DASK_BUDGET.")
 
 
 # --------------------------------------------------------------------------- machine id
@@ -216,6 +237,9 @@ def will_run(item: pytest.Item, config: pytest.Config) -> bool:
     if module is not None and module.__name__.split(".")[-1] in FULL_PROFILE_MODULES \
             and config._lipbench_profile != "full":
         return False
+    if module is not None and module.__name__.split(".")[-1] == OPT_IN_MODULE \
+            and not config.getoption("--dask-out-of-core"):
+        return False
     planned = getattr(module, "planned", None)
     return planned(profiles.get(config._lipbench_profile), **params) if planned else True
 
@@ -237,7 +261,16 @@ def session_plan(items: list[pytest.Item], config: pytest.Config) -> tuple[list[
 FULL_PROFILE_MODULES = ("test_conv_methods", "test_ladder", "test_sn_audit")
 
 
+#: the out-of-core Dask suite: only with --dask-out-of-core (any profile)
+OPT_IN_MODULE = "test_dask_out_of_core"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--dask-out-of-core"):
+        opt_in = pytest.mark.skip(reason="out-of-core Dask benchmarks are opt-in: --dask-out-of-core")
+        for item in items:
+            if getattr(item, "module", None) is not None and item.module.__name__.split(".")[-1] == OPT_IN_MODULE:
+                item.add_marker(opt_in)
     if config._lipbench_profile == "full":
         return
     skip = pytest.mark.skip(reason=f"in the full profile only (--lipbench-size=full); this is "

@@ -233,3 +233,36 @@ def test_zarr_store_round_trip(tmp_path):
     r, _ = run_quietly(Z, "auto", seed=0)
     lo, hi = V.sigma_bracket
     assert r.lower <= hi and lo <= r.upper and r.converged
+
+
+def _progress_run(monkeypatch, capsys, setting):
+    if setting is None:
+        monkeypatch.delenv("LIPBENCH_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("LIPBENCH_PROGRESS", setting)
+    M, _ = _case()
+    r = lb.spectral_norm(da.from_array(M, chunks=(32, 72)), seed=0)
+    return r, capsys.readouterr().err
+
+
+def test_progress_bar_per_pass_when_asked(monkeypatch, capsys):
+    # a threshold of 0 s: every pass draws its bar, on stderr
+    r, err = _progress_run(monkeypatch, capsys, "0.0")
+    assert err.count("% Completed") >= r.passes.passes, (r.passes, err[-300:])
+
+
+@pytest.mark.parametrize("setting", [None, "auto", "off", "on"])
+def test_progress_bar_quiet_when_short_or_off(monkeypatch, capsys, setting):
+    # stderr is not a terminal under pytest (auto: no bar); "on" waits 10 s, longer than these passes
+    _, err = _progress_run(monkeypatch, capsys, setting)
+    assert "Completed" not in err, (setting, err[-300:])
+
+
+def test_progress_setting_is_validated(monkeypatch):
+    from lipbench.spectral.dask_support import PROGRESS_AFTER, progress_setting
+
+    assert progress_setting("on") == PROGRESS_AFTER and progress_setting("off") is None
+    assert progress_setting("2.5") == 2.5
+    for bad in ("sometimes", "-1", "nan"):
+        with pytest.raises(ValueError, match="LIPBENCH_PROGRESS"):
+            progress_setting(bad)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,16 +43,24 @@ import numpy as np
 from ._operator import Operator, format_index
 from ._rounding import column_lower_bound, fro_upper_bound, norm1_inf_upper_bound
 
-__all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
+__all__ = ["DaskOperator", "PassReport", "prepare_dask", "progress_setting", "PIECE_BYTES", "TREE_FAN_IN",
+           "PROGRESS_ENV", "PROGRESS_AFTER"]
 
 #: bytes of a row piece inside a slab task: it stays in a core's cache
 #: between its two uses (the same size as the in-memory fused product's blocks)
 PIECE_BYTES = 1 << 20
+#: ... but at least this many rows: each piece also reads and updates z (one
+#: row of A's width), which must stay small next to the piece
+MIN_PIECE_ROWS = 32
 #: partial sums combined per node of the tree sums
 TREE_FAN_IN = 8
 #: a vector (or block) larger than this is scattered to the workers once per
 #: pass instead of travelling inside the graph (distributed only)
 SCATTER_BYTES = 1 << 20
+#: environment variable that sets when a pass shows a progress bar (:func:`progress_setting`)
+PROGRESS_ENV = "LIPBENCH_PROGRESS"
+#: by default a pass shows its bar once it has run this long (short passes stay quiet)
+PROGRESS_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,32 @@ class PassReport:
 
 # ----------------------------------------------------------------- task kernels
 def _rows_per_piece(width: int, rows: int) -> int:
-    return max(1, min(rows, PIECE_BYTES // (8 * max(1, width))))
+    return max(1, min(rows, max(MIN_PIECE_ROWS, PIECE_BYTES // (8 * max(1, width)))))
+
+
+def _blas_operand(p: Any) -> tuple[np.ndarray, int]:
+    """``(a, trans)`` with ``a`` Fortran-ordered float64 and ``op(a) == p``
+    (``a = p^T`` for a C-ordered piece: no copy)."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.flags.f_contiguous:
+        return p, 0
+    if p.flags.c_contiguous:
+        return p.T, 1
+    return np.asfortranarray(p), 0
+
+
+def _mul(a: np.ndarray, trans: int, x: np.ndarray, alpha: float = 1.0, acc: Any = None) -> np.ndarray:
+    """``alpha op(a) x`` (+ ``acc``, updated in place when it is Fortran-ordered
+    float64) by BLAS ``gemv``/``gemm``: no temporary for the sum."""
+    from scipy.linalg import blas
+
+    if x.ndim == 1:
+        if acc is None:
+            return blas.dgemv(alpha, a, x, trans=trans)
+        return blas.dgemv(alpha, a, x, beta=1.0, y=acc, trans=trans, overwrite_y=1)
+    if acc is None:
+        return blas.dgemm(alpha, a, x, trans_a=trans)
+    return blas.dgemm(alpha, a, x, beta=1.0, c=acc, trans_a=trans, overwrite_c=1)
 
 
 def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale: float,
@@ -87,25 +121,28 @@ def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale:
     """``t = a (x inv_scale)`` and ``z = a^T (t inv_scale)`` of one slab ``a =
     [blocks]`` in float64; x is (n,) or (n, b).  C-ordered blocks are taken
     row piece by row piece (each piece used twice while in cache); other
-    layouts whole (each block read twice from memory, once from A)."""
+    layouts whole (each block read twice from memory, once from A).  The
+    products are BLAS calls on the pieces as stored (a C-ordered piece is the
+    transpose of a Fortran-ordered one) that accumulate into t and z."""
     x = np.asarray(x, dtype=np.float64) * inv_scale
     rows = int(blocks[0].shape[0])
     tail = x.shape[1:]
-    xs = [x[c:c + int(b.shape[1])] for b, c in zip(blocks, col_starts)]
+    xs = [np.asfortranarray(x[c:c + int(b.shape[1])]) for b, c in zip(blocks, col_starts)]
     t = np.zeros((rows,) + tail)
-    zs = [np.zeros((int(b.shape[1]),) + tail) for b in blocks] if want_z else None
+    zs = [np.zeros((int(b.shape[1]),) + tail, order="F") for b in blocks] if want_z else None
     # C-ordered: cache-sized row pieces; another layout: each block whole
     step = (_rows_per_piece(sum(int(b.shape[1]) for b in blocks), rows)
             if all(b.flags.c_contiguous for b in blocks) else rows)
     for r0 in range(0, rows, step):
-        pieces = [np.asarray(b[r0:r0 + step], dtype=np.float64) for b in blocks]
-        tp = t[r0:r0 + step]
-        for p, xj in zip(pieces, xs):
-            tp += p @ xj
+        pieces = [_blas_operand(b[r0:r0 + step]) for b in blocks]
+        tp = None
+        for (a, tr), xj in zip(pieces, xs):
+            tp = _mul(a, tr, xj, acc=tp)
+        t[r0:r0 + step] = tp
         if want_z:
-            ts = tp * inv_scale
-            for p, zj in zip(pieces, zs):
-                zj += p.T @ ts
+            tp = np.asfortranarray(tp)
+            for j, ((a, tr), zj) in enumerate(zip(pieces, zs)):
+                zs[j] = _mul(a, 1 - tr, tp, inv_scale, acc=zj)
     return (t if want_t else None), (np.concatenate(zs) if want_z else None)
 
 
@@ -214,15 +251,56 @@ def blas_threads_per_task(client: Any = None) -> int:
     return max(1, cores // int(threads))
 
 
+def progress_setting(value: str | None = None) -> float | None:
+    """Seconds after which a pass shows Dask's progress bar, or None for no bar,
+    from :data:`PROGRESS_ENV` (``auto``, the default: after
+    :data:`PROGRESS_AFTER` seconds when stderr is a terminal; ``on``/``1``;
+    ``off``/``0``; or a number of seconds)."""
+    raw = os.environ.get(PROGRESS_ENV, "auto") if value is None else value
+    setting = raw.strip().lower()
+    if setting in ("", "auto"):
+        return PROGRESS_AFTER if sys.stderr is not None and sys.stderr.isatty() else None
+    if setting in ("off", "0", "false", "no"):
+        return None
+    if setting in ("on", "1", "true", "yes"):
+        return PROGRESS_AFTER
+    try:
+        seconds = float(setting)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0:
+        raise ValueError(f"{PROGRESS_ENV}={raw!r}: use auto, on, off or a number of seconds after which a pass "
+                         "over a Dask array shows its progress bar")
+    return seconds
+
+
+def _progress_bar(client: Any) -> Any:
+    """Dask's ``ProgressBar`` for one pass (threaded scheduler), or a null
+    context: when :func:`progress_setting` says no bar, when the caller has
+    registered a bar already, or on ``distributed`` (whose dashboard shows it)."""
+    from contextlib import nullcontext
+
+    minimum = progress_setting()
+    if minimum is None or client is not None:
+        return nullcontext()
+    from dask.callbacks import Callback
+    from dask.diagnostics import ProgressBar
+
+    if any(isinstance(cb, ProgressBar) for cb in Callback.active):
+        return nullcontext()
+    return ProgressBar(minimum=minimum, out=sys.stderr, dt=0.5)
+
+
 def _compute(log: "_PassLog", kind: str, *objs: Any) -> tuple:
     """One pass: ``dask.compute`` of the delayed objects, timed, with BLAS
-    threads limited in this process while it runs."""
+    threads limited in this process while it runs and a progress bar when
+    it runs long (:func:`progress_setting`)."""
     import dask
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
     client = _distributed_client()
-    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"):
+    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"), _progress_bar(client):
         out = dask.compute(*objs)
     log.record(kind, time.perf_counter() - t0)
     return out

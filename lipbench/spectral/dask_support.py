@@ -9,7 +9,9 @@ bookkeeping stay in NumPy on the client, and each step is one pass over A
   one pass per step); the bidiagonalization (``normal=False``) runs when
   asked for, at two passes per step;
 * ``power`` and ``randomized`` (block Krylov: b vectors per pass) -- one
-  pass per step;
+  pass per step; ``randomized`` with ``block_size=8`` takes about half the
+  passes of ``auto`` (the choice when a pass is expensive: disk, network),
+  at the cost of keeping ``A V`` (m x b per step) on the client;
 * ``gram`` -- the Gram matrix of the smaller side in one BLAS-3 pass, then
   the Gram iteration in memory and one pass to certify the lower bound
   (:func:`dask_gram_iteration`), where that side fits (:data:`GRAM_MAX_SIDE`);
@@ -17,7 +19,11 @@ bookkeeping stay in NumPy on the client, and each step is one pass over A
   ``interpolative`` and ``cupy-eigsh`` are refused with the reason.
 
 The result's ``passes`` (:class:`PassReport`) counts the passes over A and
-their seconds.  The scheduler is Dask's: the threaded one by default, a
+their seconds.  A pass that runs longer than :data:`PROGRESS_AFTER` seconds
+shows Dask's progress bar on stderr when stderr is a terminal (the threaded
+scheduler; ``distributed`` has its dashboard); ``LIPBENCH_PROGRESS`` =
+``on``, ``off`` or a number of seconds overrides that
+(:func:`progress_setting`).  The scheduler is Dask's: the threaded one by default, a
 ``dask.distributed`` ``Client`` when one is active.
 """
 
@@ -28,13 +34,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._dask_operator import DaskOperator, PassReport, blas_threads_per_task
+from ._dask_operator import (PROGRESS_AFTER, PROGRESS_ENV, DaskOperator, PassReport, blas_threads_per_task,
+                             progress_setting)
 from ._raw import Raw, Tracker
 from ._rounding import gram_rounding_floor
 from .result import Stage
 
 __all__ = ["DASK_REFUSALS", "GRAM_MAX_SIDE", "PassReport", "dask_route", "dask_gram_iteration",
-           "as_linear_operator", "limit_worker_blas", "is_dask_array", "blas_threads_per_task"]
+           "as_linear_operator", "limit_worker_blas", "is_dask_array", "blas_threads_per_task",
+           "progress_setting", "PROGRESS_ENV", "PROGRESS_AFTER"]
 
 #: the Gram route takes Dask arrays whose operator side (the smaller side, or
 #: the one across the slabs) is at most this: its Gram matrix (512 MiB) and

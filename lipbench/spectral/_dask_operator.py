@@ -30,21 +30,18 @@ in which the unscaled matrix is safe (as for dense input).
 from __future__ import annotations
 
 import math
-import os
 import statistics
-import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
+from ._dask_schedule import _distributed_client, compute
 from ._operator import Operator, format_index
 from ._rounding import column_lower_bound, fro_upper_bound, norm1_inf_upper_bound
 
-__all__ = ["DaskOperator", "PassReport", "prepare_dask", "progress_setting", "PIECE_BYTES", "TREE_FAN_IN",
-           "PROGRESS_ENV", "PROGRESS_AFTER"]
+__all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
 
 #: bytes of a row piece inside a slab task: it stays in a core's cache
 #: between its two uses (the same size as the in-memory fused product's blocks)
@@ -57,10 +54,6 @@ TREE_FAN_IN = 8
 #: a vector (or block) larger than this is scattered to the workers once per
 #: pass instead of travelling inside the graph (distributed only)
 SCATTER_BYTES = 1 << 20
-#: environment variable that sets when a pass shows a progress bar (:func:`progress_setting`)
-PROGRESS_ENV = "LIPBENCH_PROGRESS"
-#: by default a pass shows its bar once it has run this long (short passes stay quiet)
-PROGRESS_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -225,87 +218,6 @@ def _scalars(d: dict) -> tuple:
     return d["max"], d["bad"], d["nbad"]
 
 
-# ------------------------------------------------------------ scheduling
-def _distributed_client() -> Any:
-    """The ``dask.distributed`` client that runs ``dask.compute`` now, or None."""
-    try:
-        import dask.base
-        from distributed import Client
-    except ImportError:
-        return None
-    sched = dask.base.get_scheduler()
-    owner = getattr(sched, "__self__", None)
-    return owner if isinstance(owner, Client) else None
-
-
-def blas_threads_per_task(client: Any = None) -> int:
-    """BLAS threads per task so that tasks x threads does not exceed the
-    cores of this process's machine: ``cores // scheduler threads``, at least 1."""
-    import dask
-
-    cores = os.cpu_count() or 1
-    if client is not None:
-        threads = sum(client.nthreads().values()) or 1
-    else:
-        threads = dask.config.get("num_workers", None) or cores
-    return max(1, cores // int(threads))
-
-
-def progress_setting(value: str | None = None) -> float | None:
-    """Seconds after which a pass shows Dask's progress bar, or None for no bar,
-    from :data:`PROGRESS_ENV` (``auto``, the default: after
-    :data:`PROGRESS_AFTER` seconds when stderr is a terminal; ``on``/``1``;
-    ``off``/``0``; or a number of seconds)."""
-    raw = os.environ.get(PROGRESS_ENV, "auto") if value is None else value
-    setting = raw.strip().lower()
-    if setting in ("", "auto"):
-        return PROGRESS_AFTER if sys.stderr is not None and sys.stderr.isatty() else None
-    if setting in ("off", "0", "false", "no"):
-        return None
-    if setting in ("on", "1", "true", "yes"):
-        return PROGRESS_AFTER
-    try:
-        seconds = float(setting)
-    except ValueError:
-        seconds = math.nan
-    if not seconds >= 0:
-        raise ValueError(f"{PROGRESS_ENV}={raw!r}: use auto, on, off or a number of seconds after which a pass "
-                         "over a Dask array shows its progress bar")
-    return seconds
-
-
-def _progress_bar(client: Any) -> Any:
-    """Dask's ``ProgressBar`` for one pass (threaded scheduler), or a null
-    context: when :func:`progress_setting` says no bar, when the caller has
-    registered a bar already, or on ``distributed`` (whose dashboard shows it)."""
-    from contextlib import nullcontext
-
-    minimum = progress_setting()
-    if minimum is None or client is not None:
-        return nullcontext()
-    from dask.callbacks import Callback
-    from dask.diagnostics import ProgressBar
-
-    if any(isinstance(cb, ProgressBar) for cb in Callback.active):
-        return nullcontext()
-    return ProgressBar(minimum=minimum, out=sys.stderr, dt=0.5)
-
-
-def _compute(log: "_PassLog", kind: str, *objs: Any) -> tuple:
-    """One pass: ``dask.compute`` of the delayed objects, timed, with BLAS
-    threads limited in this process while it runs and a progress bar when
-    it runs long (:func:`progress_setting`)."""
-    import dask
-    from threadpoolctl import threadpool_limits
-
-    t0 = time.perf_counter()
-    client = _distributed_client()
-    with threadpool_limits(limits=blas_threads_per_task(client), user_api="blas"), _progress_bar(client):
-        out = dask.compute(*objs)
-    log.record(kind, time.perf_counter() - t0)
-    return out
-
-
 def _ship(x: np.ndarray) -> Any:
     """x as one graph key (scattered once when a distributed client runs the
     graph and x is large)."""
@@ -376,9 +288,9 @@ class DaskOperator(Operator):
                  for i in range(blocks.shape[0])]
         z = _tree_sum([p[1] for p in parts])
         if not want_t:
-            (z,) = _compute(self.log, kind, z)
+            (z,) = compute(self.log, kind, z)
             return None, z
-        *ts, z = _compute(self.log, kind, *[p[0] for p in parts], z)
+        *ts, z = compute(self.log, kind, *[p[0] for p in parts], z)
         return np.concatenate(ts), z
 
     def matvec(self, x: Any) -> Any:
@@ -401,7 +313,7 @@ class DaskOperator(Operator):
         yd = _ship(np.ascontiguousarray(y, dtype=np.float64))
         task = dask.delayed(_slab_rmatvec, pure=True)
         parts = [task(list(blocks[i]), yd, row_starts[i], 1.0 / self.scale) for i in range(blocks.shape[0])]
-        (z,) = _compute(self.log, "rmatvec", _tree_sum(parts))
+        (z,) = compute(self.log, "rmatvec", _tree_sum(parts))
         return z
 
     def normal_matvec(self, x: Any) -> Any:
@@ -418,7 +330,7 @@ class DaskOperator(Operator):
 
         blocks, _, _ = self._slabs()
         task = dask.delayed(_slab_gram, pure=True)
-        (G,) = _compute(self.log, "gram", _tree_sum([task(list(blocks[i]), 1.0 / self.scale)
+        (G,) = compute(self.log, "gram", _tree_sum([task(list(blocks[i]), 1.0 / self.scale)
                                                      for i in range(blocks.shape[0])]))
         self.matvecs += self.n
         return G
@@ -456,7 +368,7 @@ def _summary(A: Any, inv_scale: float, log: _PassLog) -> dict:
     row2 = [_tree_sum([get(parts[i][j], "row2") for j in range(nj)]) for i in range(ni)]
     row1 = [_tree_sum([get(parts[i][j], "row1") for j in range(nj)]) for i in range(ni)]
     small = [dask.delayed(_scalars, pure=True)(p) for row in parts for p in row]
-    out = _compute(log, "summary", col2, col1, row2, row1, small)
+    out = compute(log, "summary", col2, col1, row2, row1, small)
     c2, c1, r2, r1, sm = out
     return {"col2": np.concatenate(c2), "col1": np.concatenate(c1), "row2": np.concatenate(r2),
             "row1": np.concatenate(r1), "max": max(s[0] for s in sm),

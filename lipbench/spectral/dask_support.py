@@ -34,8 +34,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._dask_operator import (PROGRESS_AFTER, PROGRESS_ENV, DaskOperator, PassReport, blas_threads_per_task,
-                             progress_setting)
+from ._dask_operator import DaskOperator, PassReport
+from ._dask_schedule import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task, progress_setting
 from ._raw import Raw, Tracker
 from ._rounding import gram_rounding_floor
 from .result import Stage

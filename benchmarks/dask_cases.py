@@ -56,28 +56,26 @@ def reset_peak() -> None:
         pass
 
 
-def peak_bytes() -> float:
-    """The process's peak resident memory since the last reset (nan off Linux)."""
+def _proc_bytes(path: str, key: str) -> float:
+    """The ``key:`` line of a /proc file given in kB, in bytes (nan off Linux)."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key + ":"):
                     return float(line.split()[1]) * 1024
     except OSError:
         pass
     return math.nan
+
+
+def peak_bytes() -> float:
+    """The process's peak resident memory since the last reset (nan off Linux)."""
+    return _proc_bytes("/proc/self/status", "VmHWM")
 
 
 def available_bytes() -> float:
     """MemAvailable of the machine (nan off Linux)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return math.nan
+    return _proc_bytes("/proc/meminfo", "MemAvailable")
 
 
 def _touch(block: np.ndarray) -> np.ndarray:

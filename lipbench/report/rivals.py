@@ -66,9 +66,7 @@ def rivals_table(d: pd.DataFrame) -> pd.DataFrame:
             ratio = v["median"] / auto["median"] if auto and auto["median"] > 0 else math.nan
             rows.append({
                 "machine": r["machine"], "input": f"{r['shape']} {r['dtype']} {r['family']}",
-                "threads": int(v["threads"]), "contender": v["method"] if v["role"] in ("lipbench", "reference",
-                                                                                            "product")
-                else f"{v['method']} ({v['role']})",
+                "threads": int(v["threads"]), "contender": name.rsplit("@", 1)[0],
                 "setting": v["setting"], "median time": fmt_time(v["median"]),
                 "time / auto's": "" if v["method"] == "auto" or not math.isfinite(ratio) else f"{ratio:.2f}x",
                 "rel. error": "" if v["role"] == "product" else fmt_err(v.get("rel_error")),
@@ -104,49 +102,51 @@ def threads_table(d: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- targets
 # each judge: (target, row, contenders, default threads) -> list of (target text, measured, met, detail)
 
+def _versus(auto: dict | None, ref: dict | None, target: str, threshold: float, detail: str,
+            verified: bool = True) -> list[tuple]:
+    """One verdict: ``ref``'s median over ``auto``'s, met at ``threshold``
+    (and only if ``verified``); nothing when either is missing."""
+    if auto is None or ref is None:
+        return []
+    ratio = ref["median"] / auto["median"]
+    return [(target, f"{ratio:.2f}x", ratio >= threshold and verified,
+             f"{detail}; auto {fmt_time(auto['median'])}")]
+
+
+def _setting(ref: dict | None) -> str:
+    return "" if ref is None else (f"{ref['setting']}: {fmt_time(ref['median'])} "
+                                   f"(rel. error {fmt_err(ref.get('rel_error'))})")
+
+
 def _rule(t: Any, c: dict, hi: int) -> list[tuple]:
-    auto, out = _auto(c, hi), []
+    out = []
     for rival in _rivals(c):
         ref = c.get(f"{rival} (rule)@{hi}")
-        if auto is None or ref is None:
-            continue
-        ratio = ref["median"] / auto["median"]
-        out.append((f"auto >= {t.threshold:g}x faster than {rival} at the setting derived from its documentation",
-                    f"{ratio:.2f}x", ratio >= t.threshold and bool(ref.get("met_target")),
-                    f"{ref['setting']}: {fmt_time(ref['median'])} (rel. error {fmt_err(ref.get('rel_error'))}); "
-                    f"auto {fmt_time(auto['median'])}"))
+        out += _versus(_auto(c, hi), ref,
+                       f"auto >= {t.threshold:g}x faster than {rival} at the setting derived from its documentation",
+                       t.threshold, _setting(ref), verified=bool(ref and ref.get("met_target")))
     return out
 
 
 def _luckiest(t: Any, c: dict, hi: int) -> list[tuple]:
-    auto, out = _auto(c, hi), []
+    out = []
     for rival in _rivals(c):
         ref = _best(c, hi, rival)
-        if auto is None or ref is None:
-            continue
-        ratio = ref["median"] / auto["median"]
-        out.append((f"auto not slower than {rival} at its luckiest verified setting", f"{ratio:.2f}x",
-                    ratio >= t.threshold, f"{ref['setting']}: {fmt_time(ref['median'])} (rel. error "
-                                          f"{fmt_err(ref.get('rel_error'))}); auto {fmt_time(auto['median'])}"))
+        out += _versus(_auto(c, hi), ref, f"auto not slower than {rival} at its luckiest verified setting",
+                       t.threshold, _setting(ref))
     return out
 
 
 def _best_scipy(t: Any, c: dict, hi: int) -> list[tuple]:
-    auto, ref = _auto(c, hi), _best(c, hi)
-    if auto is None or ref is None:
-        return []
-    ratio = ref["median"] / auto["median"]
-    return [(f"auto >= {t.threshold:g}x faster than the best verified SciPy setting", f"{ratio:.2f}x",
-             ratio >= t.threshold, f"{ref['setting']}: {fmt_time(ref['median'])}; auto {fmt_time(auto['median'])}")]
+    ref = _best(c, hi)
+    return _versus(_auto(c, hi), ref, f"auto >= {t.threshold:g}x faster than the best verified SciPy setting",
+                   t.threshold, "" if ref is None else f"{ref['setting']}: {fmt_time(ref['median'])}")
 
 
 def _full_svd(t: Any, c: dict, hi: int) -> list[tuple]:
-    auto, ref = _auto(c, hi), c.get(f"numpy.linalg.norm@{hi}")
-    if auto is None or ref is None:
-        return []
-    ratio = ref["median"] / auto["median"]
-    return [(f"auto >= {t.threshold:g}x faster than numpy.linalg.norm(A, 2)", f"{ratio:.2f}x",
-             ratio >= t.threshold, f"full SVD {fmt_time(ref['median'])} (one call); auto {fmt_time(auto['median'])}")]
+    ref = c.get(f"numpy.linalg.norm@{hi}")
+    return _versus(_auto(c, hi), ref, f"auto >= {t.threshold:g}x faster than numpy.linalg.norm(A, 2)",
+                   t.threshold, "" if ref is None else f"full SVD {fmt_time(ref['median'])} (one call)")
 
 
 def _speedup(t: Any, c: dict, hi: int) -> list[tuple]:

@@ -103,7 +103,7 @@ def _run_norm(args: argparse.Namespace) -> int:
                 certify, why_not = _certify_choice(A, args)
                 r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,
                                   strict=args.strict, certify=certify)
-                if not certify:
+                if not certify and not r.certified:
                     notes.append(f"the upper bound is not certified ({why_not}); pass --certify to prove it")
     except NotConvergedError as exc:
         _print_norm(args, exc.result, [])

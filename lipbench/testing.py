@@ -13,7 +13,11 @@ module.  Names here carry no stability promise.
 * :func:`certified_width` -- the relative width ``certify=True`` proves;
 * :func:`scaled_error_bound` -- a context manager that multiplies the Krylov
   methods' stopping bound by a factor, to show that the tests catch an
-  optimistic bound.
+  optimistic bound;
+* :data:`TERMS` and :func:`weakened` -- every rounding term of every certified
+  bound, and a context manager that multiplies one of them by a factor inside
+  the library (``0.5``: halved, ``0``: dropped), for the margin tests and the
+  mutation table (``python -m benchmarks.studies.rounding_mutations``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from .spectral._certification import certified_width
 from .spectral._inputs import classify, dense_summary, prepare
 from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
-from .spectral._rounding import gamma, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
+from . import _rounding
+from ._rounding import TERMS, gamma, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
 
 __all__ = [
     "operator_of",
@@ -43,6 +48,8 @@ __all__ = [
     "residual_floor",
     "scaled_error_bound",
     "certified_width",
+    "TERMS",
+    "weakened",
 ]
 
 
@@ -65,3 +72,20 @@ def scaled_error_bound(factor: float) -> Iterator[None]:
         yield
     finally:
         _theory.residual_error = real
+
+
+@contextlib.contextmanager
+def weakened(term: str, factor: float) -> Iterator[None]:
+    """Within the block, rounding term ``term`` (a key of :data:`TERMS`) is
+    multiplied by ``factor`` wherever the library computes it."""
+    if term not in TERMS:
+        raise KeyError(f"unknown rounding term {term!r}; terms: {', '.join(TERMS)}")
+    old = _rounding._FACTORS.get(term)
+    _rounding._FACTORS[term] = float(factor)
+    try:
+        yield
+    finally:
+        if old is None:
+            del _rounding._FACTORS[term]
+        else:
+            _rounding._FACTORS[term] = old

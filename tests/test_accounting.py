@@ -29,8 +29,8 @@ def layer32():
 
 def _floor(method: str, m: int, n: int) -> float:
     """The smallest error estimate each computation can produce, from the rounding model."""
-    if method == "svd":
-        return svd_backward_p(m, n) * unit_roundoff("float64")
+    if method == "svd":  # the backward-error estimate, or the width its certificate proves
+        return max(svd_backward_p(m, n) * unit_roundoff("float64"), certified_width(0.0, "float64", m, n))
     if method == "gram":
         return 2 * gram_rounding_floor(m, n)
     return residual_floor(m, n)

@@ -67,8 +67,8 @@ def test_auto_rule_on_cupy_takes_the_gram_iteration_up_to_4096(monkeypatch):
         assert lb.auto_plan(_Shape(shape)) == ("gram", {}), shape
         assert lb.auto_plan(_Shape(shape, np.float32), tol=1e-6) == ("gram", {}), shape
         assert lb.auto_plan(_Shape(shape), warm_start=True)[0] == "lanczos", shape
-    assert lb.auto_plan(_Shape((4096, 4096)), tol=1e-10)[0] == "lanczos"  # below 10x the Gram floor (1.2e-10)
-    assert lb.auto_plan(_Shape((4096, 40000)))[0] == "lanczos"  # default 1e-8 below 10x its floor (1.1e-9)
+    assert lb.auto_plan(_Shape((4096, 4096)), tol=1e-10)[0] == "lanczos"  # below 2x the Gram floor (1.9e-9)
+    assert lb.auto_plan(_Shape((4096, 40000)))[0] == "lanczos"  # default 1e-8 below 2x its floor (1.8e-8)
     assert lb.auto_plan(_Shape((4096, 40000)), tol=1e-6)[0] == "gram"
     assert lb.auto_plan(_Shape((4097, 4097))) == ("lanczos", {})  # the default 1e-8: float64 work on CuPy
     assert lb.auto_plan(_Shape((4097, 4097)), tol=1e-6) == ("lanczos", {"work_dtype": "float32"})

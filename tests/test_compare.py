@@ -45,7 +45,7 @@ def test_every_applicable_method_and_the_references_run(small, result):
 def test_reference_is_certified_and_errors_are_measured_against_it(small, result):
     A, sigma = small
     ref = result.reference
-    assert ref["lower"] <= sigma <= ref["upper"] and ref["certificate"] == "inertia"
+    assert ref["lower"] <= sigma <= ref["upper"] and ref["certificate"] in ("inertia", "gram-iteration")
     for r in result.rows:
         assert r.relative_error == abs(r.value - ref["value"]) / ref["value"], r
         assert r.met_tol == (r.converged and r.relative_error <= result.tol + ref["bracket_width"]), r

@@ -1,13 +1,15 @@
-"""``spectral_norm(..., certify=True)``: turn the estimate's bracket into a certificate.
+"""Proving a bracket: ``certify=True``, and the ``svd`` method's bracket.
 
-After the estimate, :func:`.certify.certify_upper` tests ``t = lower (1 + w)``
-with one shifted Cholesky factorization (``w = max(tol, the certificate's
-floor)``).  A test that passes proves ``sigma_max <= t``: the bracket is a
-deterministic certificate as tight as the estimate.  A test that fails is a
-finding: the estimate was not sigma_max to tol (a start vector nearly
-orthogonal to the top singular vector, a top cluster the iteration had not
-resolved).  The answer then comes from the full SVD, which cannot miss, and is
-certified the same way; the stages and the message say so.
+:func:`certify_raw` tests ``t = estimate (1 + w)`` with one shifted Cholesky
+factorization (:func:`.certify.certify_upper`, ``w`` a little under tol).  A
+test that passes proves ``sigma_max <= t``, and the factor it leaves gives G's
+top eigenvector by inverse iteration, whose ``||A v|| / ||v||`` (rounding
+subtracted) is a proven lower bound: the bracket is a certificate as tight as
+the estimate.  A test that fails is a finding: the estimate was not sigma_max
+to tol (a start vector nearly orthogonal to the top singular vector, a top
+cluster the iteration had not resolved).  The answer then comes from the full
+SVD, which cannot miss, and is proven the same way; the stages and the
+message say so.  :func:`certify_stack` proves a stack's brackets at once.
 
 What can be certified: dense matrices (any backend), and sparse matrices
 small enough to be assembled (:data:`CERTIFY_SPARSE_MAX_ENTRIES`).  A
@@ -18,29 +20,34 @@ stays the caller's and ``certified`` is False.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 
 from .. import backends as _backends
+from .._rounding import abs_sum_upper, fro2_from_trace, gram_error, lower_from_product, rump_shift, up
+from . import certify as _cert
 from ._operator import Operator
 from ._raw import Raw
-from ._rounding import U64, svd_error
 from .certify import certificate_floor, certify_upper
 from .result import Stage
 
-__all__ = ["certify_raw", "certified_width", "certify_by_default", "CERTIFY_SPARSE_MAX_ENTRIES",
-           "DEFAULT_CERTIFY_MAX_SIDE"]
+__all__ = ["certify_raw", "certify_stack", "certified_width", "certify_by_default", "proven_lower",
+           "CERTIFY_SPARSE_MAX_ENTRIES", "DEFAULT_CERTIFY_MAX_SIDE", "AIM"]
 
 #: sparse matrices with at most this many entries (dense, 128 MiB of float64)
 #: are assembled to be certified
 CERTIFY_SPARSE_MAX_ENTRIES = 1 << 24
 
-
 #: ``lipbench norm`` certifies by default when the Gram side is at most this
 #: wide: the certificate's cost (m N^2 + N^3 / 3 flops) stays within a small
 #: multiple of the estimate's (docs/certify.md)
 DEFAULT_CERTIFY_MAX_SIDE = 4096
+
+#: the test's width as a fraction of tol: the rest is room for the lower
+#: bound's own distance below sigma_max (rounding, inverse iteration)
+AIM = 0.75
 
 
 def certify_by_default(kind: Any, shape: tuple[int, ...]) -> tuple[bool, str]:
@@ -54,9 +61,10 @@ def certify_by_default(kind: Any, shape: tuple[int, ...]) -> tuple[bool, str]:
 
 
 def certified_width(tol: float, dtype: str, m: int, n: int) -> float:
-    """The relative width ``certify=True`` proves: ``tol``, or twice the
-    certificate's floor for this shape when tol lies below it."""
-    return max(tol, 2 * certificate_floor(dtype, m, n))
+    """The relative width ``certify=True`` proves: ``tol``, or three times the
+    certificate's floor for this shape when tol lies below it (the test aims
+    at :data:`AIM` tol, at least twice the floor)."""
+    return max(tol, 3 * certificate_floor(dtype, m, n))
 
 
 def _matrix(op: Operator) -> tuple[Any, str]:
@@ -73,46 +81,119 @@ def _matrix(op: Operator) -> tuple[Any, str]:
     return None, "a LinearOperator has no entries to form a Gram matrix from"
 
 
-def _svd_top(A: Any, m: int, n: int) -> float:
-    """A lower bound on sigma_max from the full SVD of the float64 matrix A."""
+def proven_lower(op: Operator, cert: Any) -> float:
+    """The certified lower bound ``||A v|| / ||v||`` from a certificate's vector (0 without one)."""
+    if cert.vector is None:
+        return 0.0
+    if cert.side == "right":
+        return op.certified_lower(cert.vector)[0]
+    xp = op.xp
+    u = cert.vector
+    w = op.rmatvec64(u)  # a left vector: sigma(A^T) = sigma(A)
+    return float(lower_from_product(float(xp.vecdot(w, w)), op.n, float(xp.vecdot(u, u)), op.m, op.m,
+                                    op.fro_upper()))
+
+
+def _svd_top(A: Any) -> float:
+    """The full SVD's sigma_max of the float64 matrix A: an estimate."""
     xp = _backends.namespace_of(A)
-    top = float(np.asarray(_backends.to_numpy(xp.linalg.svdvals(A)), dtype=np.float64)[0])
-    _, delta = svd_error(top, m, n, "float64")
-    return max(0.0, top - delta)
+    return float(np.asarray(_backends.to_numpy(xp.linalg.svdvals(A)), dtype=np.float64)[0])
 
 
 def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
-    """``raw`` (scaled units) with its upper bound certified to relative width
-    ``tol``, or re-estimated by the SVD and certified when the first test
-    fails (see the module doc).  The driver has already raised ``tol`` to at
-    least :func:`certified_width`'s floor for this shape."""
+    """``raw`` (scaled units) with its bracket proven to relative width ``tol``,
+    or re-estimated by the SVD and proven when the first test fails (see the
+    module doc).  The driver has already raised ``tol`` to at least
+    :func:`certified_width`'s floor for this shape."""
+    if raw.certified and raw.certificate == "inertia":
+        return raw
     A, why = _matrix(op)
     if A is not None and not raw.converged:
         A, why = None, "the estimate did not converge, so there is no tight bracket to prove"
     if A is None:
         raw.message = "; ".join(x for x in (raw.message, f"certify=True: {why}") if x)
         return raw
-    w = tol
-    lower = max(float(raw.lower), op.cheap_lower())
-    aim = w - 16 * U64  # t is rounded up a few times: aim a few ulps below w so that upper <= lower (1 + w)
-    cert = certify_upper(A, lower, aim)
+    lower = max(float(raw.lower) if raw.proven else 0.0, op.cheap_lower())
+    estimate = max(float(raw.value), lower)
+    cert = certify_upper(A, estimate, AIM * tol)
     first = Stage("inertia", "float64", cert.tests, 0, cert.holds)
     if cert.holds:
-        upper = min(float(raw.upper), cert.upper)
+        lower = max(lower, proven_lower(op, cert))
+        upper = min(float(raw.upper) if raw.proven else math.inf, cert.upper)
         return dataclasses.replace(
             raw, upper=upper, lower=lower, value=min(max(float(raw.value), lower), upper),
-            certificate="inertia", certified=True, stages=raw.stages + (first,),
+            certificate="inertia", certified=True, proven=True, stages=raw.stages + (first,),
             error_estimate=float(raw.error_estimate))
     # The estimate missed sigma_max by more than w: the SVD cannot miss.
-    top_lower = max(_svd_top(A, op.m, op.n), lower)
-    again = certify_upper(A, top_lower, aim, search="bisect")
+    from_svd = bool(raw.stages) and raw.stages[-1].engine == "svd"
+    top = estimate if from_svd else max(_svd_top(A), estimate)
+    again = certify_upper(A, top, AIM * tol, search="bisect")
     upper = min(again.upper, op.cheap_upper())
-    found = (f"certify=True: sigma_max > {lower:.17g} (1 + {w:.3g}) (the test failed), so the estimate "
+    lower = max(lower, proven_lower(op, again))
+    found = (f"certify=True: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
              f"{float(raw.value):.17g} was not sigma_max to tol; re-estimated by the full SVD and "
              + ("certified" if again.holds else f"bounded by bisection ({again.detail})"))
-    return Raw(value=min(top_lower, upper), lower=top_lower, upper=upper, converged=again.holds,
-               iterations=raw.iterations, error_estimate=w if again.holds else (upper - top_lower) / top_lower,
+    return Raw(value=min(max(top, lower), upper), lower=lower, upper=upper, converged=again.holds,
+               iterations=raw.iterations, error_estimate=(upper - lower) / upper if upper > 0 else 0.0,
                message="; ".join(x for x in (raw.message, found) if x),
                certificate="inertia" if again.holds else "inertia (bisection)", certified=again.holds,
-               stages=raw.stages + (first, Stage("svd", "float64", 1, 0),
-                                    Stage("inertia", "float64", again.tests, 0, again.holds)))
+               stages=raw.stages + (first,) + (() if from_svd else (Stage("svd", "float64", 1, 0),))
+               + (Stage("inertia", "float64", again.tests, 0, again.holds),))
+
+
+def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lower, upper, holds)`` proven for every matrix of a dense stack from
+    its estimates ``top``: one batched Gram product and Cholesky factorization
+    of ``t_i^2 I - G_i - s_i I`` (each matrix's own shift, as in
+    :mod:`.certify`), two batched inverse-iteration solves for the vectors;
+    a matrix whose factorization fails is certified alone, with bisection."""
+    xp = op.xp
+    A = op.dense64()
+    m, n = op.m, op.n
+    right = m >= n
+    k = min(m, n)
+    G = xp.matrix_transpose(A) @ A if right else A @ xp.matrix_transpose(A)
+    diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(G)), dtype=np.float64)  # (..., k)
+    top = np.asarray(top, dtype=np.float64)
+    t = up(top * (1 + AIM * tol))
+    x = _cert._down(_cert._down(t * t)[..., None] - diag)
+    trace = abs_sum_upper(np.sum(np.nextafter(up(t * t)[..., None] - diag, np.inf), axis=-1), k)
+    fro2 = fro2_from_trace(abs_sum_upper(np.sum(diag, axis=-1), k), m, n)
+    s = up(gram_error(fro2, m, n) + rump_shift(trace, up(t * t), k))
+    newdiag = _cert._down(x - s[..., None])
+    holds = np.all(newdiag > 0, axis=-1) & (top > 0)
+    eye = xp.asarray(np.eye(k, dtype=bool))
+    M = xp.where(eye, xp.asarray(np.where(holds[..., None], newdiag, 1.0)[..., None, :]), -G)
+    lower = np.zeros(top.shape)
+    upper = np.where(holds, t, np.inf)
+    try:
+        xp.linalg.cholesky(M)
+    except (ValueError, RuntimeError, ArithmeticError):
+        holds[...] = False  # which one failed is not reported: each is certified alone below
+    if np.all(holds):
+        v = xp.asarray(np.random.default_rng(0).standard_normal(top.shape + (k, 1)))
+        for _ in range(_cert.INVERSE_STEPS):
+            v = xp.linalg.solve(M, v)
+            v = v / xp.linalg.vector_norm(v, axis=-2, keepdims=True)
+        w = (A @ v if right else xp.matrix_transpose(A) @ v)[..., 0]
+        v = v[..., 0]
+        ss_w = np.asarray(_backends.to_numpy(xp.sum(w * w, axis=-1)), dtype=np.float64)
+        ss_v = np.asarray(_backends.to_numpy(xp.sum(v * v, axis=-1)), dtype=np.float64)
+        ss_a = np.asarray(_backends.to_numpy(xp.sum(A * A, axis=(-2, -1))), dtype=np.float64)
+        from ._operator import fro_upper_bound
+
+        fro = np.vectorize(lambda x: fro_upper_bound(float(x), m * n))(ss_a)
+        rows, cols = (m, n) if right else (n, m)
+        lower = lower_from_product(ss_w, rows, ss_v, cols, cols, fro)
+        op.matvecs += 1
+        return lower, upper, holds
+    flat = A if A.ndim == 2 else xp.reshape(A, (-1, m, n))
+    lows, ups, oks = [], [], []
+    for i, est in enumerate(np.reshape(top, -1)):
+        one = dataclasses.replace(op, dense=flat[i], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
+                                  _abs1=None, _absinf=None)
+        cert = certify_upper(flat[i], float(est), AIM * tol, search="bisect")
+        lows.append(proven_lower(one, cert))
+        ups.append(cert.upper)
+        oks.append(cert.holds)
+    return (np.reshape(lows, top.shape), np.reshape(ups, top.shape), np.reshape(oks, top.shape))

@@ -13,8 +13,9 @@ large).
 
 The matrix is never scaled: the power-of-two ``scale`` is applied to the
 vectors (``A_scaled x = A (x / scale)``; division by a power of two is
-exact), so the rounding of every product is that of the scaled matrix and
-:mod:`._rounding`'s bounds apply unchanged.  All products run in float64
+exact but for results in the subnormal range, whose rounding is carried as
+the operator's ``input_error``), so the rounding of every product is that of
+the scaled matrix and :mod:`lipbench._rounding`'s bounds apply.  All products run in float64
 (float32 chunks are converted piece by piece); a product with the whole of
 A is computed in whatever order the tree sum takes, which the inner-product
 bound ``gamma_k |A| |x|`` allows.
@@ -38,8 +39,8 @@ import array_api_compat
 import numpy as np
 
 from ._dask_schedule import _distributed_client, compute
-from ._operator import Operator, format_index
-from ._rounding import column_lower_bound, fro_upper_bound, norm1_inf_upper_bound
+from .._rounding import ETA, abs_sum_upper, norm_bounds, up
+from ._operator import Operator, format_index, fro_upper_bound
 
 __all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
 
@@ -341,10 +342,11 @@ class DaskOperator(Operator):
     sparse64 = dense64
 
     def cheap_upper(self) -> float:
-        return min(self.fro_upper(), norm1_inf_upper_bound(self._abs1, self._absinf, max(self.m, self.n)))
+        return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(self._abs1, self.m)
+                                                        * abs_sum_upper(self._absinf, self.n)))))
 
     def cheap_lower(self) -> float:
-        return column_lower_bound(float(self._col2_max), self.m)
+        return norm_bounds(float(self._col2_max), self.m)[0]
 
     def pass_report(self) -> PassReport:
         return self.log.report()
@@ -393,6 +395,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     summary pass; see the module docstring).  A matrix with a single row or
     column is brought into memory (it is a vector) and prepared as dense."""
     from ._inputs import SAFE_FRO_SQUARED, _compute_dtype, _pow2_scale, _prepare_dense, dtype_name
+    from ._scaling import pow2_exponent
 
     shape = tuple(int(s) for s in A.shape)
     if any(math.isnan(s) for s in A.shape):
@@ -415,6 +418,9 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     ss = float(np.sum(s["col2"]))
     scale = 1.0
     if s["max"] > 0 and not (SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]):
+        if pow2_exponent(s["max"]) < -1021:
+            raise ValueError(f"{name} is a Dask array whose largest entry {s['max']:.3g} is subnormal; its vectors "
+                             "cannot be scaled to match: multiply A by a power of two first (A * 2.0**1000)")
         scale = _pow2_scale(s["max"])
         s = _summary(A, 1.0 / scale, log)
         ss = float(np.sum(s["col2"]))
@@ -426,6 +432,10 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         kind=kind, xp=array_api_compat.array_namespace(np.empty(0)), shape=(m, n),
         dtype="float64", input_dtype=in_name, scale=scale, backend="dask", device="cpu",
         is_zero=s["max"] == 0.0, array=arr, transposed=transposed, log=log,
+        # scaling down rounds in the subnormal range: vectors x / scale (||A delta|| <= scale ||A_s||_F
+        # sqrt(n) eta / 2 per unit x) and the Gram route's pieces (||delta A|| <= sqrt(m n) eta / 2)
+        input_error=up(up(scale * fro_upper_bound(ss, m * n) * up(math.sqrt(max(m, n))) * ETA)
+                       + up(math.sqrt(m * n)) * ETA) if scale > 1 else 0.0,
         _fro=fro_upper_bound(ss, m * n), _col2_max=float(np.max(col2)), _abs1=float(np.max(one)),
         _absinf=float(np.max(inf)),
     )

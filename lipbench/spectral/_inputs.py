@@ -30,8 +30,9 @@ import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
-from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
-from ._rounding import fro_upper_bound
+from .._rounding import conversion_error, up
+from ._operator import FUSED_BLOCK_BYTES, Operator, format_index, fro_upper_bound
+from ._scaling import pow2_exponent, scale_array, scale_data
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare", "dense_summary", "SAFE_FRO_SQUARED"]
 
@@ -190,8 +191,19 @@ def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
 
 
 def _pow2_scale(maxabs: float) -> float:
-    """2**e with maxabs / 2**e in [0.5, 1)."""
-    return math.ldexp(1.0, math.frexp(maxabs)[1])
+    """2**e with maxabs / 2**e in [0.5, 1) (see :func:`._scaling.pow2_exponent`)."""
+    return math.ldexp(1.0, pow2_exponent(maxabs))
+
+
+def _integer_conversion_error(xp: Any, A: Any, converted: Any, in_name: str) -> float:
+    """Bound on ``||A - float64(A)||_2`` for integer input: 0 unless an entry lies beyond 2^53."""
+    if not in_name.startswith(("int", "uint")) or in_name in ("int8", "int16", "int32", "uint8", "uint16", "uint32"):
+        return 0.0
+    big = max(abs(int(_backends.to_numpy(xp.max(A)))), abs(int(_backends.to_numpy(xp.min(A)))))
+    if big <= 2**53:
+        return 0.0
+    ss = float(_backends.to_numpy(xp.sum(converted * converted)))
+    return conversion_error(fro_upper_bound(ss, math.prod(int(d) for d in A.shape)))
 
 
 def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
@@ -245,6 +257,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     cdt = _compute_dtype(in_name, name)
     backend = _backends.backend_name_of(A)
     threads = _timing.blas_threads() if isinstance(A, np.ndarray) else None
+    conv_err = 0.0
     if cdt == "complex":
         if len(shape) > 2:
             raise ValueError(f"{name} is a complex stack {shape}; complex input is supported for single 2-D matrices only")
@@ -255,7 +268,8 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
         shape = tuple(int(s) for s in A.shape)
     else:
         if in_name not in ("float32", "float64"):
-            A = xp.astype(A, getattr(xp, cdt))
+            original, A = A, xp.astype(A, getattr(xp, cdt))
+            conv_err = _integer_conversion_error(xp, original, A, in_name)
         if len(shape) == 2:
             ss, col2, one, inf = dense_summary(xp, A)
             # (the range test is False for NaN and inf: such input takes the checked path below)
@@ -263,6 +277,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
                 return Operator(
                     kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
                     backend=backend, device=_backends.device_name(A), dense=A, threads=threads,
+                    input_error=conv_err,
                     _fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf,
                 )
     # max and min propagate NaN and inf, so two reductions (no temporary the
@@ -271,22 +286,20 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if not (math.isfinite(hi) and math.isfinite(lo)):
         _check_finite_dense(xp, A, name)
     maxabs = max(abs(hi), abs(lo))
-    scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0
-    # Division by a power of two is exact (barring underflow to subnormals,
-    # which the scaling moves entries away from) and makes a new array.
-    scaled = A / xp.asarray(scale, dtype=A.dtype) if maxabs > 0 else A
-    if scaled is A:
-        scaled = xp.asarray(A, copy=True)
+    e = pow2_exponent(maxabs)
+    scaled, scale_err = scale_array(xp, A, e, cdt)  # a new array, in A's dtype
+    scale = math.ldexp(1.0, e)
+    input_error = up(up(conv_err / scale) + scale_err) if conv_err else scale_err
     bounds: dict = {}
     if len(shape) == 2 and maxabs > 0:
         # the cheap bounds' ingredients in one pass over the scaled copy
-        # (entries in [-1, 1]: no square overflows) instead of three later
+        # (entries in [-2, 2]: no square overflows) instead of three later
         ss, col2, one, inf = dense_summary(xp, scaled)
         bounds = dict(_fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf)
     return Operator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, threads=threads,
-        **bounds,
+        input_error=input_error, **bounds,
     )
 
 
@@ -301,7 +314,10 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if cdt == "complex":
         raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
     csr = A.tocsr()
+    original = csr.data
     csr = csr.astype(getattr(np, cdt)) if kind is InputKind.SCIPY_SPARSE else csr.astype(cdt)
+    conv_err = (_integer_conversion_error(array_api_compat.array_namespace(original), original, csr.data, in_name)
+                if original.size else 0.0)
     data = _backends.to_numpy(csr.data)
     if not np.all(np.isfinite(data)):
         coo = csr.tocoo()
@@ -314,12 +330,14 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
         more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
         raise ValueError(f"{name} contains {what} at ({int(r[i])}, {int(c[i])}){more}; spectral norm is undefined")
     maxabs = float(np.max(np.abs(data))) if data.size else 0.0
-    scale = _pow2_scale(maxabs) if maxabs > 0 else 1.0
-    scaled = csr * (1.0 / scale) if maxabs > 0 else csr.copy()
-    scaled = scaled.astype(csr.dtype)
+    e = pow2_exponent(maxabs)
+    scaled = csr.copy()
+    scaled.data, scale_err = scale_data(csr.data, e)
+    scale = math.ldexp(1.0, e)
     return Operator(
         kind=kind, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=device, sparse=scaled, is_zero=maxabs == 0.0,
+        input_error=up(up(conv_err / scale) + scale_err) if conv_err else scale_err,
     )
 
 

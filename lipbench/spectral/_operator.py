@@ -15,17 +15,10 @@ import numpy as np
 
 from .. import backends as _backends
 from . import theory
-from ._rounding import (
-    certified_lower_bound,
-    column_lower_bound,
-    fro_upper_bound,
-    linop_lower_bound,
-    norm1_inf_upper_bound,
-    product_slack,
-    unit_roundoff,
-)
+from .._rounding import U64, abs_sum_upper, lower_from_product, norm_bounds, unit_roundoff, up
 
-__all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
+__all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal", "fro_upper_bound",
+           "linop_lower_bound"]
 
 #: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)
 #: and of the one-pass summary: a block stays in a core's L2 cache between its
@@ -35,6 +28,21 @@ FUSED_BLOCK_BYTES = 1 << 20
 #: pays for matrices that do not stay in the last-level cache between two
 #: products (docs/methods.md, "One-pass normal product").
 FUSED_MIN_BYTES = 8 << 20
+
+
+def fro_upper_bound(ss: float, count: int) -> float:
+    """Upper bound on ``sqrt(sum of squares)`` from its computed float64 sum ``ss`` of ``count`` squares."""
+    return norm_bounds(ss, count)[1]
+
+
+def linop_lower_bound(norm_av: float, m: int, n: int) -> float:
+    """A lower bound on ``||A v||`` (unit v) for a matrix-free operator, which
+    has no entries to bound its rounding with: its product is *assumed* as
+    accurate as a dense float64 one, ``||fl(Av) - Av|| <= gamma_n sqrt(min(m, n))
+    sigma``.  An assumption about the caller's operator, not a proof: such a
+    bracket is never certified."""
+    g = (n + 2) * U64 * math.sqrt(min(m, n))
+    return max(0.0, norm_av * (1 - (m + 2) * U64 - g) / (1 + g))
 
 
 def format_index(idx: tuple[int, ...]) -> str:
@@ -71,6 +79,9 @@ class Operator:
     #: BLAS threads of the call (NumPy): with more than one, the one-pass
     #: products become whole BLAS calls, which the BLAS splits over its threads
     threads: int | None = None
+    #: bound on ``||A_original / scale - A_scaled||_2`` (integers past 2^53,
+    #: entries scaled into the subnormal range): the driver widens the bracket by it
+    input_error: float = 0.0
     _dense64: Any = field(default=None, repr=False)
     # cheap-bound ingredients of the scaled matrix, computed in float64 by
     # prepare's one-pass summary (None: computed on first use)
@@ -183,10 +194,10 @@ class Operator:
     def certified_lower(self, v: Any) -> tuple[float, Any, Any]:
         """A rigorous lower bound on sigma_max(A_scaled) from a vector v (n,).
 
-        ``||A v|| / ||v||`` is evaluated in float64 (whatever the compute dtype)
-        and reduced by its rounding error, ``gamma_{k+2} ||A||_F`` for a unit v
-        with k terms per inner product (``||A||_F`` bounded from above).
-        Returns the bound, ``w = A v`` and the unit float64 ``v``; costs one
+        ``||A v|| / ||v||`` with ``A v`` and both norms evaluated in float64
+        (whatever the compute dtype), every rounding bounded by
+        :func:`lipbench._rounding.lower_from_product`.  Returns the bound,
+        ``w = A v`` and v in float64 scaled to about unit length; costs one
         product with A.
         """
         xp = self.xp
@@ -194,57 +205,53 @@ class Operator:
             v64 = np.asarray(_backends.to_numpy(v), dtype=np.float64).reshape(-1)
         else:
             v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
-        nv = float(xp.linalg.vector_norm(v64))
-        if nv == 0.0:
-            return 0.0, None, None
-        v64 = v64 / nv
-        if self.dense is not None:
+        if self.dense is not None or self.sparse is not None:
             self.matvecs += 1
-            w = self.dense64() @ v64
-        elif self.sparse is not None:
-            self.matvecs += 1
-            w = self.sparse64() @ v64
+            w = (self.dense64() if self.dense is not None else self.sparse64()) @ v64
         else:
             w = self.matvec(v64)
-        nw = float(xp.linalg.vector_norm(w))
-        if self.linop is not None:
-            return linop_lower_bound(nw, self.m, self.n), w, v64
-        return float(certified_lower_bound(nw, self._rounding_slack())), w, v64
+        return self.certified_lower_from(v64, w)
 
     def certified_lower_stacked(self, v: Any, residual: bool = False) -> tuple[float, float, Any, Any, float | None]:
         """:meth:`certified_lower` (and, with ``residual``,
         :meth:`residual_bound64`) of a dense or sparse operator, with every
-        scalar read in one transfer: the norms stay on the device until one
+        scalar read in one transfer: the sums stay on the device until one
         stacked read (on a GPU each ``float()`` waits for the queue).  The
-        same float64 arithmetic and bounds.  Returns ``(lower, ||A v||, w,
-        v64, residual bound or None)``."""
+        same float64 arithmetic and bounds.  Returns ``(lower, ||A v|| / ||v||,
+        w, v64, residual bound or None)``, w and v64 scaled by ``1 / ||v||``."""
         xp = self.xp
         v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
-        nv = xp.linalg.vector_norm(v64)
-        v64 = v64 / xp.maximum(nv, xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
         self.matvecs += 1
         w = (self.dense64() if self.dense is not None else self.sparse64()) @ v64
-        nw = xp.linalg.vector_norm(w)
-        parts = [nv, nw]
+        nv = xp.maximum(xp.linalg.vector_norm(v64), xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
+        parts = [xp.vecdot(v64, v64), xp.vecdot(w, w)]
         if residual:
-            parts.append(xp.linalg.vector_norm(self.rmatvec64(w) - (nw * nw) * v64))
+            wn, vn = w / nv, v64 / nv
+            theta = xp.linalg.vector_norm(wn)
+            parts += [theta, xp.linalg.vector_norm(self.rmatvec64(wn) - (theta * theta) * vn)]
         h = np.asarray(_backends.to_numpy(xp.stack(parts)), dtype=np.float64)
         if h[0] == 0.0:
             return 0.0, 0.0, None, None, math.inf if residual else None
-        theta = float(h[1])
-        verified = (theory.residual_error(theta, float(h[2])) if theta > 0 else math.inf) if residual else None
-        return float(certified_lower_bound(theta, self._rounding_slack())), theta, w, v64, verified
+        lower = lower_from_product(h[1], self.m, h[0], self.n, self._inner_terms(), self.fro_upper())
+        theta = math.sqrt(h[1] / h[0])
+        verified = (theory.residual_error(float(h[2]), float(h[3])) if h[2] > 0 else math.inf) if residual else None
+        return float(lower), theta, w / nv, v64 / nv, verified
 
     def certified_lower_from(self, v: Any, w: Any) -> tuple[float, Any, Any]:
         """As :meth:`certified_lower`, for a float64 v whose product ``w = A v``
-        was already computed in float64 by the iteration (no product here)."""
+        was already computed in float64 (no product here).  Returns the bound
+        and ``w``, ``v`` scaled by ``1 / ||v||``."""
         xp = self.xp
-        nv = float(xp.linalg.vector_norm(v))
-        if nv == 0.0:
+        ss_v = float(xp.vecdot(v, v))
+        if ss_v == 0.0:
             return 0.0, None, None
-        v64, w = v / nv, w / nv
-        nw = float(xp.linalg.vector_norm(w))
-        return float(certified_lower_bound(nw, self._rounding_slack())), w, v64
+        ss_w = float(xp.vecdot(w, w))
+        if self.linop is not None:
+            lower = linop_lower_bound(math.sqrt(ss_w / ss_v), self.m, self.n)
+        else:
+            lower = float(lower_from_product(ss_w, self.m, ss_v, self.n, self._inner_terms(), self.fro_upper()))
+        nv = math.sqrt(ss_v)
+        return lower, w / nv, v / nv
 
     def certified_lower_and_residual(self, v: Any) -> tuple[float, Any, Any, float] | None:
         """:meth:`certified_lower` and :meth:`residual_bound64` together, in one
@@ -302,13 +309,9 @@ class Operator:
         r = (self.rmatvec64(w) if atw is None else atw) - (theta * theta) * v64
         return theory.residual_error(theta, float(xp.linalg.vector_norm(r)))
 
-    def _rounding_slack(self) -> float:
-        """Upper bound on ||fl(A v) - A v|| for a unit v in float64 products
-        (0 for a LinearOperator: see :func:`._rounding.linop_lower_bound`)."""
-        if self.linop is not None:
-            return 0.0
-        k = self.n if self.dense is not None else max(1, self.nnz_per_row_max())
-        return product_slack(k, self.fro_upper())
+    def _inner_terms(self) -> int:
+        """Terms per entry of a product with A (columns, or the most stored entries in a row)."""
+        return self.n if self.dense is not None else max(1, self.nnz_per_row_max())
 
     def nnz_per_row_max(self) -> int:
         if self.sparse is None:
@@ -356,7 +359,7 @@ class Operator:
             a = abs(self.sparse)
             one = float(a.sum(axis=0).max())
             inf = float(a.sum(axis=1).max())
-        return min(self.fro_upper(), norm1_inf_upper_bound(one, inf, max(self.m, self.n)))
+        return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(one, self.m) * abs_sum_upper(inf, self.n)))))
 
     def cheap_lower(self) -> float:
         """max column norm of the scaled matrix (rounded down): a valid lower bound."""
@@ -366,7 +369,7 @@ class Operator:
             xp = self.xp
             a = self.dense64()
             self._col2_max = float(xp.max(xp.sum(a * a, axis=-2)))
-        return column_lower_bound(float(self._col2_max), self.m)
+        return norm_bounds(float(self._col2_max), self.m)[0]
 
 
 def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, *,

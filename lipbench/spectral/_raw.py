@@ -21,7 +21,9 @@ class Raw:
     """What an estimator returns, in the units of the *scaled* operator.
 
     ``lower`` must be a rigorous lower bound (rounding included) and ``upper`` a
-    rigorous upper bound or ``inf``; the driver intersects them with the cheap
+    rigorous upper bound or ``inf``, unless ``proven`` is False (a bracket that
+    rests on an assumption about a black box or on a calibrated constant: it
+    is reported, never certified); the driver intersects them with the cheap
     bounds and multiplies everything back by the scale.
     """
 
@@ -38,6 +40,7 @@ class Raw:
     stages: tuple[Stage, ...] = ()
     certificate: str = ""  # what proves ``upper`` when the method itself certified it ...
     certified: bool = False  # ... and whether that bound is deterministic and within tol of lower
+    proven: bool = True  # lower and upper are proofs (False: an estimate's bracket)
 
 
 @dataclass

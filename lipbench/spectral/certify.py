@@ -16,7 +16,8 @@ converted to float64 exactly), u = 2^-53, eta = 2^-1074 (gradual underflow),
    2nd ed., Thm 3.5 and its underflow model, sec. 2.1): entrywise
    ``|G~ - G| <= gamma_m |A|^T |A| + m eta``, whatever the summation order, so
    ``||G~ - G||_2 <= g = gamma_m ||A||_F^2 + N m eta``, with ``||A||_F^2``
-   bounded from above by ``(sum_i G~_ii + N m eta) / (1 - gamma_m)``.
+   bounded from above by ``(sum_i G~_ii + N m eta) / (1 - gamma_m)``
+   (:func:`lipbench._rounding.gram_error`, :func:`~lipbench._rounding.fro2_from_trace`).
 2. Cholesky (S. M. Rump, "Verification of positive definiteness", BIT 46
    (2006) 433-452, Thm 2.3 and Cor. 2.4; used for the spectral norm in
    "Verified bounds for singular values ...", BIT 51 (2011)): if floating-point
@@ -45,6 +46,12 @@ Floor.  Relative to t^2 the shift is ``gamma_m r + kappa_N (N - r)`` with
 the certified relative width cannot go below ``1 / sqrt(1 - q) - 1 ~ q / 2``
 (:func:`certificate_floor`; :func:`inertia_floor` for one matrix's r).
 
+The vector.  A test that passes leaves the Cholesky factor of
+``M~ ~ t'^2 I - G``, whose smallest eigenvalue belongs to G's top
+eigenvector; two solves with it (inverse iteration) give that vector, and
+``||A v|| / ||v||`` in float64 with its rounding subtracted is a certified
+lower bound as tight as the upper one (:func:`top_vector`).
+
 Cost: the Gram product (m N^2 flops with BLAS ``dsyrk`` on NumPy) and one
 Cholesky (N^3 / 3 flops) per tested t; the Gram matrix is reused.
 """
@@ -59,7 +66,9 @@ import array_api_compat
 import numpy as np
 
 from .. import backends as _backends
-from ._rounding import ETA, U64 as U, certificate_floor, gamma as _gamma, gram_rounding, inertia_floor, rump_shift
+from .._rounding import (ETA, U64 as U, certificate_floor, fro2_from_trace, gram_error, inertia_floor,
+                         norm_bounds, rump_shift, term, up)
+from ._scaling import pow2_exponent, scale_array
 
 __all__ = [
     "Certificate",
@@ -68,7 +77,7 @@ __all__ = [
     "verify_positive_definite",
     "certificate_floor",
     "inertia_floor",
-    "gram_rounding",
+    "gram_error",
     "rump_shift",
 ]
 
@@ -76,10 +85,17 @@ __all__ = [
 SAFE_MAXABS = (2.0**-100, 2.0**100)
 SEARCHES = ("none", "bisect")
 METHODS = ("inertia", "gram-iteration", "svd")
+#: inverse-iteration solves behind the certificate's vector
+INVERSE_STEPS = 2
 
 
 def _up(x: float) -> float:
     return math.nextafter(x, math.inf)
+
+
+def _down(x: Any) -> Any:
+    """One float toward -inf (the diagonal's steps), unless a test dropped them."""
+    return np.nextafter(x, -np.inf) if term("diagonal_steps") else x
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,10 @@ class Certificate:
     ``holds``: the test at the requested width passed (for "inertia": False
     means the estimate's lower bound was not within ``tol`` of sigma_max, a
     missed top singular vector, and ``upper`` is a looser valid bound);
-    ``tests``: Cholesky factorizations tried; ``detail``: what happened.
+    ``tests``: Cholesky factorizations tried; ``detail``: what happened;
+    ``vector``: for "inertia" when a test passed, G's top eigenvector from
+    inverse iteration (a right vector of A when ``side == "right"``, else a
+    left one), for a certified lower bound.
     """
 
     upper: float
@@ -100,6 +119,8 @@ class Certificate:
     holds: bool
     tests: int
     detail: str
+    vector: Any = None
+    side: str = "right"
 
 
 # ---------------------------------------------------------------- the Gram matrix
@@ -115,15 +136,14 @@ class _Gram:
     scale_err: float  # bound on ||A / scale - A_scaled||_2 (scaling down into subnormals)
     xp: Any
     numpy: bool
+    a: Any = None  # the scaled float64 matrix
 
     @property
     def k(self) -> int:
         return min(self.m, self.n)
 
     def fro2_up(self) -> float:
-        s = math.fsum(self.diag.tolist())
-        big = max(self.m, self.n)
-        return (s * (1 + U) + self.k * big * ETA) / (1 - _gamma(big)) * (1 + 4 * U)
+        return fro2_from_trace(up(math.fsum(self.diag.tolist())), self.m, self.n)
 
 
 def _to_float64(A: Any, name: str = "A") -> tuple[Any, Any, bool]:
@@ -152,10 +172,9 @@ def _gram(A: Any) -> _Gram | None:
         return None
     scale, scale_err = 1.0, 0.0
     if not SAFE_MAXABS[0] <= maxabs <= SAFE_MAXABS[1]:
-        scale = math.ldexp(1.0, math.frexp(maxabs)[1])
-        a = a * (1.0 / scale)  # exact unless entries fall below the normal range
-        if scale > 1:
-            scale_err = math.sqrt(m * n) * ETA
+        e = pow2_exponent(maxabs)
+        a, scale_err = scale_array(xp, a, e, "float64")
+        scale = math.ldexp(1.0, e)
     if is_np:
         from scipy.linalg import blas
 
@@ -174,21 +193,22 @@ def _gram(A: Any) -> _Gram | None:
         diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(g)), dtype=np.float64)
     if not np.all(np.isfinite(diag)):
         raise ValueError("the Gram matrix of A overflows; scale A by a power of two")
-    return _Gram(neg, diag, m, n, scale, scale_err, xp, is_np)
+    return _Gram(neg, diag, m, n, scale, scale_err, xp, is_np, a)
 
 
 # ----------------------------------------------------------- the factorization
-def _cholesky_succeeds(gram: _Gram, newdiag: np.ndarray, keep: bool) -> bool:
-    """Cholesky of the matrix with off-diagonal ``gram.neg`` and diagonal
-    ``newdiag`` runs to completion (``keep``: leave ``gram.neg`` intact)."""
+def _cholesky(gram: _Gram, newdiag: np.ndarray, keep: bool) -> Any:
+    """The Cholesky factor of the matrix with off-diagonal ``gram.neg`` and
+    diagonal ``newdiag`` when the factorization runs to completion, else None
+    (``keep``: leave ``gram.neg`` intact).  NumPy: the upper factor R (M = R^T R)."""
     k = gram.k
     if gram.numpy:
         from scipy.linalg import lapack
 
         M = np.array(gram.neg, order="F") if keep else gram.neg
         M.flat[:: k + 1] = newdiag
-        _, info = lapack.dpotrf(M, lower=0, clean=0, overwrite_a=1)
-        return info == 0
+        R, info = lapack.dpotrf(M, lower=0, clean=0, overwrite_a=1)
+        return R if info == 0 else None
     xp = gram.xp
     idx = xp.arange(k)
     d = xp.asarray(newdiag, dtype=xp.float64, device=array_api_compat.device(gram.neg))
@@ -202,27 +222,52 @@ def _cholesky_succeeds(gram: _Gram, newdiag: np.ndarray, keep: bool) -> bool:
         else:
             L = xp.linalg.cholesky(M)
     except (ValueError, RuntimeError, ArithmeticError):  # numpy's LinAlgError is a ValueError
-        return False
+        return None
     dl = xp.linalg.diagonal(L)
-    return bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0))
+    return M if bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0)) else None
 
 
-def _test(gram: _Gram, t: float, keep: bool) -> bool:
-    """One factorization: True proves sigma_max(A_scaled) < t (see the module docstring)."""
-    k = gram.k
+def _shifted_diagonal(gram: _Gram, t: float) -> np.ndarray | None:
+    """The diagonal ``t^2 - fl(G)_ii - s`` (s the total shift), every step
+    rounded toward -inf; None when an entry is not positive."""
     t2 = t * t
     if not (math.isfinite(t2) and t2 >= 2.0**-1000):
-        return False
-    t2_down, t2_up = math.nextafter(t2, 0.0), _up(t2)
-    x = np.nextafter(t2_down - gram.diag, -np.inf)  # <= t^2 - G~_ii
+        return None
+    t2_down, t2_up = float(_down(np.float64(t2))), _up(t2)
+    x = _down(t2_down - gram.diag)  # <= t^2 - G~_ii
     if not np.all(x > 0):
-        return False
-    trace_up = math.fsum(np.nextafter(t2_up - gram.diag, np.inf).tolist()) * (1 + 2 * U)
-    s = (gram_rounding(gram.fro2_up(), gram.m, gram.n) + rump_shift(trace_up, t2_up, k)) * (1 + 4 * U)
-    newdiag = np.nextafter(x - s, -np.inf)
-    if not np.all(newdiag > 0):
-        return False
-    return _cholesky_succeeds(gram, newdiag, keep)
+        return None
+    trace_up = up(math.fsum(np.nextafter(t2_up - gram.diag, np.inf).tolist()))
+    s = up(gram_error(gram.fro2_up(), gram.m, gram.n) + rump_shift(trace_up, t2_up, gram.k))
+    newdiag = _down(x - s)
+    return newdiag if np.all(newdiag > 0) else None
+
+
+def _test(gram: _Gram, t: float, keep: bool) -> Any:
+    """One factorization; a factor (not None) proves sigma_max(A_scaled) < t
+    (see the module docstring)."""
+    newdiag = _shifted_diagonal(gram, t)
+    return None if newdiag is None else _cholesky(gram, newdiag, keep)
+
+
+def top_vector(gram: _Gram, factor: Any, rng_seed: int = 0) -> Any:
+    """G's top eigenvector from the factor of a passed test: ``INVERSE_STEPS``
+    solves with ``t'^2 I - G`` (whose smallest eigenvalue is ``t'^2 -
+    sigma_max^2``) from a fixed random start."""
+    xp = gram.xp
+    x = np.random.default_rng(rng_seed).standard_normal(gram.k)
+    if gram.numpy:
+        from scipy.linalg import lapack
+
+        for _ in range(INVERSE_STEPS):
+            x, info = lapack.dpotrs(factor, x, lower=0)
+            x = x / np.linalg.norm(x)
+        return x
+    xv = xp.asarray(x, dtype=xp.float64, device=array_api_compat.device(factor))
+    for _ in range(INVERSE_STEPS):
+        xv = xp.linalg.solve(factor, xv)
+        xv = xv / xp.linalg.vector_norm(xv)
+    return xv
 
 
 def inertia_test(A: Any, t: float) -> bool:
@@ -238,10 +283,15 @@ def inertia_test(A: Any, t: float) -> bool:
     gram = _gram(A)
     if gram is None:
         return t > 0
+    return _test(gram, _scaled_t(gram, t), keep=False) is not None
+
+
+def _scaled_t(gram: _Gram, t: float) -> float:
+    """t in the scaled matrix's units, lowered by the scaling's error (sigma(A_s) <= sigma(A/s) + err)."""
     ts = t / gram.scale
     if gram.scale_err:
         ts = math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0)
-    return _test(gram, ts, keep=False)
+    return ts
 
 
 def verify_positive_definite(M: Any) -> bool:
@@ -261,14 +311,14 @@ def verify_positive_definite(M: Any) -> bool:
     diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(M)), dtype=np.float64)
     if not np.all(diag > 0):
         return False
-    c = rump_shift(math.fsum(diag.tolist()) * (1 + 2 * U), float(diag.max()), k)
-    newdiag = np.nextafter(diag - c, -np.inf)
+    c = rump_shift(up(math.fsum(diag.tolist())), float(diag.max()), k)
+    newdiag = _down(diag - c)
     if not np.all(newdiag > 0):
         return False
     is_np = array_api_compat.is_numpy_array(M)
     neg = np.array(M, order="F") if is_np else M
     gram = _Gram(neg, diag, k, k, 1.0, 0.0, xp, is_np)
-    return _cholesky_succeeds(gram, newdiag, keep=False)
+    return _cholesky(gram, newdiag, keep=False) is not None
 
 
 # ---------------------------------------------------------------- the search
@@ -312,47 +362,48 @@ def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", 
     gram = _gram(A)
     if gram is None:
         return Certificate(0.0, "inertia", True, True, 0, "A is the zero matrix: sigma_max = 0")
-    fro_up = _up(math.sqrt(gram.fro2_up()) * (1 + 2 * U)) * gram.scale + gram.scale_err * gram.scale
+    fro_up = _up(_up(_up(math.sqrt(gram.fro2_up())) * gram.scale) + gram.scale_err * gram.scale)
     base = lower / gram.scale
     if base <= 0:  # no estimate: start from the largest column norm
-        base = math.sqrt(float(gram.diag.max()) * (1 - _gamma(max(gram.m, gram.n)))) * (1 - 2 * U)
+        base = norm_bounds(float(gram.diag.max()) * (1 - 2 * U), max(gram.m, gram.n))[0]
     ratio = gram.fro2_up() / (base * base)
     w = max(tol, 2 * inertia_floor(gram.m, gram.n, ratio))
+    side = "right" if gram.m >= gram.n else "left"
 
-    def attempt(width: float, keep: bool) -> float | None:
+    def attempt(width: float, keep: bool) -> tuple[float | None, Any]:
         ts = _up(base * (1 + width))
-        ok = _test(gram, math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0) if gram.scale_err else ts,
-                   keep)
-        return _up(ts * gram.scale) if ok else None
+        factor = _test(gram, math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0) if gram.scale_err else ts,
+                       keep)
+        return (None, None) if factor is None else (_up(ts * gram.scale), factor)
 
     tests = 1
-    first = attempt(w, keep=search == "bisect")
+    first, factor = attempt(w, keep=search == "bisect")
     if first is not None:
         return Certificate(min(first, fro_up), "inertia", True, True, tests,
-                           f"t = lower (1 + {w:.3g}) proven by one factorization")
+                           f"t = lower (1 + {w:.3g}) proven by one factorization", top_vector(gram, factor), side)
     if search == "none":
         return Certificate(fro_up, "inertia", True, False, tests,
                            f"the test at t = lower (1 + {w:.3g}) failed: lower is not within tol of sigma_max "
-                           "(or below the certificate's floor); upper is ||A||_F")
-    lo, hi, best = w, None, fro_up
+                           "(or below the certificate's floor); upper is ||A||_F", side=side)
+    lo, hi, best, vec = w, None, fro_up, None
     while tests < max_tests and hi is None:
         lo_next = lo * 16
         if base * (1 + lo_next) * gram.scale >= fro_up:
             break
         tests += 1
-        got = attempt(lo_next, keep=True)
+        got, factor = attempt(lo_next, keep=True)
         if got is None:
             lo = lo_next
         else:
-            hi, best = lo_next, min(got, fro_up)
+            hi, best, vec = lo_next, min(got, fro_up), top_vector(gram, factor)
     while hi is not None and tests < max_tests and hi / lo > 2:
         mid = math.sqrt(lo * hi)
         tests += 1
-        got = attempt(mid, keep=True)
+        got, factor = attempt(mid, keep=True)
         if got is None:
             lo = mid
         else:
-            hi, best = mid, min(got, best)
+            hi, best, vec = mid, min(got, best), top_vector(gram, factor)
     how = "||A||_F (no test passed below it)" if hi is None else f"t = lower (1 + {hi:.3g})"
     return Certificate(best, "inertia", True, False, tests,
-                       f"the test at t = lower (1 + {w:.3g}) failed; smallest proven: {how}")
+                       f"the test at t = lower (1 + {w:.3g}) failed; smallest proven: {how}", vec, side)

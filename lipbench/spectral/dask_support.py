@@ -37,7 +37,7 @@ import numpy as np
 from ._dask_operator import DaskOperator, PassReport
 from ._dask_schedule import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task, progress_setting
 from ._raw import Raw, Tracker
-from ._rounding import gram_rounding_floor
+from .gram import first_product_error, squarings
 from .result import Stage
 
 __all__ = ["DASK_REFUSALS", "GRAM_MAX_SIDE", "PassReport", "dask_route", "dask_gram_iteration",
@@ -119,28 +119,19 @@ def dask_gram_iteration(op: DaskOperator, *, tol: float, maxiter: int | None, tr
     maxiter = 64 if maxiter is None else maxiter
     before = op.matvecs
     G = op.gram()
-    G = (G + G.T) / 2
-    inflate = 1 + gram_rounding_floor(op.m, op.n)
-    f = float(np.linalg.norm(G))
-    log_c = math.log(f) if f > 0 else -math.inf
-    H = G / f
-    upper = math.exp(log_c / 2) * inflate
-    est = 0.0
-    t = 1
-    for t in range(1, maxiter + 1):
-        if t > 1:
-            P = H.T @ H
-            P = (P + P.T) / 2
-            f = float(np.linalg.norm(P))
-            log_c = 2 * log_c + math.log(f)
-            H = P / f
-            upper = math.exp(log_c / 2**t) * inflate
-        vec = H[:, int(np.argmax(np.linalg.norm(H, axis=0)))]
-        est = math.sqrt(max(0.0, float(vec @ (G @ vec)) / float(vec @ vec)))
-        track.add(op, t, est, 0.0, upper, (upper - est) / upper)
-        if (upper - est) / upper <= tol:
-            break
-    lower, _, right = op.certified_lower(vec)
+    k = op.n
+    found: dict = {}
+
+    def estimate(H: Any, t: int) -> float:  # a Rayleigh quotient on G: an estimate, not a bound
+        found["vec"] = vec = H[:, int(np.argmax(np.linalg.norm(H, axis=0)))]
+        return math.sqrt(max(0.0, float(vec @ (G @ vec)) / float(vec @ vec)))
+
+    def add(t: int, est: float, upper: float, err: float) -> None:
+        track.add(op, t, est, 0.0, upper, err)
+
+    upper, _, t, _ = squarings(np, G, first_product_error(op.m, k, op.fro_upper()), k, maxiter=maxiter, tol=tol,
+                               lower_of=estimate, track_add=add)
+    lower, _, right = op.certified_lower(found["vec"])
     err = (upper - lower) / upper if upper > 0 else 0.0
     converged = err <= tol
     message = "" if converged else f"stopped after {t} Gram squarings; certified relative width {err:.3g}"

@@ -12,11 +12,12 @@ import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
+from ._bracket import final_bracket
 from ._certification import certified_width, certify_raw
 from ._inputs import InputKind, classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._rounding import gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff, vector_norm_factor
+from .._rounding import gram_rounding_floor, norm_bounds, residual_floor, svd_backward_p, unit_roundoff
 from .auto import default_tol, plan
 from .dask_support import dask_route
 from .registry import _METHODS
@@ -181,11 +182,13 @@ def spectral_norm(
 
 def estimate_floor(method: str, op: Operator) -> float:
     """The smallest error estimate the computation behind ``method`` can
-    produce for ``op``: the SVD's backward-error factor, the Gram iteration's
-    rounding, else the float64 residual bound's rounding (the stack's own dtype
-    for a stack's power iteration, whose residuals are computed in it)."""
+    produce for ``op``: the SVD's backward-error factor or, above it, the width
+    its certificate proves; the Gram iteration's rounding; else the float64
+    residual bound's rounding (the stack's own dtype for a stack's power
+    iteration, whose residuals are computed in it)."""
     if method == "svd":
-        return svd_backward_p(op.m, op.n) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype)
+        return max(svd_backward_p(op.m, op.n) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype),
+                   certified_width(0.0, "float64", op.m, op.n))
     if method == "gram":
         return 2 * gram_rounding_floor(op.m, op.n)
     return residual_floor(op.m, op.n, op.dtype if op.is_batched else "float64")
@@ -195,7 +198,7 @@ def tol_floor(method: str, op: Operator, certify: bool) -> tuple[float, str]:
     """(the smallest tol the call can meet, what sets it): :func:`estimate_floor`,
     and with ``certify`` the relative width the certificate can prove."""
     floor = estimate_floor(method, op)
-    why = {"svd": "the SVD's backward-error bound", "gram": "the Gram iteration's rounding"}.get(
+    why = {"svd": "what the certificate proves", "gram": "the Gram iteration's rounding"}.get(
         method, "the rounding floor of the residual bound")
     why += f" for a {op.m} x {op.n} matrix"
     if certify and not op.is_batched:
@@ -212,40 +215,25 @@ def _vector_norm(op: Operator) -> Raw:
     if op.linop is not None:  # one product gives the whole vector
         e = np.ones(1)
         col = op.matvec(e) if op.n == 1 else op.rmatvec(e)
-        nrm = float(np.linalg.norm(col))
-        cnt = max(op.m, op.n)
+        ss = float(col @ col)
     elif op.sparse is not None:
         d = np.asarray(_backends.to_numpy(op.sparse64().data), dtype=np.float64)
-        nrm = float(np.linalg.norm(d))
-        cnt = d.size
+        ss = float(d @ d)
     else:
-        nrm = float(xp.linalg.vector_norm(xp.reshape(op.dense64(), (-1,))))
-        cnt = op.m * op.n
-    g = vector_norm_factor(cnt)
-    return Raw(value=nrm, lower=nrm * (1 - g), upper=nrm * (1 + g), converged=True, iterations=0,
-               error_estimate=g, message="A has a single row or column: sigma_max = ||A||_F, computed directly",
+        a = xp.reshape(op.dense64(), (-1,))
+        ss = float(xp.vecdot(a, a))
+    lower, upper = norm_bounds(ss, max(op.m, op.n))
+    return Raw(value=min(max(math.sqrt(ss), lower), upper), lower=lower, upper=upper, converged=True, iterations=0,
+               error_estimate=(upper - lower) / upper if upper > 0 else 0.0,
+               message="A has a single row or column: sigma_max = ||A||_F, computed directly",
                stages=(Stage("vector-norm", "float64", 0, op.matvecs - before),),
                certificate="vector-norm", certified=True)
 
 
 def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
             strict: bool, options: dict, *, t0: float, shape: tuple[int, ...], est_floor: float) -> SpectralNormResult:
-    lower, upper, value = raw.lower, raw.upper, raw.value
-    certificate, certified = raw.certificate or "none", raw.certified
-    if not op.is_batched and not op.is_zero:
-        lower = max(float(lower), op.cheap_lower())
-        cheap = op.cheap_upper()
-        if cheap < float(upper):
-            upper, certificate = cheap, "norms"  # deterministic, rounding included
-            certified = upper - lower <= tol * lower
-        value = min(max(float(value), lower), upper)
-    elif op.is_batched:
-        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-        value = np.clip(np.asarray(value, dtype=float), lower, upper)
+    b = final_bracket(op, raw, tol)
     s = op.scale
-
-    def up(x: Any) -> Any:
-        return x * s if isinstance(x, np.ndarray) else float(x) * s
 
     history = None
     if track.enabled:
@@ -256,9 +244,9 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         )
     upper_prob = raw.upper_probabilistic
     if upper_prob is not None:
-        upper_prob = min(upper_prob, float(upper)) * s
+        upper_prob = min(upper_prob * s, b.upper)
     err = raw.error_estimate
-    message = raw.message
+    message = "; ".join(x for x in (raw.message, *b.notes) if x)
     if op.linop is not None and LINOP_NOTE not in message:
         message = "; ".join(x for x in (message, LINOP_NOTE) if x)
     if np.ndim(err):
@@ -269,14 +257,14 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         _backends.synchronize(op.backend)
     seconds = time.perf_counter() - t0
     result = SpectralNormResult(
-        value=up(value), lower=up(lower), upper=up(upper), converged=bool(raw.converged),
+        value=b.value, lower=b.lower, upper=b.upper, converged=bool(raw.converged),
         iterations=int(raw.iterations), matvecs=int(op.matvecs), method=method, backend=op.backend,
         dtype=op.dtype, seed=seed, tol=tol,
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
         device=op.device, input_dtype=op.input_dtype, shape=shape, message=message, history=history,
-        options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=certificate,
-        certified=bool(certified), seconds=seconds,
+        options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=b.certificate,
+        certified=b.certified, seconds=seconds,
         threads=_timing.blas_threads() if op.backend != "cupy" else None,
         passes=op.pass_report() if hasattr(op, "pass_report") else None,
     )

@@ -3,64 +3,104 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
+from .._rounding import ETA, gamma_up, norm_bounds, term, up
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._rounding import gram_rounding_floor
 from .result import Stage
 
-__all__ = ["gram_iteration"]
+__all__ = ["gram_iteration", "squarings", "first_product_error"]
+
+
+def _sqrt_up(x: float) -> float:
+    return up(math.sqrt(x))
+
+
+def first_product_error(rows: int, k: int, fro_up: float) -> float:
+    """Bound on ``||fl(A^T A) - A^T A||_2`` for an m x k matrix (m = ``rows``):
+    ``gamma_m ||A||_F^2 + k m eta / 2`` (Higham Thm 3.5, any order)."""
+    return up(up(gamma_up(rows, "gram_iteration") * up(fro_up * fro_up)) + up(k * rows * ETA / 2)
+              * term("gram_iteration"))
+
+
+def squarings(xp: Any, P: Any, err: float, k: int, *, maxiter: int, tol: float,
+              lower_of: Callable[[Any, int], float], track_add: Callable[..., None]) -> tuple[float, float, int, Any]:
+    """The squarings from the first Gram matrix ``P`` (k x k, computed, within
+    ``err`` of the exact ``A^T A`` in 2-norm).  Returns ``(upper, lower, t, H)``.
+
+    Step t keeps ``H_t = P_t 2^-p_t`` (a power of two near ``||P_t||_F``: an
+    exact scaling but for underflow) and ``P_{t+1} = fl(H_t^T H_t)``.  With
+    ``e_t`` the bound on ``||P_t - H_{t-1}^T H_{t-1}||`` and S an upper bound
+    on ``sigma(H_t)``, ``sigma(H_{t-1})^2 <= 2^p_t (S + k eta / 2) + e_t``;
+    applied from ``S_t = ||H_t||_F`` back to ``H_0 = A`` this gives the upper
+    bound on sigma_max(A), rounded up at every operation (docs/certify.md,
+    "Gram iteration").  ``lower_of(H, t)`` returns a lower bound (or an
+    estimate) from the iterate; the loop stops once they are within tol.
+    """
+    scales: list[float] = []
+    errors = [err]
+    upper = lower = math.inf
+    H = P
+    t = 0
+    for t in range(1, maxiter + 1):
+        ss = float(xp.vecdot(xp.reshape(P, (-1,)), xp.reshape(P, (-1,))))
+        p = math.frexp(math.sqrt(ss))[1] if ss > 0 else 0
+        H = P * xp.asarray(math.ldexp(1.0, -p), dtype=P.dtype)
+        scales.append(math.ldexp(1.0, p))
+        S = norm_bounds(float(xp.vecdot(xp.reshape(H, (-1,)), xp.reshape(H, (-1,)))), k * k)[1]
+        upper = S
+        for f, e in zip(reversed(scales), reversed(errors)):
+            upper = _sqrt_up(up(up(f * up(upper + k * ETA / 2)) + e))
+        lower = lower_of(H, t)
+        track_add(t, lower, upper, (upper - lower) / upper if upper > 0 else 0.0)
+        if upper - lower <= tol * upper or t == maxiter:
+            break
+        errors.append(up(up(gamma_up(k, "gram_iteration") * up(S * S)) + up(k * k * ETA / 2) * term("gram_iteration")))
+        P = H.T @ H
+    return upper, lower, t, H
 
 
 def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Tracker, **_: Any) -> Raw:
     """Gram iteration (Delattre, Barthelemy, Araujo & Allauzen, ICML 2023).
 
     ``G_0 = A`` (or ``A^T`` when m < n, so the Gram matrices are the smaller
-    side), ``G_{t+1} = G_t^T G_t``; then ``sigma_max <= ||G_t||_F^(1/2^t)`` at
-    every step, converging super-linearly.  Each G_t is kept divided by its
-    Frobenius norm and the logarithm of the scale is carried separately, so
-    nothing overflows or underflows.  Computed in float64.
+    side), ``G_{t+1} = G_t^T G_t``; ``sigma_max <= ||G_t||_F^(1/2^t)`` at every
+    step, converging super-linearly.  Computed in float64 with every rounding
+    bounded (:func:`squarings`).
     Cost per iteration: one k x k matrix product, O(k^3) with k = min(m, n)
-    (O(m n k) for the first).
-    Bounds: upper from the Gram certificate (rounded up by ``4 (k + 2)
-    sqrt(k) u`` per the products' error); lower certified from the column of
-    ``G_t`` with the largest norm (it converges to the top singular vector);
-    stops when ``(upper - lower) / upper <= tol``.
+    (O(m n k) for the first), and one product with A for the lower bound.
+    Bounds: upper certified; lower certified from the column of ``G_t`` with
+    the largest norm (it converges to the top singular vector); stops when
+    ``(upper - lower) / upper <= tol``.
     """
     xp = op.xp
     maxiter = 64 if maxiter is None else maxiter
     before = op.matvecs
     g = op.transposed() if op.m < op.n else op  # G_0 has at least as many rows as columns
-    G = g.dense64()
+    A = g.dense64()
     k = min(op.m, op.n)
-    inflate = 1 + gram_rounding_floor(op.m, op.n)
-    f = float(xp.linalg.vector_norm(G))
-    log_c = math.log(f)
-    H = G / f
-    lower, upper, err = 0.0, math.exp(log_c) * inflate, math.inf
-    converged = False
-    t = 0
-    for t in range(1, maxiter + 1):
-        P = H.T @ H
-        if t == 1:
-            g.matvecs += k  # the first Gram product multiplies A^T by k columns of A
-        P = (P + P.T) / 2
-        f = float(xp.linalg.vector_norm(P))
-        log_c = 2 * log_c + math.log(f)
-        H = P / f
-        upper = math.exp(log_c / 2**t) * inflate
-        col_norms = xp.linalg.vector_norm(H, axis=0)
-        j = int(xp.argmax(col_norms))
-        vec = H[:, j]
+    best: dict = {"lower": 0.0, "vector": None}
+
+    def lower_of(H: Any, t: int) -> float:
+        vec = H[:, int(xp.argmax(xp.linalg.vector_norm(H, axis=0)))]
         lower, w, right = g.certified_lower(vec)
         if g is not op:  # vec is a left vector of A: its right vector is A^T u / ||A^T u||
             right = w / xp.linalg.vector_norm(w) if lower > 0 else w
-        err = (upper - lower) / upper if upper > 0 else 0.0
+        if lower >= best["lower"]:
+            best.update(lower=lower, vector=right)
+        return best["lower"]
+
+    def add(t: int, lower: float, upper: float, err: float) -> None:
         track.add(g, t, lower, lower, upper, err)
-        if err <= tol:
-            converged = True
-            break
+
+    P = A.T @ A
+    g.matvecs += k  # the first Gram product multiplies A^T by k columns of A
+    err = first_product_error(int(A.shape[0]), k, g.fro_upper())
+    upper, lower, t, _ = squarings(xp, P, err, k, maxiter=maxiter, tol=tol, lower_of=lower_of, track_add=add)
+    converged = upper - lower <= tol * upper
     op.matvecs = g.matvecs
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t,
-               error_estimate=err, vector=right, certificate="gram-iteration", certified=converged, stages=(Stage("gram-iteration", "float64", t, g.matvecs - before, converged),))
+               error_estimate=(upper - lower) / upper if upper > 0 else 0.0, vector=best["vector"],
+               certificate="gram-iteration", certified=converged,
+               stages=(Stage("gram-iteration", "float64", t, g.matvecs - before, converged),))

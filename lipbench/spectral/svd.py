@@ -1,4 +1,4 @@
-"""The full dense SVD, with a backward-error bracket."""
+"""The full dense SVD, its bracket proven by the inertia certificate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 from .. import backends as _backends
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._rounding import svd_error
+from .._rounding import svd_error
+from ._certification import certify_raw, certify_stack
 from .result import Stage
 
 __all__ = ["full_svd"]
@@ -46,37 +47,32 @@ def _svdvals(op: Operator) -> Any:
 
 def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     """Full dense SVD: LAPACK gesdd (gesvd if gesdd does not converge) on
-    NumPy, ``cupy.linalg.svd`` (cuSOLVER) on CuPy, ``linalg.svdvals`` elsewhere.
+    NumPy, ``cupy.linalg.svd`` (cuSOLVER) on CuPy, ``linalg.svdvals`` elsewhere;
+    then the bracket is proven around its sigma_max.
 
     On NumPy, float32 input is decomposed in float64 (the conversion is
     exact, the cost about twice float32's).
-    Cost: O(m n min(m, n)) flops, no matrix-vector products (``matvecs = 0``).
-    Bounds: the backward-error bound of a backward-stable SVD, the computed
-    value is sigma(A + E) with ``||E||_2 <= p u ||A||_2`` in the dtype of the
-    decomposition, so ``|sigma_hat - sigma| <= p u sigma_hat / (1 - p u)``
-    (``p u ||A||_F`` off NumPy: cuSOLVER's batched SVD is an iterative Jacobi
-    method stopped at a tolerance).  LAPACK leaves p a "modestly growing
-    function"; it is taken as ``8 (max(m, n) + 4)``
-    (:func:`._rounding.svd_backward_p`; the measurements behind it are in
-    ``docs/methods.md``).
-    Works on stacks ``(..., m, n)``.
+    Cost: O(m n min(m, n)) flops, no matrix-vector products, then the
+    certificate (:mod:`._certification`: the Gram matrix, m N^2 flops, one
+    Cholesky factorization, N^3 / 3, and one product with A).
+    Bounds: the SVD's own accuracy is known only as a backward-error estimate
+    with a calibrated factor (``error_estimate``, :func:`lipbench._rounding.svd_backward_p`);
+    the bracket is proven by the inertia certificate of ``t = sigma_hat (1 +
+    w)`` and the lower bound of its inverse-iteration vector.  Stacks ``(...,
+    m, n)`` are proven in one batched factorization (:func:`._certification.certify_stack`).
     """
     s = _svdvals(op)
     top = np.asarray(_backends.to_numpy(s[..., 0]), dtype=np.float64)
     dtype = "float64" if op.backend == "numpy" else op.dtype
     pu, delta = svd_error(top, op.m, op.n, dtype)
-    if op.backend != "numpy":
-        # cuSOLVER's batched SVD is a Jacobi iteration stopped at a tolerance:
-        # bound its error by p u ||A||_F rather than p u sigma_hat.
-        xp = op.xp
-        a = op.dense64()
-        fro = np.sqrt(np.asarray(_backends.to_numpy(xp.sum(a * a, axis=(-2, -1))), dtype=np.float64))
-        delta = np.maximum(delta, svd_error(top, op.m, op.n, dtype, scale=fro)[1])
-    lower = np.maximum(top - delta, 0.0)
-    upper = top + delta
-    if not op.is_batched:
-        top, lower, upper = float(top), float(lower), float(upper)
-        track.add(op, 1, top, lower, upper, pu)
-    return Raw(value=top, lower=lower, upper=upper, converged=True, iterations=1,
-               error_estimate=pu if not op.is_batched else np.full(np.shape(top), pu),
-               stages=(Stage("svd", dtype, 1, 0),), certificate="svd")
+    stages = (Stage("svd", dtype, 1, 0),)
+    if op.is_batched:
+        lower, upper, holds = certify_stack(op, top, tol)
+        return Raw(value=np.clip(top, lower, upper), lower=lower, upper=upper, converged=True, iterations=1,
+                   error_estimate=np.full(np.shape(top), pu), stages=stages + (Stage("inertia", "float64", 1, 0),),
+                   certificate="inertia", certified=bool(np.all(holds)))
+    top = float(top)
+    track.add(op, 1, top, top - float(delta), top + float(delta), pu)
+    raw = Raw(value=top, lower=max(0.0, top - float(delta)), upper=top + float(delta), converged=True, iterations=1,
+              error_estimate=pu, stages=stages, certificate="svd", proven=False)
+    return certify_raw(op, raw, tol)

@@ -1,0 +1,65 @@
+"""Scaling a matrix by a power of two, and what that costs in accuracy.
+
+Every bound is computed on ``A_s = fl(A 2^-e)``, the input scaled so that its
+largest entry lies in [1/2, 1) (no overflow or harmful underflow in norms and
+Gram products).  The scale ``2^e`` is always a finite float64 (e is clamped to
+[-1073, 1023]); the factor ``2^-e`` is applied in the array's own dtype, split
+into powers of two that dtype can hold, so scaling never produces inf.
+Scaling up is exact; scaling down is exact except for results below the
+dtype's normal range, which round by at most half its smallest subnormal
+(:func:`lipbench._rounding.subnormal_loss`): that error is carried into the
+bracket by the driver.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._rounding import subnormal_loss
+
+__all__ = ["pow2_exponent", "scale_array", "scale_data"]
+
+_MAX_EXP = {"float16": 15, "float32": 127, "float64": 1023}
+
+
+def pow2_exponent(maxabs: float) -> int:
+    """e with ``maxabs 2^-e`` in [1/2, 1), clamped so that ``2^e`` is a finite
+    float64 (entries of at least 2^1023 land in [1, 2))."""
+    if not maxabs > 0:
+        return 0
+    return max(-1073, min(1023, math.frexp(maxabs)[1]))
+
+
+def _factors(e: int, dtype: str) -> list[float]:
+    """Powers of two whose product is ``2^-e``, each representable in ``dtype``."""
+    top = _MAX_EXP.get(dtype, 1023)
+    out, rest = [], -e
+    while rest > top:
+        out.append(math.ldexp(1.0, top))
+        rest -= top
+    out.append(math.ldexp(1.0, rest))  # 2^-e for e > 0 is at least the dtype's smallest subnormal
+    return out
+
+
+def scale_array(xp: Any, A: Any, e: int, dtype: str) -> tuple[Any, float]:
+    """``(fl(A 2^-e), bound on ||A 2^-e - fl(A 2^-e)||_2)``, a new array of
+    ``dtype`` (A's own float dtype)."""
+    out = A
+    for f in _factors(e, dtype):
+        out = out * xp.asarray(f, dtype=A.dtype)
+    if out is A:
+        out = xp.asarray(A, copy=True)
+    size = math.prod(int(s) for s in A.shape)
+    return out, (subnormal_loss(size, dtype) if e > 0 else 0.0)
+
+
+def scale_data(data: Any, e: int) -> tuple[Any, float]:
+    """:func:`scale_array` for the stored entries of a sparse matrix (a NumPy or CuPy vector)."""
+    name = np.dtype(data.dtype).name
+    out = data.copy()
+    for f in _factors(e, name):
+        out *= out.dtype.type(f)
+    return out, (subnormal_loss(max(int(data.size), 1), name) if e > 0 else 0.0)

@@ -17,7 +17,12 @@ module.  Names here carry no stability promise.
 * :data:`TERMS` and :func:`weakened` -- every rounding term of every certified
   bound, and a context manager that multiplies one of them by a factor inside
   the library (``0.5``: halved, ``0``: dropped), for the margin tests and the
-  mutation table (``python -m benchmarks.studies.rounding_mutations``).
+  mutation table (``python -m tests.margins``);
+* ``rounding`` (the rounding model, :mod:`lipbench._rounding`),
+  :func:`scale_array`, and the inertia test on a Gram matrix computed
+  elsewhere (:func:`inertia_test_on_gram`, :func:`shifted_diagonal`): the
+  margin tests feed them adversarial but legitimate computations (a
+  summation order a BLAS may take).
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ from .spectral._certification import certified_width
 from .spectral._inputs import classify, dense_summary, prepare
 from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
-from . import _rounding
+import numpy as np
+
+from . import _rounding as rounding
 from ._rounding import TERMS, gamma, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
+from .spectral import certify as _certify
+from .spectral._scaling import scale_array
 
 __all__ = [
     "operator_of",
@@ -50,6 +59,11 @@ __all__ = [
     "certified_width",
     "TERMS",
     "weakened",
+    "rounding",
+    "scale_array",
+    "gram_record",
+    "inertia_test_on_gram",
+    "shifted_diagonal",
 ]
 
 
@@ -74,18 +88,38 @@ def scaled_error_bound(factor: float) -> Iterator[None]:
         _theory.residual_error = real
 
 
+def gram_record(G: Any, m: int, n: int) -> Any:
+    """The certificate's record of a computed Gram matrix ``G`` (float64, N x N
+    on the smaller side) of an m x n matrix that needs no scaling."""
+    G = np.asarray(G, dtype=np.float64)
+    neg = np.asfortranarray(-np.triu(G))
+    return _certify._Gram(neg, np.diagonal(G).copy(), m, n, 1.0, 0.0, np, True)
+
+
+def inertia_test_on_gram(G: Any, m: int, n: int, t: float) -> bool:
+    """:func:`lipbench.spectral.certify.inertia_test` on a Gram matrix ``G``
+    computed elsewhere (True proves sigma_max < t if ``G`` is a float64
+    computation of the Gram matrix, in any order)."""
+    return _certify._test(gram_record(G, m, n), float(t), keep=False) is not None
+
+
+def shifted_diagonal(G: Any, m: int, n: int, t: float) -> Any:
+    """The diagonal ``t^2 - G_ii - s`` the inertia test factors (None when not positive)."""
+    return _certify._shifted_diagonal(gram_record(G, m, n), float(t))
+
+
 @contextlib.contextmanager
 def weakened(term: str, factor: float) -> Iterator[None]:
     """Within the block, rounding term ``term`` (a key of :data:`TERMS`) is
     multiplied by ``factor`` wherever the library computes it."""
     if term not in TERMS:
         raise KeyError(f"unknown rounding term {term!r}; terms: {', '.join(TERMS)}")
-    old = _rounding._FACTORS.get(term)
-    _rounding._FACTORS[term] = float(factor)
+    old = rounding._FACTORS.get(term)
+    rounding._FACTORS[term] = float(factor)
     try:
         yield
     finally:
         if old is None:
-            del _rounding._FACTORS[term]
+            del rounding._FACTORS[term]
         else:
-            _rounding._FACTORS[term] = old
+            rounding._FACTORS[term] = old

@@ -90,3 +90,54 @@ def test_uncertified_calls_name_their_upper_bound():
     assert svd.certificate == "inertia" and svd.certified  # the SVD's bracket is always proven
     g = lb.spectral_norm(A, method="gram", tol=1e-6)
     assert g.certificate == "gram-iteration" and g.certified
+
+
+def _exactly_below(A: np.ndarray, t: float) -> bool:
+    """sigma_max(A) < t exactly; integer matrices stay integers (no rounding past 2^53)."""
+    from fractions import Fraction
+
+    from properties.checks import exactly_below, exactly_positive_definite
+
+    if A.dtype.kind not in "iu":
+        return exactly_below(A, t)
+    a = [[int(x) for x in row] for row in (A if A.shape[0] >= A.shape[1] else A.T)]
+    k = len(a[0])
+    num, den = Fraction(float(t)).as_integer_ratio()  # t = num / den: den^2 (t^2 I - G) in integers
+    return exactly_positive_definite([[(num * num if i == j else 0) - den * den * sum(r[i] * r[j] for r in a)
+                                       for j in range(k)] for i in range(k)])
+
+
+def _corner_cases() -> dict:
+    eta = 5e-324
+    rng = np.random.default_rng(0)
+    big32 = (rng.standard_normal((6, 4)) * 1e38).astype(np.float32)
+    big32[0, 0] = np.float32(2.5e38)
+    long = np.zeros((128, 2))
+    long[:8, 0] = 1.0
+    long[8:, 0] = np.sqrt(2.0**-53) * (1 + 2.0**-40)
+    return {
+        "float32 near 2^128": big32,
+        "subnormal 2x2": np.array([[eta, eta], [eta, 0.0]]),
+        "subnormal 10x8": np.where(rng.random((10, 8)) < 0.5, eta, 2 * eta),
+        "subnormal row": np.array([[eta, eta, eta]]),
+        "long sum 128x2": long,
+        "entries >= 2^1023": np.array([[2.0**1023 * 1.5, 1.0], [3.0, np.finfo(np.float64).max]]),
+        "int64 past 2^53": np.array([[2**62 + 1, 3], [5, 2**60 + 1]], dtype=np.int64),
+    }
+
+
+@pytest.mark.parametrize("certify", [False, True])
+@pytest.mark.parametrize("method", ["auto", "svd", "lanczos", "power", "gram"])
+@pytest.mark.parametrize("case", list(_corner_cases()))
+def test_corner_brackets_hold_in_exact_arithmetic(case, method, certify):
+    """The cases of issue 23: each gave a wrong bracket marked certified, or a
+    crash.  Truth is exact: sigma < t decided in integers (A's entries are dyadic)."""
+    A = _corner_cases()[case]
+    r, _ = run_quietly(A, method, seed=0, certify=certify)
+    assert not _exactly_below(A, r.lower), (case, method, r.lower, r.message)
+    if np.isfinite(r.upper):
+        assert _exactly_below(A, np.nextafter(r.upper, np.inf)), (case, method, r.upper, r.message)
+    else:
+        assert not r.certified and "beyond the float64 range" in r.message
+    if r.certified:
+        assert r.upper - r.lower <= r.tol * r.lower, (case, method, r.lower, r.upper, r.tol)

@@ -47,9 +47,9 @@ TERMS: dict[str, str] = {
     "sum_gamma": "relative error gamma_c of a sum of c non-negative terms in any order (norms, traces)",
     "sum_underflow": "c eta / 2: squares that underflow in a sum of c squares",
     "product_gamma": "gamma_k ||A||_F ||v||: a computed product A v, k terms per entry",
-    "product_underflow": "sqrt(m) k eta / 2: products that underflow in A v",
+    "product_underflow": "(1 + gamma_k) sqrt(m) k eta / 2: products that underflow in A v",
     "gram_gamma": "gamma_M ||A||_F^2: the computed Gram matrix, inner products of length M",
-    "gram_underflow": "N M eta: products that underflow in the Gram matrix",
+    "gram_underflow": "(1 + gamma_M) N M eta / 2: products that underflow in the Gram matrix",
     "fro_from_trace": "||A||_F^2 <= (tr fl(G) + N M eta) / (1 - gamma_M): the Frobenius norm from the Gram diagonal",
     "rump_gamma": "Rump's gamma_{N+2} / (1 - gamma_{2N+4}) tr(M): the Cholesky factorization's rounding",
     "rump_underflow": "Rump's 4 eta N (2 (N + 1) + max M_ii): underflow in the Cholesky factorization",
@@ -161,10 +161,12 @@ def abs_sum_upper(s: Any, count: int) -> Any:
 # ------------------------------------------------------------------- products
 def product_error(k: int, rows: int, fro_up: Any, v_norm_up: Any) -> Any:
     """Bound on ``||fl(A v) - A v||_2`` (float64 products, k terms per entry,
-    m = ``rows`` entries): ``gamma_k ||A||_F ||v|| + sqrt(m) k eta / 2``
-    (Higham Thm 3.5 with underflow, any order, fused multiply-add or not)."""
+    m = ``rows`` entries): ``gamma_k ||A||_F ||v|| + (1 + gamma_k) sqrt(m) k
+    eta / 2`` (Higham Thm 3.5 with underflow: each entry is off by ``gamma_k
+    (|A||v|)_i + (1 + gamma_k) k eta / 2``; any order, fused multiply-add or not)."""
     g = gamma_up(k, "product_gamma")
-    under = up(Fraction(up(math.sqrt(rows))) * k * Fraction(ETA) / 2 * Fraction(term("product_underflow")))
+    under = up((1 + _gamma_q(k)) * Fraction(up(math.sqrt(rows))) * k * Fraction(ETA) / 2
+               * Fraction(term("product_underflow")))
     return up(up(up(g * fro_up) * v_norm_up) + under)
 
 
@@ -197,11 +199,13 @@ def fro2_from_trace(trace: Any, m: int, n: int) -> Any:
 
 def gram_error(fro2_up: Any, m: int, n: int) -> Any:
     """Bound on ``||fl(G) - G||_2`` for the Gram matrix of an m x n matrix with
-    ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + N M eta`` (M = max(m, n) the
-    inner-product length, N = min(m, n))."""
+    ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + (1 + gamma_M) N M eta / 2``
+    (M = max(m, n) the inner-product length, N = min(m, n); each entry is off by
+    ``gamma_M (|A|^T |A|)_ij + (1 + gamma_M) M eta / 2``)."""
     big, k = max(m, n), min(m, n)
     g = up(_gamma_q(big) * Fraction(term("gram_gamma")))
-    return up(up(g * fro2_up) + up(k * big * Fraction(ETA) * Fraction(term("gram_underflow"))))
+    return up(up(g * fro2_up) + up((1 + _gamma_q(big)) * k * big * Fraction(ETA) / 2
+                                   * Fraction(term("gram_underflow"))))
 
 
 def rump_shift(trace_up: Any, maxdiag_up: Any, n: int) -> Any:

@@ -137,9 +137,9 @@ def product_term_is_higham_s() -> None:
 
 @check("product_underflow", kind="theorem")
 def product_underflow_term_is_the_published_one() -> None:
-    rows, k = 9, 40
+    rows, k = 10**6, 10**6  # (the term must dwarf eta, the step of the outward rounding)
     err = rounding.product_error(k, rows, 0.0, 0.0)
-    assert Q(err) >= 3 * k * ETA / 2, f"{err!r} < sqrt(m) k eta / 2 (Higham's underflow model)"
+    assert Q(err) >= (1 + gamma(k)) * 1000 * k * ETA / 2, f"{err!r} < (1 + gamma_k) sqrt(m) k eta / 2 (Higham's underflow model)"
 
 
 # ----------------------------------------------------------- Gram matrix
@@ -170,8 +170,9 @@ def no_false_certificate_from_a_gram_matrix_that_lost_its_tail() -> None:
 
 @check("gram_underflow", kind="theorem")
 def gram_underflow_term_is_the_published_one() -> None:
-    m, n = 30, 7
-    assert Q(rounding.gram_error(0.0, m, n)) >= n * m * ETA, "gram error below N M eta with ||A||_F = 0"
+    m, n = 10**6, 10**3
+    assert Q(rounding.gram_error(0.0, m, n)) >= (1 + gamma(m)) * n * m * ETA / 2, \
+        "gram error below (1 + gamma_M) N M eta / 2 with ||A||_F = 0"
 
 
 @check("fro_from_trace", kind="theorem")

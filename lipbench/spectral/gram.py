@@ -19,8 +19,8 @@ def _sqrt_up(x: float) -> float:
 
 def first_product_error(rows: int, k: int, fro_up: float) -> float:
     """Bound on ``||fl(A^T A) - A^T A||_2`` for an m x k matrix (m = ``rows``):
-    ``gamma_m ||A||_F^2 + k m eta / 2`` (Higham Thm 3.5, any order)."""
-    return up(up(gamma_up(rows, "gram_iteration") * up(fro_up * fro_up)) + up(k * rows * ETA / 2)
+    ``gamma_m ||A||_F^2 + k m eta`` (Higham Thm 3.5 with underflow, any order)."""
+    return up(up(gamma_up(rows, "gram_iteration") * up(fro_up * fro_up)) + up(k * rows * ETA)
               * term("gram_iteration"))
 
 
@@ -56,7 +56,7 @@ def squarings(xp: Any, P: Any, err: float, k: int, *, maxiter: int, tol: float,
         track_add(t, lower, upper, (upper - lower) / upper if upper > 0 else 0.0)
         if upper - lower <= tol * upper or t == maxiter:
             break
-        errors.append(up(up(gamma_up(k, "gram_iteration") * up(S * S)) + up(k * k * ETA / 2) * term("gram_iteration")))
+        errors.append(up(up(gamma_up(k, "gram_iteration") * up(S * S)) + up(k * k * ETA) * term("gram_iteration")))
         P = H.T @ H
     return upper, lower, t, H
 

@@ -23,6 +23,7 @@ subnormal.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Any
@@ -125,9 +126,32 @@ def _gamma_q(k: int, u: Fraction = Fraction(U64)) -> Fraction:
     return ku / (1 - ku)
 
 
+@functools.lru_cache(maxsize=4096)
+def _const(kind: str, a: int, b: int, factor: float, factor2: float = 1.0) -> tuple[float, ...]:
+    """The bounds' constants, computed once in exact arithmetic and rounded
+    outward (cached: they depend on sizes and the terms' factors only)."""
+    f, f2, eta = Fraction(factor), Fraction(factor2), Fraction(ETA)
+    if kind == "gamma":  # gamma_a
+        return (up(_gamma_q(a) * f),)
+    if kind == "sum_under":  # a eta / 2
+        return (up(a * eta / 2 * f),)
+    if kind == "product_under":  # (1 + gamma_a) sqrt(b) a eta / 2
+        return (up((1 + _gamma_q(a)) * Fraction(up(math.sqrt(b))) * a * eta / 2 * f),)
+    if kind == "fro":  # (N M eta, 1 - gamma_M) for an a x b matrix
+        big, k = max(a, b), min(a, b)
+        g = _gamma_q(big) * f
+        return (up(k * big * eta), dn(1 - g) if g < 1 else 0.0)
+    if kind == "gram":  # (gamma_M, (1 + gamma_M) N M eta / 2)
+        big, k = max(a, b), min(a, b)
+        return (up(_gamma_q(big) * f), up((1 + _gamma_q(big)) * k * big * eta / 2 * f2))
+    if kind == "rump":  # (gamma_{n+2} / (1 - gamma_{2n+4}), 4 eta n)
+        return (up(_gamma_q(a + 2) / (1 - _gamma_q(2 * a + 4)) * f), up(4 * eta * a * f2))
+    raise ValueError(kind)
+
+
 def gamma_up(k: int, name: str = "sum_gamma") -> float:
     """``gamma_k`` rounded up, times the factor on term ``name``."""
-    return up(_gamma_q(int(k)) * Fraction(term(name)))
+    return _const("gamma", int(k), 0, term(name))[0]
 
 
 # ----------------------------------------------------------------- reductions
@@ -140,7 +164,7 @@ def sum_bounds(s: Any, count: int, *, squares: bool = True) -> tuple[Any, Any]:
     (``c = count``; docs/certify.md, "Sums")."""
     c = max(int(count), 1)
     g = gamma_up(c)
-    under = up(Fraction(c) * Fraction(ETA) / 2 * Fraction(term("sum_underflow"))) if squares else 0.0
+    under = _const("sum_under", c, 0, term("sum_underflow"))[0] if squares else 0.0
     lo = dn(dn(s / up(1 + g)) - under)
     hi = up(up(s + under) / dn(1 - g)) if g < 1 else math.inf
     lo = np.maximum(lo, 0.0) if isinstance(lo, np.ndarray) else max(lo, 0.0)
@@ -165,8 +189,7 @@ def product_error(k: int, rows: int, fro_up: Any, v_norm_up: Any) -> Any:
     eta / 2`` (Higham Thm 3.5 with underflow: each entry is off by ``gamma_k
     (|A||v|)_i + (1 + gamma_k) k eta / 2``; any order, fused multiply-add or not)."""
     g = gamma_up(k, "product_gamma")
-    under = up((1 + _gamma_q(k)) * Fraction(up(math.sqrt(rows))) * k * Fraction(ETA) / 2
-               * Fraction(term("product_underflow")))
+    under = _const("product_under", int(k), int(rows), term("product_underflow"))[0]
     return up(up(up(g * fro_up) * v_norm_up) + under)
 
 
@@ -190,11 +213,10 @@ def fro2_from_trace(trace: Any, m: int, n: int) -> Any:
     """Upper bound on ``||A||_F^2`` from ``trace``, an upper bound on the exact
     sum of the computed Gram diagonal: each ``fl(G)_ii`` is at least
     ``(1 - gamma_M) sum_k a_ki^2 - M eta`` (M = max(m, n))."""
-    big, k = max(m, n), min(m, n)
-    g = _gamma_q(big) * Fraction(term("fro_from_trace"))
-    if g >= 1:
+    under, one_minus_g = _const("fro", int(m), int(n), term("fro_from_trace"))
+    if one_minus_g <= 0:
         return math.inf
-    return up(up(trace + up(Fraction(k * big) * Fraction(ETA))) / dn(1 - g))
+    return up(up(trace + under) / one_minus_g)
 
 
 def gram_error(fro2_up: Any, m: int, n: int) -> Any:
@@ -202,10 +224,8 @@ def gram_error(fro2_up: Any, m: int, n: int) -> Any:
     ``||A||_F^2 <= fro2_up``: ``gamma_M ||A||_F^2 + (1 + gamma_M) N M eta / 2``
     (M = max(m, n) the inner-product length, N = min(m, n); each entry is off by
     ``gamma_M (|A|^T |A|)_ij + (1 + gamma_M) M eta / 2``)."""
-    big, k = max(m, n), min(m, n)
-    g = up(_gamma_q(big) * Fraction(term("gram_gamma")))
-    return up(up(g * fro2_up) + up((1 + _gamma_q(big)) * k * big * Fraction(ETA) / 2
-                                   * Fraction(term("gram_underflow"))))
+    g, under = _const("gram", int(m), int(n), term("gram_gamma"), term("gram_underflow"))
+    return up(up(g * fro2_up) + under)
 
 
 def rump_shift(trace_up: Any, maxdiag_up: Any, n: int) -> Any:
@@ -213,8 +233,7 @@ def rump_shift(trace_up: Any, maxdiag_up: Any, n: int) -> Any:
     to completion proves ``lambda_min(M~) > -c`` when ``tr(M~) <= trace_up``
     and ``max_i M~_ii <= maxdiag_up`` (Rump, BIT 46 (2006), Cor. 2.4, with
     ``gamma_{n+2}`` for his ``gamma_{n+1}``)."""
-    kappa = up(_gamma_q(n + 2) / (1 - _gamma_q(2 * n + 4)) * Fraction(term("rump_gamma")))
-    c = up(4 * Fraction(ETA) * n * Fraction(term("rump_underflow")))
+    kappa, c = _const("rump", int(n), 0, term("rump_gamma"), term("rump_underflow"))
     return up(up(kappa * trace_up) + up(c * up(2 * (n + 1) + maxdiag_up)))
 
 

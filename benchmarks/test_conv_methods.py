@@ -3,8 +3,9 @@
 A handful of 2-D convolutions (16 channels, 3x3, stride 1), each timed per
 method of :func:`lipbench.lipschitz.conv_operator_norm`, plus ``reshape``:
 sigma of ``kernel.reshape(out, -1)``, what spectral-normalization code uses
-(the reshape trap).  Ground truth is the exact route's certified bracket (the
-DFT for circular padding, the assembled matrix for zeros padding), built
+(the reshape trap).  Ground truth is the exact route's bracket (the DFT for
+circular padding, an estimate whose rounding constants are calibrated, see
+docs/certify.md; the assembled matrix's proven bracket for zeros padding), built
 outside the timed call; every row records its relative error and whether its
 bracket holds the truth (a method whose value is no bound shows up as
 ``bracket_ok = False``).  The same cases run in every profile (each well under
@@ -78,7 +79,7 @@ def test_conv_method(benchmark, request, case, method):
         "kind": "conv_method", "method": method, "result_method": r.method, "backend": "numpy", "device": "cpu",
         "dtype": "float64", "family": case, "shape": f"{shape[0]}x{shape[1]}", "m": shape[0], "n": shape[1],
         "tol": TOL, "target_tol": TOL, "rel_error": rel, "value": float(r.value), "truth": t_val,
-        "truth_source": f"conv_operator_norm(method={CASES[case][4]!r}) certified bracket [{t_lo!r}, {t_up!r}]",
+        "truth_source": f"conv_operator_norm(method={CASES[case][4]!r}) bracket [{t_lo!r}, {t_up!r}]",
         "truth_uncertainty": (t_up - t_lo) / t_val, "lower": float(r.lower), "upper": float(r.upper),
         "bracket_ok": bool(float(r.lower) <= t_up and t_lo <= float(r.upper)),
         "converged": bool(r.converged), "met_target": bool(rel <= TOL), "iterations": r.iterations,

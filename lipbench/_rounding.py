@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -34,8 +34,8 @@ __all__ = [
     "U64", "ETA", "TERMS", "unit_roundoff", "smallest_subnormal", "gamma", "term", "up", "dn",
     "gamma_up", "sum_bounds", "norm_bounds", "abs_sum_upper", "product_error", "lower_from_product",
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "scale_back",
-    "svd_backward_p", "svd_error", "gram_rounding_floor", "residual_floor", "inertia_floor",
-    "certificate_floor",
+    "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
+    "product_rounding",
 ]
 
 U64 = 2.0**-53
@@ -58,7 +58,15 @@ TERMS: dict[str, str] = {
     "scale_underflow": "sqrt(mn) eta_dtype / 2: entries scaled down into the subnormal range",
     "conversion": "u ||A||_F / (1 - u): integers beyond 2^53 converted to float64",
     "scale_back": "the result multiplied back by its power of two, rounded outward (1) or to nearest (0)",
-    "gram_iteration": "the Gram iteration's per-step product, symmetrization and normalization roundings",
+    "gram_iteration": "the Gram iteration's per-step product and normalization roundings",
+    "conv_assembly": "gamma_{K-1} || |A| ||_F: a convolution's matrix assembled from unit vectors, "
+                     "each entry a sum of at most K kernel taps",
+    "chain_merge": "gamma_n ||F||_F ||X||_F + n eta sqrt(size) per step: a chain's linear layers multiplied "
+                   "out (network_chain)",
+    "pattern_products": "the same per step for the activation-pattern products W_l D ... D W_1 (pattern_bound)",
+    "psd_entries": "u / (1 - u) ||M||_F + n eta / 2: a PSD check's matrix, each entry its exact value rounded",
+    "eclipse_multiplier": "|fl(lambda b / 2) - lambda b / 2| ||W||_F: ECLipsE-Fast's rounded multiplier "
+                          "in the off-diagonal block",
 }
 
 _FACTORS: dict[str, float] = {}
@@ -269,68 +277,137 @@ def scale_back(x: Any, scale: float, direction: str) -> Any:
     return float(r) if r.ndim == 0 else r
 
 
-# ------------------------------------------------------- floors and estimates
-#: p = SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL) in the SVD's
-#: backward-error estimate p u ||A|| (calibrated, not proven: docs/certify.md)
-SVD_BACKWARD_FACTOR = 8
-SVD_BACKWARD_SMALL = 4
+# ------------------------------------------------ outward arithmetic of bounds
+def _nonnegative(values: Iterable[Any], what: str) -> list[float]:
+    vals = [float(v) for v in values]
+    bad = [v for v in vals if not v >= 0]
+    if bad:
+        raise ValueError(f"{what} takes non-negative numbers; got {bad[0]}")
+    return vals
 
 
-def svd_backward_p(m: int, n: int) -> int:
-    """The calibrated factor p of the SVD's backward-error estimate ``p u ||A||``."""
-    return SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL)
+def prod_up(values: Iterable[Any]) -> float:
+    """An upper bound on the exact product of non-negative floats: the rational
+    product rounded up once (exact when representable; 0 if a factor is 0,
+    else inf if one is inf)."""
+    vals = _nonnegative(values, "prod_up")
+    if any(v == 0 for v in vals):
+        return 0.0
+    if any(math.isinf(v) for v in vals):
+        return math.inf
+    return up(math.prod((Fraction(v) for v in vals), start=Fraction(1)))
 
 
-def svd_error(top: Any, m: int, n: int, dtype: Any, scale: Any = None) -> tuple[float, Any]:
-    """``(p u, delta)``: the SVD's sigma_max ``top`` is estimated within
-    ``delta = p u scale / (1 - p u)`` of the truth (``scale = top``, or an
-    upper bound on ``||A||_F`` for an iterative SVD).  An estimate: p is calibrated."""
-    pu = svd_backward_p(m, n) * unit_roundoff(dtype)
-    return pu, (top if scale is None else scale) * pu / (1 - pu)
+def sum_up(values: Iterable[Any]) -> float:
+    """An upper bound on the exact sum of a few non-negative floats (rational sum, rounded up once)."""
+    vals = _nonnegative(values, "sum_up")
+    if any(math.isinf(v) for v in vals):
+        return math.inf
+    return up(sum((Fraction(v) for v in vals), Fraction(0)))
 
 
-def gram_rounding_floor(m: int, n: int) -> float:
-    """Relative width below which the Gram iteration cannot certify an m x n
-    matrix in the worst case: its first product is off by ``gamma_M
-    ||A||_F^2 <= N gamma_M sigma^2`` and every later one by at most ``N gamma_N``
-    times its own scale, halved once per step (docs/certify.md, "Gram
-    iteration"), so ``N (gamma_M + gamma_N) / 2 <= N gamma_M``."""
-    return min(m, n) * gamma(max(m, n))
+def sqrt_int_up(n: int) -> float:
+    """An upper bound on sqrt(n) for an integer n >= 0 (exact for perfect squares)."""
+    r = math.isqrt(int(n))
+    return float(r) if r * r == n else up(math.sqrt(n))
 
 
-def residual_floor(m: int, n: int, dtype: Any = "float64") -> float:
-    """Smallest relative error the residual bound ``||A^T A v - theta^2 v|| /
-    (2 theta^2)`` can resolve for an m x n matrix evaluated in ``dtype``: the
-    two products are off by ``(m + n + 4) u ||A||_F sigma`` and ``||A||_F <=
-    sqrt(min(m, n)) sigma``."""
-    return (max(int(m), int(n)) + 2) * math.sqrt(min(int(m), int(n))) * unit_roundoff(dtype)
+def within(lower: float, upper: float, tol: float) -> bool:
+    """Whether ``upper - lower <= tol lower`` exactly (both 0 counts; inf never)."""
+    if not (math.isfinite(upper) and lower > 0):
+        return upper == lower == 0.0
+    return Fraction(upper) - Fraction(lower) <= Fraction(tol) * Fraction(lower)
 
 
-def inertia_floor(m: int, n: int, fro2_ratio: float | None = None) -> float:
-    """Smallest relative width ``(t - sigma) / sigma`` the inertia certificate
-    can reach for an m x n matrix with ``||A||_F^2 = fro2_ratio * t^2`` (None:
-    the worst case over matrices), scaled so its largest entry is in [1/2, 2).
-    ``1 / sqrt(1 - q) - 1`` with q the shift over t^2."""
-    k, big = min(m, n), max(m, n)
-    r = float(k) if fro2_ratio is None else min(max(float(fro2_ratio), 0.0), float(k))
-    kappa = gamma(k + 2) / (1 - gamma(2 * k + 4))
-    if fro2_ratio is None:
-        q = k * max(gamma(big), kappa)
-    else:
-        q = gamma(big) * r + kappa * (k - r)
-    # eta terms over t^2 >= 1/4, and the diagonal's roundings (8 u)
-    q = q * (1 + 8 * U64) + 4 * (k * big * ETA + 4 * ETA * k * (2 * k + 3)) + 8 * U64
-    return 1 / math.sqrt(1 - q) - 1 if q < 1 else math.inf
+def fro_bounds(A: Any) -> tuple[float, float]:
+    """``(lo, hi)`` with ``lo <= ||A||_F <= hi`` for a float array, its squares
+    summed in any order (:func:`lipbench._rounding.norm_bounds`).  A is scaled by
+    ``2^-e`` first (its largest entry in [1/2, 1)): scaling up is exact, scaling
+    down loses at most half a subnormal per entry (``subnormal_loss``)."""
+    a = np.asarray(A, dtype=np.float64).reshape(-1)
+    if a.size == 0:
+        return 0.0, 0.0
+    peak = float(np.max(np.abs(a)))
+    if not math.isfinite(peak):
+        return 0.0, math.inf
+    if peak == 0.0:
+        return 0.0, 0.0
+    e = min(math.frexp(peak)[1], 1023)  # 2^e stays a finite float
+    b = np.ldexp(a, -e)
+    lo, hi = norm_bounds(float(np.vdot(b, b)), a.size)
+    if e > 0:  # scaled down: entries may have rounded into the subnormal range
+        loss = subnormal_loss(a.size, "float64")
+        lo, hi = max(dn(lo - loss), 0.0), up(hi + loss)
+    s = math.ldexp(1.0, e)
+    return scale_back(float(lo), s, "down"), scale_back(float(hi), s, "up")
 
 
-def certificate_floor(dtype: Any, m: int, n: int) -> float:
-    """Smallest relative width the inertia certificate can reach for any m x n
-    matrix of ``dtype`` (float16/32/64; all are certified in float64):
-    ``1/sqrt(1 - q) - 1 ~ q/2`` with ``q = N max(gamma_M, gamma_{N+2}/(1 -
-    gamma_{2N+4})) + 8 u``, N = min(m, n), M = max(m, n)."""
-    name = np.dtype(str(dtype).split(".")[-1]).name
-    if name not in ("float16", "float32", "float64"):
-        raise ValueError(f"dtype {name!r} has no certificate; use float16, float32 or float64")
-    if int(m) < 1 or int(n) < 1:
-        raise ValueError(f"shape must be two positive integers; got ({m}, {n})")
-    return inertia_floor(int(m), int(n))
+def operator_lower(matvec: Callable[[np.ndarray], np.ndarray], abs_matvec: Callable[[np.ndarray], np.ndarray],
+                   v: np.ndarray, terms: int) -> float:
+    """A proven lower bound on ``sigma_max(A) >= ||A v|| / ||v||`` for an operator
+    computed as sums of at most ``terms`` products per entry (any order).
+
+    ``abs_matvec`` applies the operator built from the entrywise absolute
+    values of the same factors, so that ``fl(|A| |v|)`` bounds Higham's
+    ``|fl(A v) - A v| <= gamma_k |A| |v| + (1 + gamma_k) k eta / 2`` (Thm 3.5
+    with underflow): each entry of ``fl(|A| |v|)`` is itself a sum of ``terms``
+    non-negative products, rounded once each, so its exact value is at most
+    ``sum_bounds``' upper end (terms ``sum_gamma``, ``sum_underflow``); the
+    product's error is then ``product_error`` (terms ``product_gamma``,
+    ``product_underflow``) with that norm in place of ``||A||_F ||v||``."""
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    _, v_hi = fro_bounds(v)
+    if v_hi == 0.0:
+        return 0.0
+    w = np.asarray(matvec(v), dtype=np.float64).reshape(-1)
+    wa = np.asarray(abs_matvec(np.abs(v)), dtype=np.float64).reshape(-1)
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(wa))):
+        return 0.0
+    w_lo, _ = fro_bounds(w)
+    entry_hi = np.asarray(sum_bounds(wa, max(int(terms), 1))[1], dtype=np.float64)
+    _, abs_hi = fro_bounds(entry_hi)
+    err = product_error(max(int(terms), 1), w.size, abs_hi, 1.0)
+    if not math.isfinite(err):
+        return 0.0
+    return max(dn(dn(w_lo - err) / v_hi), 0.0)
+
+
+def assembly_error(abs_computed: Any, hits: int, name: str = "conv_assembly") -> float:
+    """Bound on ``||M - A||_2`` for a matrix M assembled by applying an operator
+    to unit vectors, where each entry of A is a sum of at most ``hits`` exact
+    terms (kernel entries times 1; the other products are exact zeros, which
+    add exactly).  A sum of K exact terms in any order is off by at most
+    ``gamma_{K-1}`` times the sum of their absolute values (Higham sec. 4.2),
+    so ``||M - A||_F <= gamma_{K-1} || |A| ||_F`` with ``|A|`` the matrix of the
+    absolute kernel; ``abs_computed`` is that matrix assembled the same way,
+    whose non-negative sums are at most ``gamma_{K-1}`` below the exact ones:
+    ``|| |A| ||_F <= ||abs_computed||_F / (1 - gamma_{K-1})``.  0 when ``hits <= 1``."""
+    k = int(hits) - 1
+    if k < 1:
+        return 0.0
+    _, fro = fro_bounds(abs_computed)
+    fro = up(fro / dn(1 - gamma_up(k)))
+    return up(gamma_up(k, name) * fro)
+
+
+def product_rounding(first_fro: float, steps: Sequence[tuple[float, int, int]], name: str) -> float:
+    """Bound on ``||X_k - F_k ... F_1||_F`` for a product computed one factor at a
+    time: ``X_1 = F_1`` (no rounding), ``X_j = fl(F_j X_{j-1})``.
+
+    ``first_fro >= ||F_1||_F``; each step is ``(a_j, n_j, size_j)``: ``a_j >=
+    ||F_j||_F`` (for a diagonal or scalar factor its largest |entry|), ``n_j``
+    the length of each inner product (1 for a diagonal or scalar factor) and
+    ``size_j`` the entries of ``X_j``.  Step j errs by at most ``gamma_{n_j}
+    ||F_j||_F ||X_{j-1}||_F + n_j eta sqrt(size_j)`` in Frobenius norm (Higham
+    Thm 3.5 with underflow, any order: ``|| |F| |X| ||_F <= ||F||_F ||X||_F``),
+    the error so far is multiplied by ``||F_j||_2 <= a_j``, and ``||X_j||_F <=
+    a_j ||X_{j-1}||_F`` plus step j's error."""
+    x, err = float(first_fro), 0.0
+    factor = Fraction(term(name))
+    for a, n, size in steps:
+        a = float(a)
+        under = up(Fraction(int(n)) * Fraction(ETA) * Fraction(sqrt_int_up(int(size))) * factor)
+        local = up(up(gamma_up(int(n), name) * up(a * x)) + under)
+        err = up(up(a * err) + local)
+        x = up(up(a * x) + local)
+    return err

@@ -94,7 +94,8 @@ def kronecker(B: Any, C: Any, *, dtype: str = "float64", chunk_bytes: int = CHUN
                                    meta=np.empty((0, 0), dtype=dtype))
                    for (c0, c1) in cols] for (r0, r1) in rows])
     sb, sc = (np.linalg.svd(F, compute_uv=False) for F in (B, C))
-    from ._rounding import svd_error, unit_roundoff
+    from ._rounding import unit_roundoff
+    from .spectral._floors import svd_error
 
     eb = svd_error(sb[0], *B.shape, "float64")[0]
     ec = svd_error(sc[0], *C.shape, "float64")[0]

@@ -22,7 +22,9 @@ module.  Names here carry no stability promise.
   :func:`scale_array`, and the inertia test on a Gram matrix computed
   elsewhere (:func:`inertia_test_on_gram`, :func:`shifted_diagonal`): the
   margin tests feed them adversarial but legitimate computations (a
-  summation order a BLAS may take).
+  summation order a BLAS may take); likewise ``chain_merge`` and
+  ``pattern_rounding``, the rounding bounds of a chain's merged layers and of
+  the activation-pattern products.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from .spectral._operator import Operator, row_block_normal
 import numpy as np
 
 from . import _rounding as rounding
-from ._rounding import TERMS, gamma, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
+from ._rounding import TERMS, gamma, unit_roundoff
+from .lipschitz.chain import _merge as chain_merge
+from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import certify as _certify
+from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .spectral._scaling import scale_array
 
 __all__ = [
@@ -64,6 +69,8 @@ __all__ = [
     "gram_record",
     "inertia_test_on_gram",
     "shifted_diagonal",
+    "chain_merge",
+    "pattern_rounding",
 ]
 
 

@@ -74,8 +74,12 @@ def check_rule(layer: Any, points: Sequence[np.ndarray], h: float, *, fan_in: in
         if s > best:
             best, best_slack = s, s_slack
     if exact:
-        m, n = Jb.shape
-        cert = tol.svd_atol("float64", (m + 4, n + 4), L)  # the certified upper end's own excess
+        # the certified upper end's own excess over sigma: a product of at most three proven
+        # sigma_max upper ends (AvgPool: one per spatial axis) of matrices no larger than the
+        # Jacobian, each within proven_sigma_rtol of its sigma, a few outward roundings, and a
+        # convolution's assembly error (its operator_error_bound)
+        cert = (3 * tol.proven_sigma_rtol(Jb.shape) + tol.scalar_rtol(ops=4)) * L + \
+            float(getattr(layer, "operator_error_bound", lambda: 0.0)())
         assert L <= best + best_slack + cert, "the layer's constant is not attained (too loose): " + ctx(
             layer=repr(layer)[:200], best_sigma=best, upper=L, slack=best_slack + cert)
     return best, L

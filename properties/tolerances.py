@@ -37,6 +37,7 @@ __all__ = [
     "matvec_atol",
     "gram_atol",
     "svd_atol",
+    "proven_sigma_rtol",
     "scalar_rtol",
     "reference_atol",
     "monotone_slack",
@@ -85,6 +86,18 @@ def svd_atol(dtype: Any, shape: tuple[int, ...], sigma_max: float) -> float:
     """Bound on the error of each computed singular value: ``C_SVD * max(m, n) * eps * sigma_max``."""
     m, n = _dims(shape)
     return C_SVD * max(m, n) * eps(dtype) * sigma_max
+
+
+def proven_sigma_rtol(shape: tuple[int, ...]) -> float:
+    """Relative width of the ``svd`` method's proven bracket at its narrowest (what
+    ``lipbench.lipschitz``'s ``sigma_upper`` asks for): the certificate's width
+    ``certified_width(0, "float64", m, n)`` or, above it, the SVD's backward-error
+    floor ``svd_backward_p(m, n) u`` that the driver raises tol to.  Both grow with
+    m and n, so it also bounds any smaller matrix's."""
+    from lipbench.testing import certified_width, svd_backward_p, unit_roundoff
+
+    m, n = _dims(shape)
+    return max(certified_width(0.0, "float64", m, n), svd_backward_p(m, n) * unit_roundoff("float64"))
 
 
 def scalar_rtol(dtype: Any = "float64", ops: int = 1) -> float:

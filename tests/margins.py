@@ -1,4 +1,5 @@
-"""Margin checks: one or more per rounding term of every certified bound.
+"""Margin checks: one or more per rounding term of every certified bound
+(those of ``lipbench.lipschitz`` are in ``tests/lipschitz_margins.py``).
 
 Each check is a plain function that raises AssertionError when a bound is
 wrong, on a case where its term matters, with the truth in exact rational
@@ -64,7 +65,7 @@ def left_to_right(values: list[float]) -> float:
     return s
 
 
-def squares_losing(count: int, above: bool) -> list[float]:
+def one_then_half_ulps(count: int, above: bool) -> list[float]:
     """1.0 and ``count - 1`` squares just below (``above``: just above) half an
     ulp of 1: summed left to right each addition drops (adds) nearly a unit roundoff."""
     half = 2.0**-53 * (1 + 2.0**-20 if above else 1 - 2.0**-20)
@@ -74,7 +75,7 @@ def squares_losing(count: int, above: bool) -> list[float]:
 # ------------------------------------------------------------------- sums
 @check("sum_gamma", kind="bound")
 def sum_of_squares_lost_stays_below_the_upper_bound() -> None:
-    terms = squares_losing(200, above=False)
+    terms = one_then_half_ulps(200, above=False)
     s = left_to_right(terms)
     exact = sum(map(Q, terms))
     _, hi = rounding.sum_bounds(s, len(terms))
@@ -83,7 +84,7 @@ def sum_of_squares_lost_stays_below_the_upper_bound() -> None:
 
 @check("sum_gamma", kind="bound")
 def sum_of_squares_gained_stays_above_the_lower_bound() -> None:
-    terms = squares_losing(200, above=True)
+    terms = one_then_half_ulps(200, above=True)
     s = left_to_right(terms)
     exact = sum(map(Q, terms))
     lo, _ = rounding.sum_bounds(s, len(terms))
@@ -115,7 +116,7 @@ def a_product_that_gained_keeps_the_lower_bound_below_the_norm() -> None:
     """A = b^T (one row), v = b: fl(A v) summed left to right gains about a
     unit roundoff per term, and ||A||_F ||v|| = |A||v| (rank one), so the
     product's slack is attained."""
-    b = squares_losing(200, above=True)
+    b = one_then_half_ulps(200, above=True)
     b = [math.sqrt(x) for x in b]
     w = left_to_right([x * x for x in b])
     ss_v = float(np.dot(b, b))
@@ -147,7 +148,7 @@ def _losing_column(m: int) -> np.ndarray:
     """An m x 2 matrix: 1 then entries whose squares are just under half an ulp
     of 1, and a second column holding one tiny entry."""
     a = np.zeros((m, 2))
-    a[:, 0] = [math.sqrt(x) for x in squares_losing(m, above=False)]
+    a[:, 0] = [math.sqrt(x) for x in one_then_half_ulps(m, above=False)]
     a[0, 1] = 2.0**-30
     return a
 
@@ -270,6 +271,8 @@ def gram_iteration_upper_bound_holds_after_a_lost_first_product() -> None:
 # ------------------------------------------------------------ the table
 def failing(term: str, factor: float) -> list[str]:
     """The checks that fail with ``term`` multiplied by ``factor``."""
+    import tests.lipschitz_margins  # noqa: F401  (registers the lipschitz checks)
+
     out = []
     with weakened(term, factor):
         for fn, _, _ in CHECKS:
@@ -286,9 +289,9 @@ def weakenings(term: str) -> tuple[float, ...]:
 
 def table() -> tuple[str, list[str]]:
     """The mutation table as markdown, and its survivors."""
-    kinds = {}
-    for fn, terms, kind in CHECKS:
-        kinds[fn.__name__] = kind
+    import tests.lipschitz_margins  # noqa: F401  (registers the lipschitz checks)
+
+    kinds = {fn.__name__: kind for fn, _, kind in CHECKS}
     lines = ["| term | weakening | caught by (kind) |", "|---|---|---|"]
     survivors = []
     for term in TERMS:
@@ -303,7 +306,9 @@ def table() -> tuple[str, list[str]]:
 
 
 if __name__ == "__main__":
-    text, survivors = table()
+    from tests import margins  # this file as a module, which the lipschitz checks register into
+
+    text, survivors = margins.table()
     print(text)
     print(f"\n{len(survivors)} survivor(s)" + (": " + ", ".join(survivors) if survivors else ""))
     sys.exit(1 if survivors else 0)

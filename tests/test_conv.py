@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 import pytest
 
-from lipbench.lipschitz import conv_geometry, conv_operator, conv_operator_norm, conv_upper_bound
+from lipbench.lipschitz import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm, conv_upper_bound
 from lipbench.lipschitz.conv_fft import fft_rounding_terms, polyphase_kernel
 from properties.tolerances import matvec_atol, svd_atol
 
@@ -359,3 +359,34 @@ def test_size_free_bound_counts_strided_dilated_reads():
     sigma, slack = _sigma_and_slack(D)
     free = conv_upper_bound(W, None, stride=2, dilation=2)
     assert sigma <= free + slack and sigma > math.sqrt(6), f"sigma {sigma}, bound {free}"
+
+
+def test_fft_route_is_an_estimate_and_says_why():
+    """The FFT route's rounding constants are calibrated: it is certified only when
+    conv_upper_bound and a proven lower bound (one impulse) meet, and says so."""
+    rng = np.random.default_rng(8)
+    W = rng.standard_normal((3, 2, 3, 3))
+    r = conv_operator_norm(W, (6, 6), padding=1, padding_mode="circular", method="fft")
+    assert r.method == "fft" and r.converged and not r.certified
+    assert "calibrated" in r.message and "not certified" in r.message and r.certificate == "fft (calibrated)"
+
+
+def test_matrix_free_route_certifies_only_with_proven_ends():
+    """A 1 x 1 kernel: conv_upper_bound is sigma(W), and the final vector's proven
+    lower bound meets it; a 3 x 3 kernel's bound is loose, so the bracket stays an estimate."""
+    rng = np.random.default_rng(9)
+    W = rng.standard_normal((5, 4, 1, 1))
+    r = conv_operator_norm(W, (6, 6), padding_mode="circular", method="lanczos", seed=0)
+    sigma, slack = _sigma_and_slack(W[:, :, 0, 0])
+    assert r.certified and r.certificate == "conv-bound" and r.lower - slack <= sigma <= r.upper + slack
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r3 = conv_operator_norm(rng.standard_normal((4, 3, 3, 3)), (3, 8, 8), padding=1, method="lanczos", seed=0)
+    assert not r3.certified and "proven: [" in r3.message
+
+
+def test_certified_bracket_is_the_dense_route_where_it_fits():
+    W, shape, D = _case_matrix(CASES[0])
+    sigma, slack = _sigma_and_slack(D)
+    lo, up, route = conv_certified_bracket(W, shape, **_kwargs(CASES[0]))
+    assert route == "dense" and lo - slack <= sigma <= up + slack and up - lo <= 1e-12 * lo

@@ -35,6 +35,15 @@ def test_gelu_constant_from_critical_point():
     assert g.lipschitz == pytest.approx(expected, rel=1e-14)
 
 
+def test_gelu_layer_takes_the_proven_constant():
+    """GELU's derived constant is a floating-point evaluation: its layer uses the
+    rational upper bound, at most a few ulps above it (series truncation, pi to 1e-14)."""
+    g = activation("gelu")
+    L = ActivationLayer(g).lipschitz_upper()
+    assert g.proven_upper is not None and g.lipschitz <= L <= g.lipschitz * (1 + 8 * EPS)
+    assert all(activation(n).proven_upper is None for n in ("relu", "tanh", "sigmoid", "softplus", "sin", "cos"))
+
+
 def test_named_constants():
     assert activation("sigmoid").lipschitz == 0.25
     assert activation("leaky_relu", alpha=3.0).lipschitz == 3.0

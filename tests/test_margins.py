@@ -9,6 +9,7 @@ import pytest
 
 from lipbench.testing import TERMS
 
+import tests.lipschitz_margins  # noqa: F401  (registers the lipschitz checks)
 from tests.margins import CHECKS, failing, weakenings
 
 

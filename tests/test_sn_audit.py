@@ -9,6 +9,7 @@ import pytest
 
 from lipbench import matrices as lm
 from lipbench.lipschitz import conv_operator_norm
+from lipbench.lipschitz.conv import conv_certified_bracket
 from lipbench.lipschitz.reshape_trap import reshape_trap, reshaped_kernel
 from lipbench.lipschitz.sn_audit import (Estimator, default_estimators, drifting_weights, estimate_sigmas,
                                          overshoot_summary,
@@ -48,8 +49,12 @@ def test_conv_audit_uses_the_operator_bracket():
     K = rng.standard_normal((3, 2, 3, 3))
     rows = sn_audit(K, input_shape=(5, 5), padding=1, padding_mode="circular", steps=2, iterations=(1,))
     assert {r.target for r in rows} == {"reshape", "operator"}
-    r0 = conv_operator_norm(K, (5, 5), padding=1, padding_mode="circular")
-    assert rows[0].sigma_lower == r0.lower and rows[0].sigma_upper == r0.upper
+    # the audit's bracket is the proven one (the assembled matrix: this operator is small), not
+    # the FFT route's estimate, whose rounding constants are calibrated
+    lo, up, route = conv_certified_bracket(K, (5, 5), padding=1, padding_mode="circular")
+    assert route == "dense" and rows[0].sigma_lower == lo and rows[0].sigma_upper == up
+    r0 = conv_operator_norm(K, (5, 5), padding=1, padding_mode="circular", method="dense")
+    assert r0.certified and max(r0.lower, lo) <= min(r0.upper, up)  # two proofs of the same sigma overlap
     for r in rows:
         if r.target == "operator":
             assert r.normalized_upper >= 1.0, r

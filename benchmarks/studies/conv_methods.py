@@ -4,9 +4,10 @@ Run:  python benchmarks/studies/conv_methods.py [--reps 3] [--sizes 32,64]
 
 For each size (64 channels in and out, 3x3 kernel, padding 1) and padding mode
 the routes run interleaved, ``reps`` rounds, and the table gives median
-seconds and accuracy: with circular padding the FFT value is exact (its
-bracket width is printed), so the other routes are compared with it; with
-zeros padding the reference is Lanczos's certified lower end.  The last lines
+seconds and accuracy: with circular padding the FFT value is exact up to
+calibrated rounding constants (its bracket width is printed), so the other
+routes are compared with it; with zeros padding the reference is Lanczos's
+lower end.  The last lines
 are the example of the convolutions doc: a seeded (8, 3, 3, 3) kernel on 32x32
 with zeros padding 1.
 """

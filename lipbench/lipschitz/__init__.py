@@ -14,7 +14,7 @@ and lower bounds.
 from __future__ import annotations
 
 from .activations import ACTIVATIONS, Activation, activation, numerical_sup_abs_derivative
-from .conv import conv_geometry, conv_operator, conv_operator_norm
+from .conv import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm
 from .conv_bound import conv_upper_bound
 from .bounds import LowerBound, difference_quotient, empirical_lower_bound, product_bound
 from .dropout import CONVENTIONS, Dropout, enumerate_masks, expected_over_masks, mask_probabilities, test_time_weight
@@ -71,6 +71,7 @@ __all__ = [
     "Rung",
     "lipschitz_ladder",
     "conv_operator_norm",
+    "conv_certified_bracket",
     "conv_operator",
     "conv_upper_bound",
     "conv_geometry",

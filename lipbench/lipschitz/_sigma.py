@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix", "round_up", "UNIT_ROUNDOFF"]
-
-UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2  # u: |fl(a op b) - a op b| <= u |a op b|
+__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix"]
 
 
 def real_array(W: Any, name: str) -> np.ndarray:
@@ -50,7 +49,11 @@ def sigma_bracket(W: Any) -> tuple[float, float, float]:
     from ..spectral._certification import certified_width
 
     W = check_matrix(W)
-    r = lipbench.spectral_norm(W, method="svd", tol=certified_width(0.0, "float64", *W.shape))
+    with warnings.catch_warnings():
+        # the narrowest width is not always reached (the test then bisects): the bracket is
+        # proven either way, and it is all this function promises
+        warnings.simplefilter("ignore", lipbench.ConvergenceWarning)
+        r = lipbench.spectral_norm(W, method="svd", tol=certified_width(0.0, "float64", *W.shape))
     return float(r.lower), float(r.value), float(r.upper)
 
 
@@ -63,11 +66,3 @@ def sigma_upper(W: Any) -> float:
     """A certified upper bound on sigma_max(W)."""
     return sigma_bracket(W)[2]
 
-
-def round_up(value: float, ops: int = 1) -> float:
-    """An upper bound on the exact result of ``ops`` rounded float64 operations
-    (products, quotients, sums of non-negative terms, square roots) whose computed
-    result is ``value`` >= 0: ``value (1 + 2 ops u)``, then one more ulp up."""
-    if value < 0:
-        raise ValueError(f"round_up takes a non-negative value; got {value}")
-    return float(np.nextafter(value * (1.0 + 2.0 * max(int(ops), 1) * UNIT_ROUNDOFF), np.inf))

@@ -14,6 +14,11 @@ For GELU, ``g'(x) = Phi(x) + x phi(x)`` and ``g''(x) = phi(x) (2 - x^2)``:
 brentq finds the critical points ``+-sqrt(2)`` and the constant is
 ``Phi(sqrt 2) + sqrt 2 phi(sqrt 2) ~ 1.1289``.  ``attained_at`` says where the
 sup is reached (``None`` when it is only approached, e.g. softplus as x -> inf).
+
+Every derived constant but GELU's is exact in floating point: it is attained
+(or approached) where g' evaluates exactly to a float (1, 1/4, alpha).
+GELU's is a floating-point evaluation of special functions, so its layer
+uses :func:`gelu_sup_upper` instead, a proven upper bound in rationals.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class Activation:
     kink_values: tuple[float, ...] = ()  # one-sided values of g' at kinks
     limits: tuple[float, float] = (math.nan, math.nan)  # g'(-inf), g'(+inf)
     params: dict = field(default_factory=dict)
+    #: a proven upper bound on sup |g'| where :attr:`lipschitz` is only a floating-point
+    #: evaluation (GELU); None where the derived constant is exact
+    proven_upper: float | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.fn(np.asarray(x, dtype=np.float64))
@@ -183,11 +191,34 @@ def _phi(x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * np.square(x)) / math.sqrt(2.0 * math.pi)
 
 
+def gelu_sup_upper() -> float:
+    """A proven upper bound on GELU's constant ``Phi(sqrt 2) + sqrt 2 phi(sqrt 2) =
+    1/2 + (erf(1) sqrt(pi) / 2 + 1/e) / sqrt(pi)``, in exact rationals: erf(1) sqrt(pi) / 2
+    ``= sum (-1)^n / (n! (2n + 1))`` and ``1/e = sum (-1)^n / n!`` are alternating series
+    with decreasing terms, so a partial sum ending on a positive term bounds each from
+    above; ``sqrt(pi)`` is bounded below through ``pi > 3.14159265358979`` and an integer
+    square root; the result is rounded up once."""
+    from fractions import Fraction
+
+    erf_part, e_inv = Fraction(0), Fraction(0)
+    for n in range(0, 31):  # 31 terms, the last (n = 30) positive
+        t = Fraction((-1) ** n, math.factorial(n))
+        erf_part += t / (2 * n + 1)
+        e_inv += t
+    pi_lo = Fraction(314159265358979, 10**14)
+    scale = 10**30
+    sqrt_pi_lo = Fraction(math.isqrt(int(pi_lo * scale * scale)), scale)
+    bound = Fraction(1, 2) + (erf_part + e_inv) / sqrt_pi_lo
+    f = float(bound)
+    return f if Fraction(f) >= bound else math.nextafter(f, math.inf)
+
+
 def gelu() -> Activation:
     """x Phi(x) (exact, erf form).  g' = Phi + x phi, g'' = phi (2 - x^2): critical points +-sqrt 2."""
     return Activation("gelu", lambda x: x * special.ndtr(x), lambda x: special.ndtr(x) + x * _phi(x),
                       lambda x: _phi(x) * (2.0 - np.square(x)),
-                      critical_brackets=((0.5, 3.0), (-3.0, -0.5)), limits=(0.0, 1.0))
+                      critical_brackets=((0.5, 3.0), (-3.0, -0.5)), limits=(0.0, 1.0),
+                      proven_upper=gelu_sup_upper())
 
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {

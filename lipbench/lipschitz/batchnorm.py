@@ -4,8 +4,11 @@ With running statistics frozen, ``y = gamma (x - mean) / sqrt(var + eps) + beta`
 per channel, i.e. ``y = s * x + c`` with ``s = gamma / sqrt(var + eps)``.  Its
 Jacobian is ``diag(s)`` (each channel's scale repeated over its spatial
 positions), so the Lipschitz constant is exactly ``max |s|``.  The computed
-``s`` carries three roundings (the sum, the square root, the quotient), which
-:meth:`BatchNorm.lipschitz_upper` adds back.
+``s`` carries three roundings (the sum, the square root, the quotient), so
+:meth:`BatchNorm.scale_bounds` brackets the exact ``|s|`` by the same three
+operations rounded outward (``lipbench._rounding.up``/``dn``, each correctly
+rounded then stepped one float), and :meth:`BatchNorm.lipschitz_upper` is the
+largest upper end.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _sigma
+from .._rounding import dn, up
 from .windows import check_shape
 from .layers import check_input
 
@@ -86,9 +89,26 @@ class BatchNorm:
             raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
         return np.diag(self._per_feature(self.scale()))
 
+    def scale_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` per channel with ``lo <= |gamma| / sqrt(var + eps) <= hi`` exactly."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den_lo = dn(np.sqrt(np.maximum(dn(self.running_var + self.eps), 0.0)))
+            den_hi = up(np.sqrt(up(self.running_var + self.eps)))
+            g = np.abs(self.gamma)
+            hi = up(g / np.maximum(den_lo, 0.0))
+            lo = np.maximum(dn(g / den_hi), 0.0)
+        return lo, np.where(g == 0, 0.0, hi)
+
+    def scale_error(self) -> float:
+        """A bound on ``max_i |s_i - exact s_i|`` for the computed :meth:`scale`:
+        the 2-norm of the error of the diagonal Jacobian."""
+        lo, hi = self.scale_bounds()
+        s = np.abs(self.scale())
+        return float(np.max(np.maximum(up(hi - s), up(s - lo))))
+
     def lipschitz_upper(self) -> float:
-        """``max |s|`` rounded up by the three roundings in computing s."""
-        return _sigma.round_up(float(np.max(np.abs(self.scale()))), ops=3)
+        """``max |s|`` of the exact s (:meth:`scale_bounds`' upper ends)."""
+        return float(np.max(self.scale_bounds()[1]))
 
     def lipschitz_exact(self) -> float:
         return float(np.max(np.abs(self.scale())))

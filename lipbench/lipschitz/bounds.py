@@ -18,16 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from .._rounding import prod_up
 from .network import Sequential
 
 __all__ = ["product_bound", "LowerBound", "empirical_lower_bound", "difference_quotient", "stable_norm"]
 
 
 def product_bound(network: Sequential) -> float:
-    """prod of the layers' certified Lipschitz constants: an upper bound on L(network)."""
+    """prod of the layers' certified Lipschitz constants: an upper bound on L(network)
+    (the product in exact rational arithmetic, rounded up once)."""
     if not isinstance(network, Sequential):
         raise TypeError(f"product_bound takes a Sequential network; got {type(network).__name__}")
-    return float(math.prod(network.layer_constants()))
+    return prod_up(network.layer_constants())
 
 
 def stable_norm(v: Any) -> float:

@@ -5,22 +5,24 @@ between elementwise activations whose slopes lie in an interval ``[lo, hi]``.
 :func:`network_chain` merges each run of linear layers (Dense, Conv, AvgPool,
 BatchNorm, Flatten, test-time Dropout) into one computed matrix and keeps, for
 each, a bound on how far it is from the exact linear map (the rounding of
-assembling and multiplying), so bounds built on the chain stay certified.
-Biases do not matter for Lipschitz constants and are dropped.
+assembling and multiplying, :func:`~._outward.product_rounding`, term
+``chain_merge``), so bounds built on the chain stay certified.  Biases do not
+matter for Lipschitz constants and are dropped.
 
 :func:`psd_margin` is the one certification step both bounds use: a lower bound
 on ``lambda_min`` of an exact symmetric matrix from its computed version,
-through ``lipbench.spectral_norm``'s certified upper bound.
+through the certified upper end of sigma_max (:func:`._sigma.sigma_upper`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .._rounding import ETA, U64, dn, fro_bounds, product_rounding, sqrt_int_up, sum_up, term, up
 from . import _sigma
 from .batchnorm import BatchNorm
 from .conv_layer import Conv
@@ -30,15 +32,7 @@ from .network import Sequential
 from .pooling import AvgPool
 from .residual import Flatten
 
-__all__ = ["Chain", "network_chain", "slope_interval", "psd_margin"]
-
-U = _sigma.UNIT_ROUNDOFF
-TINY = math.ldexp(1.0, -1074)  # what one underflowing operation can lose, at most
-
-
-def gamma(n: int) -> float:
-    """Higham's gamma_n = n u / (1 - n u): relative error of an n-term inner product."""
-    return n * U / (1.0 - n * U)
+__all__ = ["Chain", "network_chain", "slope_interval", "psd_margin", "entry_rounding", "perturbation"]
 
 
 @dataclass(frozen=True)
@@ -80,11 +74,9 @@ def _linear(layer: Any) -> tuple[np.ndarray, float] | None:
     if isinstance(layer, Conv):
         return layer.operator_matrix(), layer.operator_error_bound()
     if isinstance(layer, AvgPool):
-        A = layer.operator_matrix()  # entries fl(1/K)
-        return A, U / (1 - U) * float(np.linalg.norm(A))
+        return layer.operator_matrix(), layer.operator_error()  # entries fl(1/K), error exact
     if isinstance(layer, BatchNorm):
-        A = layer.jacobian(np.zeros(layer.in_features))
-        return A, 4 * U * float(np.max(np.abs(A)))
+        return layer.jacobian(np.zeros(layer.in_features)), layer.scale_error()  # diagonal: max entry error
     if isinstance(layer, Flatten):
         return np.eye(layer.in_features), 0.0
     if isinstance(layer, Dropout) and not layer.training:
@@ -124,48 +116,78 @@ def network_chain(net: Sequential) -> Chain:
     return Chain(tuple(weights), tuple(errors), tuple(slopes))
 
 
+def perturbation(norms: list[float], errors: list[float]) -> float:
+    """Upper bound on ``||prod_i (A_i + E_i) - prod_i A_i||_2`` from ``||A_i||_2 <= a_i`` and
+    ``||E_i||_2 <= e_i``: ``prod (a_i + e_i) - prod a_i`` (expand the product), in exact
+    rational arithmetic rounded up."""
+    if not any(errors):
+        return 0.0
+    if not all(np.isfinite(norms)) or not all(np.isfinite(errors)):
+        return float("inf")
+    a = [Fraction(x) for x in norms]
+    e = [Fraction(x) for x in errors]
+    with_errors, without = Fraction(1), Fraction(1)
+    for ai, ei in zip(a, e):
+        with_errors *= ai + ei
+        without *= ai
+    return up(with_errors - without)
+
+
 def _merge(group: list[tuple[np.ndarray | float, float]], width: int | None) -> tuple[np.ndarray, float]:
-    """fl(A_k ... A_1) and a bound on its distance to the exact product of the exact maps."""
-    mats = [(np.asarray(A, dtype=np.float64), e) for A, e in group]
+    """fl(A_k ... A_1) and a bound on its distance to the exact product of the exact maps:
+    the rounding of the products (:func:`~._outward.product_rounding`, term ``chain_merge``)
+    plus the layers' own errors carried through (:func:`perturbation`)."""
+    mats = [(np.asarray(A, dtype=np.float64), float(e)) for A, e in group]
     if width is None:
         width = next((A.shape[1] for A, _ in mats if A.ndim == 2), None)
         if width is None:
             raise ValueError("the network's input width is unknown (no layer with a fixed width)")
-    W, absW = np.eye(width), np.eye(width)
-    terms = 0
-    norms, errs = [], []
-    for A, e in mats:
-        if A.ndim == 0:  # a scalar (test-time dropout)
-            W, absW = float(A) * W, abs(float(A)) * absW
-            terms += 1
-            norms.append(abs(float(A)))
-        else:
-            W, absW = A @ W, np.abs(A) @ absW
-            terms += A.shape[1]
-            norms.append(float(np.linalg.norm(A)))  # ||A||_F >= ||A||_2
-        errs.append(e)
-    rounding = gamma(terms) * (1 + gamma(terms)) * float(np.linalg.norm(absW)) if len(mats) > 1 else 0.0
-    # ||prod (A_i + E_i) - prod A_i|| <= prod (a_i + e_i) - prod a_i = sum_k prod_{j<k}(a_j + e_j) e_k prod_{j>k} a_j
-    perturbation = sum(math.prod(a + e for a, e in zip(norms[:k], errs[:k])) * errs[k] * math.prod(norms[k + 1:])
-                       for k in range(len(mats)))
-    n_ops = 2 * len(mats) + 2
-    return W, _sigma.round_up(rounding + perturbation + W.size * TINY, ops=n_ops) if mats else 0.0
+    if not mats:
+        return np.eye(width), 0.0
+    norms, steps = [], []
+    W = None
+    for A, _ in mats:
+        scalar = A.ndim == 0
+        a = abs(float(A)) if scalar else fro_bounds(A)[1]  # >= ||A||_2, and the Frobenius norm for Higham's bound
+        norms.append(a)
+        if W is None:  # the first factor is stored as it is: no rounding
+            W = float(A) * np.eye(width) if scalar else A.copy()
+            first = up(a * sqrt_int_up(width)) if scalar else a
+            continue
+        W = float(A) * W if scalar else A @ W
+        steps.append((a, 1 if scalar else A.shape[1], W.size))
+    rounding = product_rounding(first, steps, "chain_merge")
+    return W, sum_up([rounding, perturbation(norms, [e for _, e in mats])])
+
+
+def entry_rounding(M: np.ndarray) -> float:
+    """Bound on ``||M_exact - M||_2`` when each entry of M is its exact value
+    correctly rounded: ``|M_exact_ij - M_ij| <= u / (1 - u) |M_ij| + eta / 2``,
+    so ``u / (1 - u) ||M||_F + n eta / 2`` for n x n (term ``psd_entries``)."""
+    n = M.shape[0]
+    f = Fraction(term("psd_entries"))
+    rel = up(Fraction(U64) / (1 - Fraction(U64)) * f)
+    return up(up(rel * fro_bounds(M)[1]) + up(Fraction(n) * Fraction(ETA) / 2 * f))
 
 
 def psd_margin(M: np.ndarray, exact_error: float = 0.0) -> float:
     """A lower bound on ``lambda_min`` of the exact symmetric matrix ``M_exact`` whose
-    entries the computed ``M`` holds each correctly rounded, and which differs
-    from it by at most ``exact_error`` more in 2-norm.
+    entries the computed ``M`` holds each correctly rounded (:func:`entry_rounding`),
+    and which differs from it by at most ``exact_error`` more in 2-norm.
 
     ``lambda_min(M) = c - lambda_max(c I - M) >= c - sigma_max(c I - M)`` for any c;
-    c is the computed top eigenvalue and sigma_max is ``lipbench.spectral_norm``'s
-    certified upper end (plus the rounding of forming c I - M)."""
-    import lipbench  # late: lipbench/__init__ imports this package
-
+    c is the computed top eigenvalue, sigma_max the certified upper end of the
+    computed ``N = fl(c I - M)`` plus the exact distance of its diagonal from
+    ``c - M_ii`` (rationals); the sum is formed exactly and rounded down once."""
     M = np.asarray(M, dtype=np.float64)
+    if not np.all(np.isfinite(M)) or not np.isfinite(exact_error):
+        return float("-inf")
     c = float(np.linalg.eigvalsh(M)[-1])
     N = c * np.eye(M.shape[0]) - M
-    shift_err = U / (1 - U) * float(np.max(np.abs(np.diag(N))))
-    upper = float(lipbench.spectral_norm(N, method="svd").upper)
-    entry_err = U / (1 - U) * float(np.linalg.norm(M)) + M.shape[0] * TINY
-    return float(np.nextafter(c - _sigma.round_up(upper + shift_err + entry_err + exact_error, ops=4), -np.inf))
+    shift = max((abs(Fraction(float(N[i, i])) - (Fraction(c) - Fraction(float(M[i, i]))))
+                 for i in range(M.shape[0])), default=Fraction(0))
+    upper = _sigma.sigma_upper(N)
+    if not np.isfinite(upper):
+        return float("-inf")
+    total = Fraction(upper) + shift + Fraction(entry_rounding(M)) + Fraction(float(exact_error))
+    return dn(Fraction(c) - total)

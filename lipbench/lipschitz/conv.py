@@ -4,20 +4,25 @@
 ``x -> conv(x, kernel)`` on one input of shape ``(C_in, *input_shape)`` (no
 bias), with the arguments and kernel layout of ``torch.nn.functional.conv{1,2,3}d``
 (``(out, in/groups, *k)``) and ``conv_transpose{1,2,3}d`` (``(in, out/groups, *k)``).
-It returns a :class:`lipbench.SpectralNormResult` with a certified bracket.
+It returns a :class:`lipbench.SpectralNormResult`; ``certified`` is True only
+when proven ends lie within tol (:mod:`.conv_routes` says which ends are proofs).
 
 Methods:
 
 * ``"fft"`` -- exact for circular padding when every stride divides its input
   length and the output has ``N/s`` positions: the DFT block-diagonalises the
-  map (Sedghi, Gupta & Long 2019; stride by polyphase), see :mod:`.conv_fft`.
+  map (Sedghi, Gupta & Long 2019; stride by polyphase), see :mod:`.conv_fft`;
+  its rounding constants are calibrated, so its bracket is an estimate.
+* ``"dense"`` -- the operator's matrix assembled from its columns, with the
+  ``svd`` method's proven bracket widened by the assembly's rounding.
 * ``"lanczos"`` (or any matrix-free method of :data:`lipbench.METHODS`) -- the
   convolution and its exact adjoint as a ``LinearOperator`` fed to
   :func:`lipbench.spectral_norm`; every padding mode, stride, dilation, group
   count and transposition.
 * ``"bound"`` -- :func:`~lipbench.lipschitz.conv_bound.conv_upper_bound`, no iteration; lower end from impulses.
-* ``"auto"`` -- ``"fft"`` where it applies, else ``"lanczos"``; the upper end
-  is always intersected with :func:`conv_upper_bound`.
+* ``"auto"`` -- ``"fft"`` where it applies, else ``"dense"`` for small
+  operators, else ``"lanczos"``; the upper end is always intersected with
+  :func:`conv_upper_bound`.
 
 The map is ``A = V P`` with ``P`` the padding (a 0/1 matrix: zeros, circular,
 reflect or replicate) and ``V`` the "valid" strided, dilated correlation
@@ -28,8 +33,8 @@ forward layout (PyTorch defines it as that gradient), so it has the same norm.
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -37,7 +42,7 @@ import numpy as np
 
 from ._sigma import real_array
 
-__all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm",
+__all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
            "CONV_METHODS", "PADDING_MODES"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
@@ -307,44 +312,13 @@ def conv_operator(kernel: Any, input_shape: Sequence[int], **conv_args: Any):
 
 
 # --------------------------------------------------------------- the norm
-def _impulse_lower(g: ConvGeometry, op: Any) -> float:
-    """A certified lower bound: ``||Op e||`` for one unit impulse ``e`` in the
-    channel whose kernel slice is largest, at the centre of the input."""
-    W = g.weight
-    if g.transposed:  # the operator is A^T: its input channels are the forward outputs
-        channels, spatial = W.shape[0], g.out_spatial
-        c = int(np.argmax(np.sum(W * W, axis=tuple(range(1, W.ndim)))))
-    else:
-        channels, spatial = g.in_channels, g.in_spatial
-        per_in = np.sum(W * W, axis=(0,) + tuple(range(2, W.ndim)))  # (C_in/G,) summed over groups' rows
-        c = int(np.argmax(per_in))  # a channel of group 0; other groups use other rows, so check all groups
-        cols = [grp * (channels // g.groups) + c for grp in range(g.groups)]
-        best = 0.0
-        for col in cols:
-            best = max(best, _impulse_norm(op, channels, spatial, col))
-        return best
-    return _impulse_norm(op, channels, spatial, c)
-
-
-def _impulse_norm(op: Any, channels: int, spatial: tuple[int, ...], channel: int) -> float:
-    e = np.zeros((channels,) + spatial)
-    e[(channel,) + tuple(n // 2 for n in spatial)] = 1.0
-    w = op.matvec(e.reshape(-1))
-    k = op.shape[1] + 2  # at most this many terms per computed entry
-    gamma = k * _U64 / (1 - k * _U64)
-    return max(0.0, float(np.linalg.norm(w)) * (1 - 3 * _U64) / (1 + gamma))
-
-
-_U64 = float(np.finfo(np.float64).eps) / 2
-
-
 def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
                        dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", transposed: bool = False,
                        output_padding: Any = 0, method: str = "auto", tol: float | None = None,
                        maxiter: int | None = None, seed: int | None = None, strict: bool = False):
     """sigma_max of the convolution ``x -> conv(x, kernel)`` on inputs of shape
     ``(C_in, *input_shape)``, with PyTorch's arguments, as a
-    :class:`lipbench.SpectralNormResult` (``lower <= sigma <= upper``, rounding included).
+    :class:`lipbench.SpectralNormResult`.
 
     kernel : ``(C_out, C_in/groups, *k)``, or ``(C_in, C_out/groups, *k)`` when
         ``transposed`` (``conv_transpose{1,2,3}d``, zeros padding only).
@@ -355,21 +329,26 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         ``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``).
     method : ``"auto"`` (``"fft"`` where exact, else ``"dense"`` up to
         :data:`DENSE_MAX_ENTRIES` entries, else ``"lanczos"``), ``"fft"``,
-        ``"dense"`` (the operator's matrix assembled from its columns, then
-        :func:`lipbench.spectral_norm` with ``certify=True``),
+        ``"dense"`` (the operator's matrix assembled from its columns, then the
+        ``svd`` method's proven bracket, widened by the assembly's rounding),
         ``"lanczos"`` (or another matrix-free method of :data:`lipbench.METHODS`),
         ``"bound"`` (:func:`conv_upper_bound` only, an impulse for the lower end).
     tol, maxiter, seed, strict : passed to :func:`lipbench.spectral_norm` on the
-        matrix-free route; ``tol`` decides ``converged`` for ``"bound"``.
+        matrix-free route; ``tol`` decides ``converged`` and ``certified`` on every route.
 
-    The result's ``shape`` is the operator's (rows, columns) on flattened
-    tensors and ``message`` names the convolution and the route; the upper end
-    is intersected with :func:`conv_upper_bound` on every route.
+    ``certified`` is True only when two *proven* ends lie within ``tol``
+    (:mod:`.conv_routes`): the dense and bound routes' brackets are proofs;
+    the FFT route's and the matrix-free route's are estimates (calibrated FFT
+    constants; a ``LinearOperator``'s assumed rounding), certified only by
+    :func:`conv_upper_bound` and a proven lower bound.  :func:`conv_certified_bracket`
+    gives proven ends for any size.  The result's ``shape`` is the operator's
+    (rows, columns) on flattened tensors and ``message`` names the convolution
+    and the route; the upper end is intersected with :func:`conv_upper_bound`
+    on every route.
     """
     import lipbench
 
-    from .conv_bound import conv_upper_bound
-    from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
+    from .conv_fft import fft_applies
 
     g = conv_geometry(kernel, input_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
                       padding_mode=padding_mode, transposed=transposed, output_padding=output_padding)
@@ -379,81 +358,88 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     if method == "auto":
         method = ("fft" if fft_applies(g)[0]
                   else "dense" if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES else "lanczos")
-    bound = conv_upper_bound(g, g.in_spatial)
-    input_dtype = str(np.asarray(kernel).dtype)
-    if method in ("fft", "bound"):
-        if tol is None:
-            tol = lipbench.default_tol("float64")
-        if method == "fft":
-            lower, value, upper, info = circular_conv_norm(g)
-            upper = min(upper, bound)
-            note = (f"exact by the DFT over {info['frequencies']} frequencies, blocks {info['block_shape']}; "
-                    f"rounding terms fft {info['rounding']['fft']:.3g}, svd {info['rounding']['svd']:.3g}")
-        else:
-            lower = min(_impulse_lower(g, conv_operator(g, ())), bound)
-            value = upper = bound
-            note = "kernel-reshaping upper bound (conv_upper_bound); lower end from one impulse"
-        err = (upper - lower) / upper if upper > 0 else 0.0
-        certificate = "fft" if method == "fft" else "conv-bound"
-        return lipbench.SpectralNormResult(
-            value=value, lower=lower, upper=upper, converged=bool(err <= tol), iterations=0, matvecs=0,
-            method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
-            input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}",
-            certificate=certificate, certified=bool(err <= tol))
-    op = conv_operator(g, ())
-    if method == "dense":
-        return _dense_route(g, op, kernel, input_shape, bound, input_dtype, tol=tol, seed=seed, strict=strict,
-                            args=dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                                      padding_mode=padding_mode, transposed=transposed,
-                                      output_padding=output_padding))
-    r = lipbench.spectral_norm(op, method=method, tol=tol, maxiter=maxiter, seed=seed, strict=strict)
-    if fft_applies(g)[0]:  # the exact route's upper end, when the caller chose another
-        embedded, info = circular_conv_norm(g)[2], {"grid": g.in_spatial}
-    else:
-        embedded, info = embedding_upper(g)
-    upper = min(float(r.upper), bound, embedded)
-    note = "matrix-free on the convolution and its adjoint"
-    certificate = r.certificate
-    if upper == embedded:
-        note += f"; upper end from the circular convolution on {info['grid']} (DFT)"
-        certificate = "circular-embedding"
-    elif upper == bound:
-        note += "; upper end from conv_upper_bound"
-        certificate = "conv-bound"
-    message = f"{g.describe()}: {note}" + (f"; {r.message}" if r.message else "")
-    return dataclasses.replace(r, upper=upper, value=min(float(r.value), upper), input_dtype=input_dtype,
-                               message=message, certificate=certificate,
-                               certified=upper - float(r.lower) <= float(r.tol) * float(r.lower))
+    return _route(g, method, str(np.asarray(kernel).dtype), tol=tol, maxiter=maxiter, seed=seed, strict=strict)[0]
 
 
-def _dense_route(g: ConvGeometry, op: Any, kernel: Any, input_shape: Any, bound: float, input_dtype: str, *,
-                 tol: float | None, seed: int | None, strict: bool, args: dict):
-    """The operator's matrix from its columns, certified by :func:`lipbench.spectral_norm`.
-
-    A column is the operator applied to a unit vector: each entry is a sum of
-    the at most ``K`` kernel taps that land on that input (several only where
-    padding or wrapping makes taps collide), so the assembled matrix is off by
-    at most ``gamma_K`` times the same matrix of ``|kernel|`` entrywise; its
-    Frobenius norm (rounded up) widens the bracket.
-    """
+def _route(g: ConvGeometry, method: str, input_dtype: str, *, tol: float | None, maxiter: int | None,
+           seed: int | None, strict: bool) -> tuple[Any, float, float]:
+    """(result, proven lower end, proven upper end) of one route (:mod:`.conv_routes`)."""
     import lipbench
 
-    n = op.shape[1]
-    M = op.matmat(np.eye(n))
-    taps = int(np.prod(g.kernel_size))
-    abs_op = conv_operator(conv_geometry(np.abs(np.asarray(kernel, dtype=np.float64)), input_shape, **args), ())
-    Mabs = abs_op.matmat(np.eye(n))
-    k = taps + 2
-    gam = k * _U64 / (1 - k * _U64)
-    e = gam * float(np.sqrt(np.sum(Mabs * Mabs))) * (1 + (Mabs.size + 2) * _U64) * (1 + 4 * _U64)
-    want = lipbench.default_tol("float64") if tol is None else float(tol)
-    # half the width for the matrix, the rest for the assembly's rounding e
-    r = dataclasses.replace(lipbench.spectral_norm(M, tol=want / 2, seed=seed, strict=strict, certify=True),
-                            tol=want)
-    lower = max(0.0, float(r.lower) - e)
-    upper = min(float(r.upper) + e, bound)
-    message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "
-               f"(entries within {e:.3g} in Frobenius norm), then method {r.method!r}; {r.message}".rstrip("; "))
-    return dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
-                               input_dtype=input_dtype, message=message, method="dense",
-                               certified=r.certified and upper - lower <= float(r.tol) * lower)
+    from . import conv_routes as routes
+    from .conv_bound import conv_upper_bound
+    from .conv_fft import fft_applies
+
+    peak = float(np.max(np.abs(g.weight)))
+    if peak > 0 and not _SAFE_PEAK[0] <= peak <= _SAFE_PEAK[1]:
+        return _scaled_route(g, peak, method, input_dtype, tol=tol, maxiter=maxiter, seed=seed, strict=strict)
+    bound = conv_upper_bound(g, g.in_spatial)
+    if method in ("fft", "bound"):
+        tol = lipbench.default_tol("float64") if tol is None else tol
+        if method == "fft":
+            ok, why = fft_applies(g)
+            if not ok:
+                raise ValueError(why)
+            return routes.fft_route(g, bound, tol, input_dtype)
+        return routes.bound_route(g, bound, tol, input_dtype)
+    if method == "dense":
+        return routes.dense_route(g, bound, input_dtype, tol=tol, seed=seed, strict=strict)
+    return routes.matrix_free_route(g, method, bound, input_dtype, tol=tol, maxiter=maxiter, seed=seed,
+                                    strict=strict)
+
+
+#: a kernel whose largest entry lies outside this range is scaled by a power of two first
+_SAFE_PEAK = (2.0**-500, 2.0**500)
+
+
+def _scaled_route(g: ConvGeometry, peak: float, method: str, input_dtype: str, **kw: Any) -> tuple[Any, float, float]:
+    """:func:`_route` on the kernel times ``2^-e`` (largest entry in [1/2, 1)): the
+    operator is linear in the kernel, so its norm scales back by ``2^e``, rounded
+    outward (an end beyond float64's range becomes inf or the largest float).  Scaling
+    down rounds entries below the normal range by at most ``eta / 2``; each entry of
+    the operator's matrix sums at most K of them (``entry_hits``) and a row holds at
+    most ``terms_per_entry`` nonzeros, so the operator moves by at most
+    ``K eta / 2 sqrt(rows terms)`` in 2-norm (its Frobenius norm), by Weyl."""
+    import dataclasses as dc
+
+    from .._rounding import ETA, dn, scale_back, up, within
+    from ..spectral._scaling import pow2_exponent, scale_array
+    from . import conv_routes as routes
+
+    e = pow2_exponent(peak)
+    weight, _ = scale_array(np, g.weight, e, "float64")
+    gs = dc.replace(g, weight=weight)
+    r, lo, hi = _route(gs, method, input_dtype, **kw)
+    moved = up(routes.entry_hits(gs) * ETA / 2 * up(math.sqrt(gs.shape[0] * routes.terms_per_entry(gs)))) if e > 0 else 0.0
+    s = math.ldexp(1.0, e)
+    lo, hi = scale_back(max(dn(lo - moved), 0.0), s, "down"), scale_back(up(hi + moved), s, "up")
+    lower = scale_back(max(dn(float(r.lower) - moved), 0.0), s, "down")
+    upper = scale_back(up(float(r.upper) + moved), s, "up")
+    with np.errstate(over="ignore"):
+        value = min(max(float(r.value) * s, lower), upper)
+    note = f"the kernel was scaled by 2^{-e} and the norm back by 2^{e}, rounded outward"
+    return (dc.replace(r, value=value, lower=lower, upper=upper, message=f"{r.message}; {note}",
+                       certified=bool(r.certified) and within(lo, hi, float(r.tol))), lo, hi)
+
+
+def conv_certified_bracket(kernel: Any, input_shape: Sequence[int], *, seed: int | None = None,
+                           **conv_args: Any) -> tuple[float, float, str]:
+    """``(lower, upper, route)`` with ``lower <= sigma_max <= upper`` proven (rounding
+    included) for the convolution (arguments as :func:`conv_operator_norm`, no method):
+    the ``dense`` route at its narrowest certified width where the matrix has at most
+    :data:`DENSE_MAX_ENTRIES` entries, else the matrix-free route's proven ends
+    (:func:`conv_upper_bound`; the Lanczos vector's or an impulse's lower bound)."""
+    import lipbench
+
+    from ..spectral._certification import certified_width
+
+    g = kernel if isinstance(kernel, ConvGeometry) else conv_geometry(kernel, input_shape, **conv_args)
+    m, n = g.shape
+    small = m * n <= DENSE_MAX_ENTRIES
+    # the dense route gives the matrix half the width: its narrowest certified one
+    tol = 2 * certified_width(0.0, "float64", m, n) if small else None
+    with warnings.catch_warnings():  # a width not reached still leaves proven ends
+        warnings.simplefilter("ignore", lipbench.ConvergenceWarning)
+        _, lower, upper = _route(g, "dense" if small else "lanczos", "float64", tol=tol, maxiter=None, seed=seed,
+                                 strict=False)
+    return lower, upper, "dense" if small else "lanczos"

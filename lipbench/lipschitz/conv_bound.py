@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._rounding import prod_up, sqrt_int_up
 from .conv import ConvGeometry, _check_kernel, _tuple, conv_geometry
 
 __all__ = ["conv_upper_bound", "size_free_read_count"]
@@ -52,7 +53,9 @@ def conv_upper_bound(kernel: Any, input_shape: Sequence[int] | None = None, **co
     mode.  Without it the bound holds for every input size: it needs
     ``padding_mode="zeros"`` and uses ``N_in = prod ceil(k gcd(s, d)/s)``
     (stride tightens it, dilation alone does not) and ``N_out = prod(k)``.
-    sigma of the reshaped kernels is the ``svd`` method's certified upper end.
+    sigma of the reshaped kernels is the ``svd`` method's certified upper end,
+    and each product ``sigma sqrt(N)`` is rounded up (``sqrt`` stepped up, the
+    product exact in rationals then rounded up once).
     """
     from . import _sigma
 
@@ -87,8 +90,8 @@ def conv_upper_bound(kernel: Any, input_shape: Sequence[int] | None = None, **co
     for Wb in blocks:  # the norm of a block-diagonal map is the largest block's
         r_in = _sigma.sigma_upper(Wb.transpose(0, 2, 1).reshape(c_out, T * W.shape[1]))  # [W_1 | ... | W_T]
         r_out = _sigma.sigma_upper(Wb.transpose(2, 0, 1).reshape(T * c_out, W.shape[1]))  # [W_1; ...; W_T]
-        best = max(best, min(r_in * math.sqrt(n_in), r_out * math.sqrt(n_out)))
-    return float(best * (1 + 4 * np.finfo(np.float64).eps))  # the product and square roots round up
+        best = max(best, min(prod_up([r_in, sqrt_int_up(n_in)]), prod_up([r_out, sqrt_int_up(n_out)])))
+    return float(best)
 
 
 def _no_repeat(g: ConvGeometry, axis: int) -> bool:

@@ -11,7 +11,13 @@ the kernel ``K'[o, (c, b), a]``; its blocks are ``C_out x (C_in prod(s))``.
 The circular padding itself only shifts the input (a permutation), and groups
 make the map block-diagonal (max over groups).
 
-Rounding (everything else is exact integer bookkeeping):
+Rounding (everything else is exact integer bookkeeping).  These constants
+are *calibrations*, not proofs: Higham's theorem covers a radix-2 transform
+with known twiddle error, but no published constant covers pocketfft's
+mixed-radix and Bluestein paths, nor LAPACK's batched complex SVD.  The
+bracket below is therefore an estimate, and the routes built on it
+(:mod:`.conv_routes`) certify only with proven ends (docs/certify.md, "Routes
+that do not certify"):
 
 * the FFT (Higham, *Accuracy and Stability*, 2nd ed., Thm 24.2): a transform of
   length n computed in ``L`` stages, each with relative error ``eta``, has
@@ -27,10 +33,10 @@ Rounding (everything else is exact integer bookkeeping):
   summed: at most ``gamma_c sqrt(T) ||W||_F`` more, c taps per sum;
 * the batched complex SVD (LAPACK ``gesdd``) is backward stable: each computed
   sigma is exact for ``B + F``, ``||F|| <= 16 (max(m, n) + 4) u ||B||``
-  (twice the real ``svd`` method's factor, for complex arithmetic).
+  (twice the real ``svd`` method's measured factor, for complex arithmetic).
 
 Any other padding (zeros, reflect, replicate; circular with other output
-counts) gets a certified upper bound from the same machinery,
+counts) gets an upper estimate from the same machinery,
 :func:`embedding_upper`: ``A = V P`` with ``V`` the "valid" correlation on the
 padded length ``Lp``, which is the first rows of the strided circular
 correlation ``C`` on a grid ``N' >= Lp`` (a multiple of the stride) fed with
@@ -38,7 +44,7 @@ the zero-extended input, so ``||A|| <= ||C|| ||P||`` and ``||P||`` is the
 square root of the most copies the padding makes of one entry (1 for zeros).
 
 By Weyl each block's sigma_max moves by at most the sum, which bounds
-``|value - sigma|``; the bracket is ``value -/+`` that sum.
+``|value - sigma|`` if the constants hold; the bracket is ``value -/+`` that sum.
 """
 
 from __future__ import annotations
@@ -47,10 +53,11 @@ import math
 
 import numpy as np
 
+from .._rounding import U64, fro_bounds, gamma, prod_up, sqrt_int_up
+
 __all__ = ["fft_applies", "circular_conv_norm", "polyphase_kernel", "fft_rounding_terms", "embedding_upper"]
 
-_U64 = float(np.finfo(np.float64).eps) / 2
-#: relative error of one FFT stage in units of u (covers twiddle error mu <= 2 u)
+#: relative error of one FFT stage in units of u (covers twiddle error mu <= 2 u; calibrated)
 FFT_STAGE_ETA = 8.0
 #: frequencies per batched SVD call (bounds the temporary memory)
 _SVD_CHUNK = 1024
@@ -87,16 +94,16 @@ def polyphase_kernel(g) -> tuple[np.ndarray, int]:
 
 
 def fft_rounding_terms(g, sigma_hat: float, block_shape: tuple[int, int], max_hits: int) -> dict[str, float]:
-    """The three rounding terms of the module doc (absolute, float64)."""
+    """The three rounding terms of the module doc (absolute, float64; calibrated, not proven)."""
     M = [N // s for N, s in zip(g.in_spatial, g.stride)]
     stages = sum(3 * (math.ceil(math.log2(m)) + 1) if m > 1 else 0 for m in M)
-    eta = FFT_STAGE_ETA * _U64
+    eta = FFT_STAGE_ETA * U64
     eps_fft = stages * eta / (1 - stages * eta) if stages else 0.0
-    fro = float(np.linalg.norm(g.weight)) * (1 + 2 * g.weight.size * _U64)
+    fro = fro_bounds(g.weight)[1]
     T = math.prod(g.kernel_size)
     fft = eps_fft * math.sqrt(math.prod(M)) * fro
-    gather = 0.0 if max_hits <= 1 else (max_hits * _U64 / (1 - max_hits * _U64)) * math.sqrt(T) * fro
-    p = 16 * (max(block_shape) + 4) * _U64
+    gather = 0.0 if max_hits <= 1 else gamma(max_hits) * math.sqrt(T) * fro
+    p = 16 * (max(block_shape) + 4) * U64
     svd = p * (sigma_hat + fft + gather) / (1 - p)
     return {"fft": fft, "gather": gather, "svd": svd}
 
@@ -131,8 +138,8 @@ def circular_conv_norm(g) -> tuple[float, float, float, dict]:
 
 
 def embedding_upper(g) -> tuple[float, dict]:
-    """A certified upper bound ``||C_{N'}|| ||P||`` on any convolution (module doc),
-    and a description of the circular map it used."""
+    """An upper estimate ``||C_{N'}|| ||P||`` on any convolution (module doc; calibrated
+    like :func:`circular_conv_norm`, not a proof), and a description of the circular map it used."""
     import dataclasses
 
     padded = tuple(L + a + b for L, a, b in zip(g.in_spatial, g.pad_left, g.pad_right))
@@ -145,5 +152,4 @@ def embedding_upper(g) -> tuple[float, dict]:
     for ax in range(g.ndim):
         idx = g.pad_index(ax)
         copies *= int(np.bincount(idx[idx >= 0], minlength=g.in_spatial[ax]).max())
-    pad_norm = math.sqrt(copies) * (1 + 2 * _U64) if copies > 1 else 1.0
-    return upper * pad_norm * (1 + 2 * _U64), {"grid": grid, "padding_norm_squared": copies, **info}
+    return prod_up([upper, sqrt_int_up(copies)]), {"grid": grid, "padding_norm_squared": copies, **info}

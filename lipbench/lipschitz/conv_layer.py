@@ -11,9 +11,9 @@ spatial dimensions works.
 The forward pass gathers each window through a table of input indices and
 contracts it with the kernel (``einsum``); the layer is affine, so its Jacobian
 is the operator's matrix at every input.  Its Lipschitz constant is that
-operator's sigma_max: :meth:`Conv.lipschitz_upper` takes the certified upper
-end from ``lipbench.lipschitz.conv.conv_operator_norm`` when that module is
-present, and otherwise from ``lipbench.spectral_norm`` of the assembled matrix.
+operator's sigma_max: :meth:`Conv.lipschitz_upper` takes the proven upper end
+of :func:`lipbench.lipschitz.conv.conv_certified_bracket` (the assembled
+matrix's proven bracket) for operators that fit, else ``conv_upper_bound``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _sigma
+from .._rounding import assembly_error, sum_up
 from .windows import PADDING_MODES, as_tuple, check_shape, window_table
 from .layers import check_input
 
@@ -141,30 +142,29 @@ class Conv:
 
     def matrix_lipschitz_upper(self) -> float:
         """Certified sigma_max of the operator from ``lipbench.spectral_norm`` of its
-        assembled matrix, plus the assembly's rounding where an entry is a sum of m
-        > 1 kernel entries: ``gamma_m || |A| ||_F`` with ``|A|`` built from |weight|."""
-        return _sigma.round_up(_sigma.sigma_upper(self.operator_matrix()) + self.operator_error_bound())
+        assembled matrix, plus :meth:`operator_error_bound` (rounded up)."""
+        return sum_up([_sigma.sigma_upper(self.operator_matrix()), self.operator_error_bound()])
 
     def operator_error_bound(self) -> float:
         """A bound on ``||operator_matrix() - exact matrix||_2``: 0 when no entry is a
-        sum (m = 1), else ``gamma_m || |A| ||_F`` with ``|A|`` assembled from |weight|."""
+        sum (m = 1), else ``gamma_{m-1} || |A| ||_F`` with ``|A|`` assembled from |weight|
+        (:func:`lipbench.lipschitz._outward.assembly_error`, term ``conv_assembly``)."""
         m = self.taps_per_entry()
         if m == 1:
             return 0.0
-        u = _sigma.UNIT_ROUNDOFF
         absA = self._apply(np.eye(self.in_features), np.abs(self.weight))
-        return _sigma.round_up(m * u / (1 - m * u) * float(np.linalg.norm(absA)), ops=m + 2)
+        return assembly_error(absA, m)
 
     def lipschitz_upper(self) -> float:
-        """Certified sigma_max of the convolution operator (see the module docstring for the route)."""
-        try:
-            from .conv import conv_operator_norm
-        except ImportError:
-            return self.matrix_lipschitz_upper()
-        r = conv_operator_norm(self.weight, self.input_shape, stride=self.stride, padding=self.padding,
-                               dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode,
-                               transposed=False)
-        return float(r.upper)
+        """Proven sigma_max of the convolution operator (see the module docstring for the route)."""
+        from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
+        from .conv_bound import conv_upper_bound
+
+        g = conv_geometry(self.weight, self.input_shape, stride=self.stride, padding=self.padding,
+                          dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
+        if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the proven bound
+            return conv_upper_bound(g, g.in_spatial)
+        return conv_certified_bracket(g, None)[1]
 
     def lipschitz_exact(self) -> float:
         """sigma_max of the assembled operator matrix to working accuracy."""

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
+from .._rounding import up
 from .layers import check_input
 
 __all__ = ["Dropout", "CONVENTIONS", "enumerate_masks", "mask_probabilities", "expected_over_masks",
@@ -90,10 +92,14 @@ class Dropout:
         return np.diag(np.broadcast_to(np.asarray(self.scale(), dtype=np.float64), a.shape).copy())
 
     def lipschitz_upper(self) -> float:
-        """max |scale|: p or 1 at test time; max(mask) or max(mask)/p at train time."""
+        """max |scale| of the exact layer: p or 1 at test time; max(mask) or max(mask)/p at
+        train time (the quotient in exact rationals, rounded up)."""
+        if self.training and self.convention == "inverted":
+            return up(Fraction(float(np.max(self.mask))) / Fraction(self.p))
         return float(np.max(np.abs(self.scale())))
 
-    lipschitz_exact = lipschitz_upper
+    def lipschitz_exact(self) -> float:
+        return float(np.max(np.abs(self.scale())))
 
 
 def enumerate_masks(n: int) -> np.ndarray:

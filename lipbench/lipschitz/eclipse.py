@@ -21,7 +21,13 @@ so this implementation lowers each ``X_i`` by ``tau lambda_i / 2`` (a relative
 ``tau`` of its smallest eigenvalue, ``lambda_i / 2``), raises ``c`` by a relative
 ``tau``, and *verifies* every block matrix with :func:`chain.psd_margin` (a
 certified lower bound on its smallest eigenvalue, including the chain's error
-bounds on each ``W_i``).  ``tau`` starts at ``2**-20`` and grows 64-fold while
+bounds on each ``W_i``).  The exact block matrices use the floats ``X_i``,
+``lambda_i``, ``b_i`` and ``c`` as they are; the computed blocks hold each entry
+once rounded (``psd_margin``'s term), except the off-diagonal block, whose
+multiplier ``fl(lambda_i b_i / 2)`` is itself rounded: its distance to
+``lambda_i b_i / 2`` (exact rationals) times ``||W_i||_F`` is the term
+``eclipse_multiplier``, and the chain's error ``e_i`` enters as
+``lambda_i b_i / 2 e_i``.  ``tau`` starts at ``2**-20`` and grows 64-fold while
 a check fails; if it never passes, the result is returned as an estimate.
 """
 
@@ -29,11 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from scipy import linalg
 
-from . import _sigma
+from .._rounding import fro_bounds, term, up
 from .chain import Chain, psd_margin
 
 __all__ = ["EclipseResult", "eclipse_fast"]
@@ -77,13 +84,21 @@ def _final_c(X: np.ndarray, W: np.ndarray) -> float:
     return float(linalg.eigh(W.T @ W, X, eigvals_only=True)[-1])
 
 
+def off_block_error(lam: float, hi: float, W: np.ndarray, e: float) -> float:
+    """Bound on ``||fl(-(lam hi / 2)) W - (-(lam hi / 2)) W_exact||_2`` beyond the one
+    rounding of each product that :func:`.chain.psd_margin` counts: the multiplier's
+    own rounding (term ``eclipse_multiplier``) and the chain's error ``e`` scaled by it."""
+    mu = Fraction(lam) * Fraction(hi) / 2
+    mu_f = Fraction(lam * hi / 2)
+    mult = up(abs(mu_f - mu) * Fraction(fro_bounds(W)[1]) * Fraction(term("eclipse_multiplier")))
+    return up(Fraction(mult) + mu * Fraction(e)) if np.isfinite(e) else math.inf
+
+
 def _verified(chain: Chain, Xs: list[np.ndarray], lams: list[float], c: float) -> bool:
     for i, (W, e, (_, hi), lam) in enumerate(zip(chain.weights[:-1], chain.errors, chain.slopes, lams)):
         off = -(lam * hi / 2) * W
         M = np.block([[Xs[i], off.T], [off, lam * np.eye(W.shape[0]) - Xs[i + 1]]])
-        # off's entries carry two roundings (the multiplier, then the product): one more u than psd_margin counts
-        extra = _sigma.round_up((lam * hi / 2) * e + 3 * _sigma.UNIT_ROUNDOFF * float(np.linalg.norm(off)), ops=4)
-        if not psd_margin(M, exact_error=extra) > 0:
+        if not psd_margin(M, exact_error=off_block_error(lam, hi, W, e)) > 0:
             return False
     W, e = chain.weights[-1], chain.errors[-1]
     M = np.block([[c * Xs[-1], W.T], [W, np.eye(W.shape[0])]])
@@ -92,7 +107,7 @@ def _verified(chain: Chain, Xs: list[np.ndarray], lams: list[float], c: float) -
 
 def eclipse_fast(chain: Chain) -> EclipseResult:
     """The certified ECLipsE-Fast bound on L(f) for a chain (see the module docstring)."""
-    if any(np.linalg.norm(W) == 0 for W in chain.weights):
+    if any(not np.any(W) for W in chain.weights):
         return EclipseResult(0.0 if not any(chain.errors) else math.inf, not any(chain.errors), 0.0, 0.0)
     Xs0, _ = _recursion(chain, 0.0)
     closed = math.sqrt(max(_final_c(Xs0[-1], chain.weights[-1]), 0.0))
@@ -100,5 +115,5 @@ def eclipse_fast(chain: Chain) -> EclipseResult:
         Xs, lams = _recursion(chain, tau)
         c = _final_c(Xs[-1], chain.weights[-1]) * (1 + tau)
         if _verified(chain, Xs, lams, c):
-            return EclipseResult(_sigma.round_up(math.sqrt(c)), True, tau, closed)
+            return EclipseResult(up(math.sqrt(c)), True, tau, closed)  # IEEE sqrt: correctly rounded
     return EclipseResult(closed, False, math.nan, closed)

@@ -109,7 +109,10 @@ class ActivationLayer:
         return np.diag(self.activation.derivative(a).astype(np.float64))
 
     def lipschitz_upper(self) -> float:
-        return float(self.activation.lipschitz)
+        """The activation's derived constant, or its proven upper bound where the
+        constant is only a floating-point evaluation (GELU)."""
+        proven = self.activation.proven_upper
+        return float(self.activation.lipschitz if proven is None else max(proven, self.activation.lipschitz))
 
     def lipschitz_exact(self) -> float:
         return float(self.activation.lipschitz)

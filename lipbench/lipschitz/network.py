@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import math
-
 import numpy as np
 
-from . import _sigma
+from .._rounding import prod_up
 from .layers import ActivationLayer, check_input
 
 __all__ = ["Sequential"]
@@ -76,8 +74,9 @@ class Sequential:
         return [float(layer.lipschitz_upper()) for layer in self.layers]
 
     def lipschitz_upper(self) -> float:
-        """The product of the layers' certified constants, rounded up (so a network nests as a layer)."""
-        return _sigma.round_up(math.prod(self.layer_constants()), ops=len(self.layers))
+        """The product of the layers' certified constants, in exact rational arithmetic
+        rounded up once (so a network nests as a layer)."""
+        return prod_up(self.layer_constants())
 
     def linear_region_radius(self, x: Any) -> float:
         """For a piecewise-linear network (Dense, ReLU/leaky ReLU, test-time

@@ -8,8 +8,9 @@ convex in each ``D_i`` with the others fixed (a norm of an affine function),
 so its maximum over the box is attained at a vertex: every entry ``lo`` or
 ``hi``.  :func:`pattern_bound` enumerates all ``2**H`` vertices (H the hidden
 units, up to ~20), bounds each product's sigma_max with
-``lipbench.spectral_norm``'s certified upper end (stacks of products at once),
-and adds the rounding of forming the products.  For ReLU and leaky ReLU the
+``lipbench.spectral_norm``'s proven upper end at its narrowest certified width
+(stacks of products at once), and adds the rounding of forming the products
+(term ``pattern_products``) and the chain's own errors carried through.  For ReLU and leaky ReLU the
 vertices are the activation patterns; the bound equals L(f) exactly when the
 maximising pattern is realised by some input.
 
@@ -22,14 +23,14 @@ pattern's product: a lower bound that meets the upper one.
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
-from . import _sigma
-from .chain import Chain, gamma
+from .._rounding import fro_bounds, product_rounding, sum_up
+from .chain import Chain, perturbation
 
 __all__ = ["PatternBound", "pattern_bound", "realise_pattern", "MAX_HIDDEN_UNITS"]
 
@@ -60,28 +61,31 @@ def _products(chain: Chain, bits: np.ndarray) -> np.ndarray:
 
 
 def _rounding(chain: Chain) -> float:
-    """Bound on ||fl(product) - exact product||_2 for every pattern: Higham's gamma for the
-    chain's inner dimensions (plus one scaling per layer) times the product of |W_i| and
-    max(|lo|, |hi|), plus the chain's own error bounds carried through the other factors."""
-    absP = np.abs(chain.weights[0])
-    norms = [float(np.linalg.norm(chain.weights[0]))]
-    terms = chain.weights[0].shape[1]
-    for W, (lo, hi) in zip(chain.weights[1:], chain.slopes):
+    """Bound on ``||fl(product) - exact product||_2`` for every pattern: the products'
+    rounding as :func:`_products` forms them, ``P <- fl(W fl(D P))``
+    (:func:`~._outward.product_rounding`, term ``pattern_products``; each D a diagonal
+    factor of norm ``max(|lo|, |hi|)``), plus the chain's error bounds carried
+    through the other factors (:func:`.chain.perturbation`)."""
+    norms = [fro_bounds(chain.weights[0])[1]]
+    errs = [chain.errors[0]]
+    steps = []
+    rows = chain.weights[0].shape[0]
+    cols = chain.weights[0].shape[1]
+    for W, e, (lo, hi) in zip(chain.weights[1:], chain.errors[1:], chain.slopes):
         s = max(abs(lo), abs(hi))
-        absP = np.abs(W) @ (s * absP)
-        norms.append(s * float(np.linalg.norm(W)))
-        terms += W.shape[1] + 1
-    scales = [1.0] + [max(abs(lo), abs(hi)) for lo, hi in chain.slopes]
-    errs = [e * s for e, s in zip(chain.errors, scales)]
-    perturbation = sum(math.prod(a + e for a, e in zip(norms[:k], errs[:k])) * errs[k] * math.prod(norms[k + 1:])
-                       for k in range(len(norms)))
-    g = gamma(terms)
-    return _sigma.round_up(g * (1 + g) * float(np.linalg.norm(absP)) + perturbation, ops=2 * len(norms) + 4)
+        a = fro_bounds(W)[1]
+        steps += [(s, 1, rows * cols), (a, W.shape[1], W.shape[0] * cols)]
+        norms += [s, a]
+        errs += [0.0, e]
+        rows = W.shape[0]
+    rounding = product_rounding(norms[0], steps, "pattern_products")
+    return sum_up([rounding, perturbation(norms, errs)])
 
 
 def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, keep: int = 16) -> PatternBound:
     """The certified maximum of sigma_max over all 2**H vertex patterns (ValueError if H > max_hidden_units)."""
     import lipbench  # late: lipbench/__init__ imports this package
+    from ..spectral._certification import certified_width
 
     H = chain.hidden_units
     if H > max_hidden_units:
@@ -90,17 +94,21 @@ def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, kee
     total = 2**H
     best_upper = 0.0
     top: list[tuple[float, int]] = []
+    shape = (chain.weights[-1].shape[0], chain.weights[0].shape[1])
+    tol = certified_width(0.0, "float64", *shape)  # the narrowest width the certificate proves
     for start in range(0, total, _CHUNK):
         idx = np.arange(start, min(start + _CHUNK, total))
         bits = (idx[:, None] >> np.arange(H)[None, :]) & 1
         P = _products(chain, bits)
-        r = lipbench.spectral_norm(P, method="svd")
+        with warnings.catch_warnings():  # a width not reached still leaves a proven upper end
+            warnings.simplefilter("ignore", lipbench.ConvergenceWarning)
+            r = lipbench.spectral_norm(P, method="svd", tol=tol)
         upper, value = np.atleast_1d(r.upper), np.atleast_1d(r.value)
         best_upper = max(best_upper, float(upper.max()))
         order = np.argsort(value)[::-1][:keep]
         top = sorted(top + [(float(value[i]), int(idx[i])) for i in order], reverse=True)[:keep]
     ranked = tuple((((np.int64(i) >> np.arange(H)) & 1).astype(np.int8), v) for v, i in top)
-    return PatternBound(_sigma.round_up(best_upper + _rounding(chain), ops=2), total, ranked)
+    return PatternBound(sum_up([best_upper, _rounding(chain)]), total, ranked)
 
 
 def realise_pattern(net_layers: list, chain: Chain, bits: np.ndarray, *, radius: float = 1e3) -> np.ndarray | None:

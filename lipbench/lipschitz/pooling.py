@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .._rounding import up
 from . import _sigma
 from .windows import as_tuple, check_shape, coverage, window_table
 from .layers import check_input
@@ -106,10 +108,21 @@ class AvgPool(_Pool):
         return B
 
     def lipschitz_upper(self) -> float:
-        """``prod_j sigma_max(B_j) / k_j``, each sigma the certified upper end, rounded up."""
+        """``prod_j sigma_max(B_j) / k_j``, each sigma the certified upper end, in exact
+        rational arithmetic rounded up once."""
         d = len(self.kernel_size)
-        value = math.prod(_sigma.sigma_upper(self._membership(j)) / self.kernel_size[j] for j in range(d))
-        return _sigma.round_up(value, ops=2 * d)
+        value = math.prod((Fraction(_sigma.sigma_upper(self._membership(j))) / self.kernel_size[j]
+                           for j in range(d)), start=Fraction(1))
+        return up(value)
+
+    def operator_error(self) -> float:
+        """A bound on ``||operator_matrix() - exact matrix||_2``: every stored entry is
+        ``fl(1 / K)`` (no window reads an input twice), so the error is ``|fl(1/K) - 1/K|``
+        times the 0/1 pattern, whose Frobenius norm is ``sqrt(nnz)`` (exact rationals, rounded up)."""
+        K = self._table.shape[1]
+        delta = abs(Fraction(1.0 / K) - Fraction(1, K))
+        nnz = self.input_shape[0] * self._table.size
+        return up(delta * Fraction(up(math.sqrt(nnz)))) if delta else 0.0
 
     def lipschitz_exact(self) -> float:
         return math.prod(_sigma.sigma_exact(self._membership(j)) / self.kernel_size[j]
@@ -145,7 +158,7 @@ class MaxPool(_Pool):
         """``sqrt(max coverage)``, rounded up (exact for perfect squares)."""
         c = self.max_coverage()
         r = math.isqrt(c)
-        return float(r) if r * r == c else _sigma.round_up(math.sqrt(c))
+        return float(r) if r * r == c else up(math.sqrt(c))  # IEEE sqrt is correctly rounded
 
     def lipschitz_exact(self) -> float:
         return math.sqrt(self.max_coverage())

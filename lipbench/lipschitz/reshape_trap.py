@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _sigma
-from .conv import _check_kernel, conv_operator_norm
+from .conv import _check_kernel, conv_certified_bracket, conv_operator_norm
 
 __all__ = ["ReshapeTrap", "reshaped_kernel", "reshape_trap"]
 
@@ -83,17 +83,23 @@ def reshape_trap(kernel: Any, input_shape: Sequence[int], **conv_args: Any) -> R
 
     ``conv_args`` are those of :func:`conv_operator_norm` (stride, padding,
     dilation, groups, padding_mode, method, tol); transposed convolutions are
-    refused (PyTorch reshapes their kernel along ``dim=1``).  The operator's
-    bracket is ``conv_operator_norm``'s (method "auto" by default: exact DFT for
-    circular padding, the assembled matrix certified for small operators).
+    refused (PyTorch reshapes their kernel along ``dim=1``).  Without ``method``
+    the operator's bracket is proven (:func:`~.conv.conv_certified_bracket`: the
+    assembled matrix for small operators), so the verdict is a proof; with one
+    it is ``conv_operator_norm``'s bracket for that method (an estimate unless
+    certified).
     """
     if conv_args.get("transposed"):
         raise ValueError("reshape_trap takes forward convolutions; a transposed kernel is reshaped along dim=1 "
                          "by PyTorch's spectral_norm, not dim=0")
     R = reshaped_kernel(kernel)
     r_low, _, r_up = _sigma.sigma_bracket(R)
-    op = conv_operator_norm(kernel, input_shape, **conv_args)
+    if conv_args.get("method") is None:
+        args = {k: v for k, v in conv_args.items() if k not in ("method", "tol", "maxiter", "strict")}
+        o_low, o_up, method = conv_certified_bracket(kernel, input_shape, **args)
+    else:
+        op = conv_operator_norm(kernel, input_shape, **conv_args)
+        o_low, o_up, method = float(op.lower), float(op.upper), str(op.method)
     W = np.asarray(kernel)
-    return ReshapeTrap(reshape_lower=r_low, reshape_upper=r_up, operator_lower=float(op.lower),
-                       operator_upper=float(op.upper), taps=int(np.prod(W.shape[2:])),
-                       operator_method=str(op.method))
+    return ReshapeTrap(reshape_lower=r_low, reshape_upper=r_up, operator_lower=o_low, operator_upper=o_up,
+                       taps=int(np.prod(W.shape[2:])), operator_method=method)

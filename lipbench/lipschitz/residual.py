@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _sigma
+from .._rounding import sum_up
 from .windows import check_shape
 from .layers import check_input
 
@@ -54,8 +54,8 @@ class Residual:
         return np.eye(a.size) + self.f.jacobian(a)
 
     def lipschitz_upper(self) -> float:
-        """``1 + L(f)``, L(f) the branch's certified bound, rounded up."""
-        return _sigma.round_up(1.0 + float(self.f.lipschitz_upper()))
+        """``1 + L(f)``, L(f) the branch's certified bound, rounded up (exact when representable)."""
+        return sum_up([1.0, float(self.f.lipschitz_upper())])
 
 
 @dataclass(frozen=True)

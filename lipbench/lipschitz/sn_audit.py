@@ -21,11 +21,13 @@ Estimators (:func:`default_estimators`):
   what ``spectral_norm(conv)`` does: the wrong matrix, see
   :mod:`.reshape_trap`) or on the convolution operator and its adjoint
   (``operator-*``);
-* ``certified`` -- the upper end of lipbench's certified bracket: then
+* ``certified`` -- a proven upper end of sigma_max: then
   ``sigma(W / sigma_hat) <= 1`` provably (the margin rule that needs no margin).
 
-The true norm is the certified bracket of ``sigma_max(W_t)`` (the SVD route for
-a matrix, :func:`conv_operator_norm` for a convolution), divided by
+The true norm is the proven bracket of ``sigma_max(W_t)`` (the SVD route for
+a matrix, :func:`~.conv.conv_certified_bracket` for a convolution small enough
+to assemble; for a larger one ``conv_operator_norm``'s bracket, an estimate,
+and ``conv_upper_bound`` as the certified estimator's proven end), divided by
 ``sigma_hat``: the rows report ``sigma(W) / sigma_hat`` in exact arithmetic
 (the rounding of the division itself, a relative ``2^-53`` per entry, is left
 out).
@@ -34,13 +36,17 @@ out).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..spectral.result import ConvergenceWarning
 from . import _sigma
-from .conv import _check_kernel, conv_operator, conv_operator_norm
+from .conv import (DENSE_MAX_ENTRIES, _check_kernel, conv_certified_bracket, conv_geometry, conv_operator,
+                   conv_operator_norm)
+from .conv_bound import conv_upper_bound
 
 __all__ = ["Estimator", "AuditRow", "default_estimators", "drifting_weights", "sn_audit", "overshoot_summary",
            "estimate_sigmas", "TORCH_INIT_ITERATIONS"]
@@ -160,13 +166,23 @@ def _quotient(a: float, b: float, direction: float) -> float:
 
 
 def _bracket(W: np.ndarray, input_shape: Sequence[int] | None = None, seed: int | None = None,
-             conv_args: dict | None = None) -> tuple[float, float]:
-    """Certified (lower, upper) of sigma_max of the matrix, or of the convolution with kernel ``W``."""
+             conv_args: dict | None = None) -> tuple[float, float, float]:
+    """``(lower, upper, proven upper)`` of sigma_max of the matrix, or of the convolution with
+    kernel ``W``: the proven bracket (the SVD route; the assembled convolution where it fits,
+    :data:`~.conv.DENSE_MAX_ENTRIES`), else ``conv_operator_norm``'s bracket (an estimate:
+    FFT or matrix-free) with :func:`~.conv_bound.conv_upper_bound` as the proven upper end."""
     if input_shape is None:
         lo, _, up = _sigma.sigma_bracket(W)
-        return lo, up
-    r = conv_operator_norm(W, input_shape, seed=seed, **(conv_args or {}))
-    return float(r.lower), float(r.upper)
+        return lo, up, up
+    args = conv_args or {}
+    g = conv_geometry(W, input_shape, **args)
+    if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES:
+        lo, up, _ = conv_certified_bracket(g, input_shape, seed=seed)
+        return lo, up, up
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = conv_operator_norm(W, input_shape, seed=seed, **args)
+    return float(r.lower), float(r.upper), conv_upper_bound(g, g.in_spatial)
 
 
 def _maps(W: np.ndarray, input_shape: Sequence[int] | None, conv_args: dict) -> dict[str, tuple]:
@@ -214,7 +230,7 @@ def estimate_sigmas(weights: Sequence[Any], estimator: Estimator, *, input_shape
     tracker = _Tracker(estimator, seed, start_vector)
     for t, W in enumerate(weights):
         W = np.asarray(W, dtype=np.float64)
-        upper = (_bracket(W, input_shape, seed, conv_args)[1] if input_shape is not None else _bracket(W)[1]) \
+        upper = (_bracket(W, input_shape, seed, conv_args)[2] if input_shape is not None else _bracket(W)[2]) \
             if estimator.start == "certified" else math.nan
         out.append(tracker(_maps(W, input_shape, conv_args), upper, t))
     return np.array(out)
@@ -254,10 +270,10 @@ def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: in
     trackers = [_Tracker(e, seed, start_vector) for e in ests]
     rows: list[AuditRow] = []
     for t, W in enumerate(drifting_weights(W0, steps, eta=eta, seed=seed + 1)):
-        lo, up = _bracket(W, input_shape, seed, conv_args) if conv else _bracket(W)
+        lo, up, proven_up = _bracket(W, input_shape, seed, conv_args) if conv else _bracket(W)
         maps = _maps(W, input_shape, conv_args)
         for e, tracker in zip(ests, trackers):
-            s = tracker(maps, up, t)
+            s = tracker(maps, proven_up, t)
             rows.append(AuditRow(layer, e.name, e.start, e.target, e.iterations, t, s, lo, up,
                                  _quotient(lo, s, -np.inf), _quotient(up, s, np.inf)))
     return rows

@@ -12,12 +12,11 @@ proven and its width is at most ``tol`` times its lower end, compared exactly.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._rounding import dn, scale_back, up
+from .._rounding import dn, scale_back, up, within
 from ._operator import Operator
 from ._raw import Raw
 
@@ -33,12 +32,6 @@ class Bracket(NamedTuple):
     certificate: str
     certified: bool
     notes: tuple[str, ...]
-
-
-def _within(lower: float, upper: float, tol: float) -> bool:
-    if not (math.isfinite(upper) and lower > 0):
-        return upper == lower == 0.0
-    return Fraction(upper) - Fraction(lower) <= Fraction(tol) * Fraction(lower)
 
 
 def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
@@ -64,10 +57,10 @@ def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
     if not raw.proven or op.linop is not None:  # a LinearOperator's products are assumed, not bounded
         certified = False
     elif op.is_batched:
-        certified = bool(certified) and bool(np.all([_within(lo, hi, tol) for lo, hi in
+        certified = bool(certified) and bool(np.all([within(lo, hi, tol) for lo, hi in
                                                      zip(np.ravel(lower), np.ravel(upper))]))
     else:
-        certified = bool(certified) and _within(lower, upper, tol)
+        certified = bool(certified) and within(lower, upper, tol)
         if math.isinf(upper) and math.isfinite(op.cheap_upper() if not op.is_zero else 0.0):
             notes.append("sigma_max lies beyond the float64 range: the upper end is inf")
         elif not certified and raw.certified and 0 < lower < _SMALLEST_NORMAL / tol:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._inputs import InputInfo, InputKind, classify, dtype_name
-from .._rounding import gram_rounding_floor
+from ._floors import gram_rounding_floor
 
 __all__ = ["auto_plan", "choose_method", "default_tol"]
 

@@ -17,7 +17,8 @@ from ._certification import certified_width, certify_raw
 from ._inputs import InputKind, classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from .._rounding import gram_rounding_floor, norm_bounds, residual_floor, svd_backward_p, unit_roundoff
+from .._rounding import norm_bounds, unit_roundoff
+from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .auto import default_tol, plan
 from .dask_support import dask_route
 from .registry import _METHODS

@@ -9,7 +9,7 @@ import numpy as np
 from .. import backends as _backends
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from .._rounding import svd_error
+from ._floors import svd_error
 from ._certification import certify_raw, certify_stack
 from .result import Stage
 

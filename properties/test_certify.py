@@ -12,6 +12,7 @@ are too rare for a search: 4 in 20000 near-singular 2 x 2 matrices).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from hypothesis import example, find, given, settings
@@ -42,6 +43,12 @@ def sigma_hat(A: np.ndarray) -> float:
     return float(np.linalg.svd(np.asarray(A, dtype=np.float64), compute_uv=False)[0])
 
 
+def fro2_ratio(A: np.ndarray, s: float) -> float:
+    """``||A||_F^2 / s^2`` computed exactly in fractions (``s * s`` and the
+    squares underflow for entries below about 1e-162: A = [[7.8e-236]])."""
+    return float(sum(Fraction(float(x)) ** 2 for x in np.asarray(A, dtype=np.float64).ravel()) / Fraction(s) ** 2)
+
+
 def check_never_below(A: np.ndarray, j: int) -> float:
     """At t = sigma_hat (1 + j u): a certificate implies sigma_max < t exactly."""
     s = sigma_hat(A)
@@ -55,11 +62,12 @@ def check_never_below(A: np.ndarray, j: int) -> float:
 @given(A=small_matrices, j=st.integers(-64, 64))
 @example(A=np.diag([3.0, 1.0]), j=0)  # t = sigma exactly: t^2 I - G is singular
 @example(A=GRAM_LOSING_64x2, j=-6)  # certified without the Gram term (it lost 31.5 u)
+@example(A=np.array([[7.8e-236]]), j=0)  # s * s underflowed to 0: the ratio divided by zero (issue 23, item 7)
 def test_certificate_holds_in_exact_arithmetic(A, j, evidence):
     s = check_never_below(A, j)
     if s > 0:
         m, n = A.shape
-        ratio = float(np.sum(np.asarray(A, dtype=np.float64) ** 2)) / (s * s)
+        ratio = fro2_ratio(A, s)
         width = 4 * C.inertia_floor(m, n, ratio) + tol.svd_atol("float64", A.shape, 1.0)
         t_far = s * (1 + width)
         assert C.inertia_test(A, t_far), "not certified 4 floors above sigma: " + checks.ctx(

@@ -1,7 +1,7 @@
 """The inertia certificate never proves sigma_max(A) < t when it is false.
 
 Ground truth is exact: ``t^2 I - A^T A`` (or ``A A^T``) is tested for positive
-definiteness in integer arithmetic (``checks.exactly_below``), so t can sit a
+definiteness in integer arithmetic (``exact.exactly_below``), so t can sit a
 few units of roundoff on either side of sigma_max.  Two mutation checks show
 the properties bite: without the Gram rounding term Hypothesis finds a matrix
 whose certificate is false; Rump's Cholesky shift is pinned by a regression
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lipbench.spectral import certify as C
 from lipbench.testing import weakened
 
-from . import checks
+from . import checks, exact
 from . import strategies as S
 from . import tolerances as tol
 
@@ -54,7 +54,7 @@ def check_never_below(A: np.ndarray, j: int) -> float:
     s = sigma_hat(A)
     t = s * (1 + j * U64)
     if C.inertia_test(A, t):
-        assert checks.exactly_below(A, t), "certified sigma_max < t, false in exact arithmetic: " + checks.ctx(
+        assert exact.exactly_below(A, t), "certified sigma_max < t, false in exact arithmetic: " + checks.ctx(
             A, t=repr(t), j=j, sigma_hat=repr(s))
     return s
 
@@ -78,7 +78,7 @@ def test_certificate_holds_in_exact_arithmetic(A, j, evidence):
 @given(S.near_singular_symmetric())
 def test_rump_test_holds_in_exact_arithmetic(M):
     if C.verify_positive_definite(M):
-        assert checks.exactly_positive_definite_float(M), "verified positive definite, it is not: " + checks.ctx(
+        assert exact.exactly_positive_definite_float(M), "verified positive definite, it is not: " + checks.ctx(
             M, M=M.tolist())
 
 

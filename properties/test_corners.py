@@ -13,7 +13,7 @@ through every method of ``lipbench.METHODS`` that takes it, with
 Truth is exact: A's entries as rationals (the exact integers, the real
 embedding of a complex matrix), its Gram matrix in integers, and
 ``lower <= sigma_max <= upper`` decided by an exact definiteness test of
-``t^2 I - G`` (``checks.ExactGram``).  Checked: nothing crashes but a clear
+``t^2 I - G`` (``exact.ExactGram``).  Checked: nothing crashes but a clear
 refusal; no NaN; a ``certified`` bracket holds and is at most ``tol`` wide
 relative to its lower end; a method whose bracket is always a proof holds it
 even when not certified.
@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 import lipbench as lb
 from lipbench.lipschitz import conv_operator_norm
 
-from . import checks
+from . import exact
+from . import corner_strategies as CS
 from . import strategies as S
 
 #: methods whose bracket is not always a proof, and why (``Raw.proven`` False:
@@ -92,13 +93,13 @@ def spectral_results(A: Any, seed: int) -> Iterator[tuple[str, bool, Any]]:
 
 def check_every_method(A: np.ndarray, seed: int, evidence: Any) -> Counter:
     """Every method's bracket on A against exact arithmetic (see the module doc)."""
-    truth = checks.ExactGram(checks.exact_entries(A))
+    truth = exact.ExactGram(exact.exact_entries(A))
     outcomes: Counter = Counter()
     for method, certify, r in spectral_results(A, seed):
         if r is None:
             outcomes["refused"] += 1
             continue
-        outcomes[checks.check_exact_bracket(r, truth, proven=method not in UNPROVEN, method=method,
+        outcomes[exact.check_exact_bracket(r, truth, proven=method not in UNPROVEN, method=method,
                                             certify=certify, seed=seed, dtype=A.dtype.name, shape=A.shape,
                                             A=_entries(A))] += 1
     assert outcomes["certified"] + outcomes["proven"] > 0, f"no method bracketed A: {dict(outcomes)}"
@@ -106,7 +107,7 @@ def check_every_method(A: np.ndarray, seed: int, evidence: Any) -> Counter:
     return outcomes
 
 
-@given(A=S.huge_matrices(), seed=S.seeds)
+@given(A=CS.huge_matrices(), seed=S.seeds)
 @example(A=F32_TOP, seed=0)
 @example(A=TOP_64, seed=0)
 @example(A=TOP_64_ROW, seed=0)
@@ -115,7 +116,7 @@ def test_top_of_the_range(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(A=S.tiny_matrices(), seed=S.seeds)
+@given(A=CS.tiny_matrices(), seed=S.seeds)
 @example(A=ETA_2x2, seed=0)
 @example(A=ETA_10x8, seed=0)
 @example(A=ETA_ROW, seed=0)
@@ -123,38 +124,38 @@ def test_bottom_of_the_range(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(A=S.mixed_range_matrices(), seed=S.seeds)
+@given(A=CS.mixed_range_matrices(), seed=S.seeds)
 @example(A=np.array([[MAX64, 0.1], [3e-300, ETA]]), seed=0)
 def test_mixed_ranges(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(A=S.long_sum_matrices(), seed=S.seeds)
+@given(A=CS.long_sum_matrices(), seed=S.seeds)
 @example(A=LONG_128x2, seed=0)
 @example(A=LONG_128x2_TINY, seed=0)
 def test_long_sums(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(A=S.complex_matrices(), seed=S.seeds)
+@given(A=CS.complex_matrices(), seed=S.seeds)
 def test_complex_input(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(A=S.integer_corner_matrices(), seed=S.seeds)
+@given(A=CS.integer_corner_matrices(), seed=S.seeds)
 @example(A=np.array([[2**62 + 1, 3], [2**62, -(2**63)]], dtype=np.int64), seed=0)
 @example(A=np.array([[2**64 - 1, 2**53 + 1], [1, 2**63 + 1]], dtype=np.uint64), seed=0)
 def test_integer_and_bool_input(A, seed, evidence):
     check_every_method(A, seed, evidence)
 
 
-@given(kt=S.repeated_top_matrices(), seed=S.seeds)
+@given(kt=CS.repeated_top_matrices(), seed=S.seeds)
 def test_repeated_top_singular_values(kt, seed, evidence):
     check_every_method(kt.matrix, seed, evidence)
 
 
 @given(sm=st.sampled_from(("repeated_top", "clustered", "rank_deficient")).flatmap(
-    lambda kind: S.spectral_matrices(kind=kind, min_side=2, max_side=S.CORNER_SIDE)), seed=S.seeds)
+    lambda kind: S.spectral_matrices(kind=kind, min_side=2, max_side=CS.CORNER_SIDE)), seed=S.seeds)
 def test_clustered_top_singular_values(sm, seed, evidence):
     check_every_method(sm.matrix, seed, evidence)
 
@@ -174,17 +175,17 @@ def conv_results(case: S.ConvCase) -> Iterator[tuple[str, Any]]:
 
 def check_conv_routes(case: S.ConvCase, evidence: Any) -> Counter:
     """Every conv route's bracket against the operator's exact matrix (see the module doc)."""
-    truth = checks.ExactGram(checks.exact_conv_matrix(case.kernel, case.input_shape, case.padding,
+    truth = exact.ExactGram(exact.exact_conv_matrix(case.kernel, case.input_shape, case.padding,
                                                       case.padding_mode))
     outcomes: Counter = Counter()
     for method, r in conv_results(case):
-        outcomes[checks.check_exact_bracket(r, truth, proven=method not in CONV_UNPROVEN, method=method,
+        outcomes[exact.check_exact_bracket(r, truth, proven=method not in CONV_UNPROVEN, method=method,
                                             **case.describe())] += 1
     evidence.maximum("most certified conv brackets in one example", outcomes["certified"], dict(outcomes))
     return outcomes
 
 
-@given(case=S.corner_conv_cases())
+@given(case=CS.corner_conv_cases())
 @example(case=CONV_BEYOND_RANGE)  # one assembled entry 2^1024: sigma_max beyond float64's range
 def test_convolution_routes(case, evidence):
     check_conv_routes(case, evidence)

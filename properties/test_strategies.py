@@ -10,7 +10,8 @@ from hypothesis import find, given, settings
 
 from lipbench.lipschitz import Dense
 
-from . import checks
+from . import checks, exact
+from . import corner_strategies as CS
 from . import strategies as S
 from . import tolerances as tol
 
@@ -103,22 +104,22 @@ def test_near_singular_symmetric_are_nearly_singular(M):
 # ------------------------------------------------------------------ corners (test_corners.py)
 
 def _exact_sigma_below(A, t):
-    return checks.ExactGram(checks.exact_entries(A)).below(t)
+    return exact.ExactGram(exact.exact_entries(A)).below(t)
 
 
-@given(A=S.huge_matrices())
+@given(A=CS.huge_matrices())
 def test_huge_matrices_reach_the_top_of_their_range(A):
-    top = 2.0 ** S.top_exponent(A.dtype.name)
-    assert A.dtype.name in S.FLOAT_CORNER_DTYPES and np.all(np.isfinite(A)), checks.ctx(A=A.tolist())
+    top = 2.0 ** CS.top_exponent(A.dtype.name)
+    assert A.dtype.name in CS.FLOAT_CORNER_DTYPES and np.all(np.isfinite(A)), checks.ctx(A=A.tolist())
     assert float(np.max(np.abs(A.astype(np.float64)))) >= top, checks.ctx(A, peak=float(np.max(np.abs(A))), top=top)
 
 
 def test_huge_matrices_reach_the_largest_float_of_each_dtype():
-    for dt in S.FLOAT_CORNER_DTYPES:
-        find(S.huge_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A) == np.finfo(A.dtype).max)), settings=REACH)
+    for dt in CS.FLOAT_CORNER_DTYPES:
+        find(CS.huge_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A) == np.finfo(A.dtype).max)), settings=REACH)
 
 
-@given(A=S.tiny_matrices())
+@given(A=CS.tiny_matrices())
 def test_tiny_matrices_are_subnormal(A):
     fi = np.finfo(A.dtype)
     a = np.abs(A.astype(np.float64))
@@ -128,9 +129,9 @@ def test_tiny_matrices_are_subnormal(A):
 
 
 def test_tiny_matrices_reach_every_dtype_and_the_smallest_subnormal():
-    for dt in S.FLOAT_CORNER_DTYPES:
+    for dt in CS.FLOAT_CORNER_DTYPES:
         eta = np.finfo(np.dtype(dt)).smallest_subnormal
-        find(S.tiny_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A) == eta)), settings=REACH)
+        find(CS.tiny_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A) == eta)), settings=REACH)
 
 
 def _scaled_entry_rounds(A):
@@ -143,16 +144,16 @@ def _scaled_entry_rounds(A):
     return False
 
 
-@given(A=S.mixed_range_matrices())
+@given(A=CS.mixed_range_matrices())
 def test_mixed_range_matrices_have_one_huge_entry_among_small_ones(A):
     a = np.abs(A.astype(np.float64)).ravel()
-    assert a.max() >= 2.0 ** S.top_exponent(A.dtype.name), checks.ctx(A, entries=A.tolist())
+    assert a.max() >= 2.0 ** CS.top_exponent(A.dtype.name), checks.ctx(A, entries=A.tolist())
     assert np.sum(a > 1.0) == 1 and a.size >= 2, checks.ctx(A, entries=A.tolist())
 
 
 def test_mixed_range_matrices_round_when_scaled_down():
-    for dt in S.FLOAT_CORNER_DTYPES:
-        find(S.mixed_range_matrices(dtype=dt), _scaled_entry_rounds, settings=REACH)
+    for dt in CS.FLOAT_CORNER_DTYPES:
+        find(CS.mixed_range_matrices(dtype=dt), _scaled_entry_rounds, settings=REACH)
 
 
 def _long_sum_parts(A):
@@ -162,7 +163,7 @@ def _long_sum_parts(A):
     return ones, small
 
 
-@given(A=S.long_sum_matrices())
+@given(A=CS.long_sum_matrices())
 def test_long_sum_squares_straddle_half_an_ulp_of_the_running_sum(A):
     ones, small = _long_sum_parts(A)
     p = np.finfo(A.dtype).nmant + 1
@@ -186,65 +187,65 @@ def test_long_sums_lose_far_more_than_a_few_units_of_roundoff():
         return abs(Fraction(float(acc)) - exact) >= 8 * u * exact
 
     for dt in ("float64", "float32"):
-        find(S.long_sum_matrices(dtype=dt), loses, settings=REACH)
+        find(CS.long_sum_matrices(dtype=dt), loses, settings=REACH)
     for d in (lambda A: A[0, 0] != 1.0, lambda A: A.shape[1] == 2 and np.all(A[:, 1] == A[:, 0])):
-        find(S.long_sum_matrices(), d, settings=REACH)  # shuffled order, a copied column
+        find(CS.long_sum_matrices(), d, settings=REACH)  # shuffled order, a copied column
 
 
-@given(A=S.complex_matrices())
+@given(A=CS.complex_matrices())
 def test_complex_matrices_are_complex_and_finite(A):
-    assert A.dtype.name in S.COMPLEX_DTYPES and np.all(np.isfinite(A)), checks.ctx(A=A.tolist())
+    assert A.dtype.name in CS.COMPLEX_DTYPES and np.all(np.isfinite(A)), checks.ctx(A=A.tolist())
 
 
 def test_complex_matrices_reach_their_corners():
-    find(S.complex_matrices(), lambda A: bool(np.any(A.imag != 0)), settings=REACH)
-    for dt in S.COMPLEX_DTYPES:
+    find(CS.complex_matrices(), lambda A: bool(np.any(A.imag != 0)), settings=REACH)
+    for dt in CS.COMPLEX_DTYPES:
         fi = np.finfo(np.dtype(dt))
-        find(S.complex_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A.real) >= 2.0 ** (fi.maxexp - 1))),
+        find(CS.complex_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A.real) >= 2.0 ** (fi.maxexp - 1))),
              settings=REACH)
-        find(S.complex_matrices(dtype=dt), lambda A: bool(np.any((A.imag != 0) & (np.abs(A.imag) < fi.tiny))),
+        find(CS.complex_matrices(dtype=dt), lambda A: bool(np.any((A.imag != 0) & (np.abs(A.imag) < fi.tiny))),
              settings=REACH)
 
 
-@given(A=S.integer_corner_matrices())
+@given(A=CS.integer_corner_matrices())
 def test_integer_corner_matrices_are_integer_or_bool(A):
-    assert A.dtype.name in S.INTEGER_DTYPES, A.dtype
+    assert A.dtype.name in CS.INTEGER_DTYPES, A.dtype
 
 
 def test_integer_corner_matrices_reach_beyond_two_to_the_53():
     for dt in ("int64", "uint64"):
-        find(S.integer_corner_matrices(dtype=dt), lambda A: any(int(float(x)) != x for x in A.ravel().tolist()),
+        find(CS.integer_corner_matrices(dtype=dt), lambda A: any(int(float(x)) != x for x in A.ravel().tolist()),
              settings=REACH)
-    find(S.integer_corner_matrices(dtype="uint64"), lambda A: int(A.max()) == 2**64 - 1, settings=REACH)
-    find(S.integer_corner_matrices(), lambda A: A.dtype.name == "bool", settings=REACH)
+    find(CS.integer_corner_matrices(dtype="uint64"), lambda A: int(A.max()) == 2**64 - 1, settings=REACH)
+    find(CS.integer_corner_matrices(), lambda A: A.dtype.name == "bool", settings=REACH)
 
 
-@given(kt=S.repeated_top_matrices())
+@given(kt=CS.repeated_top_matrices())
 def test_repeated_top_matrices_have_their_exact_top(kt):
     """sigma_max^2 is exactly the claimed value, with the claimed multiplicity:
     ``sigma2 I - G`` is positive semidefinite with rank N - multiplicity."""
-    g = checks.ExactGram(checks.exact_entries(kt.matrix))
+    g = exact.ExactGram(exact.exact_entries(kt.matrix))
     shifted = g._shifted(kt.sigma2)
     msg = checks.ctx(kt.matrix, sigma2=kt.sigma2, multiplicity=kt.multiplicity, entries=kt.matrix.tolist())
     assert kt.multiplicity >= 2 and g.at_most_sq(kt.sigma2) and not g.below_sq(kt.sigma2), msg
-    assert checks.exact_rank(shifted) == len(shifted) - kt.multiplicity, msg
+    assert exact.exact_rank(shifted) == len(shifted) - kt.multiplicity, msg
 
 
 def test_repeated_top_matrices_reach_rank_deficiency_and_both_ends():
-    find(S.repeated_top_matrices(), lambda kt: min(kt.matrix.shape) > np.linalg.matrix_rank(kt.matrix), settings=REACH)
-    find(S.repeated_top_matrices(), lambda kt: kt.multiplicity > 2, settings=REACH)
-    find(S.repeated_top_matrices(), lambda kt: bool(np.max(np.abs(kt.matrix)) >= 2.0**100), settings=REACH)
-    find(S.repeated_top_matrices(), lambda kt: bool(0 < np.max(np.abs(kt.matrix)) < np.finfo(kt.matrix.dtype).tiny),
+    find(CS.repeated_top_matrices(), lambda kt: min(kt.matrix.shape) > np.linalg.matrix_rank(kt.matrix), settings=REACH)
+    find(CS.repeated_top_matrices(), lambda kt: kt.multiplicity > 2, settings=REACH)
+    find(CS.repeated_top_matrices(), lambda kt: bool(np.max(np.abs(kt.matrix)) >= 2.0**100), settings=REACH)
+    find(CS.repeated_top_matrices(), lambda kt: bool(0 < np.max(np.abs(kt.matrix)) < np.finfo(kt.matrix.dtype).tiny),
          settings=REACH)
 
 
-@given(case=S.corner_conv_cases())
+@given(case=CS.corner_conv_cases())
 def test_corner_conv_cases_are_finite_convolutions(case):
     assert np.all(np.isfinite(case.kernel)) and case.kernel.ndim in (3, 4), case.describe()
 
 
 def test_corner_conv_cases_reach_both_ends_of_the_range():
-    find(S.corner_conv_cases(), lambda c: bool(np.max(np.abs(c.kernel)) >= 2.0**1000), settings=REACH)
-    find(S.corner_conv_cases(), lambda c: bool(0 < np.max(np.abs(c.kernel)) < np.finfo(np.float64).tiny),
+    find(CS.corner_conv_cases(), lambda c: bool(np.max(np.abs(c.kernel)) >= 2.0**1000), settings=REACH)
+    find(CS.corner_conv_cases(), lambda c: bool(0 < np.max(np.abs(c.kernel)) < np.finfo(np.float64).tiny),
          settings=REACH)
-    find(S.corner_conv_cases(), lambda c: c.padding_mode == "circular" and c.same, settings=REACH)
+    find(CS.corner_conv_cases(), lambda c: c.padding_mode == "circular" and c.same, settings=REACH)

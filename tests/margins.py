@@ -36,7 +36,7 @@ from lipbench.spectral.gram import first_product_error, squarings
 from lipbench.spectral.certify import verify_positive_definite
 from lipbench.testing import (TERMS, inertia_test_on_gram, operator_of, rounding, scale_array, shifted_diagonal,
                               weakened)
-from properties.checks import exactly_below, exactly_positive_definite_float
+from properties.exact import exactly_below, exactly_positive_definite_float
 
 U = Q(2) ** -53
 ETA = Q(2) ** -1074

@@ -96,7 +96,7 @@ def _exactly_below(A: np.ndarray, t: float) -> bool:
     """sigma_max(A) < t exactly; integer matrices stay integers (no rounding past 2^53)."""
     from fractions import Fraction
 
-    from properties.checks import exactly_below, exactly_positive_definite
+    from properties.exact import exactly_below, exactly_positive_definite
 
     if A.dtype.kind not in "iu":
         return exactly_below(A, t)

@@ -15,7 +15,7 @@ import lipbench as lb
 from lipbench import matrices as lm
 from lipbench.spectral import certify as C
 from lipbench.testing import weakened
-from properties.checks import exactly_below, exactly_positive_definite_float
+from properties.exact import exactly_below, exactly_positive_definite_float
 from tests.helpers import reference_slack
 
 U64 = np.finfo(np.float64).eps / 2

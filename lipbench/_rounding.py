@@ -33,7 +33,8 @@ import numpy as np
 __all__ = [
     "U64", "ETA", "TERMS", "unit_roundoff", "smallest_subnormal", "gamma", "term", "up", "dn",
     "gamma_up", "sum_bounds", "norm_bounds", "abs_sum_upper", "product_error", "lower_from_product",
-    "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "scale_back",
+    "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
+    "scale_back",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
     "product_rounding",
 ]
@@ -57,6 +58,7 @@ TERMS: dict[str, str] = {
     "diagonal_steps": "t^2 and t^2 - G_ii - s stepped one float toward -inf (1: stepped, 0: rounded to nearest)",
     "scale_underflow": "sqrt(mn) eta_dtype / 2: entries scaled down into the subnormal range",
     "conversion": "u ||A||_F / (1 - u): integers beyond 2^53 converted to float64",
+    "duplicates": "gamma_{k-1} sum |a|: a sparse matrix's duplicate entries (k per position) summed",
     "scale_back": "the result multiplied back by its power of two, rounded outward (1) or to nearest (0)",
     "gram_iteration": "the Gram iteration's per-step product and normalization roundings",
     "conv_assembly": "gamma_{K-1} || |A| ||_F: a convolution's matrix assembled from unit vectors, "
@@ -258,6 +260,15 @@ def conversion_error(fro_up: float) -> float:
     """Bound on ``||A - fl64(A)||_2`` for integers converted to float64 (each
     entry off by at most ``u |fl(a)| / (1 - u)``)."""
     return up(Fraction(U64) / (1 - Fraction(U64)) * Fraction(fro_up) * Fraction(term("conversion")))
+
+
+def duplicate_error(k: int, abs_total: float, dtype: Any) -> float:
+    """Bound on ``||fl(A) - A||_2`` when a sparse matrix's duplicate entries, at most
+    k per position and of absolute sum at most ``abs_total``, are summed in ``dtype``:
+    ``gamma_{k-1} abs_total`` (Higham sec. 4.2; ``||.||_2 <= ||.||_F <=`` the entrywise sum)."""
+    u = Fraction(unit_roundoff(dtype))
+    ku = (int(k) - 1) * u
+    return up(ku / (1 - ku) * Fraction(abs_total) * Fraction(term("duplicates")))
 
 
 def scale_back(x: Any, scale: float, direction: str) -> Any:

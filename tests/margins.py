@@ -247,6 +247,21 @@ def integers_past_2_53_carry_their_conversion_error() -> None:
     assert Q(op.input_error) >= Q(exact), f"input error {op.input_error!r} < {exact!r}"
 
 
+@check("duplicates", kind="bracket")
+def duplicate_sparse_entries_carry_their_sum_s_rounding() -> None:
+    """A CSR matrix storing 1 and 199 values just below half an ulp of 1 at one
+    position: SciPy sums them in storage order and drops nearly all of them."""
+    import scipy.sparse as sp
+
+    vals = one_then_half_ulps(200, above=False)
+    S = sp.csr_matrix((vals, [0] * len(vals), [0, len(vals), len(vals)]), shape=(2, 2))
+    op = operator_of(S)
+    summed = Q(float(op.sparse.toarray()[0, 0])) * Q(op.scale)
+    lost = abs(sum(map(Q, vals)) - summed)
+    assert lost > 150 * U, "SciPy summed the duplicates more accurately than left to right: nothing to pin"
+    assert Q(op.input_error) * Q(op.scale) >= lost, f"input error {op.input_error!r} below the lost {float(lost)!r}"
+
+
 @check("scale_back", kind="bracket")
 def subnormal_results_are_bracketed_exactly() -> None:
     eta = 5e-324

@@ -141,3 +141,56 @@ def test_corner_brackets_hold_in_exact_arithmetic(case, method, certify):
         assert not r.certified and "beyond the float64 range" in r.message
     if r.certified:
         assert r.upper - r.lower <= r.tol * r.lower, (case, method, r.lower, r.upper, r.tol)
+
+
+def _sparse_cases() -> dict:
+    return {
+        "float64, default route (float32 work)": sp.csr_matrix(np.full((3, 3), 0.7)),
+        "float32 row (|A| summed in float32)": sp.csr_matrix(np.full((1, 3), 0.5178723, dtype=np.float32)),
+        "duplicates (2, 2)": sp.csr_matrix(([1.0, 1.0], [0, 0], [0, 2, 2]), shape=(2, 2)),
+        "duplicates (1, 2)": sp.csr_matrix(([3.0, -3.0, 1.0], [0, 0, 1], [0, 3]), shape=(1, 2)),
+        "duplicates, CSC": sp.csc_matrix(([2.0, 0.5, 0.25], [1, 1, 0], [0, 2, 3]), shape=(2, 2)),
+    }
+
+
+@pytest.mark.parametrize("certify", [False, True])
+@pytest.mark.parametrize("method", ["auto", "lanczos", "svd"])
+@pytest.mark.parametrize("case", list(_sparse_cases()))
+def test_sparse_brackets_hold_in_exact_arithmetic(case, method, certify):
+    """Sparse input: the cheap bounds come from the float64 matrix (not a float32
+    working copy), and duplicate stored entries are summed on a copy, their
+    rounding carried into the bracket; the caller's matrix is left as it was."""
+    S = _sparse_cases()[case]
+    data = S.data.copy()
+    try:
+        r, _ = run_quietly(S, method, seed=0, certify=certify)
+    except ValueError as exc:  # svd takes dense input only
+        assert method == "svd" and "dense" in str(exc)
+        return
+    A = S.toarray().astype(np.float64)  # the sum of the stored values: exact here
+    assert not _exactly_below(A, r.lower), (case, method, r.lower, r.upper)
+    assert _exactly_below(A, np.nextafter(r.upper, np.inf)), (case, method, r.lower, r.upper)
+    assert np.array_equal(S.data, data)
+
+
+@pytest.mark.parametrize("dtype", [np.longdouble, np.clongdouble])
+def test_extended_precision_is_refused_by_name(dtype):
+    if np.dtype(dtype).itemsize <= (16 if np.dtype(dtype).kind == "c" else 8):
+        pytest.skip("this platform's long double is float64: nothing is rounded")
+    A = np.eye(2, dtype=dtype)
+    with pytest.raises(TypeError, match="extended precision"):
+        lb.spectral_norm(A)
+    if np.dtype(dtype).kind == "f":
+        from lipbench.lipschitz import conv_operator_norm
+
+        with pytest.raises(TypeError, match="extended precision"):
+            conv_operator_norm(np.ones((1, 1, 3), dtype=dtype), (4,))
+
+
+def test_generic_backend_certifies_a_nearly_singular_gram():
+    """On an array-API backend the certificate's vector comes from two solves
+    with the Cholesky factor, not an LU solve of the nearly singular matrix."""
+    xps = pytest.importorskip("array_api_strict")
+    A = np.full((4, 2), float.fromhex("0x1.3df6825177034p-28"))
+    r, _ = run_quietly(xps.asarray(A), "gram", tol=1e-300, seed=0, certify=True)
+    assert r.certified and not _exactly_below(A, r.lower) and _exactly_below(A, np.nextafter(r.upper, np.inf))

@@ -20,6 +20,9 @@ def real_array(W: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name} must have a real numeric dtype; got {a.dtype}")
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real; got complex dtype {a.dtype}")
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        raise TypeError(f"{name} has dtype {a.dtype} (extended precision), which would be rounded to float64 "
+                        "silently; convert it with astype(float64) first")
     return a
 
 

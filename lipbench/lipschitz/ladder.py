@@ -120,10 +120,14 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
         rows.append(Rung("eclipse_fast", "upper", math.nan, False, 0.0, reason))
         rows.append(Rung("patterns", "upper", math.nan, False, 0.0, reason))
     else:
-        ecl, t = _timed(lambda: eclipse_fast(chain))
-        rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
-                         f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
-                         "estimate (exact arithmetic): a step failed verification"))
+        ecl, t = _timed(lambda: _out_of_range(lambda: eclipse_fast(chain)))
+        if isinstance(ecl, str):
+            rows.append(Rung("eclipse_fast", "upper", math.nan, False, t + t_chain,
+                             f"n/a: its recursion leaves the float64 range ({ecl})"))
+        else:
+            rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
+                             f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
+                             "estimate (exact arithmetic): a step failed verification"))
         if chain.hidden_units > max_hidden_units:
             rows.append(Rung("patterns", "upper", math.nan, False, 0.0,
                              f"{chain.hidden_units} hidden units > {max_hidden_units}"))
@@ -142,9 +146,25 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
             note += f", Jacobians at {len(P)} given points"
         return best, note
 
-    (value, note), t = _timed(empirical)
+    out, t = _timed(lambda: _out_of_range(empirical))
+    value, note = (math.nan, f"n/a: the network's outputs leave the float64 range ({out})") if isinstance(out, str) \
+        else out
     rows.append(Rung("empirical", "lower", value, False, t, note))
     return Ladder(tuple(rows))
+
+
+def _out_of_range(fn: Callable[[], Any]) -> Any:
+    """``fn()``, or what went wrong when its floating-point work overflowed or
+    produced a non-finite value (weights or outputs near the ends of float64's range)."""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return fn()
+    except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    except ValueError as exc:
+        if "inf" in str(exc).lower() or "nan" in str(exc).lower():
+            return f"ValueError: {exc}"
+        raise
 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:

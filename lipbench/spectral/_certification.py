@@ -170,11 +170,16 @@ def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray
         xp.linalg.cholesky(M)
     except (ValueError, RuntimeError, ArithmeticError):
         holds[...] = False  # which one failed is not reported: each is certified alone below
+    v = None
     if np.all(holds):
         v = xp.asarray(np.random.default_rng(0).standard_normal(top.shape + (k, 1)))
-        for _ in range(_cert.INVERSE_STEPS):  # scaled by the largest entry: a tiny matrix's solve is huge
-            v = xp.linalg.solve(M, v)
-            v = v / xp.max(xp.abs(v), axis=-2, keepdims=True)
+        try:
+            for _ in range(_cert.INVERSE_STEPS):  # scaled by the largest entry: a tiny matrix's solve is huge
+                v = xp.linalg.solve(M, v)
+                v = v / xp.max(xp.abs(v), axis=-2, keepdims=True)
+        except (ValueError, RuntimeError, ArithmeticError):  # a solve broke down: each matrix alone below
+            v = None
+    if v is not None and bool(xp.all(xp.isfinite(v))):
         w = (A @ v if right else xp.matrix_transpose(A) @ v)[..., 0]
         v = v[..., 0]
         ss_w = np.asarray(_backends.to_numpy(xp.sum(w * w, axis=-1)), dtype=np.float64)

@@ -39,7 +39,7 @@ import array_api_compat
 import numpy as np
 
 from ._dask_schedule import _distributed_client, compute
-from .._rounding import ETA, abs_sum_upper, norm_bounds, up
+from .._rounding import ETA, abs_sum_upper, conversion_error, norm_bounds, up
 from ._operator import Operator, format_index, fro_upper_bound
 
 __all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
@@ -133,10 +133,10 @@ def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale:
         for (a, tr), xj in zip(pieces, xs):
             tp = _mul(a, tr, xj, acc=tp)
         t[r0:r0 + step] = tp
-        if want_z:
-            tp = np.asfortranarray(tp)
+        if want_z:  # scaled before the product: a^T t of an unscaled a can overflow
+            tp = np.asfortranarray(tp * inv_scale)
             for j, ((a, tr), zj) in enumerate(zip(pieces, zs)):
-                zs[j] = _mul(a, 1 - tr, tp, inv_scale, acc=zj)
+                zs[j] = _mul(a, 1 - tr, tp, acc=zj)
     return (t if want_t else None), (np.concatenate(zs) if want_z else None)
 
 
@@ -390,6 +390,20 @@ def _slab_bytes(A: Any, axis: int) -> int:
     return max(A.chunks[axis]) * int(other) * 8
 
 
+def _input_error(scale: float, fro: float, m: int, n: int, in_name: str, maxabs: float) -> float:
+    """The operator's ``input_error`` (scaled units): scaling down rounds in the
+    subnormal range -- the vectors ``x / scale`` (``||A delta|| <= scale ||A_s||_F
+    sqrt(n) eta / 2`` per unit x) and the Gram route's pieces (``sqrt(m n) eta /
+    2``), the small factors multiplied first so that nothing overflows -- and
+    integers past 2^53 were rounded to float64 (``u ||A||_F / (1 - u)``)."""
+    err = 0.0
+    if scale > 1:
+        err = up(up(up(up(up(math.sqrt(max(m, n))) * ETA) * fro) * scale) + up(up(math.sqrt(m * n)) * ETA))
+    if in_name in ("int64", "uint64") and maxabs * scale > 2.0**53:
+        err = up(err + conversion_error(fro))  # fro of the scaled matrix: the error in its units
+    return err
+
+
 def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     """Validate a Dask array and wrap it as a :class:`DaskOperator` (one
     summary pass; see the module docstring).  A matrix with a single row or
@@ -434,8 +448,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         is_zero=s["max"] == 0.0, array=arr, transposed=transposed, log=log,
         # scaling down rounds in the subnormal range: vectors x / scale (||A delta|| <= scale ||A_s||_F
         # sqrt(n) eta / 2 per unit x) and the Gram route's pieces (||delta A|| <= sqrt(m n) eta / 2)
-        input_error=up(up(scale * fro_upper_bound(ss, m * n) * up(math.sqrt(max(m, n))) * ETA)
-                       + up(math.sqrt(m * n)) * ETA) if scale > 1 else 0.0,
+        input_error=_input_error(scale, fro_upper_bound(ss, m * n), m, n, in_name, s["max"]),
         _fro=fro_upper_bound(ss, m * n), _col2_max=float(np.max(col2)), _abs1=float(np.max(one)),
         _absinf=float(np.max(inf)),
     )

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
-from .._rounding import conversion_error, up
+from .._rounding import abs_sum_upper, conversion_error, duplicate_error, up
 from ._operator import FUSED_BLOCK_BYTES, Operator, format_index, fro_upper_bound
 from ._scaling import pow2_exponent, scale_array, scale_data
 
@@ -132,8 +132,11 @@ def _compute_dtype(name: str, where: str) -> str:
         return "float32"
     if name == "bool" or name.startswith(("int", "uint")):
         return "float64"
-    if name.startswith("complex"):
+    if name in ("complex64", "complex128"):
         return "complex"
+    if name in ("float128", "float96", "longdouble", "complex256", "complex192", "clongdouble"):
+        raise TypeError(f"{where} has dtype {name!r}; extended precision is not supported (its entries would "
+                        "be rounded to float64 silently): convert it with astype(float64) or complex128 first")
     raise TypeError(
         f"{where} has dtype {name!r}; the spectral norm needs a real or complex numeric matrix "
         "(bool, integer, float16/32/64 or complex)"
@@ -318,6 +321,7 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     csr = csr.astype(getattr(np, cdt)) if kind is InputKind.SCIPY_SPARSE else csr.astype(cdt)
     conv_err = (_integer_conversion_error(array_api_compat.array_namespace(original), original, csr.data, in_name)
                 if original.size else 0.0)
+    dup_err = _sum_duplicates(csr, cdt)  # on our copy: the caller's matrix is left as it is
     data = _backends.to_numpy(csr.data)
     if not np.all(np.isfinite(data)):
         coo = csr.tocoo()
@@ -337,8 +341,23 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     return Operator(
         kind=kind, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=device, sparse=scaled, is_zero=maxabs == 0.0,
-        input_error=up(up(conv_err / scale) + scale_err) if conv_err else scale_err,
+        input_error=up(up(up(conv_err + dup_err) / scale) + scale_err) if conv_err or dup_err else scale_err,
     )
+
+
+def _sum_duplicates(csr: Any, dtype: str) -> float:
+    """Sum the entries a CSR matrix stores more than once (in place, our copy) and
+    bound what that sum rounds: k stored values summed in any order are off by at
+    most ``gamma_{k-1}`` times the sum of their absolute values (term ``duplicates``)."""
+    if csr.has_canonical_format:
+        return 0.0
+    indptr, indices = _backends.to_numpy(csr.indptr), _backends.to_numpy(csr.indices)
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    counts = np.unique(rows.astype(np.int64) * csr.shape[1] + indices, return_counts=True)[1]
+    k = int(counts.max()) if counts.size else 1
+    total = abs_sum_upper(float(np.sum(np.abs(_backends.to_numpy(csr.data).astype(np.float64)))), counts.sum())
+    csr.sum_duplicates()
+    return duplicate_error(k, total, dtype) if k > 1 else 0.0
 
 
 def _prepare_linop(A: Any, name: str) -> Operator:

@@ -330,8 +330,8 @@ class Operator:
                 a = self.dense64()
                 ss = float(xp.sum(a * a)) if not self.is_batched else float(xp.max(xp.sum(a * a, axis=(-2, -1))))
                 cnt = self.m * self.n
-            elif self.sparse is not None:
-                d = np.asarray(_backends.to_numpy(self.sparse.data), dtype=np.float64)
+            elif self.sparse is not None:  # the float64 matrix the bounds are about, not a float32 working copy
+                d = np.asarray(_backends.to_numpy(self.sparse64().data), dtype=np.float64)
                 ss = float(np.sum(d * d))
                 cnt = max(1, int(d.size))
             else:
@@ -356,7 +356,7 @@ class Operator:
             else:
                 one, inf = float(one), float(inf)
         else:
-            a = abs(self.sparse)
+            a = abs(self.sparse64())  # summed in float64, as the bound assumes
             one = float(a.sum(axis=0).max())
             inf = float(a.sum(axis=1).max())
         return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(one, self.m) * abs_sum_upper(inf, self.n)))))

@@ -200,7 +200,8 @@ def _gram(A: Any) -> _Gram | None:
 def _cholesky(gram: _Gram, newdiag: np.ndarray, keep: bool) -> Any:
     """The Cholesky factor of the matrix with off-diagonal ``gram.neg`` and
     diagonal ``newdiag`` when the factorization runs to completion, else None
-    (``keep``: leave ``gram.neg`` intact).  NumPy: the upper factor R (M = R^T R)."""
+    (``keep``: leave ``gram.neg`` intact).  NumPy: the upper factor R (M = R^T R);
+    elsewhere the lower factor L (M = L L^T)."""
     k = gram.k
     if gram.numpy:
         from scipy.linalg import lapack
@@ -224,7 +225,7 @@ def _cholesky(gram: _Gram, newdiag: np.ndarray, keep: bool) -> Any:
     except (ValueError, RuntimeError, ArithmeticError):  # numpy's LinAlgError is a ValueError
         return None
     dl = xp.linalg.diagonal(L)
-    return M if bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0)) else None
+    return L if bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0)) else None
 
 
 def _shifted_diagonal(gram: _Gram, t: float) -> np.ndarray | None:
@@ -253,7 +254,8 @@ def _test(gram: _Gram, t: float, keep: bool) -> Any:
 def top_vector(gram: _Gram, factor: Any, rng_seed: int = 0) -> Any:
     """G's top eigenvector from the factor of a passed test: ``INVERSE_STEPS``
     solves with ``t'^2 I - G`` (whose smallest eigenvalue is ``t'^2 -
-    sigma_max^2``) from a fixed random start."""
+    sigma_max^2``) from a fixed random start; None if a solve breaks down (the
+    caller then has no tight lower bound, never a wrong one)."""
     xp = gram.xp
     x = np.random.default_rng(rng_seed).standard_normal(gram.k)
     if gram.numpy:
@@ -261,12 +263,19 @@ def top_vector(gram: _Gram, factor: Any, rng_seed: int = 0) -> Any:
 
         for _ in range(INVERSE_STEPS):
             x, info = lapack.dpotrs(factor, x, lower=0)
+            if info != 0 or not np.all(np.isfinite(x)):
+                return None
             x = x / np.max(np.abs(x))  # (no square to overflow)
         return x
     xv = xp.asarray(x, dtype=xp.float64, device=array_api_compat.device(factor))
-    for _ in range(INVERSE_STEPS):
-        xv = xp.linalg.solve(factor, xv)
-        xv = xv / xp.max(xp.abs(xv))
+    try:
+        for _ in range(INVERSE_STEPS):  # L L^T x = b: two solves with the triangular factor
+            xv = xp.linalg.solve(xp.matrix_transpose(factor), xp.linalg.solve(factor, xv))
+            if not bool(xp.all(xp.isfinite(xv))):
+                return None
+            xv = xv / xp.max(xp.abs(xv))
+    except (ValueError, RuntimeError, ArithmeticError):  # numpy's LinAlgError is a ValueError
+        return None
     return xv
 
 

@@ -266,3 +266,15 @@ def test_progress_setting_is_validated(monkeypatch):
     for bad in ("sometimes", "-1", "nan"):
         with pytest.raises(ValueError, match="LIPBENCH_PROGRESS"):
             progress_setting(bad)
+
+
+@pytest.mark.parametrize("method", ["auto", "power", "randomized", "lanczos"])
+def test_entries_near_the_top_of_float64_stay_bracketed(method):
+    """The slab product is scaled before its second half (a^T t of an unscaled
+    slab overflowed), and the input error is formed small factors first."""
+    from properties.exact import exactly_below
+
+    D = np.array([[1.0, 2.0**1023], [2.0**1023, 1.0], [3.0, 2.0**1022]])
+    r, _ = run_quietly(da.from_array(D, chunks=(2, 2)), method, seed=0, tol=1e-6)
+    assert np.isfinite(r.upper) and not exactly_below(D, r.lower), (method, r.lower, r.upper, r.message)
+    assert exactly_below(D, np.nextafter(r.upper, np.inf)), (method, r.lower, r.upper)

@@ -109,3 +109,20 @@ def test_trained_networks_and_their_ladder():
         assert t.test_accuracy > 0.5, t  # chance is 0.1: the training loop learns
     lad = lipschitz_ladder(mlp.net, seed=0, points=mlp.X_test[:20], n_samples=4, ascent_steps=2)
     assert lad.row("patterns").certified and lad.best_lower <= lad.best_certified_upper
+
+
+@pytest.mark.parametrize("first, reason", [(1e-150, "recursion leaves the float64 range"),
+                                            (1e-160, "recursion leaves the float64 range")])
+def test_eclipse_rung_says_why_when_float64_runs_out(first, reason):
+    net = Sequential([Dense(np.array([[first]])), ActivationLayer(activation("relu")), Dense(np.array([[1.0]]))])
+    ladder = lipschitz_ladder(net)
+    row = ladder.row("eclipse_fast")
+    assert math.isnan(row.value) and not row.certified and reason in row.note, row
+    assert ladder.best_certified_upper >= first  # the other certified rungs still bound L = first
+
+
+def test_empirical_rung_says_why_when_outputs_overflow():
+    net = Sequential([Dense(np.eye(2) * 2.0**300), ActivationLayer(activation("relu")),
+                      Dense(np.full((1, 2), 2.0**300))])
+    row = lipschitz_ladder(net).row("empirical")
+    assert math.isnan(row.value) and "outputs leave the float64 range" in row.note, row

@@ -74,9 +74,10 @@ def start_vector(op: Operator, rng: np.random.Generator, v0: Any, dtype: str | N
         if not np.all(np.isfinite(host)):
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(host))[0])
             raise ValueError(f"v0 contains a non-finite value at {bad}")
-        norms = np.linalg.norm(host, axis=-1)
-        if np.any(norms == 0):
+        peak = np.max(np.abs(host), axis=-1, keepdims=True)
+        if np.any(peak == 0):
             raise ValueError("v0 is the zero vector; a start vector must be non-zero")
+        host = host / peak  # a power of two would do; any positive factor keeps the direction
         v = xp.asarray(host, dtype=dt)
     nrm = xp.linalg.vector_norm(v, axis=-1, keepdims=True)
     return v / nrm

@@ -73,22 +73,24 @@ def one_then_half_ulps(count: int, above: bool) -> list[float]:
 
 
 # ------------------------------------------------------------------- sums
+def _sum_bracket(above: bool) -> tuple[float, float, Q]:
+    """(lower, upper) of ``sum_bounds`` for a left-to-right sum of 200 squares
+    that lose (or gain) nearly u each, and the exact sum."""
+    terms = one_then_half_ulps(200, above=above)
+    lo, hi = rounding.sum_bounds(left_to_right(terms), len(terms))
+    return lo, hi, sum(map(Q, terms))
+
+
 @check("sum_gamma", kind="bound")
 def sum_of_squares_lost_stays_below_the_upper_bound() -> None:
-    terms = one_then_half_ulps(200, above=False)
-    s = left_to_right(terms)
-    exact = sum(map(Q, terms))
-    _, hi = rounding.sum_bounds(s, len(terms))
-    assert Q(hi) >= exact, f"upper {hi!r} < exact {float(exact)!r} for a sum that lost {float(exact - Q(s)):.3g}"
+    _, hi, exact = _sum_bracket(above=False)
+    assert Q(hi) >= exact, f"upper {hi!r} < the exact sum {float(exact)!r}, which the computed one lost"
 
 
 @check("sum_gamma", kind="bound")
 def sum_of_squares_gained_stays_above_the_lower_bound() -> None:
-    terms = one_then_half_ulps(200, above=True)
-    s = left_to_right(terms)
-    exact = sum(map(Q, terms))
-    lo, _ = rounding.sum_bounds(s, len(terms))
-    assert Q(lo) <= exact, f"lower {lo!r} > exact {float(exact)!r} for a sum that gained {float(Q(s) - exact):.3g}"
+    lo, _, exact = _sum_bracket(above=True)
+    assert Q(lo) <= exact, f"lower {lo!r} > the exact sum {float(exact)!r}, which the computed one overshot"
 
 
 @check("sum_underflow", kind="bound")

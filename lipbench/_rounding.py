@@ -119,11 +119,13 @@ def dn(x: Any) -> Any:
     return np.nextafter(x, -np.inf) if isinstance(x, np.ndarray) else math.nextafter(float(x), -math.inf)
 
 
-def _sqrt_up(x: Any) -> Any:
+def sqrt_up(x: Any) -> Any:
+    """An upper bound on sqrt(x) (correctly rounded sqrt, stepped up)."""
     return up(np.sqrt(x)) if isinstance(x, np.ndarray) else up(math.sqrt(x))
 
 
-def _sqrt_dn(x: Any) -> Any:
+def sqrt_dn(x: Any) -> Any:
+    """A lower bound on sqrt(max(x, 0)), never negative."""
     x = np.maximum(x, 0.0) if isinstance(x, np.ndarray) else max(float(x), 0.0)
     r = dn(np.sqrt(x)) if isinstance(x, np.ndarray) else dn(math.sqrt(x))
     return np.maximum(r, 0.0) if isinstance(r, np.ndarray) else max(r, 0.0)
@@ -184,7 +186,7 @@ def sum_bounds(s: Any, count: int, *, squares: bool = True) -> tuple[Any, Any]:
 def norm_bounds(ss: Any, count: int) -> tuple[Any, Any]:
     """``(lo, hi)`` around ``sqrt(sum x_i^2)`` from the computed sum of squares ``ss``."""
     lo, hi = sum_bounds(ss, count)
-    return _sqrt_dn(lo), _sqrt_up(hi)
+    return sqrt_dn(lo), sqrt_up(hi)
 
 
 def abs_sum_upper(s: Any, count: int) -> Any:
@@ -256,10 +258,14 @@ def subnormal_loss(count: int, dtype: Any) -> float:
               * Fraction(term("scale_underflow")))
 
 
-def conversion_error(fro_up: float) -> float:
+def conversion_error(fro_up: float, k: int = 1) -> float:
     """Bound on ``||A - fl64(A)||_2`` for integers converted to float64 (each
-    entry off by at most ``u |fl(a)| / (1 - u)``)."""
-    return up(Fraction(U64) / (1 - Fraction(U64)) * Fraction(fro_up) * Fraction(term("conversion")))
+    value off by at most ``u |fl(a)| / (1 - u)``; ``fro_up`` bounds the
+    Frobenius norm of the converted values).  When each entry of A is the sum of
+    at most ``k`` converted values (a sparse matrix's duplicates), the summed
+    errors are at most ``sqrt(k)`` times larger in Frobenius norm (Cauchy-Schwarz)."""
+    return up(Fraction(U64) / (1 - Fraction(U64)) * Fraction(fro_up) * Fraction(sqrt_int_up(k))
+              * Fraction(term("conversion")))
 
 
 def duplicate_error(k: int, abs_total: float, dtype: Any) -> float:
@@ -328,6 +334,17 @@ def within(lower: float, upper: float, tol: float) -> bool:
     if not (math.isfinite(upper) and lower > 0):
         return upper == lower == 0.0
     return Fraction(upper) - Fraction(lower) <= Fraction(tol) * Fraction(lower)
+
+
+def all_within(lower: Any, upper: Any, tol: float) -> bool:
+    """:func:`within` for every pair of two arrays: decided in floats, stepped one
+    float outward (a rounded difference and product are within half an ulp),
+    and exactly only for the pairs that floats leave undecided."""
+    lo, hi = np.ravel(np.asarray(lower, dtype=np.float64)), np.ravel(np.asarray(upper, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        sure = np.nextafter(hi - lo, np.inf) <= np.nextafter(tol * lo, -np.inf)
+    sure &= np.isfinite(hi) & (lo > 0)
+    return all(within(float(a), float(b), tol) for a, b in zip(lo[~sure], hi[~sure]))
 
 
 def fro_bounds(A: Any) -> tuple[float, float]:
@@ -422,3 +439,13 @@ def product_rounding(first_fro: float, steps: Sequence[tuple[float, int, int]], 
         err = up(up(a * err) + local)
         x = up(up(a * x) + local)
     return err
+
+
+def linop_lower_bound(norm_av: float, m: int, n: int) -> float:
+    """A lower bound on ``||A v||`` (unit v) for a matrix-free operator, which
+    has no entries to bound its rounding with: its product is *assumed* as
+    accurate as a dense float64 one, ``||fl(Av) - Av|| <= gamma_n sqrt(min(m, n))
+    sigma``.  An assumption about the caller's operator, not a proof: such a
+    bracket is never certified."""
+    g = (n + 2) * U64 * math.sqrt(min(m, n))
+    return max(0.0, norm_av * (1 - (m + 2) * U64 - g) / (1 + g))

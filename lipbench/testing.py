@@ -99,8 +99,7 @@ def gram_record(G: Any, m: int, n: int) -> Any:
     """The certificate's record of a computed Gram matrix ``G`` (float64, N x N
     on the smaller side) of an m x n matrix that needs no scaling."""
     G = np.asarray(G, dtype=np.float64)
-    neg = np.asfortranarray(-np.triu(G))
-    return _certify._Gram(neg, np.diagonal(G).copy(), m, n, 1.0, 0.0, np, True)
+    return _certify.gram_record(G, np.diagonal(G).copy(), m, n, np)
 
 
 def inertia_test_on_gram(G: Any, m: int, n: int, t: float) -> bool:
@@ -110,9 +109,12 @@ def inertia_test_on_gram(G: Any, m: int, n: int, t: float) -> bool:
     return _certify._test(gram_record(G, m, n), float(t), keep=False) is not None
 
 
-def shifted_diagonal(G: Any, m: int, n: int, t: float) -> Any:
-    """The diagonal ``t^2 - G_ii - s`` the inertia test factors (None when not positive)."""
-    return _certify._shifted_diagonal(gram_record(G, m, n), float(t))
+def shifted_diagonal(G: Any, m: int, n: int, t: float) -> tuple[Any, float]:
+    """``(d, s)``: the diagonal ``d = t^2 - G_ii - s`` the inertia test factors
+    (NaN entries when not positive) and its shift s."""
+    G = np.asarray(G, dtype=np.float64)
+    d, s = _certify.shifted_diagonals(np.diagonal(G)[None, :].copy(), np.array([float(t)]), m, n)
+    return d[0], float(s[0])
 
 
 @contextlib.contextmanager

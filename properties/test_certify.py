@@ -11,7 +11,6 @@ are too rare for a search: 4 in 20000 near-singular 2 x 2 matrices).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np

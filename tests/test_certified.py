@@ -144,12 +144,16 @@ def test_corner_brackets_hold_in_exact_arithmetic(case, method, certify):
 
 
 def _sparse_cases() -> dict:
+    ints = np.array([2**53] + [1] * 63, dtype=np.int64)
     return {
         "float64, default route (float32 work)": sp.csr_matrix(np.full((3, 3), 0.7)),
         "float32 row (|A| summed in float32)": sp.csr_matrix(np.full((1, 3), 0.5178723, dtype=np.float32)),
         "duplicates (2, 2)": sp.csr_matrix(([1.0, 1.0], [0, 0], [0, 2, 2]), shape=(2, 2)),
         "duplicates (1, 2)": sp.csr_matrix(([3.0, -3.0, 1.0], [0, 0, 1], [0, 3]), shape=(1, 2)),
         "duplicates, CSC": sp.csc_matrix(([2.0, 0.5, 0.25], [1, 1, 0], [0, 2, 3]), shape=(2, 2)),
+        # 2^53 and 63 ones at one position: summed in float64 after conversion, every 1 is lost
+        "int64 duplicates, CSR": sp.csr_matrix((ints, [0] * 64, [0, 64, 64]), shape=(2, 2)),
+        "int64 duplicates, COO": sp.coo_matrix((ints, ([1] * 64, [0] * 64)), shape=(2, 2)),
     }
 
 
@@ -167,10 +171,22 @@ def test_sparse_brackets_hold_in_exact_arithmetic(case, method, certify):
     except ValueError as exc:  # svd takes dense input only
         assert method == "svd" and "dense" in str(exc)
         return
-    A = S.toarray().astype(np.float64)  # the sum of the stored values: exact here
+    A = S.toarray()  # the sum of the stored values: exact in int64, and for the float cases here
+    A = A if A.dtype.kind in "iu" else A.astype(np.float64)
     assert not _exactly_below(A, r.lower), (case, method, r.lower, r.upper)
     assert _exactly_below(A, np.nextafter(r.upper, np.inf)), (case, method, r.lower, r.upper)
     assert np.array_equal(S.data, data)
+
+
+@pytest.mark.parametrize("method", ["auto", "lanczos"])
+def test_float_duplicates_a_coo_matrix_sums_are_carried(method):
+    """1 and 63 values 2^-53 at one position of a COO matrix: summed in float64
+    they give 1.0; the truth 1 + 63 2^-53 is decided in integers (times 2^53)."""
+    S = sp.coo_matrix(([1.0] + [2.0**-53] * 63, ([0] * 64, [1] * 64)), shape=(2, 2))
+    r = lb.spectral_norm(S, method=method, certify=True, tol=1e-15)
+    exact = np.array([[0, 2**53 + 63], [0, 0]], dtype=np.int64)
+    assert _exactly_below(exact, np.nextafter(r.upper, np.inf) * 2.0**53), (r.lower, r.upper)
+    assert not _exactly_below(exact, r.lower * 2.0**53), (r.lower, r.upper)
 
 
 @pytest.mark.parametrize("dtype", [np.longdouble, np.clongdouble])

@@ -35,12 +35,29 @@ def test_gelu_constant_from_critical_point():
     assert g.lipschitz == pytest.approx(expected, rel=1e-14)
 
 
+def _gelu_constant_from_below():
+    """A rational lower bound on GELU's constant 1/2 + (erf(1) sqrt(pi)/2 + 1/e)/sqrt(pi),
+    within 1e-40 of it: both alternating series stop on a negative term, and
+    sqrt(pi) is bounded above through pi < 3.14159265358979323847."""
+    from fractions import Fraction
+
+    series = sum(Fraction((-1) ** n, math.factorial(n)) * (1 + Fraction(1, 2 * n + 1)) for n in range(0, 40))
+    scale = 10**40
+    sqrt_pi_hi = Fraction(math.isqrt(int(Fraction(314159265358979323847, 10**20) * scale * scale)) + 1, scale)
+    return Fraction(1, 2) + series / sqrt_pi_hi
+
+
 def test_gelu_layer_takes_the_proven_constant():
     """GELU's derived constant is a floating-point evaluation: its layer uses the
-    rational upper bound, at most a few ulps above it (series truncation, pi to 1e-14)."""
+    rational upper bound, which lies above an independent rational lower bound and
+    at most one float above it."""
+    from fractions import Fraction
+
     g = activation("gelu")
     L = ActivationLayer(g).lipschitz_upper()
-    assert g.proven_upper is not None and g.lipschitz <= L <= g.lipschitz * (1 + 8 * EPS)
+    below = _gelu_constant_from_below()
+    assert Fraction(L) >= below
+    assert L <= math.nextafter(float(below), math.inf), (L, float(below))
     assert all(activation(n).proven_upper is None for n in ("relu", "tanh", "sigmoid", "softplus", "sin", "cos"))
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from .._rounding import up
 from scipy import optimize, special
 
 __all__ = [
@@ -196,7 +197,7 @@ def gelu_sup_upper() -> float:
     1/2 + (erf(1) sqrt(pi) / 2 + 1/e) / sqrt(pi)``, in exact rationals: erf(1) sqrt(pi) / 2
     ``= sum (-1)^n / (n! (2n + 1))`` and ``1/e = sum (-1)^n / n!`` are alternating series
     with decreasing terms, so a partial sum ending on a positive term bounds each from
-    above; ``sqrt(pi)`` is bounded below through ``pi > 3.14159265358979`` and an integer
+    above; ``sqrt(pi)`` is bounded below through ``pi > 3.14159265358979323846`` and an integer
     square root; the result is rounded up once."""
     from fractions import Fraction
 
@@ -205,12 +206,11 @@ def gelu_sup_upper() -> float:
         t = Fraction((-1) ** n, math.factorial(n))
         erf_part += t / (2 * n + 1)
         e_inv += t
-    pi_lo = Fraction(314159265358979, 10**14)
+    pi_lo = Fraction(314159265358979323846, 10**20)
     scale = 10**30
     sqrt_pi_lo = Fraction(math.isqrt(int(pi_lo * scale * scale)), scale)
     bound = Fraction(1, 2) + (erf_part + e_inv) / sqrt_pi_lo
-    f = float(bound)
-    return f if Fraction(f) >= bound else math.nextafter(f, math.inf)
+    return up(bound)
 
 
 def gelu() -> Activation:

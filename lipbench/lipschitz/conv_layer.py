@@ -148,7 +148,7 @@ class Conv:
     def operator_error_bound(self) -> float:
         """A bound on ``||operator_matrix() - exact matrix||_2``: 0 when no entry is a
         sum (m = 1), else ``gamma_{m-1} || |A| ||_F`` with ``|A|`` assembled from |weight|
-        (:func:`lipbench.lipschitz._outward.assembly_error`, term ``conv_assembly``)."""
+        (:func:`lipbench._rounding.assembly_error`, term ``conv_assembly``)."""
         m = self.taps_per_entry()
         if m == 1:
             return 0.0

@@ -9,7 +9,7 @@ intersected with the proven ends.
 
 * ``dense`` -- the operator applied to unit vectors, each entry a sum of at
   most K kernel taps (:func:`entry_hits`) off by ``gamma_{K-1} || |A| ||_F``
-  in all (:func:`~._outward.assembly_error`), then the ``svd`` method's
+  in all (:func:`lipbench._rounding.assembly_error`), then the ``svd`` method's
   proven bracket: both ends proven.
 * ``bound`` -- :func:`~.conv_bound.conv_upper_bound` and one impulse
   (:func:`impulse_lower`): both proven, usually far apart.
@@ -75,7 +75,7 @@ def _abs_operator(g: ConvGeometry) -> Any:
 def vector_lower(g: ConvGeometry, v: Any) -> float:
     """A proven lower bound ``||A v|| / ||v||`` on the operator norm, ``A v``
     computed through the convolution and its rounding bounded with the
-    convolution of ``|kernel|`` (:func:`~._outward.operator_lower`)."""
+    convolution of ``|kernel|`` (:func:`lipbench._rounding.operator_lower`)."""
     if v is None:
         return 0.0
     v = np.asarray(v, dtype=np.float64).reshape(-1)

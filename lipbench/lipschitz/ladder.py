@@ -161,10 +161,16 @@ def _out_of_range(fn: Callable[[], Any]) -> Any:
             return fn()
     except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
         return f"{type(exc).__name__}: {exc}"
-    except ValueError as exc:
-        if "inf" in str(exc).lower() or "nan" in str(exc).lower():
+    except ValueError as exc:  # a non-finite intermediate reached a check that names it
+        text = str(exc)
+        if any(p in text for p in _NON_FINITE_MESSAGES):
             return f"ValueError: {exc}"
         raise
+
+
+# What lipbench's and NumPy/SciPy's input checks say about a non-finite array.
+_NON_FINITE_MESSAGES = ("contains NaN or inf", "contains NaN at", "contains Inf at", "contains -Inf at",
+                        "must not contain infs or NaNs", "non-finite")
 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:

@@ -112,7 +112,7 @@ class ActivationLayer:
         """The activation's derived constant, or its proven upper bound where the
         constant is only a floating-point evaluation (GELU)."""
         proven = self.activation.proven_upper
-        return float(self.activation.lipschitz if proven is None else max(proven, self.activation.lipschitz))
+        return float(self.activation.lipschitz if proven is None else proven)
 
     def lipschitz_exact(self) -> float:
         return float(self.activation.lipschitz)

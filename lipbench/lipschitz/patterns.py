@@ -63,7 +63,7 @@ def _products(chain: Chain, bits: np.ndarray) -> np.ndarray:
 def _rounding(chain: Chain) -> float:
     """Bound on ``||fl(product) - exact product||_2`` for every pattern: the products'
     rounding as :func:`_products` forms them, ``P <- fl(W fl(D P))``
-    (:func:`~._outward.product_rounding`, term ``pattern_products``; each D a diagonal
+    (:func:`lipbench._rounding.product_rounding`, term ``pattern_products``; each D a diagonal
     factor of norm ``max(|lo|, |hi|)``), plus the chain's error bounds carried
     through the other factors (:func:`.chain.perturbation`)."""
     norms = [fro_bounds(chain.weights[0])[1]]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._rounding import dn, scale_back, up, within
+from .._rounding import all_within, dn, scale_back, up, within
 from ._operator import Operator
 from ._raw import Raw
 
@@ -57,8 +57,7 @@ def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
     if not raw.proven or op.linop is not None:  # a LinearOperator's products are assumed, not bounded
         certified = False
     elif op.is_batched:
-        certified = bool(certified) and bool(np.all([within(lo, hi, tol) for lo, hi in
-                                                     zip(np.ravel(lower), np.ravel(upper))]))
+        certified = bool(certified) and all_within(lower, upper, tol)
     else:
         certified = bool(certified) and within(lower, upper, tol)
         if math.isinf(upper) and math.isfinite(op.cheap_upper() if not op.is_zero else 0.0):

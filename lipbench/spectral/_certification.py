@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from .._rounding import abs_sum_upper, fro2_from_trace, gram_error, lower_from_product, rump_shift, up
+from .._rounding import lower_from_product, norm_bounds, up
 from . import certify as _cert
 from ._operator import Operator
 from ._raw import Raw
@@ -100,18 +100,19 @@ def _svd_top(A: Any) -> float:
     return float(np.asarray(_backends.to_numpy(xp.linalg.svdvals(A)), dtype=np.float64)[0])
 
 
-def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
+def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True") -> Raw:
     """``raw`` (scaled units) with its bracket proven to relative width ``tol``,
     or re-estimated by the SVD and proven when the first test fails (see the
     module doc).  The driver has already raised ``tol`` to at least
-    :func:`certified_width`'s floor for this shape."""
+    :func:`certified_width`'s floor for this shape; ``route`` names the caller in
+    the message."""
     if raw.certified and raw.certificate == "inertia":
         return raw
     A, why = _matrix(op)
     if A is not None and not raw.converged:
         A, why = None, "the estimate did not converge, so there is no tight bracket to prove"
     if A is None:
-        raw.message = "; ".join(x for x in (raw.message, f"certify=True: {why}") if x)
+        raw.message = "; ".join(x for x in (raw.message, f"{route}: {why}") if x)
         return raw
     lower = max(float(raw.lower) if raw.proven else 0.0, op.cheap_lower())
     estimate = max(float(raw.value), lower)
@@ -130,7 +131,7 @@ def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
     again = certify_upper(A, top, AIM * tol, search="bisect")
     upper = min(again.upper, op.cheap_upper())
     lower = max(lower, proven_lower(op, again))
-    found = (f"certify=True: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
+    found = (f"{route}: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
              f"{float(raw.value):.17g} was not sigma_max to tol; re-estimated by the full SVD and "
              + ("certified" if again.holds else f"bounded by bisection ({again.detail})"))
     return Raw(value=min(max(top, lower), upper), lower=lower, upper=upper, converged=again.holds,
@@ -143,62 +144,44 @@ def certify_raw(op: Operator, raw: Raw, tol: float) -> Raw:
 
 def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(lower, upper, holds)`` proven for every matrix of a dense stack from
-    its estimates ``top``: one batched Gram product and Cholesky factorization
-    of ``t_i^2 I - G_i - s_i I`` (each matrix's own shift, as in
-    :mod:`.certify`), two batched inverse-iteration solves for the vectors;
-    a matrix whose factorization fails is certified alone, with bisection."""
+    its estimates ``top``: one batched Gram product and the shifts of
+    :func:`.certify.shifted_diagonals` for all; then each matrix's own
+    factorization and inverse-iteration vector (the single-matrix test,
+    :func:`.certify.top_vector`) and one batched lower bound.  An exactly zero
+    matrix is ``[0, 0]``; a matrix whose test fails is certified alone, with
+    bisection."""
     xp = op.xp
-    A = op.dense64()
     m, n = op.m, op.n
     right = m >= n
-    k = min(m, n)
+    shape = np.shape(top)
+    A = xp.reshape(op.dense64(), (-1, m, n))
+    top = np.reshape(np.asarray(top, dtype=np.float64), -1)
     G = xp.matrix_transpose(A) @ A if right else A @ xp.matrix_transpose(A)
-    diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(G)), dtype=np.float64)  # (..., k)
-    top = np.asarray(top, dtype=np.float64)
+    diag = np.asarray(_backends.to_numpy(xp.linalg.diagonal(G)), dtype=np.float64)
+    zero = np.asarray(_backends.to_numpy(xp.all(A == 0, axis=(-2, -1))), dtype=bool)
     t = up(top * (1 + AIM * tol))
-    x = _cert._down(_cert._down(t * t)[..., None] - diag)
-    trace = abs_sum_upper(np.sum(np.nextafter(up(t * t)[..., None] - diag, np.inf), axis=-1), k)
-    fro2 = fro2_from_trace(abs_sum_upper(np.sum(diag, axis=-1), k), m, n)
-    s = up(gram_error(fro2, m, n) + rump_shift(trace, up(t * t), k))
-    newdiag = _cert._down(x - s[..., None])
-    holds = np.all(newdiag > 0, axis=-1) & (top > 0)
-    eye = xp.asarray(np.eye(k, dtype=bool))
-    M = xp.where(eye, xp.asarray(np.where(holds[..., None], newdiag, 1.0)[..., None, :]), -G)
-    lower = np.zeros(top.shape)
-    upper = np.where(holds, t, np.inf)
-    try:
-        xp.linalg.cholesky(M)
-    except (ValueError, RuntimeError, ArithmeticError):
-        holds[...] = False  # which one failed is not reported: each is certified alone below
-    v = None
-    if np.all(holds):
-        v = xp.asarray(np.random.default_rng(0).standard_normal(top.shape + (k, 1)))
-        try:
-            for _ in range(_cert.INVERSE_STEPS):  # scaled by the largest entry: a tiny matrix's solve is huge
-                v = xp.linalg.solve(M, v)
-                v = v / xp.max(xp.abs(v), axis=-2, keepdims=True)
-        except (ValueError, RuntimeError, ArithmeticError):  # a solve broke down: each matrix alone below
-            v = None
-    if v is not None and bool(xp.all(xp.isfinite(v))):
-        w = (A @ v if right else xp.matrix_transpose(A) @ v)[..., 0]
-        v = v[..., 0]
-        ss_w = np.asarray(_backends.to_numpy(xp.sum(w * w, axis=-1)), dtype=np.float64)
-        ss_v = np.asarray(_backends.to_numpy(xp.sum(v * v, axis=-1)), dtype=np.float64)
-        ss_a = np.asarray(_backends.to_numpy(xp.sum(A * A, axis=(-2, -1))), dtype=np.float64)
-        from ._operator import fro_upper_bound
-
-        fro = np.vectorize(lambda x: fro_upper_bound(float(x), m * n))(ss_a)
+    newdiag, _ = _cert.shifted_diagonals(diag, t, m, n)
+    lower, upper, holds = np.zeros(top.shape), np.where(zero, 0.0, np.inf), zero.copy()
+    vectors: dict[int, Any] = {}
+    for i in np.flatnonzero(~zero & ~np.isnan(newdiag[:, 0])):
+        gram = _cert.gram_record(G[i], diag[i], m, n, xp)
+        factor = _cert._cholesky(gram, newdiag[i], keep=False)
+        vec = None if factor is None else _cert.top_vector(gram, factor)
+        if vec is not None:
+            holds[i], upper[i], vectors[int(i)] = True, t[i], vec
+    if vectors:
+        idx = np.fromiter(vectors, dtype=np.int64)
+        sub = A[xp.asarray(idx)]
+        V = xp.stack([vectors[i] for i in idx.tolist()])
+        W = (sub @ V[..., None] if right else xp.matrix_transpose(sub) @ V[..., None])[..., 0]
+        ss_w, ss_v, ss_a = (np.asarray(_backends.to_numpy(x), dtype=np.float64) for x in (
+            xp.sum(W * W, axis=-1), xp.sum(V * V, axis=-1), xp.sum(sub * sub, axis=(-2, -1))))
         rows, cols = (m, n) if right else (n, m)
-        lower = lower_from_product(ss_w, rows, ss_v, cols, cols, fro)
+        lower[idx] = lower_from_product(ss_w, rows, ss_v, cols, cols, norm_bounds(ss_a, m * n)[1])
         op.matvecs += 1
-        return lower, upper, holds
-    flat = A if A.ndim == 2 else xp.reshape(A, (-1, m, n))
-    lows, ups, oks = [], [], []
-    for i, est in enumerate(np.reshape(top, -1)):
-        one = dataclasses.replace(op, dense=flat[i], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
+    for i in np.flatnonzero(~holds):  # each alone, with bisection
+        one = dataclasses.replace(op, dense=A[int(i)], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
                                   _abs1=None, _absinf=None)
-        cert = certify_upper(flat[i], float(est), AIM * tol, search="bisect")
-        lows.append(proven_lower(one, cert))
-        ups.append(cert.upper)
-        oks.append(cert.holds)
-    return (np.reshape(lows, top.shape), np.reshape(ups, top.shape), np.reshape(oks, top.shape))
+        cert = certify_upper(A[int(i)], float(top[i]), AIM * tol, search="bisect")
+        lower[i], upper[i], holds[i] = proven_lower(one, cert), cert.upper, cert.holds
+    return lower.reshape(shape), upper.reshape(shape), holds.reshape(shape)

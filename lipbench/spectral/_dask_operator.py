@@ -40,7 +40,7 @@ import numpy as np
 
 from ._dask_schedule import _distributed_client, compute
 from .._rounding import ETA, abs_sum_upper, conversion_error, norm_bounds, up
-from ._operator import Operator, format_index, fro_upper_bound
+from ._operator import Operator, format_index
 
 __all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
 
@@ -408,7 +408,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     """Validate a Dask array and wrap it as a :class:`DaskOperator` (one
     summary pass; see the module docstring).  A matrix with a single row or
     column is brought into memory (it is a vector) and prepared as dense."""
-    from ._inputs import SAFE_FRO_SQUARED, _compute_dtype, _pow2_scale, _prepare_dense, dtype_name
+    from ._inputs import SAFE_FRO_SQUARED, _compute_dtype, _prepare_dense, dtype_name
     from ._scaling import pow2_exponent
 
     shape = tuple(int(s) for s in A.shape)
@@ -435,7 +435,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         if pow2_exponent(s["max"]) < -1021:
             raise ValueError(f"{name} is a Dask array whose largest entry {s['max']:.3g} is subnormal; its vectors "
                              "cannot be scaled to match: multiply A by a power of two first (A * 2.0**1000)")
-        scale = _pow2_scale(s["max"])
+        scale = math.ldexp(1.0, pow2_exponent(s["max"]))
         s = _summary(A, 1.0 / scale, log)
         ss = float(np.sum(s["col2"]))
     m, n = shape
@@ -448,7 +448,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         is_zero=s["max"] == 0.0, array=arr, transposed=transposed, log=log,
         # scaling down rounds in the subnormal range: vectors x / scale (||A delta|| <= scale ||A_s||_F
         # sqrt(n) eta / 2 per unit x) and the Gram route's pieces (||delta A|| <= sqrt(m n) eta / 2)
-        input_error=_input_error(scale, fro_upper_bound(ss, m * n), m, n, in_name, s["max"]),
-        _fro=fro_upper_bound(ss, m * n), _col2_max=float(np.max(col2)), _abs1=float(np.max(one)),
+        input_error=_input_error(scale, norm_bounds(ss, m * n)[1], m, n, in_name, s["max"]),
+        _fro=norm_bounds(ss, m * n)[1], _col2_max=float(np.max(col2)), _abs1=float(np.max(one)),
         _absinf=float(np.max(inf)),
     )

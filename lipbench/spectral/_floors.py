@@ -30,12 +30,11 @@ def svd_backward_p(m: int, n: int) -> int:
     return SVD_BACKWARD_FACTOR * (max(m, n) + SVD_BACKWARD_SMALL)
 
 
-def svd_error(top: Any, m: int, n: int, dtype: Any, scale: Any = None) -> tuple[float, Any]:
+def svd_error(top: Any, m: int, n: int, dtype: Any) -> tuple[float, Any]:
     """``(p u, delta)``: the SVD's sigma_max ``top`` is estimated within
-    ``delta = p u scale / (1 - p u)`` of the truth (``scale = top``, or an
-    upper bound on ``||A||_F`` for an iterative SVD).  An estimate: p is calibrated."""
+    ``delta = p u top / (1 - p u)`` of the truth.  An estimate: p is calibrated."""
     pu = svd_backward_p(m, n) * unit_roundoff(dtype)
-    return pu, (top if scale is None else scale) * pu / (1 - pu)
+    return pu, top * pu / (1 - pu)
 
 
 def gram_rounding_floor(m: int, n: int) -> float:

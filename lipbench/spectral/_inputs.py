@@ -30,8 +30,8 @@ import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
-from .._rounding import abs_sum_upper, conversion_error, duplicate_error, up
-from ._operator import FUSED_BLOCK_BYTES, Operator, format_index, fro_upper_bound
+from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_bounds, up
+from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare", "dense_summary", "SAFE_FRO_SQUARED"]
@@ -193,20 +193,16 @@ def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
     raise ValueError(f"{name} contains {what} at {format_index(first)}{more}; spectral norm is undefined")
 
 
-def _pow2_scale(maxabs: float) -> float:
-    """2**e with maxabs / 2**e in [0.5, 1) (see :func:`._scaling.pow2_exponent`)."""
-    return math.ldexp(1.0, pow2_exponent(maxabs))
-
-
-def _integer_conversion_error(xp: Any, A: Any, converted: Any, in_name: str) -> float:
-    """Bound on ``||A - float64(A)||_2`` for integer input: 0 unless an entry lies beyond 2^53."""
+def _integer_conversion_error(xp: Any, A: Any, converted: Any, in_name: str, k: int = 1) -> float:
+    """Bound on ``||A - float64(A)||_2`` for integer input: 0 unless an entry lies
+    beyond 2^53 (``k``: at most that many stored values add up to one entry)."""
     if not in_name.startswith(("int", "uint")) or in_name in ("int8", "int16", "int32", "uint8", "uint16", "uint32"):
         return 0.0
     big = max(abs(int(_backends.to_numpy(xp.max(A)))), abs(int(_backends.to_numpy(xp.min(A)))))
     if big <= 2**53:
         return 0.0
     ss = float(_backends.to_numpy(xp.sum(converted * converted)))
-    return conversion_error(fro_upper_bound(ss, math.prod(int(d) for d in A.shape)))
+    return conversion_error(norm_bounds(ss, math.prod(int(d) for d in A.shape))[1], k)
 
 
 def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
@@ -281,7 +277,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
                     kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
                     backend=backend, device=_backends.device_name(A), dense=A, threads=threads,
                     input_error=conv_err,
-                    _fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf,
+                    _fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf,
                 )
     # max and min propagate NaN and inf, so two reductions (no temporary the
     # size of A) both find the scale and tell whether an entry needs naming
@@ -298,7 +294,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
         # the cheap bounds' ingredients in one pass over the scaled copy
         # (entries in [-2, 2]: no square overflows) instead of three later
         ss, col2, one, inf = dense_summary(xp, scaled)
-        bounds = dict(_fro=fro_upper_bound(ss, shape[0] * shape[1]), _col2_max=col2, _abs1=one, _absinf=inf)
+        bounds = dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
     return Operator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, threads=threads,
@@ -316,12 +312,18 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     cdt = _compute_dtype(in_name, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
-    csr = A.tocsr()
-    original = csr.data
-    csr = csr.astype(getattr(np, cdt)) if kind is InputKind.SCIPY_SPARSE else csr.astype(cdt)
-    conv_err = (_integer_conversion_error(array_api_compat.array_namespace(original), original, csr.data, in_name)
+    # Through COO on our own copy: SciPy sums duplicate entries inside tocsr()
+    # and astype(), in whatever dtype it holds then; here they are converted
+    # first and summed in the compute dtype, with both roundings bounded.
+    coo = A.tocoo()
+    original = coo.data
+    values = original.astype(getattr(np, cdt) if kind is InputKind.SCIPY_SPARSE else cdt)
+    k = _most_duplicates(coo)
+    conv_err = (_integer_conversion_error(array_api_compat.array_namespace(original), original, values, in_name, k)
                 if original.size else 0.0)
-    dup_err = _sum_duplicates(csr, cdt)  # on our copy: the caller's matrix is left as it is
+    dup_err = _duplicate_error(values, cdt, k)
+    csr = type(coo)((values, (coo.row.copy(), coo.col.copy())), shape=shape).tocsr()  # sums duplicates
+    csr.sum_duplicates()
     data = _backends.to_numpy(csr.data)
     if not np.all(np.isfinite(data)):
         coo = csr.tocoo()
@@ -345,19 +347,23 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     )
 
 
-def _sum_duplicates(csr: Any, dtype: str) -> float:
-    """Sum the entries a CSR matrix stores more than once (in place, our copy) and
-    bound what that sum rounds: k stored values summed in any order are off by at
-    most ``gamma_{k-1}`` times the sum of their absolute values (term ``duplicates``)."""
-    if csr.has_canonical_format:
+def _most_duplicates(coo: Any) -> int:
+    """The most values a COO matrix stores at one position."""
+    if coo.nnz == 0:
+        return 1
+    keys = _backends.to_numpy(coo.row).astype(np.int64) * coo.shape[1] + _backends.to_numpy(coo.col)
+    return int(np.unique(keys, return_counts=True)[1].max())
+
+
+def _duplicate_error(values: Any, dtype: str, k: int) -> float:
+    """Bound on what summing duplicate entries, at most ``k`` per position, rounds
+    in ``dtype``: k values summed in any order are off by at most ``gamma_{k-1}``
+    times the sum of their absolute values (term ``duplicates``)."""
+    if k <= 1:
         return 0.0
-    indptr, indices = _backends.to_numpy(csr.indptr), _backends.to_numpy(csr.indices)
-    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
-    counts = np.unique(rows.astype(np.int64) * csr.shape[1] + indices, return_counts=True)[1]
-    k = int(counts.max()) if counts.size else 1
-    total = abs_sum_upper(float(np.sum(np.abs(_backends.to_numpy(csr.data).astype(np.float64)))), counts.sum())
-    csr.sum_duplicates()
-    return duplicate_error(k, total, dtype) if k > 1 else 0.0
+    data = _backends.to_numpy(values)
+    total = abs_sum_upper(float(np.sum(np.abs(data.astype(np.float64)))), data.size)
+    return duplicate_error(k, total, dtype)
 
 
 def _prepare_linop(A: Any, name: str) -> Operator:
@@ -387,7 +393,7 @@ def _prepare_linop(A: Any, name: str) -> Operator:
         probe = op.rmatvec(np.full(shape[0], 1.0 / math.sqrt(shape[0])))
         peak = float(np.max(np.abs(probe)))
     if peak > 0.0:
-        op.scale = _pow2_scale(peak)
+        op.scale = math.ldexp(1.0, pow2_exponent(peak))
     else:
         op.is_zero = _probe_zero(op)
     return op

@@ -15,10 +15,9 @@ import numpy as np
 
 from .. import backends as _backends
 from . import theory
-from .._rounding import U64, abs_sum_upper, lower_from_product, norm_bounds, unit_roundoff, up
+from .._rounding import abs_sum_upper, linop_lower_bound, lower_from_product, norm_bounds, unit_roundoff, up
 
-__all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal", "fro_upper_bound",
-           "linop_lower_bound"]
+__all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 
 #: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)
 #: and of the one-pass summary: a block stays in a core's L2 cache between its
@@ -28,21 +27,6 @@ FUSED_BLOCK_BYTES = 1 << 20
 #: pays for matrices that do not stay in the last-level cache between two
 #: products (docs/methods.md, "One-pass normal product").
 FUSED_MIN_BYTES = 8 << 20
-
-
-def fro_upper_bound(ss: float, count: int) -> float:
-    """Upper bound on ``sqrt(sum of squares)`` from its computed float64 sum ``ss`` of ``count`` squares."""
-    return norm_bounds(ss, count)[1]
-
-
-def linop_lower_bound(norm_av: float, m: int, n: int) -> float:
-    """A lower bound on ``||A v||`` (unit v) for a matrix-free operator, which
-    has no entries to bound its rounding with: its product is *assumed* as
-    accurate as a dense float64 one, ``||fl(Av) - Av|| <= gamma_n sqrt(min(m, n))
-    sigma``.  An assumption about the caller's operator, not a proof: such a
-    bracket is never certified."""
-    g = (n + 2) * U64 * math.sqrt(min(m, n))
-    return max(0.0, norm_av * (1 - (m + 2) * U64 - g) / (1 + g))
 
 
 def format_index(idx: tuple[int, ...]) -> str:
@@ -337,7 +321,7 @@ class Operator:
             else:
                 self._fro = math.inf
                 return self._fro
-            self._fro = fro_upper_bound(ss, cnt)
+            self._fro = norm_bounds(ss, cnt)[1]
         return self._fro
 
     def cheap_upper(self) -> float:

@@ -66,7 +66,7 @@ import array_api_compat
 import numpy as np
 
 from .. import backends as _backends
-from .._rounding import U64 as U, fro2_from_trace, gram_error, norm_bounds, rump_shift, term, up
+from .._rounding import U64 as U, abs_sum_upper, fro2_from_trace, gram_error, norm_bounds, rump_shift, term, up
 from ._floors import certificate_floor, inertia_floor
 from ._scaling import pow2_exponent, scale_array
 
@@ -87,10 +87,6 @@ SEARCHES = ("none", "bisect")
 METHODS = ("inertia", "gram-iteration", "svd")
 #: inverse-iteration solves behind the certificate's vector
 INVERSE_STEPS = 2
-
-
-def _up(x: float) -> float:
-    return math.nextafter(x, math.inf)
 
 
 def _down(x: Any) -> Any:
@@ -144,6 +140,15 @@ class _Gram:
 
     def fro2_up(self) -> float:
         return fro2_from_trace(up(math.fsum(self.diag.tolist())), self.m, self.n)
+
+
+def gram_record(G: Any, diag: np.ndarray, m: int, n: int, xp: Any) -> _Gram:
+    """The record of a Gram matrix ``G`` (N x N on the smaller side, float64,
+    computed elsewhere in any order) of an m x n matrix that needs no scaling,
+    with its diagonal ``diag`` on the host; the test reads its upper triangle."""
+    if xp is np or array_api_compat.is_numpy_array(G):
+        return _Gram(np.asfortranarray(-np.asarray(G)), diag, m, n, 1.0, 0.0, np, True)
+    return _Gram(-(xp.triu(G) + xp.matrix_transpose(xp.triu(G, k=1))), diag, m, n, 1.0, 0.0, xp, False)
 
 
 def _to_float64(A: Any, name: str = "A") -> tuple[Any, Any, bool]:
@@ -228,20 +233,30 @@ def _cholesky(gram: _Gram, newdiag: np.ndarray, keep: bool) -> Any:
     return L if bool(xp.all(xp.isfinite(L))) and bool(xp.all(dl > 0)) else None
 
 
+def shifted_diagonals(diag: np.ndarray, t: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(d, s)``: the diagonals ``d_b = t_b^2 - fl(G_b)_ii - s_b`` the test factors, for a batch of
+    computed Gram diagonals ``diag`` (B, N) of m x n matrices at ``t`` (B,):
+    every step rounded toward -inf, s from :func:`lipbench._rounding.gram_error`
+    and :func:`~lipbench._rounding.rump_shift` bounded before the factorization
+    exists (``tr(M~) <= sum_i (t^2 - G~_ii)``, ``max M~_ii <= t^2``); NaN rows
+    of d where an entry is not positive (no test), and the shifts s."""
+    k = diag.shape[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        t2 = t * t
+        t2_up = np.nextafter(t2, np.inf)
+        x = _down(_down(t2)[:, None] - diag)  # <= t^2 - G~_ii
+        trace_up = abs_sum_upper(np.sum(np.nextafter(t2_up[:, None] - diag, np.inf), axis=-1), k)
+        fro2 = fro2_from_trace(abs_sum_upper(np.sum(diag, axis=-1), k), m, n)
+        s = up(gram_error(fro2, m, n) + rump_shift(trace_up, t2_up, k))
+        newdiag = _down(x - s[:, None])
+        valid = np.isfinite(t2) & (t2 >= 2.0**-1000) & np.all(x > 0, axis=-1) & np.all(newdiag > 0, axis=-1)
+    return np.where(valid[:, None], newdiag, np.nan), s
+
+
 def _shifted_diagonal(gram: _Gram, t: float) -> np.ndarray | None:
-    """The diagonal ``t^2 - fl(G)_ii - s`` (s the total shift), every step
-    rounded toward -inf; None when an entry is not positive."""
-    t2 = t * t
-    if not (math.isfinite(t2) and t2 >= 2.0**-1000):
-        return None
-    t2_down, t2_up = float(_down(np.float64(t2))), _up(t2)
-    x = _down(t2_down - gram.diag)  # <= t^2 - G~_ii
-    if not np.all(x > 0):
-        return None
-    trace_up = up(math.fsum(np.nextafter(t2_up - gram.diag, np.inf).tolist()))
-    s = up(gram_error(gram.fro2_up(), gram.m, gram.n) + rump_shift(trace_up, t2_up, gram.k))
-    newdiag = _down(x - s)
-    return newdiag if np.all(newdiag > 0) else None
+    """:func:`shifted_diagonals` of one matrix; None when it gives no test."""
+    d = shifted_diagonals(gram.diag[None, :], np.array([t], dtype=np.float64), gram.m, gram.n)[0][0]
+    return None if np.isnan(d[0]) else d
 
 
 def _test(gram: _Gram, t: float, keep: bool) -> Any:
@@ -296,11 +311,13 @@ def inertia_test(A: Any, t: float) -> bool:
 
 
 def _scaled_t(gram: _Gram, t: float) -> float:
-    """t in the scaled matrix's units, lowered by the scaling's error (sigma(A_s) <= sigma(A/s) + err)."""
-    ts = t / gram.scale
-    if gram.scale_err:
-        ts = math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0)
-    return ts
+    """t in the scaled matrix's units, lowered by the scaling's error."""
+    return _lowered(gram, t / gram.scale)
+
+
+def _lowered(gram: _Gram, ts: float) -> float:
+    """``ts`` (scaled units) lowered by the scaling's error: ``sigma(A/s) <= sigma(A_s) + err``."""
+    return math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0) if gram.scale_err else ts
 
 
 def verify_positive_definite(M: Any) -> bool:
@@ -360,7 +377,7 @@ def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", 
         raise ValueError(f"tol must be a finite positive number; got {tol}")
     if int(max_tests) < 1:
         raise ValueError(f"max_tests must be at least 1; got {max_tests}")
-    target = _up(lower * (1 + tol))
+    target = up(lower * (1 + tol))
     if method != "inertia":
         from . import spectral_norm  # the driver; imported here, it may import this module
 
@@ -371,7 +388,7 @@ def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", 
     gram = _gram(A)
     if gram is None:
         return Certificate(0.0, "inertia", True, True, 0, "A is the zero matrix: sigma_max = 0")
-    fro_up = _up(_up(_up(math.sqrt(gram.fro2_up())) * gram.scale) + gram.scale_err * gram.scale)
+    fro_up = up(up(up(math.sqrt(gram.fro2_up())) * gram.scale) + gram.scale_err * gram.scale)
     base = lower / gram.scale
     if base <= 0:  # no estimate: start from the largest column norm
         base = norm_bounds(float(gram.diag.max()) * (1 - 2 * U), max(gram.m, gram.n))[0]
@@ -380,10 +397,9 @@ def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", 
     side = "right" if gram.m >= gram.n else "left"
 
     def attempt(width: float, keep: bool) -> tuple[float | None, Any]:
-        ts = _up(base * (1 + width))
-        factor = _test(gram, math.nextafter(ts * (1 - 2 * U) - gram.scale_err, 0.0) if gram.scale_err else ts,
-                       keep)
-        return (None, None) if factor is None else (_up(ts * gram.scale), factor)
+        ts = up(base * (1 + width))
+        factor = _test(gram, _lowered(gram, ts), keep)
+        return (None, None) if factor is None else (up(ts * gram.scale), factor)
 
     tests = 1
     first, factor = attempt(w, keep=search == "bisect")

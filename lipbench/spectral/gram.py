@@ -5,16 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from .._rounding import ETA, gamma_up, norm_bounds, term, up
+from .._rounding import ETA, gamma_up, norm_bounds, sqrt_up, term, up
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from .result import Stage
 
 __all__ = ["gram_iteration", "squarings", "first_product_error"]
-
-
-def _sqrt_up(x: float) -> float:
-    return up(math.sqrt(x))
 
 
 def first_product_error(rows: int, k: int, fro_up: float) -> float:
@@ -51,7 +47,7 @@ def squarings(xp: Any, P: Any, err: float, k: int, *, maxiter: int, tol: float,
         S = norm_bounds(float(xp.vecdot(xp.reshape(H, (-1,)), xp.reshape(H, (-1,)))), k * k)[1]
         upper = S
         for f, e in zip(reversed(scales), reversed(errors)):
-            upper = _sqrt_up(up(up(f * up(upper + k * ETA / 2)) + e))
+            upper = sqrt_up(up(up(f * up(upper + k * ETA / 2)) + e))
         lower = lower_of(H, t)
         track_add(t, lower, upper, (upper - lower) / upper if upper > 0 else 0.0)
         if upper - lower <= tol * upper or t == maxiter:

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from ._final_vector import QUAD_SAFETY, certify_vector, host
-from ._operator import Operator, fro_upper_bound
+from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from .._rounding import lower_from_product
+from .._rounding import lower_from_product, norm_bounds
 from . import theory
 from .theory import kw_power_epsilon
 
@@ -109,7 +109,7 @@ def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, e
     w = (A64 @ v64[..., None])[..., 0]
     ss_w, ss_v = host(xp.sum(w * w, axis=-1)), host(xp.sum(v64 * v64, axis=-1))
     ss = host(xp.sum(A64 * A64, axis=(-2, -1)))
-    fro = np.array([fro_upper_bound(float(x), op.m * op.n) for x in ss.reshape(-1)]).reshape(ss.shape)
+    fro = norm_bounds(np.asarray(ss, dtype=np.float64), op.m * op.n)[1]
     lower = lower_from_product(ss_w, op.m, ss_v, op.n, op.n, fro)
     return Raw(value=np.sqrt(ss_w / ss_v), lower=lower, upper=fro, converged=converged, iterations=iterations,
                error_estimate=err, vector=v64)

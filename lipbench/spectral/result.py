@@ -74,8 +74,9 @@ class SpectralNormResult:
     holds except with probability ``failure_probability``.
 
     ``certificate`` names what proves ``upper`` (``"inertia"``: the shifted
-    Cholesky test of ``certify=True``; ``"gram-iteration"``; ``"svd"``: the
-    SVD's backward-error bound with its measured factor; ``"norms"``:
+    Cholesky test of ``certify=True`` and of method ``svd``; ``"gram-iteration"``;
+    ``"svd"``: the SVD's backward-error bound with its measured factor, left
+    when the inertia test could not run (never certified); ``"norms"``:
     ``min(||A||_F, sqrt(||A||_1 ||A||_inf))``; ``"exact"``; ``"none"``).
     ``certified`` is True when ``upper`` is a deterministic bound, rounding
     included, within ``tol`` of ``lower`` -- a Lipschitz certificate as tight

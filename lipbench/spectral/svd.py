@@ -75,4 +75,4 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     track.add(op, 1, top, top - float(delta), top + float(delta), pu)
     raw = Raw(value=top, lower=max(0.0, top - float(delta)), upper=top + float(delta), converged=True, iterations=1,
               error_estimate=pu, stages=stages, certificate="svd", proven=False)
-    return certify_raw(op, raw, tol)
+    return certify_raw(op, raw, tol, route="the svd method's certificate")

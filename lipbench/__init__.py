@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from . import backends, matrices
+from . import backends, lipschitz, matrices
+from ._version import __version__
 from .spectral import (
     METHODS,
     ConvergenceWarning,
@@ -22,10 +23,6 @@ from .spectral import (
     default_tol,
     spectral_norm,
 )
-
-from . import lipschitz  # after .spectral: its layers call lipbench.spectral_norm
-
-__version__ = "0.1.0"
 
 __all__ = [
     "spectral_norm",

@@ -162,7 +162,7 @@ def _certify_choice(A: np.ndarray, args: argparse.Namespace) -> tuple[bool, str]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(prog="lipbench", description="Verify and benchmark spectral norms and Lipschitz constants.")
     parser.add_argument("--version", action="version", version=f"lipbench {__version__}")

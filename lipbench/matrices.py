@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import backends as _backends
+from ._rounding import unit_roundoff
 
 __all__ = [
     "KnownSpectrum",
@@ -157,8 +158,7 @@ def _build(
             A64 = A64 * (2.0 ** scale_exponent)
     A = xp.astype(A64, getattr(xp, dtype)) if dtype != "float64" else A64
     s_scaled = s * (2.0 ** scale_exponent)
-    u64 = np.finfo(np.float64).eps / 2
-    u = float(np.finfo(np.dtype(dtype)).eps) / 2
+    u64, u = unit_roundoff("float64"), unit_roundoff(dtype)
     smax = float(s_scaled.max(initial=0.0))
     rel_fro = float(np.sqrt(np.sum((s / max(s.max(initial=0.0), 1e-300)) ** 2)))  # ||A||_F / sigma_max
     atol = smax * (4 * max(m, n) * u64 + u * rel_fro)  # relative first: no overflow near the dtype's end

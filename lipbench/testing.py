@@ -34,7 +34,8 @@ from typing import Any, Iterator
 
 from .spectral import theory as _theory
 from .spectral._certification import certified_width
-from .spectral._inputs import classify, dense_summary, prepare
+from .spectral._inputs import classify, dense_summary
+from .spectral._validate import prepare
 from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
 import numpy as np
@@ -43,7 +44,7 @@ from . import _rounding as rounding
 from ._rounding import TERMS, gamma, unit_roundoff
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
-from .spectral import certify as _certify
+from .spectral import inertia as _inertia
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .spectral._scaling import scale_array
 
@@ -99,21 +100,21 @@ def gram_record(G: Any, m: int, n: int) -> Any:
     """The certificate's record of a computed Gram matrix ``G`` (float64, N x N
     on the smaller side) of an m x n matrix that needs no scaling."""
     G = np.asarray(G, dtype=np.float64)
-    return _certify.gram_record(G, np.diagonal(G).copy(), m, n, np)
+    return _inertia.gram_record(G, np.diagonal(G).copy(), m, n, np)
 
 
 def inertia_test_on_gram(G: Any, m: int, n: int, t: float) -> bool:
-    """:func:`lipbench.spectral.certify.inertia_test` on a Gram matrix ``G``
+    """:func:`lipbench.spectral.inertia.inertia_test` on a Gram matrix ``G``
     computed elsewhere (True proves sigma_max < t if ``G`` is a float64
     computation of the Gram matrix, in any order)."""
-    return _certify._test(gram_record(G, m, n), float(t), keep=False) is not None
+    return _inertia._test(gram_record(G, m, n), float(t), keep=False) is not None
 
 
 def shifted_diagonal(G: Any, m: int, n: int, t: float) -> tuple[Any, float]:
     """``(d, s)``: the diagonal ``d = t^2 - G_ii - s`` the inertia test factors
     (NaN entries when not positive) and its shift s."""
     G = np.asarray(G, dtype=np.float64)
-    d, s = _certify.shifted_diagonals(np.diagonal(G)[None, :].copy(), np.array([float(t)]), m, n)
+    d, s = _inertia.shifted_diagonals(np.diagonal(G)[None, :].copy(), np.array([float(t)]), m, n)
     return d[0], float(s[0])
 
 

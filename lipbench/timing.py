@@ -116,7 +116,7 @@ def provenance(backend: str = "numpy") -> dict:
     ``backend="cupy"`` the GPU and CuPy."""
     import scipy
 
-    from . import __version__
+    from ._version import __version__
 
     info: dict = {
         "cpu_count": cpu_count(),

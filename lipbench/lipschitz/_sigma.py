@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..spectral import ConvergenceWarning, spectral_norm
+
 __all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix"]
 
 
@@ -48,15 +50,14 @@ def sigma_bracket(W: Any) -> tuple[float, float, float]:
     reaches, rounding accounted for), so ``upper`` is a sound Lipschitz
     constant for ``x -> W x``.
     """
-    import lipbench  # late import: lipbench/__init__ imports this package
     from ..spectral._certification import certified_width
 
     W = check_matrix(W)
     with warnings.catch_warnings():
         # the narrowest width is not always reached (the test then bisects): the bracket is
         # proven either way, and it is all this function promises
-        warnings.simplefilter("ignore", lipbench.ConvergenceWarning)
-        r = lipbench.spectral_norm(W, method="svd", tol=certified_width(0.0, "float64", *W.shape))
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = spectral_norm(W, method="svd", tol=certified_width(0.0, "float64", *W.shape))
     return float(r.lower), float(r.value), float(r.upper)
 
 

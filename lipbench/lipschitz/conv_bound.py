@@ -13,7 +13,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._rounding import prod_up, sqrt_int_up
-from .conv import ConvGeometry, _check_kernel, _tuple, conv_geometry
+from . import _sigma
+from .conv_map import ConvGeometry, check_kernel, conv_geometry
+from .windows import as_tuple
 
 __all__ = ["conv_upper_bound", "size_free_read_count"]
 
@@ -57,10 +59,8 @@ def conv_upper_bound(kernel: Any, input_shape: Sequence[int] | None = None, **co
     and each product ``sigma sqrt(N)`` is rounded up (``sqrt`` stepped up, the
     product exact in rationals then rounded up once).
     """
-    from . import _sigma
-
     if input_shape is None:
-        W = _check_kernel(kernel)
+        W = check_kernel(kernel)
         d = W.ndim - 2
         groups = conv_args.get("groups", 1)
         if conv_args.get("padding_mode", "zeros") != "zeros":
@@ -69,8 +69,8 @@ def conv_upper_bound(kernel: Any, input_shape: Sequence[int] | None = None, **co
         if not isinstance(groups, (int, np.integer)) or groups < 1 or W.shape[0] % groups:
             raise ValueError(f"the kernel's first axis ({W.shape[0]}) is not divisible by groups={groups!r}")
         k = W.shape[2:]
-        n_in = size_free_read_count(k, _tuple(conv_args.get("stride", 1), d, "stride", 1),
-                                    _tuple(conv_args.get("dilation", 1), d, "dilation", 1))
+        n_in = size_free_read_count(k, as_tuple(conv_args.get("stride", 1), d, "stride", 1),
+                                    as_tuple(conv_args.get("dilation", 1), d, "dilation", 1))
         n_out = math.prod(k)
     else:
         g = kernel if isinstance(kernel, ConvGeometry) else conv_geometry(kernel, input_shape, **conv_args)

@@ -54,6 +54,7 @@ import math
 import numpy as np
 
 from .._rounding import U64, fro_bounds, gamma, prod_up, sqrt_int_up
+from ..spectral._floors import svd_backward_p
 
 __all__ = ["fft_applies", "circular_conv_norm", "polyphase_kernel", "fft_rounding_terms", "embedding_upper"]
 
@@ -103,7 +104,7 @@ def fft_rounding_terms(g, sigma_hat: float, block_shape: tuple[int, int], max_hi
     T = math.prod(g.kernel_size)
     fft = eps_fft * math.sqrt(math.prod(M)) * fro
     gather = 0.0 if max_hits <= 1 else gamma(max_hits) * math.sqrt(T) * fro
-    p = 16 * (max(block_shape) + 4) * U64
+    p = 2 * svd_backward_p(*block_shape) * U64  # a batched (on a GPU, Jacobi) SVD: twice LAPACK's calibration
     svd = p * (sigma_hat + fft + gather) / (1 - p)
     return {"fft": fft, "gather": gather, "svd": svd}
 

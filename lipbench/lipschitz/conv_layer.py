@@ -26,8 +26,10 @@ import numpy as np
 
 from . import _sigma
 from .._rounding import assembly_error, sum_up
-from .windows import PADDING_MODES, as_tuple, check_shape, window_table
+from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
+from .conv_bound import conv_upper_bound
 from .layers import check_input
+from .windows import PADDING_MODES, as_tuple, check_shape, window_table
 
 __all__ = ["Conv"]
 
@@ -157,9 +159,6 @@ class Conv:
 
     def lipschitz_upper(self) -> float:
         """Proven sigma_max of the convolution operator (see the module docstring for the route)."""
-        from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
-        from .conv_bound import conv_upper_bound
-
         g = conv_geometry(self.weight, self.input_shape, stride=self.stride, padding=self.padding,
                           dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
         if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the proven bound

@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 from .._rounding import assembly_error, dn, operator_lower, sum_up, within
-from .conv import ConvGeometry, conv_operator
+from ..spectral import SpectralNormResult, default_tol, spectral_norm
+from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
+from .conv_map import ConvGeometry, conv_operator
 
 __all__ = ["entry_hits", "terms_per_entry", "impulse_lower", "vector_lower", "dense_route", "bound_route",
            "fft_route", "matrix_free_route"]
@@ -119,10 +121,8 @@ def _settle(est_lower: float, est_upper: float, lower: float, upper: float, tol:
 
 def _result(g: ConvGeometry, *, method: str, value: float, lower: float, upper: float, tol: float,
             input_dtype: str, certificate: str, certified: bool, note: str) -> Any:
-    import lipbench
-
     err = (upper - lower) / upper if upper > 0 else 0.0
-    return lipbench.SpectralNormResult(
+    return SpectralNormResult(
         value=min(max(value, lower), upper), lower=lower, upper=upper, converged=bool(err <= tol), iterations=0,
         matvecs=0, method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
         input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}", certificate=certificate,
@@ -141,7 +141,6 @@ def bound_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> 
 
 def fft_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> tuple[Any, float, float]:
     """The DFT's block SVDs (an estimate, module doc), certified only by proven ends."""
-    from .conv_fft import circular_conv_norm
 
     f_lower, value, f_upper, info = circular_conv_norm(g)
     p_lower = min(impulse_lower(g), bound)
@@ -159,11 +158,8 @@ def fft_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> tu
 def matrix_free_route(g: ConvGeometry, method: str, bound: float, input_dtype: str, *, tol: float | None,
                       maxiter: int | None, seed: int | None, strict: bool) -> tuple[Any, float, float]:
     """``lipbench.spectral_norm`` on the operator, certified only by proven ends (module doc)."""
-    import lipbench
 
-    from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
-
-    r = lipbench.spectral_norm(conv_operator(g, ()), method=method, tol=tol, maxiter=maxiter, seed=seed,
+    r = spectral_norm(conv_operator(g, ()), method=method, tol=tol, maxiter=maxiter, seed=seed,
                                strict=strict)
     if fft_applies(g)[0]:  # the DFT's upper end, when the caller chose another route
         embedded, grid = circular_conv_norm(g)[2], g.in_spatial
@@ -204,14 +200,12 @@ def dense_route(g: ConvGeometry, bound: float, input_dtype: str, *, tol: float |
     assembled matrix is off by at most ``gamma_{K-1} || |A| ||_F`` (term
     ``conv_assembly``), which widens the proven bracket on each side.
     """
-    import lipbench
-
     n = g.shape[1]
     M = conv_operator(g, ()).matmat(np.eye(n))
     e = assembly_error(_abs_operator(g).matmat(np.eye(n)), entry_hits(g))
-    want = lipbench.default_tol("float64") if tol is None else float(tol)
+    want = default_tol("float64") if tol is None else float(tol)
     # half the width for the matrix, the rest for the assembly's rounding e
-    r = lipbench.spectral_norm(M, method="svd", tol=want / 2, seed=seed, strict=strict)
+    r = spectral_norm(M, method="svd", tol=want / 2, seed=seed, strict=strict)
     lower = max(dn(Fraction(float(r.lower)) - Fraction(e)), 0.0) if math.isfinite(e) else 0.0
     upper = min(sum_up([float(r.upper), e]), bound)
     message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import optimize
 
 from .._rounding import fro_bounds, product_rounding, sum_up
+from ..spectral import ConvergenceWarning, spectral_norm
 from .chain import Chain, perturbation
 
 __all__ = ["PatternBound", "pattern_bound", "realise_pattern", "MAX_HIDDEN_UNITS"]
@@ -84,7 +85,6 @@ def _rounding(chain: Chain) -> float:
 
 def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, keep: int = 16) -> PatternBound:
     """The certified maximum of sigma_max over all 2**H vertex patterns (ValueError if H > max_hidden_units)."""
-    import lipbench  # late: lipbench/__init__ imports this package
     from ..spectral._certification import certified_width
 
     H = chain.hidden_units
@@ -101,8 +101,8 @@ def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, kee
         bits = (idx[:, None] >> np.arange(H)[None, :]) & 1
         P = _products(chain, bits)
         with warnings.catch_warnings():  # a width not reached still leaves a proven upper end
-            warnings.simplefilter("ignore", lipbench.ConvergenceWarning)
-            r = lipbench.spectral_norm(P, method="svd", tol=tol)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            r = spectral_norm(P, method="svd", tol=tol)
         upper, value = np.atleast_1d(r.upper), np.atleast_1d(r.value)
         best_upper = max(best_upper, float(upper.max()))
         order = np.argsort(value)[::-1][:keep]

@@ -33,7 +33,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _sigma
-from .conv import _check_kernel, conv_certified_bracket, conv_operator_norm
+from .conv import conv_certified_bracket, conv_operator_norm
+from .conv_map import check_kernel
 
 __all__ = ["ReshapeTrap", "reshaped_kernel", "reshape_trap"]
 
@@ -41,7 +42,7 @@ __all__ = ["ReshapeTrap", "reshaped_kernel", "reshape_trap"]
 def reshaped_kernel(kernel: Any) -> np.ndarray:
     """``kernel.reshape(out, -1)`` as float64: the matrix spectral-normalization code takes
     sigma of for a convolution (PyTorch ``spectral_norm(conv)``, ``dim=0``)."""
-    W = _check_kernel(kernel)
+    W = check_kernel(kernel)
     return W.reshape(W.shape[0], -1)
 
 

@@ -44,9 +44,9 @@ import numpy as np
 
 from ..spectral.result import ConvergenceWarning
 from . import _sigma
-from .conv import (DENSE_MAX_ENTRIES, _check_kernel, conv_certified_bracket, conv_geometry, conv_operator,
-                   conv_operator_norm)
+from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm
 from .conv_bound import conv_upper_bound
+from .conv_map import check_kernel
 
 __all__ = ["Estimator", "AuditRow", "default_estimators", "drifting_weights", "sn_audit", "overshoot_summary",
            "estimate_sigmas", "TORCH_INIT_ITERATIONS"]
@@ -256,7 +256,7 @@ def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: in
                          "(a dense layer's weight is a 2-D matrix)")
     if not conv and (input_shape is not None or conv_args):
         raise ValueError("input_shape and convolution arguments apply to a kernel, not a 2-D matrix")
-    W0 = _check_kernel(first) if conv else _sigma.check_matrix(first)
+    W0 = check_kernel(first) if conv else _sigma.check_matrix(first)
     ests = tuple(estimators) if estimators is not None else default_estimators("conv" if conv else "dense",
                                                                                iterations)
     if not ests:

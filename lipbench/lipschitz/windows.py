@@ -21,10 +21,17 @@ PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
 
 def as_tuple(value: Any, d: int, name: str, minimum: int) -> tuple[int, ...]:
-    """An int or a length-d sequence of ints, each >= minimum, as a d-tuple."""
-    vals = (value,) * d if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(vals) != d or not all(isinstance(v, (int, np.integer)) and v >= minimum for v in vals):
-        raise ValueError(f"{name} must be an integer >= {minimum} or {d} of them; got {value!r}")
+    """An int or a length-d sequence of ints, each >= minimum, as a d-tuple
+    (a bool is refused, not read as 0 or 1)."""
+    vals = (value,) * d if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of {d} ints; got {value!r}") from None
+    if len(vals) != d or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        raise ValueError(f"{name} must be an int or a tuple of {d} ints (one per spatial axis); got {value!r}")
+    if any(v < minimum for v in vals):
+        raise ValueError(f"{name} must be >= {minimum} on every axis; got {value!r}")
     return tuple(int(v) for v in vals)
 
 

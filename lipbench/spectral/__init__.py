@@ -8,7 +8,7 @@ lists the methods; :func:`auto_plan` (:mod:`.auto`) is the rule behind
 :mod:`.lanczos` (with :mod:`.lanczos_bidiag`, :mod:`.lanczos_normal`,
 :mod:`.lanczos_gram`, :mod:`.lanczos_device` (off NumPy: scalars kept on the device),
 :mod:`.refine`), :mod:`.block_krylov`, :mod:`.scipy_solvers`, :mod:`.cupy_solvers`,
-:mod:`.certify` (the certificate of ``certify=True``).  Dask arrays:
+:mod:`.inertia` (the certificate of ``certify=True``; :mod:`.certify` its public face).  Dask arrays:
 :mod:`.dask_support` (routes, refusals) and :mod:`._dask_operator` (one pass
 over A per product).  Every rounding term lives in :mod:`._rounding`.
 """

@@ -1,7 +1,7 @@
 """Proving a bracket: ``certify=True``, and the ``svd`` method's bracket.
 
 :func:`certify_raw` tests ``t = estimate (1 + w)`` with one shifted Cholesky
-factorization (:func:`.certify.certify_upper`, ``w`` a little under tol).  A
+factorization (:func:`.inertia.inertia_upper`, ``w`` a little under tol).  A
 test that passes proves ``sigma_max <= t``, and the factor it leaves gives G's
 top eigenvector by inverse iteration, whose ``||A v|| / ||v||`` (rounding
 subtracted) is a proven lower bound: the bracket is a certificate as tight as
@@ -27,10 +27,10 @@ import numpy as np
 
 from .. import backends as _backends
 from .._rounding import lower_from_product, norm_bounds, up
-from . import certify as _cert
+from . import inertia as _cert
 from ._operator import Operator
 from ._raw import Raw
-from .certify import certificate_floor, certify_upper
+from .inertia import certificate_floor, inertia_upper
 from .result import Stage
 
 __all__ = ["certify_raw", "certify_stack", "certified_width", "certify_by_default", "proven_lower",
@@ -116,7 +116,7 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
         return raw
     lower = max(float(raw.lower) if raw.proven else 0.0, op.cheap_lower())
     estimate = max(float(raw.value), lower)
-    cert = certify_upper(A, estimate, AIM * tol)
+    cert = inertia_upper(A, estimate, AIM * tol)
     first = Stage("inertia", "float64", cert.tests, 0, cert.holds)
     if cert.holds:
         lower = max(lower, proven_lower(op, cert))
@@ -128,7 +128,7 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
     # The estimate missed sigma_max by more than w: the SVD cannot miss.
     from_svd = bool(raw.stages) and raw.stages[-1].engine == "svd"
     top = estimate if from_svd else max(_svd_top(A), estimate)
-    again = certify_upper(A, top, AIM * tol, search="bisect")
+    again = inertia_upper(A, top, AIM * tol, search="bisect")
     upper = min(again.upper, op.cheap_upper())
     lower = max(lower, proven_lower(op, again))
     found = (f"{route}: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
@@ -145,9 +145,9 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
 def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(lower, upper, holds)`` proven for every matrix of a dense stack from
     its estimates ``top``: one batched Gram product and the shifts of
-    :func:`.certify.shifted_diagonals` for all; then each matrix's own
+    :func:`.inertia.shifted_diagonals` for all; then each matrix's own
     factorization and inverse-iteration vector (the single-matrix test,
-    :func:`.certify.top_vector`) and one batched lower bound.  An exactly zero
+    :func:`.inertia.top_vector`) and one batched lower bound.  An exactly zero
     matrix is ``[0, 0]``; a matrix whose test fails is certified alone, with
     bisection."""
     xp = op.xp
@@ -182,6 +182,6 @@ def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray
     for i in np.flatnonzero(~holds):  # each alone, with bisection
         one = dataclasses.replace(op, dense=A[int(i)], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
                                   _abs1=None, _absinf=None)
-        cert = certify_upper(A[int(i)], float(top[i]), AIM * tol, search="bisect")
+        cert = inertia_upper(A[int(i)], float(top[i]), AIM * tol, search="bisect")
         lower[i], upper[i], holds[i] = proven_lower(one, cert), cert.upper, cert.holds
     return lower.reshape(shape), upper.reshape(shape), holds.reshape(shape)

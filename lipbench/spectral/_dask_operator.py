@@ -38,9 +38,11 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._dask_schedule import _distributed_client, compute
 from .._rounding import ETA, abs_sum_upper, conversion_error, norm_bounds, up
+from ._dask_schedule import _distributed_client, compute
+from ._inputs import SAFE_FRO_SQUARED, compute_dtype, dtype_name, prepare_dense
 from ._operator import Operator, format_index
+from ._scaling import pow2_exponent
 
 __all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]
 
@@ -408,9 +410,6 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     """Validate a Dask array and wrap it as a :class:`DaskOperator` (one
     summary pass; see the module docstring).  A matrix with a single row or
     column is brought into memory (it is a vector) and prepared as dense."""
-    from ._inputs import SAFE_FRO_SQUARED, _compute_dtype, _prepare_dense, dtype_name
-    from ._scaling import pow2_exponent
-
     shape = tuple(int(s) for s in A.shape)
     if any(math.isnan(s) for s in A.shape):
         raise ValueError(f"{name} is a Dask array of unknown shape {A.shape}; call A.compute_chunk_sizes() first")
@@ -420,11 +419,11 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     if any(s == 0 for s in shape):
         raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
-    cdt = _compute_dtype(in_name, name)
+    cdt = compute_dtype(in_name, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex Dask array; complex input is supported for in-memory dense arrays only")
     if min(shape) == 1:
-        return _prepare_dense(np.asarray(A.compute()), False, name)
+        return prepare_dense(np.asarray(A.compute()), False, name)
     log = _PassLog()
     s = _summary(A, 1.0, log)
     if not math.isfinite(s["max"]):

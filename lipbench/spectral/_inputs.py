@@ -1,9 +1,10 @@
 """What the caller passed: its kind, validation, and the :class:`Operator` built from it.
 
-:func:`classify` names the input's kind once per call; :func:`prepare` turns
-the input (a dense array of any backend, a SciPy sparse matrix/array, a
-``LinearOperator``, a CuPy sparse matrix; a Dask array through
-:mod:`._dask_operator`) into an :class:`Operator`: the
+:func:`classify` names the input's kind once per call; :func:`prepare_dense`,
+:func:`prepare_sparse` and :func:`prepare_linop` turn the input (a dense array
+of any backend, a SciPy sparse matrix/array, a ``LinearOperator``, a CuPy
+sparse matrix; a Dask array through :mod:`._dask_operator`; the dispatch is
+:func:`._validate.prepare`) into an :class:`Operator`: the
 matrix scaled by an exact power of two so that its largest entry is about 1
 (no overflow or underflow in norms or Gram products), cast to its compute
 dtype.  The caller's object is never modified: scaling and casting make new
@@ -34,7 +35,8 @@ from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_b
 from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
 
-__all__ = ["InputKind", "InputInfo", "classify", "prepare", "dense_summary", "SAFE_FRO_SQUARED"]
+__all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop", "compute_dtype",
+           "dtype_name", "dense_summary", "SAFE_FRO_SQUARED"]
 
 #: A real float matrix with ``||A||_F^2`` in this range is used unscaled: its
 #: entries, products and squared singular values stay far inside the float32
@@ -124,7 +126,7 @@ def dtype_name(dt: Any) -> str:
         return str(dt).split(".")[-1]
 
 
-def _compute_dtype(name: str, where: str) -> str:
+def compute_dtype(name: str, where: str) -> str:
     """float64 / float32 compute dtype for an input dtype name, or raise."""
     if name in ("float64", "float32"):
         return name
@@ -205,28 +207,17 @@ def _integer_conversion_error(xp: Any, A: Any, converted: Any, in_name: str, k: 
     return conversion_error(norm_bounds(ss, math.prod(int(d) for d in A.shape))[1], k)
 
 
-def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
-    """Validate ``A`` of the given kind (:func:`classify`) and wrap it as an
-    :class:`Operator` (see the module docstring)."""
-    if kind is InputKind.LINEAR_OPERATOR:
-        op = _prepare_linop(A, name)
-    elif kind is InputKind.SCIPY_SPARSE:
-        op = _sparse_common(A, name, array_api_compat.array_namespace(np.empty(0)), "numpy", "cpu", kind)
-    elif kind is InputKind.CUPY_SPARSE:
-        import cupy as cp
+def prepare_sparse(A: Any, kind: InputKind, name: str = "A") -> Operator:
+    """Validate a SciPy or CuPy sparse matrix and wrap it as an :class:`Operator`."""
+    if kind is InputKind.SCIPY_SPARSE:
+        return _sparse_common(A, name, array_api_compat.array_namespace(np.empty(0)), "numpy", "cpu", kind)
+    import cupy as cp
 
-        op = _sparse_common(A, name, array_api_compat.array_namespace(cp.empty(0)), "cupy",
-                            _backends.device_name(cp.empty(0)), kind)
-    elif kind is InputKind.DASK:
-        from ._dask_operator import prepare_dask
-
-        op = prepare_dask(A, kind, name)
-    else:
-        op = _prepare_dense(A, batched_ok, name)
-    return op
+    return _sparse_common(A, name, array_api_compat.array_namespace(cp.empty(0)), "cupy",
+                          _backends.device_name(cp.empty(0)), kind)
 
 
-def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
+def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if isinstance(A, (list, tuple)) or np.isscalar(A):
         A = np.asarray(A)
     if isinstance(A, np.ndarray) and A.dtype.kind in "OUSV":
@@ -253,7 +244,7 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if any(s == 0 for s in shape):
         raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
-    cdt = _compute_dtype(in_name, name)
+    cdt = compute_dtype(in_name, name)
     backend = _backends.backend_name_of(A)
     threads = _timing.blas_threads() if isinstance(A, np.ndarray) else None
     conv_err = 0.0
@@ -309,7 +300,7 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if any(s == 0 for s in shape):
         raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
-    cdt = _compute_dtype(in_name, name)
+    cdt = compute_dtype(in_name, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
     # Through COO on our own copy: SciPy sums duplicate entries inside tocsr()
@@ -366,7 +357,7 @@ def _duplicate_error(values: Any, dtype: str, k: int) -> float:
     return duplicate_error(k, total, dtype)
 
 
-def _prepare_linop(A: Any, name: str) -> Operator:
+def prepare_linop(A: Any, name: str) -> Operator:
     shape = tuple(int(s) for s in A.shape)
     if len(shape) != 2 or any(s == 0 for s in shape):
         raise ValueError(f"{name} is a LinearOperator of shape {shape}; expected a non-empty 2-D operator")
@@ -376,7 +367,7 @@ def _prepare_linop(A: Any, name: str) -> Operator:
             "A.T as well as A (pass rmatvec= to LinearOperator)"
         )
     in_name = dtype_name(A.dtype) if A.dtype is not None else "float64"
-    cdt = _compute_dtype(in_name, name)
+    cdt = compute_dtype(in_name, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex LinearOperator; complex input is supported for dense arrays only")
     op = Operator(

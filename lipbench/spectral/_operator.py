@@ -1,6 +1,6 @@
 """The operator every estimator works on: a matrix scaled by a power of two,
 with counted products, the certified lower bound of a vector, the float64
-residual check and the cheap bounds.  :func:`._inputs.prepare` builds it;
+residual check and the cheap bounds.  :func:`._validate.prepare` builds it;
 every rounding term comes from :mod:`._rounding`.
 """
 

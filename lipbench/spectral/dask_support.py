@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._dask_operator import DaskOperator, PassReport
+from ._dask_operator import DaskOperator, PassReport, prepare_dask
 from ._dask_schedule import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task, progress_setting
+from ._inputs import InputKind
 from ._raw import Raw, Tracker
 from .gram import first_product_error, squarings
 from .result import Stage
@@ -146,9 +147,6 @@ def as_linear_operator(A: Any) -> Any:
     solvers: ``spectral_norm(as_linear_operator(A), method='arpack')``).
     Costs one summary pass here (validation)."""
     from scipy.sparse.linalg import LinearOperator
-
-    from ._inputs import InputKind
-    from ._dask_operator import prepare_dask
 
     op = prepare_dask(A, InputKind.DASK)
     if not isinstance(op, DaskOperator):  # a single row or column: in memory

@@ -14,9 +14,10 @@ from .. import backends as _backends
 from .. import timing as _timing
 from ._bracket import final_bracket
 from ._certification import certified_width, certify_raw
-from ._inputs import InputKind, classify, prepare
+from ._inputs import InputKind, classify
 from ._operator import Operator
 from ._raw import Raw, Tracker
+from ._validate import prepare
 from .._rounding import norm_bounds, unit_roundoff
 from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .auto import default_tol, plan
@@ -107,7 +108,7 @@ def spectral_norm(
     return_history : keep the per-iteration estimates and brackets.
     certify : after the estimate, prove ``upper`` within ``tol`` of ``lower``
         (one shifted Cholesky factorization of the Gram matrix of the smaller
-        side, every rounding error accounted for; :mod:`.certify`).  A test
+        side, every rounding error accounted for; :mod:`.inertia`).  A test
         that fails means the estimate missed sigma_max: the full SVD
         re-estimates it, and the result says so.  Dense and small sparse
         input; a LinearOperator is left uncertified, with the reason in

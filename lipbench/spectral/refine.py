@@ -20,6 +20,7 @@ from ._raw import Raw, Tracker
 from .lanczos_bidiag import lanczos_bidiagonal
 from .lanczos_device import lanczos_bidiagonal_device, lanczos_normal_device
 from .lanczos_normal import lanczos_normal
+from .scipy_solvers import svds_solver
 
 __all__ = ["run_lanczos", "lanczos_in_dtype", "float64_operator", "continue_from", "lanczos_mixed",
            "lanczos_propack"]
@@ -123,7 +124,6 @@ def lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     """SciPy's PROPACK for the steps and lipbench's check for the answer (the
     ``propack`` method, :func:`.scipy_solvers.svds_solver`), then a float64
     normal-operator refinement from its vector if the check misses."""
-    from .scipy_solvers import svds_solver
 
     first = svds_solver(op, solver="propack", tol=tol, maxiter=maxiter, rng=rng, v0=None, track=track)
     steps = first.iterations  # PROPACK's steps, the check's two products left out

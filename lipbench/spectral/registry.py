@@ -9,6 +9,7 @@ from typing import Any, Callable
 from ._inputs import InputInfo, InputKind, classify
 from ._operator import Operator
 from ._raw import Raw
+from ._units import iterations_unit, maxiter_unit
 from .block_krylov import randomized_block_krylov
 from .cupy_solvers import cupy_eigsh
 from .dask_support import DASK_REFUSALS
@@ -34,15 +35,16 @@ class MethodInfo:
     backends: frozenset[str]
     batched: bool = False
     options: tuple[str, ...] = ()
-    #: what ``result.iterations`` counts for this method ...
-    counts: str = "iterations"
-    #: ... and what ``maxiter`` caps (the same unless said)
-    maxiter_counts: str = ""
+
+    @property
+    def counts(self) -> str:
+        """What ``result.iterations`` counts for this method."""
+        return iterations_unit(self.name)
 
     @property
     def maxiter_meaning(self) -> str:
-        """What ``maxiter`` caps for this method."""
-        return self.maxiter_counts or self.counts
+        """What ``maxiter`` caps for this method (the same as :attr:`counts` unless said)."""
+        return maxiter_unit(self.name)
 
     @property
     def doc(self) -> str:
@@ -89,28 +91,23 @@ _WITH_DASK = ALL_BACKENDS | {"dask"}  # the Krylov methods and gram also run on 
 
 _METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("svd", full_svd, "full dense SVD (LAPACK gesdd/gesvd, cuSOLVER)", _DENSE, ALL_BACKENDS,
-               batched=True, counts="SVD"),
+               batched=True),
     MethodInfo("power", power_iteration, "power iteration on A^T A, error-bounded stopping", _MATRIX_FREE,
-               _WITH_DASK, batched=True, counts="power steps"),
+               _WITH_DASK, batched=True),
     MethodInfo("lanczos", lanczos, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
                _MATRIX_FREE, _WITH_DASK, options=("work_dtype", "gram", "normal", "max_basis", "engine",
-                                                  "check_warmup", "fused_min_bytes"),
-               counts="Lanczos steps"),
-    MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS, _NUMPY,
-               counts="steps with A^T A", maxiter_counts="ARPACK restart cycles of about 20 steps"),
-    MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS, _NUMPY,
-               counts="PROPACK steps"),
-    MethodInfo("lobpcg", _svds("lobpcg"), "scipy.sparse.linalg.svds with LOBPCG", _SCIPY_KINDS, _NUMPY,
-               counts="steps with A^T A", maxiter_counts="LOBPCG iterations, one step each after a few to start"),
+                                                  "check_warmup", "fused_min_bytes")),
+    MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS, _NUMPY),
+    MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS, _NUMPY),
+    MethodInfo("lobpcg", _svds("lobpcg"), "scipy.sparse.linalg.svds with LOBPCG", _SCIPY_KINDS, _NUMPY),
     MethodInfo("cupy-eigsh", cupy_eigsh, "cupyx.scipy.sparse.linalg.eigsh on A^T A",
-               frozenset({InputKind.DENSE, InputKind.CUPY_SPARSE}), frozenset({"cupy"}),
-               counts="steps with A^T A", maxiter_counts="eigsh's restart cycles"),
+               frozenset({InputKind.DENSE, InputKind.CUPY_SPARSE}), frozenset({"cupy"})),
     MethodInfo("interpolative", interpolative_estimate, "scipy.linalg.interpolative.estimate_spectral_norm",
-               _SCIPY_KINDS, _NUMPY, counts="power steps"),
+               _SCIPY_KINDS, _NUMPY),
     MethodInfo("randomized", randomized_block_krylov, "randomized block Krylov (Musco & Musco 2015)",
-               _MATRIX_FREE, _WITH_DASK, options=("block_size",), counts="blocks"),
+               _MATRIX_FREE, _WITH_DASK, options=("block_size",)),
     MethodInfo("gram", gram_iteration, "Gram iteration (Delattre et al. 2023), certified upper bound",
-               _DENSE | {InputKind.DASK}, _WITH_DASK, counts="squarings"),
+               _DENSE | {InputKind.DASK}, _WITH_DASK),
 ]}
 
 

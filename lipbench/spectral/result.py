@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ._units import iterations_unit, maxiter_unit
+
 __all__ = ["SpectralNormResult", "HistoryEntry", "Stage", "ConvergenceWarning", "NotConvergedError",
            "ADVICE", "not_converged_message"]
 
@@ -170,12 +172,8 @@ class SpectralNormResult:
 
 def _counts(method: str) -> str:
     """What ``iterations`` counts for ``method`` (and what maxiter caps, when that differs)."""
-    from .registry import METHODS  # the registry imports the estimators, which import this module
-
-    info = METHODS.get(method)
-    if info is None:
-        return "iterations"
-    return info.counts + ("" if info.maxiter_meaning == info.counts else f" (maxiter counts {info.maxiter_meaning})")
+    counts, caps = iterations_unit(method), maxiter_unit(method)
+    return counts + ("" if caps == counts else f" (maxiter counts {caps})")
 
 
 def not_converged_message(result: SpectralNormResult, advice: str = "api") -> str:

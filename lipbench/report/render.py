@@ -55,9 +55,8 @@ WRAP = 100
 
 @dataclass
 class Section:
-    """One part of the report: a heading, prose (Markdown inline forms only:
-    ``*em*``, ``**strong**``, backticks, links), a table, and the plots that
-    illustrate it (file names under plots/)."""
+    """One part of the report: a heading, prose (Markdown), a table, and the
+    plots that illustrate it (file names under plots/)."""
 
     title: str
     prose: str = ""
@@ -308,11 +307,11 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> 
     _write_manifest(plots, pngs)
     paths["png"] = pngs
 
+    markdown = _markdown(sections, TITLE)
     paths["md"] = out / "REPORT.md"
-    paths["md"].write_text(_markdown(sections, TITLE), encoding="utf-8")
+    paths["md"].write_text(markdown, encoding="utf-8")
     paths["html"] = out / "REPORT.html"
-    paths["html"].write_text(html_page(TITLE, [(s.title, s.level, s.prose, s.table, [plots / p for p in s.plots])
-                                               for s in sections], anchor=_anchor), encoding="utf-8")
+    paths["html"].write_text(html_page(TITLE, markdown, base=out, anchor=_anchor), encoding="utf-8")
     return paths
 
 

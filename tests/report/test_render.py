@@ -38,7 +38,7 @@ def test_write_report_produces_md_csv_png_html(tmp_path):
     assert "time / time(numpy.linalg.norm)" in md
     html = Path(paths["html"]).read_text()
     assert "data:image/png;base64," in html, "plots must be embedded in the HTML page"
-    assert re.search(r"class='[^']*\bmiss\b[^']*'>MISS<", html), "misses are marked in the HTML tables"
+    assert re.search(r'class="[^"]*\bmiss\b[^"]*">MISS<', html), "misses are marked in the HTML tables"
     csv = pd.read_csv(paths["csv"])
     assert len(csv) == 10 and "rel_error" in csv.columns
     curves = pd.read_csv(paths["curves_csv"])

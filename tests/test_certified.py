@@ -3,6 +3,8 @@ tight as the estimate, and a certificate that fails is a finding."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -187,6 +189,39 @@ def test_float_duplicates_a_coo_matrix_sums_are_carried(method):
     exact = np.array([[0, 2**53 + 63], [0, 0]], dtype=np.int64)
     assert _exactly_below(exact, np.nextafter(r.upper, np.inf) * 2.0**53), (r.lower, r.upper)
     assert not _exactly_below(exact, r.lower * 2.0**53), (r.lower, r.upper)
+
+
+def _diagonal_sparse_cases() -> dict:
+    """Diagonal sparse matrices stored with duplicates: (matrix, exact sigma_max)."""
+    big = np.float32(3e38)
+    k = 2**24 + 2  # (k - 1) u >= 1 in float32: a float32 sum's bound has nothing left
+    rows = np.zeros(k + 1, np.int32)
+    rows[-1] = 1
+    return {
+        "float32 sum past float32's range": (
+            sp.coo_matrix((np.array([big, big, 1.0], np.float32), ([0, 0, 1], [0, 0, 1])), shape=(2, 2)),
+            2 * Fraction(float(big))),
+        "float64 sum past float64's range": (
+            sp.coo_matrix((np.array([1e308, 1e308, 1.0]), ([0, 0, 1], [0, 0, 1])), shape=(2, 2)), 2 * Fraction(1e308)),
+        "2^24 + 2 float32 ones at one place": (sp.coo_matrix((np.ones(k + 1, np.float32), (rows, rows)), shape=(2, 2)),
+                                               Fraction(k)),
+        "bool: a repeated True is True": (sp.coo_matrix((np.ones(3, bool), ([0, 0, 0], [0, 0, 0])), shape=(2, 2)),
+                                          Fraction(1)),
+    }
+
+
+@pytest.mark.parametrize("method", ["auto", "power"])
+@pytest.mark.parametrize("case", list(_diagonal_sparse_cases()))
+def test_duplicates_are_summed_in_float64_after_scaling(case, method):
+    """float32 sums could overflow or leave gamma_{k-1} >= 1 (a negative error
+    term certified an upper end below the lower one); float64 sums of unscaled
+    values overflowed; now a sum beyond float64 gives upper = inf."""
+    S, sigma = _diagonal_sparse_cases()[case]
+    data = S.data.copy()
+    r = lb.spectral_norm(S, method=method, seed=0)
+    assert Fraction(r.lower) <= sigma, (case, r.lower, float(sigma))
+    assert r.upper == np.inf or sigma <= Fraction(r.upper), (case, r.upper, float(sigma))
+    assert r.lower <= r.upper and np.array_equal(S.data, data)
 
 
 @pytest.mark.parametrize("dtype", [np.longdouble, np.clongdouble])

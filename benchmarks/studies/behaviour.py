@@ -129,10 +129,13 @@ def _coo_duplicates() -> sp.coo_matrix:
 
 
 def _coo_int64_duplicates() -> sp.coo_matrix:
-    """int64 duplicates that sum beyond float64's integers: 2**53 and 63 ones on one entry."""
-    rows = np.array([0] * 64 + [1, 2, 3], dtype=np.int64)
-    cols = np.array([0] * 64 + [1, 2, 0], dtype=np.int64)
-    data = np.array([2**53] + [1] * 63 + [5, -7, 3], dtype=np.int64)
+    """int64 duplicates that sum beyond float64's integers: 2**53 and 63 ones on
+    one entry, beside a full-rank diagonal (on a matrix of exact low rank ARPACK
+    restarts from a seed it keeps between calls, so its step count would depend
+    on the calls before)."""
+    rows = np.array([0] * 64 + list(range(1, 30)), dtype=np.int64)
+    cols = np.array([0] * 64 + list(range(1, 30)), dtype=np.int64)
+    data = np.array([2**53] + [1] * 63 + list(range(2, 31)), dtype=np.int64)
     return sp.coo_matrix((data, (rows, cols)), shape=(40, 30))
 
 

@@ -304,38 +304,55 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if cdt == "complex":
         raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
     # Through COO on our own copy: SciPy sums duplicate entries inside tocsr()
-    # and astype(), in whatever dtype it holds then; here they are converted
-    # first and summed in the compute dtype, with both roundings bounded.
+    # and astype(), in whatever dtype it holds then.  Here they are converted,
+    # checked, scaled by a power of two and summed in float64 (float32 could
+    # overflow or, past 2^24 values, lose the whole bound), every rounding bounded.
     coo = A.tocoo()
+    if in_name == "bool":  # SciPy's meaning of a repeated True is True (logical or), not a count
+        coo = coo.copy()
+        coo.sum_duplicates()
+    k = _most_duplicates(coo)
+    if k > 1:
+        cdt = "float64"
     original = coo.data
     values = original.astype(getattr(np, cdt) if kind is InputKind.SCIPY_SPARSE else cdt)
-    k = _most_duplicates(coo)
+    _check_finite_stored(coo, values, name)
     conv_err = (_integer_conversion_error(array_api_compat.array_namespace(original), original, values, in_name, k)
                 if original.size else 0.0)
-    dup_err = _duplicate_error(values, cdt, k)
+    maxabs = float(np.max(np.abs(_backends.to_numpy(values)))) if values.size else 0.0
+    e = pow2_exponent(maxabs)
+    values, scale_err = scale_data(values, e)  # a new array: the caller's data is left as it is
+    dup_err = _duplicate_error(values, cdt, k)  # in scaled units; the stored values are at most 1 now
     csr = type(coo)((values, (coo.row.copy(), coo.col.copy())), shape=shape).tocsr()  # sums duplicates
     csr.sum_duplicates()
-    data = _backends.to_numpy(csr.data)
-    if not np.all(np.isfinite(data)):
-        coo = csr.tocoo()
-        r, c = _backends.to_numpy(coo.row), _backends.to_numpy(coo.col)
-        d = _backends.to_numpy(coo.data)
-        bad = np.flatnonzero(~np.isfinite(d))
-        i = bad[0]
-        val = d[i]
-        what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf")
-        more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
-        raise ValueError(f"{name} contains {what} at ({int(r[i])}, {int(c[i])}){more}; spectral norm is undefined")
-    maxabs = float(np.max(np.abs(data))) if data.size else 0.0
-    e = pow2_exponent(maxabs)
-    scaled = csr.copy()
-    scaled.data, scale_err = scale_data(csr.data, e)
+    err = up(scale_err + dup_err) if scale_err and dup_err else scale_err + dup_err  # exact when one is 0
+    if k > 1:  # a sum of k values can reach k: scale once more so the largest entry is below 1
+        peak = float(np.max(np.abs(_backends.to_numpy(csr.data)))) if csr.nnz else 0.0
+        e2 = min(max(pow2_exponent(peak), 0), 1023 - e)  # the scale stays a finite float64
+        if e2:
+            csr.data, err2 = scale_data(csr.data, e2)
+            err, e = up(up(err / math.ldexp(1.0, e2)) + err2), e + e2
     scale = math.ldexp(1.0, e)
+    is_zero = not bool(np.any(_backends.to_numpy(csr.data))) if csr.nnz else True
     return Operator(
         kind=kind, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
-        backend=backend, device=device, sparse=scaled, is_zero=maxabs == 0.0,
-        input_error=up(up(up(conv_err + dup_err) / scale) + scale_err) if conv_err or dup_err else scale_err,
+        backend=backend, device=device, sparse=csr, is_zero=is_zero,
+        input_error=up(up(conv_err / scale) + err) if conv_err else err,
     )
+
+
+def _check_finite_stored(coo: Any, values: Any, name: str) -> None:
+    """Refuse a stored NaN or inf, naming its position."""
+    d = _backends.to_numpy(values)
+    if np.all(np.isfinite(d)):
+        return
+    r, c = _backends.to_numpy(coo.row), _backends.to_numpy(coo.col)
+    bad = np.flatnonzero(~np.isfinite(d))
+    i = bad[0]
+    val = d[i]
+    what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf")
+    more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
+    raise ValueError(f"{name} contains {what} at ({int(r[i])}, {int(c[i])}){more}; spectral norm is undefined")
 
 
 def _most_duplicates(coo: Any) -> int:

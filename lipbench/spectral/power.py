@@ -48,10 +48,14 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     k = 0
     w_last = None
     rho_last = None
+    # a matrix of a stack that is exactly zero has sigma = 0: nothing to iterate, its v is kept
+    zero = (host(xp.max(xp.abs(op.dense), axis=(-2, -1))) == 0) if op.is_batched and op.dense is not None else None
     for k in range(1, maxiter + 1):
         w = op.matvec(v)
         theta = xp.linalg.vector_norm(w, axis=-1)
         z = op.rmatvec(w)
+        if zero is not None and bool(zero.any()):  # A^T A v = 0 there: keep v as the next iterate
+            z = xp.where(xp.asarray(zero)[..., None], v, z)
         r = z - (theta * theta)[..., None] * v
         th = host(theta)
         rn = host(xp.linalg.vector_norm(r, axis=-1))
@@ -68,6 +72,8 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
                 ok = rho < 1.0
                 quad = np.where(ok & (th > 0), QUAD_SAFETY * rn * rn / (2 * th**4 * np.where(ok, 1 - rho, 1.0)), np.inf)
         err = np.minimum(lin, quad)
+        if zero is not None:
+            err = np.where(zero, 0.0, err)
         w_last = w
         if not op.is_batched:
             track.add(op, k, float(th), float(th), math.inf, float(err))

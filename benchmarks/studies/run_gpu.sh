@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # lipbench on a GPU box (no internet; numpy, scipy, cupy, hypothesis,
-# pytest-benchmark, pandas, matplotlib installed there).  Total under ~7 minutes:
+# pytest-benchmark, pandas, matplotlib, markdown-it-py installed there; without
+# markdown-it-py the report step fails, the runs are still kept).  Total under ~7 minutes:
 #
 #   1. facts about the box (GPU, driver, CUDA, versions)            <= 20 s
 #   2. GPU-required checks: pytest properties tests -m gpu           <= 90 s

@@ -239,3 +239,17 @@ def test_dropping_rumps_shift_is_caught():
         pytest.skip("this LAPACK's Cholesky fails on the pinned matrix; the mutation is invisible here")
     with weakened("rump_gamma", 0.0), pytest.raises(AssertionError, match="it is not"):
         cholesky_term_check(FOOLS_CHOLESKY)
+
+
+def test_a_gram_record_factored_in_place_cannot_be_tested_again(rng):
+    """A failed test without search overwrites the Gram matrix with its partial
+    factor: testing that record again would factor garbage, so it refuses."""
+    from lipbench.spectral import inertia
+
+    A = rng.standard_normal((20, 10))
+    sigma = float(np.linalg.norm(A, 2))
+    gram = inertia.gram_of(A)
+    assert not inertia.inertia_upper(gram, 0.9 * sigma, 1e-6).holds and gram.spent
+    with pytest.raises(RuntimeError, match="factored in place"):
+        inertia.inertia_upper(gram, sigma, 1e-6, search="bisect")
+    assert inertia.inertia_upper(inertia.gram_of(A), sigma, 1e-6, search="bisect").upper >= sigma

@@ -116,7 +116,8 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
         return raw
     lower = max(float(raw.lower) if raw.proven else 0.0, op.cheap_lower())
     estimate = max(float(raw.value), lower)
-    cert = inertia_upper(A, estimate, AIM * tol)
+    # the operator's matrix is validated and scaled already: nothing to check again
+    cert = inertia_upper(_cert.gram_of(A), estimate, AIM * tol)  # factors in place: the Gram record is spent
     first = Stage("inertia", "float64", cert.tests, 0, cert.holds)
     if cert.holds:
         lower = max(lower, proven_lower(op, cert))
@@ -128,7 +129,7 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
     # The estimate missed sigma_max by more than w: the SVD cannot miss.
     from_svd = bool(raw.stages) and raw.stages[-1].engine == "svd"
     top = estimate if from_svd else max(_svd_top(A), estimate)
-    again = inertia_upper(A, top, AIM * tol, search="bisect")
+    again = inertia_upper(_cert.gram_of(A), top, AIM * tol, search="bisect")
     upper = min(again.upper, op.cheap_upper())
     lower = max(lower, proven_lower(op, again))
     found = (f"{route}: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
@@ -182,6 +183,6 @@ def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray
     for i in np.flatnonzero(~holds):  # each alone, with bisection
         one = dataclasses.replace(op, dense=A[int(i)], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
                                   _abs1=None, _absinf=None)
-        cert = inertia_upper(A[int(i)], float(top[i]), AIM * tol, search="bisect")
+        cert = inertia_upper(_cert._gram(A[int(i)]), float(top[i]), AIM * tol, search="bisect")  # scaled alone
         lower[i], upper[i], holds[i] = proven_lower(one, cert), cert.upper, cert.holds
     return lower.reshape(shape), upper.reshape(shape), holds.reshape(shape)

@@ -145,10 +145,13 @@ def compute_dtype(name: str, where: str) -> str:
     )
 
 
-def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> tuple[float, float, float, float]:
-    """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf)`` of a
-    real 2-D matrix, accumulated in float64 (NaN or inf when an entry is not
-    finite or a square overflows).
+def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES,
+                  peak: bool = True) -> tuple[float, float, float, float, float]:
+    """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf,
+    max |a_ij|)`` of a real 2-D matrix, accumulated in float64 (NaN or inf when
+    an entry is not finite or a square overflows; the max is exact, so it also
+    sets the scale when the sums leave the safe range; NaN when ``peak`` is
+    False and the max is not wanted).
 
     On a C-ordered NumPy matrix this is one pass over A in cache-sized row
     blocks (absolute values and squares of a block reduced by BLAS products
@@ -158,6 +161,7 @@ def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> t
     if isinstance(A, np.ndarray) and A.flags.c_contiguous:
         rows = min(m, max(1, block_bytes // (8 * n)))
         col2, col1, row1 = np.zeros(n), np.zeros(n), np.empty(m)
+        peaks = np.empty(-(-m // rows))
         t = np.empty((rows, n))
         ones_r, ones_n = np.ones(rows), np.ones(n)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -166,19 +170,22 @@ def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> t
                 r = b.shape[0]
                 ti = t[:r]
                 np.abs(b, out=ti)
+                peaks[i // rows] = ti.max()  # NaN propagates
                 col1 += ones_r[:r] @ ti
                 row1[i:i + r] = ti @ ones_n
                 np.multiply(ti, ti, out=ti)
                 col2 += ones_r[:r] @ ti
-        return float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1))
+        return (float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1)),
+                float(np.max(peaks)))
     with np.errstate(over="ignore", invalid="ignore"):  # array-API arrays backed by NumPy
         a = A if dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
         ab = xp.abs(a)
         col2 = xp.sum(a * a, axis=0)
         # one stacked read: on a GPU each float() would wait for the queue
-        stats = xp.stack([xp.sum(col2), xp.max(col2), xp.max(xp.sum(ab, axis=0)), xp.max(xp.sum(ab, axis=1))])
-        ss, c2, one, inf = (float(x) for x in np.asarray(_backends.to_numpy(stats), dtype=np.float64))
-        return ss, c2, one, inf
+        parts = [xp.sum(col2), xp.max(col2), xp.max(xp.sum(ab, axis=0)), xp.max(xp.sum(ab, axis=1))]
+        stats = xp.stack(parts + [xp.max(ab)] if peak else parts)
+        got = [float(x) for x in np.asarray(_backends.to_numpy(stats), dtype=np.float64)]
+        return got[0], got[1], got[2], got[3], got[4] if peak else math.nan
 
 
 def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
@@ -247,7 +254,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     cdt = compute_dtype(in_name, name)
     backend = _backends.backend_name_of(A)
     threads = _timing.blas_threads() if isinstance(A, np.ndarray) else None
-    conv_err = 0.0
+    conv_err, peak = 0.0, None
     if cdt == "complex":
         if len(shape) > 2:
             raise ValueError(f"{name} is a complex stack {shape}; complex input is supported for single 2-D matrices only")
@@ -261,7 +268,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
             original, A = A, xp.astype(A, getattr(xp, cdt))
             conv_err = _integer_conversion_error(xp, original, A, in_name)
         if len(shape) == 2:
-            ss, col2, one, inf = dense_summary(xp, A)
+            ss, col2, one, inf, peak = dense_summary(xp, A)
             # (the range test is False for NaN and inf: such input takes the checked path below)
             if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
                 return Operator(
@@ -270,12 +277,15 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
                     input_error=conv_err,
                     _fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf,
                 )
-    # max and min propagate NaN and inf, so two reductions (no temporary the
-    # size of A) both find the scale and tell whether an entry needs naming
-    hi, lo = (float(x) for x in np.asarray(_backends.to_numpy(xp.stack([xp.max(A), xp.min(A)])), dtype=np.float64))
-    if not (math.isfinite(hi) and math.isfinite(lo)):
+    if peak is None:  # a stack or the complex embedding: no summary yet
+        # max and min propagate NaN and inf, so two reductions (no temporary the
+        # size of A) both find the scale and tell whether an entry needs naming
+        hi, lo = (float(x) for x in np.asarray(_backends.to_numpy(xp.stack([xp.max(A), xp.min(A)])),
+                                               dtype=np.float64))
+        peak = max(abs(hi), abs(lo)) if math.isfinite(hi) and math.isfinite(lo) else math.nan
+    if not math.isfinite(peak):
         _check_finite_dense(xp, A, name)
-    maxabs = max(abs(hi), abs(lo))
+    maxabs = peak
     e = pow2_exponent(maxabs)
     scaled, scale_err = scale_array(xp, A, e, cdt)  # a new array, in A's dtype
     scale = math.ldexp(1.0, e)
@@ -284,7 +294,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if len(shape) == 2 and maxabs > 0:
         # the cheap bounds' ingredients in one pass over the scaled copy
         # (entries in [-2, 2]: no square overflows) instead of three later
-        ss, col2, one, inf = dense_summary(xp, scaled)
+        ss, col2, one, inf, _ = dense_summary(xp, scaled, peak=False)
         bounds = dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
     return Operator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,

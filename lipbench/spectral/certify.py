@@ -12,7 +12,7 @@ from typing import Any
 
 from .._rounding import up
 from .driver import spectral_norm
-from .inertia import (SEARCHES, Certificate, certificate_floor, inertia_floor, inertia_test, inertia_upper,
+from .inertia import (SEARCHES, Certificate, _gram, certificate_floor, inertia_floor, inertia_test, inertia_upper,
                       verify_positive_definite)
 
 __all__ = ["certify_upper", "Certificate", "inertia_test", "verify_positive_definite", "certificate_floor",
@@ -44,7 +44,7 @@ def certify_upper(A: Any, lower: float, tol: float, *, method: str = "inertia", 
     if int(max_tests) < 1:
         raise ValueError(f"max_tests must be at least 1; got {max_tests}")
     if method == "inertia":
-        return inertia_upper(A, lower, tol, search=search, max_tests=int(max_tests))
+        return inertia_upper(_gram(A), lower, tol, search=search, max_tests=int(max_tests))
     r = spectral_norm(A, method="gram" if method == "gram-iteration" else "svd", tol=tol)
     return Certificate(upper=float(r.upper), method=method, deterministic=True,
                        holds=float(r.upper) <= up(lower * (1 + tol)), tests=0,

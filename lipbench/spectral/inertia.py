@@ -74,6 +74,7 @@ from ._scaling import pow2_exponent, scale_array
 __all__ = [
     "Certificate",
     "inertia_upper",
+    "gram_of",
     "inertia_test",
     "verify_positive_definite",
     "certificate_floor",
@@ -133,6 +134,7 @@ class _Gram:
     xp: Any
     numpy: bool
     a: Any = None  # the scaled float64 matrix
+    spent: bool = False  # factored in place: neg no longer holds -fl(G)
 
     @property
     def k(self) -> int:
@@ -169,7 +171,6 @@ def _gram(A: Any) -> _Gram | None:
     """The Gram matrix of A (scaled by a power of two when its largest entry is
     outside :data:`SAFE_MAXABS`); None for the zero matrix.  Raises on NaN/Inf."""
     a, xp, is_np = _to_float64(A)
-    m, n = (int(d) for d in a.shape)
     maxabs = float(xp.max(xp.abs(a)))
     if not math.isfinite(maxabs):
         raise ValueError("A contains NaN or Inf; sigma_max is undefined")
@@ -180,6 +181,17 @@ def _gram(A: Any) -> _Gram | None:
         e = pow2_exponent(maxabs)
         a, scale_err = scale_array(xp, a, e, "float64")
         scale = math.ldexp(1.0, e)
+    return gram_of(a, scale, scale_err)
+
+
+def gram_of(a: Any, scale: float = 1.0, scale_err: float = 0.0) -> _Gram:
+    """The Gram record of a float64 matrix already validated: finite, not zero,
+    its largest entry within :data:`SAFE_MAXABS` (``scale``, ``scale_err``: the
+    power of two it was divided by, and that division's error).  Nothing about
+    ``a`` is checked again: the driver's operator holds such a matrix."""
+    xp = array_api_compat.array_namespace(a)
+    is_np = isinstance(a, np.ndarray)
+    m, n = (int(d) for d in a.shape)
     if is_np:
         from scipy.linalg import blas
 
@@ -208,10 +220,13 @@ def _cholesky(gram: _Gram, newdiag: np.ndarray, keep: bool) -> Any:
     (``keep``: leave ``gram.neg`` intact).  NumPy: the upper factor R (M = R^T R);
     elsewhere the lower factor L (M = L L^T)."""
     k = gram.k
+    if gram.spent:
+        raise RuntimeError("this Gram record was factored in place (keep=False); form it again to test another t")
     if gram.numpy:
         from scipy.linalg import lapack
 
         M = np.array(gram.neg, order="F") if keep else gram.neg
+        gram.spent = not keep
         M.flat[:: k + 1] = newdiag
         R, info = lapack.dpotrf(M, lower=0, clean=0, overwrite_a=1)
         return R if info == 0 else None
@@ -348,9 +363,13 @@ def verify_positive_definite(M: Any) -> bool:
 
 
 # ---------------------------------------------------------------- the search
-def inertia_upper(A: Any, lower: float, tol: float, *, search: str = "none", max_tests: int = 8) -> Certificate:
-    """A certified upper bound on sigma_max(A) from a lower bound ``lower``
-    (arguments validated by the caller, :func:`.certify.certify_upper`).
+def inertia_upper(gram: _Gram | None, lower: float, tol: float, *, search: str = "none",
+                  max_tests: int = 8) -> Certificate:
+    """A certified upper bound on sigma_max(A) from a lower bound ``lower``,
+    from A's Gram record (:func:`_gram` or :func:`gram_of`; None: A is zero);
+    arguments validated by the caller (:func:`.certify.certify_upper`).  With
+    ``search="none"`` the one factorization overwrites the record's matrix:
+    the record is spent and must not be tested again.
 
     Tests ``t = lower (1 + max(tol, 2 w))`` (w this matrix's
     :func:`inertia_floor`, doubled to leave room for the factorization's own
@@ -363,7 +382,6 @@ def inertia_upper(A: Any, lower: float, tol: float, *, search: str = "none", max
     smallest t proven.
     """
     lower, tol = float(lower), float(tol)
-    gram = _gram(A)
     if gram is None:
         return Certificate(0.0, "inertia", True, True, 0, "A is the zero matrix: sigma_max = 0")
     fro_up = up(up(up(math.sqrt(gram.fro2_up())) * gram.scale) + gram.scale_err * gram.scale)

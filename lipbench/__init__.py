@@ -23,6 +23,7 @@ from .spectral import (
     spectral_norm,
 )
 
+# isort: split
 from . import lipschitz  # after .spectral: its layers call lipbench.spectral_norm
 
 __version__ = "0.1.0"

@@ -22,7 +22,8 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

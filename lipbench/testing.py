@@ -30,7 +30,8 @@ module.  Names here carry no stability promise.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from .spectral import theory as _theory
 from .spectral._certification import certified_width

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 from hypothesis import example, given

@@ -21,7 +21,6 @@ from lipbench.lipschitz import windows as lwin
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 
-from . import checks_layers as CL
 from . import strategies as S
 from . import test_ladder as TL
 from . import test_layers as TLay

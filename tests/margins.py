@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 from fractions import Fraction as Q
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -85,7 +85,7 @@ def case_shape(d, transposed=False):
     return (8,) if d == 1 else (6, 4) if d == 2 else (4, 4, 4)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _case_matrix(case):
     d, mode, s, p, dl, G, tr, op = case
     W = case_kernel(case)

@@ -57,7 +57,7 @@ def main() -> None:
     slices = float(np.max(np.linalg.norm(K, 2, axis=(-2, -1))))
     reshaped = float(np.linalg.norm(K.reshape(8, -1), 2))
     r = conv_operator_norm(K, (32, 32), padding=1, seed=0)
-    print(f"\nseeded (8, 3, 3, 3) kernel (default_rng(0).standard_normal), 32x32, zeros padding 1:")
+    print("\nseeded (8, 3, 3, 3) kernel (default_rng(0).standard_normal), 32x32, zeros padding 1:")
     print(f"  max norm of the 24 3x3 slices     {slices:.6f}")
     print(f"  sigma of the kernel as 8 x 27     {reshaped:.6f}  (x3 = {3 * reshaped:.6f}, the size-free bound's first form)")
     print(f"  operator norm                     {r.value:.6f}  bracket [{r.lower:.6f}, {r.upper:.6f}] ({r.method})")

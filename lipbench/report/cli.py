@@ -12,7 +12,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from .load import ReportWarning
 from .render import LOCAL_DIR, write_report

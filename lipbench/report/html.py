@@ -15,7 +15,8 @@ import base64
 import html as _html
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pandas as pd
 

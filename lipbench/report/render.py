@@ -61,7 +61,7 @@ class Section:
 
     title: str
     prose: str = ""
-    table: "pd.DataFrame | None" = None
+    table: pd.DataFrame | None = None
     plots: list[str] = field(default_factory=list)
     level: int = 2
 

@@ -263,7 +263,7 @@ class Operator:
         lower, w, v64 = self.certified_lower_from(v64, w)
         return lower, w, v64, self.residual_bound64(w, v64, y)
 
-    def transposed(self) -> "Operator":
+    def transposed(self) -> Operator:
         """The operator of A^T for a dense matrix (views; the computed bounds
         carry over, ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs``
         count is its own: copy it back."""

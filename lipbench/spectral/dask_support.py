@@ -30,7 +30,8 @@ scheduler; ``distributed`` has its dashboard); ``LIPBENCH_PROGRESS`` =
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 import types
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -10,7 +10,8 @@ the Gram route (:mod:`.lanczos_gram`) ends the same way.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

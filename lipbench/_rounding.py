@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from typing import Any
-from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 

@@ -22,8 +22,8 @@ import json
 import os
 import sys
 import warnings
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -21,9 +21,9 @@ import io
 import json
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import numpy as np
 

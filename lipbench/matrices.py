@@ -20,9 +20,9 @@ same matrix on every backend (up to the backend's rounding of QR and matmul).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterator
 
 import numpy as np
 

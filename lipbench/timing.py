@@ -25,9 +25,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 

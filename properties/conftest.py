@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings

@@ -24,8 +24,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lipbench import matrices as lm
-from lipbench.lipschitz import (ACTIVATIONS, ActivationLayer, AvgPool, BatchNorm, Conv, Dense, Dropout, Flatten,
-                                MaxPool, Residual, Sequential, activation)
+from lipbench.lipschitz import (
+    ACTIVATIONS,
+    ActivationLayer,
+    AvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool,
+    Residual,
+    Sequential,
+    activation,
+)
 
 __all__ = [
     "MAX_SIDE",

@@ -10,8 +10,8 @@ from hypothesis import assume, example, find, given, settings
 from hypothesis import strategies as st
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation
-from lipbench.lipschitz.activations import relu
 from lipbench.lipschitz import bounds as lbounds
+from lipbench.lipschitz.activations import relu
 
 from . import checks
 from . import strategies as S

@@ -8,13 +8,11 @@ from fractions import Fraction as Q
 
 import numpy as np
 
-from lipbench.lipschitz import Conv, conv_operator_norm
+from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes
 from lipbench.lipschitz import chain as lchain
-from lipbench.lipschitz import conv_routes
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
 from lipbench.testing import chain_merge, pattern_rounding
-
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 

@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import math
 import sys
-from fractions import Fraction as Q
 from collections.abc import Callable
+from fractions import Fraction as Q
 
 import numpy as np
 
 import lipbench as lb
-from lipbench.spectral.gram import first_product_error, squarings
 from lipbench.spectral.certify import verify_positive_definite
-from lipbench.testing import (TERMS, inertia_test_on_gram, operator_of, rounding, scale_array, shifted_diagonal,
-                              weakened)
+from lipbench.spectral.gram import first_product_error, squarings
+from lipbench.testing import TERMS, inertia_test_on_gram, operator_of, rounding, scale_array, shifted_diagonal, weakened
 from properties.exact import exactly_below, exactly_positive_definite_float
 
 U = Q(2) ** -53

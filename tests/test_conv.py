@@ -16,7 +16,13 @@ import zlib
 import numpy as np
 import pytest
 
-from lipbench.lipschitz import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm, conv_upper_bound
+from lipbench.lipschitz import (
+    conv_certified_bracket,
+    conv_geometry,
+    conv_operator,
+    conv_operator_norm,
+    conv_upper_bound,
+)
 from lipbench.lipschitz.conv_fft import fft_rounding_terms, polyphase_kernel
 from lipbench.testing import certified_width
 from properties.tolerances import matvec_atol, svd_atol

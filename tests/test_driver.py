@@ -11,7 +11,6 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
-
 from tests.helpers import FAMILY_KW, MAY_NOT_CONVERGE, NUMPY_METHODS, SHAPES, assert_certified, run_quietly
 
 

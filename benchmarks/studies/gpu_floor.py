@@ -23,8 +23,8 @@ import os
 import statistics
 import sys
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -49,6 +49,7 @@ def sigma_bracket(W: Any) -> tuple[float, float, float]:
     constant for ``x -> W x``.
     """
     import lipbench  # late import: lipbench/__init__ imports this package
+
     from ..spectral._certification import certified_width
 
     W = check_matrix(W)

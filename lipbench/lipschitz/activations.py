@@ -24,12 +24,13 @@ uses :func:`gelu_sup_upper` instead, a proven upper bound in rationals.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-from .._rounding import up
 from scipy import optimize, special
+
+from .._rounding import up
 
 __all__ = [
     "Activation",

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _sigma
 from .._rounding import assembly_error, sum_up
-from .windows import PADDING_MODES, as_tuple, check_shape, window_table
+from . import _sigma
 from .layers import check_input
+from .windows import PADDING_MODES, as_tuple, check_shape, window_table
 
 __all__ = ["Conv"]
 

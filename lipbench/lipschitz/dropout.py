@@ -15,10 +15,10 @@ enumerating all ``2**n`` masks (n <= 16).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
-from collections.abc import Callable
 
 import numpy as np
 

@@ -85,6 +85,7 @@ def _rounding(chain: Chain) -> float:
 def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, keep: int = 16) -> PatternBound:
     """The certified maximum of sigma_max over all 2**H vertex patterns (ValueError if H > max_hidden_units)."""
     import lipbench  # late: lipbench/__init__ imports this package
+
     from ..spectral._certification import certified_width
 
     H = chain.hidden_units

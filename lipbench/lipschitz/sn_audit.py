@@ -37,16 +37,22 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from ..spectral.result import ConvergenceWarning
 from . import _sigma
-from .conv import (DENSE_MAX_ENTRIES, _check_kernel, conv_certified_bracket, conv_geometry, conv_operator,
-                   conv_operator_norm)
+from .conv import (
+    DENSE_MAX_ENTRIES,
+    _check_kernel,
+    conv_certified_bracket,
+    conv_geometry,
+    conv_operator,
+    conv_operator_norm,
+)
 from .conv_bound import conv_upper_bound
 
 __all__ = ["Estimator", "AuditRow", "default_estimators", "drifting_weights", "sn_audit", "overshoot_summary",

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .activations import relu
 from .conv_layer import Conv
 from .layers import ActivationLayer, Dense
-from .activations import relu
 from .network import Sequential
 from .pooling import AvgPool
 from .residual import Flatten

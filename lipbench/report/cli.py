@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 from .load import ReportWarning
 from .render import LOCAL_DIR, write_report

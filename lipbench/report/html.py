@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import html as _html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pandas as pd
 

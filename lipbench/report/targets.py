@@ -17,9 +17,9 @@ the training-like scenario.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable
 
 import pandas as pd
 

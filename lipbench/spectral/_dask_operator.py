@@ -38,8 +38,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._dask_schedule import _distributed_client, compute
 from .._rounding import ETA, abs_sum_upper, conversion_error, norm_bounds, up
+from ._dask_schedule import _distributed_client, compute
 from ._operator import Operator, format_index
 
 __all__ = ["DaskOperator", "PassReport", "prepare_dask", "PIECE_BYTES", "TREE_FAN_IN"]

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from . import theory
 from .._rounding import abs_sum_upper, linop_lower_bound, lower_from_product, norm_bounds, unit_roundoff, up
+from . import theory
 
 __all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 

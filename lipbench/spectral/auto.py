@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import InputInfo, InputKind, classify, dtype_name
 from ._floors import gram_rounding_floor
+from ._inputs import InputInfo, InputKind, classify, dtype_name
 
 __all__ = ["auto_plan", "choose_method", "default_tol"]
 

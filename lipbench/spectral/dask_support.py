@@ -30,8 +30,8 @@ scheduler; ``distributed`` has its dashboard); ``LIPBENCH_PROGRESS`` =
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -148,8 +148,8 @@ def as_linear_operator(A: Any) -> Any:
     Costs one summary pass here (validation)."""
     from scipy.sparse.linalg import LinearOperator
 
-    from ._inputs import InputKind
     from ._dask_operator import prepare_dask
+    from ._inputs import InputKind
 
     op = prepare_dask(A, InputKind.DASK)
     if not isinstance(op, DaskOperator):  # a single row or column: in memory

@@ -12,18 +12,24 @@ import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
+from .._rounding import norm_bounds, unit_roundoff
 from ._bracket import final_bracket
 from ._certification import certified_width, certify_raw
+from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from ._inputs import InputKind, classify, prepare
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from .._rounding import norm_bounds, unit_roundoff
-from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .auto import default_tol, plan
 from .dask_support import dask_route
 from .registry import _METHODS
-from .result import (ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage,
-                     not_converged_message)
+from .result import (
+    ConvergenceWarning,
+    HistoryEntry,
+    NotConvergedError,
+    SpectralNormResult,
+    Stage,
+    not_converged_message,
+)
 
 __all__ = ["spectral_norm"]
 

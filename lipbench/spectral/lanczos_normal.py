@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from . import theory
 from ._final_vector import certify_vector
 from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, maxiter_note, top_eigenpair
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from . import theory
 from .theory import kw_lanczos_epsilon
 
 __all__ = ["lanczos_normal"]

@@ -10,8 +10,8 @@ the Gram route (:mod:`.lanczos_gram`) ends the same way.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .._rounding import unit_roundoff
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from .._rounding import unit_roundoff
 from .theory import KW_FAILURE_PROBABILITY, kw_power_epsilon, probabilistic_upper
 
 __all__ = ["svds_solver", "interpolative_estimate"]
@@ -90,7 +90,7 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     Bounds: lower certified from the returned right vector; the residual of
     that vector, recomputed here (2 products), decides ``converged``.
     """
-    from scipy.sparse.linalg import svds, ArpackNoConvergence
+    from scipy.sparse.linalg import ArpackNoConvergence, svds
 
     before = op.matvecs
     lin = _counting_operator(op)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
+from ._certification import certify_raw, certify_stack
+from ._floors import svd_error
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._floors import svd_error
-from ._certification import certify_raw, certify_stack
 from .result import Stage
 
 __all__ = ["full_svd"]

@@ -6,8 +6,8 @@ import warnings
 
 import pandas as pd
 
-from lipbench.report.load import latest_per_case, load_results
 from lipbench.report.lipschitz import conv_methods_table, ladder_table, lipschitz_sections, sn_audit_table
+from lipbench.report.load import latest_per_case, load_results
 
 from .fakes import bench, write_run
 

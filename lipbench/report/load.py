@@ -246,7 +246,7 @@ def load_curves(df: pd.DataFrame) -> pd.DataFrame:
     for _, r in df[has_curve].iterrows():
         n = len(r["curve_rel_error"])
 
-        def col(name: str) -> list:
+        def col(name: str, r: pd.Series = r, n: int = n) -> list:
             v = r[name]
             return list(v) if isinstance(v, list) and len(v) == n else [math.nan] * n
 

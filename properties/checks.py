@@ -191,7 +191,7 @@ def check_c4_jacobian(net: Sequential, x: np.ndarray) -> tuple[float, float | No
     ub = lbounds.product_bound(net)
     assert sj <= ub * (1 + tol.scalar_rtol(ops=network_ops(net))), "Jacobian norm above the Lipschitz bound: " + ctx(
         jacobian_norm=sj, product_bound=ub, x=x)
-    if not all(not isinstance(l, ActivationLayer) or l.piecewise_linear for l in net.layers):
+    if not all(not isinstance(layer, ActivationLayer) or layer.piecewise_linear for layer in net.layers):
         return sj, None
     r = net.linear_region_radius(x)
     if not r > 0:

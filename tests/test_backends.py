@@ -27,7 +27,7 @@ def test_requested_but_unavailable_is_an_error(monkeypatch):
 def test_unset_selects_all_with_reasons():
     chosen = backends.selected_backends("")
     assert [b for b, _ in chosen] == list(backends.Backend)
-    for b, av in chosen:
+    for _, av in chosen:
         assert av.available or av.reason
 
 

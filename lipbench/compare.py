@@ -23,7 +23,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -210,7 +210,7 @@ def compare(A: Any, *, tol: float | None = None, methods: Sequence[str] | None =
         raise ValueError(f"compare takes one 2-D matrix; got an array of shape {np.shape(A)}")
     names = _check_methods(A, methods) if methods else applicable_methods(A)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(cast(int, np.random.SeedSequence().entropy) % (2**63))  # a fresh one's entropy is an int
     work = "float64" if np.dtype(A.dtype).name in ("float64", "complex128") or np.dtype(A.dtype).kind in "biu" \
         else "float32"
     tol = default_tol(work) if tol is None else float(tol)

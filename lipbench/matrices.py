@@ -70,7 +70,7 @@ class KnownSpectrum:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.matrix.shape)  # type: ignore[return-value]
+        return tuple(self.matrix.shape)
 
 
 def _shape(m: int, n: int | None) -> tuple[int, int]:

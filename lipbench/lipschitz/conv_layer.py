@@ -164,7 +164,7 @@ class Conv:
                           dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
         if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the proven bound
             return conv_upper_bound(g, g.in_spatial)
-        return conv_certified_bracket(g, None)[1]
+        return conv_certified_bracket(g, g.in_spatial)[1]
 
     def lipschitz_exact(self) -> float:
         """sigma_max of the assembled operator matrix to working accuracy."""

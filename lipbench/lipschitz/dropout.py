@@ -96,6 +96,7 @@ class Dropout:
         """max |scale| of the exact layer: p or 1 at test time; max(mask) or max(mask)/p at
         train time (the quotient in exact rationals, rounded up)."""
         if self.training and self.convention == "inverted":
+            assert self.mask is not None  # a train-time layer has one (checked on construction)
             return up(Fraction(float(np.max(self.mask))) / Fraction(self.p))
         return float(np.max(np.abs(self.scale())))
 

@@ -65,7 +65,10 @@ def inline(text: str) -> str:
 
 def prose_html(prose: str, table_of: Callable[[list[str]], str] | None = None) -> str:
     """Paragraphs, list items and Markdown tables of the report's prose -> HTML."""
-    out, para, items, rows = [], [], [], []
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+    rows: list[str] = []
 
     def flush() -> None:
         if para:

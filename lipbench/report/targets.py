@@ -409,10 +409,11 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
                 continue
             if t.regime not in inputs:
                 inputs[t.regime] = _input(g, t.regime)
-            judged = None if inputs[t.regime] is None else _INPUT_JUDGES[t.target](t, inputs[t.regime])
-            if judged is not None:
+            inp = inputs[t.regime]
+            judged = None if inp is None else _INPUT_JUDGES[t.target](t, inp)
+            if inp is not None and judged is not None:
                 target, measured, ok, detail = judged
-                auto = inputs[t.regime].auto
+                auto = inp.auto
                 rows.append({"machine": machine, "backend": backend, "target": target, "measured": measured,
                              "verdict": _verdict(ok, bool(auto.get("stale"))), "detail": detail,
                              "code": _row_code(auto)})

@@ -54,7 +54,8 @@ class InputKind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
-    __format__ = str.__format__
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
 
 
 class InputInfo(NamedTuple):
@@ -186,9 +187,14 @@ def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
     mask = _backends.to_numpy(xp.logical_not(finite))
     bad = np.argwhere(mask)
     first = tuple(int(i) for i in bad[0])
-    val = _backends.to_numpy(A[first] if A.ndim else A)
-    val = float(np.asarray(val).real) if not np.iscomplexobj(val) else complex(np.asarray(val))
-    what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf") if not isinstance(val, complex) else "a non-finite value"
+    entry = _backends.to_numpy(A[first] if A.ndim else A)
+    val = float(np.asarray(entry).real) if not np.iscomplexobj(entry) else complex(np.asarray(entry))
+    if val != val:
+        what = "NaN"
+    elif isinstance(val, complex):
+        what = "a non-finite value"
+    else:
+        what = "Inf" if val > 0 else "-Inf"
     more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
     raise ValueError(f"{name} contains {what} at {format_index(first)}{more}; spectral norm is undefined")
 
@@ -205,7 +211,7 @@ def _integer_conversion_error(xp: Any, A: Any, converted: Any, in_name: str, k: 
     return conversion_error(norm_bounds(ss, math.prod(int(d) for d in A.shape))[1], k)
 
 
-def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
+def prepare(A: Any, kind: InputKind | None, *, batched_ok: bool = True, name: str = "A") -> Operator:
     """Validate ``A`` of the given kind (:func:`classify`) and wrap it as an
     :class:`Operator` (see the module docstring)."""
     if kind is InputKind.LINEAR_OPERATOR:

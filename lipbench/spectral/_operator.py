@@ -366,7 +366,7 @@ def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, 
     m, n = a.shape
     rows = min(m, max(1, block_bytes // (n * x.itemsize)))
     buf = np.empty((rows, n), dtype=x.dtype) if a.dtype != x.dtype else None
-    t = np.empty(rows, dtype=x.dtype) if w is None else None
+    t = np.empty(rows, dtype=x.dtype) if w is None else w  # where A_i x goes: a block of scratch, or w's rows
     y, z = np.zeros(n, dtype=x.dtype), np.empty(n, dtype=x.dtype)
     for i in range(0, m, rows):
         b = a[i:i + rows]
@@ -374,7 +374,7 @@ def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, 
         if buf is not None:
             np.copyto(buf[:r], b)
             b = buf[:r]
-        ti = t[:r] if w is None else w[i:i + r]
+        ti = t[:r] if w is None else t[i:i + r]
         np.matmul(b, x, out=ti)
         np.matmul(b.T, ti, out=z)
         y += z

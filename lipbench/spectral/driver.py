@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def _validate_maxiter(maxiter: Any) -> int | None:
 
 def _seed(seed: Any) -> tuple[int | None, np.random.Generator]:
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(cast(int, np.random.SeedSequence().entropy) % (2**63))  # a fresh one's entropy is an int
     elif isinstance(seed, np.random.Generator):
         raise TypeError("seed must be an int (it is stored in the result); got a Generator")
     elif isinstance(seed, bool) or int(seed) != seed or seed < 0:

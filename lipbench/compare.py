@@ -288,7 +288,8 @@ def run_cli(args: argparse.Namespace) -> int:
         raise CLIError(f"--repeat must be a positive integer; got {args.repeat}")
     try:
         res = compare(A, tol=args.tol, methods=args.methods, repeat=args.repeat, threads=args.threads,
-                      seed=args.seed, budget=args.budget, source=str(args.file) + (f" [{args.key}]" if args.key else ""))
+                      seed=args.seed, budget=args.budget,
+                      source=str(args.file) + (f" [{args.key}]" if args.key else ""))
     except (ValueError, TypeError) as exc:
         raise CLIError(f"{args.file}: {exc}") from None
     if args.json:

@@ -126,7 +126,8 @@ def forward_magnitude(net: Sequential, z: np.ndarray) -> float:
         if isinstance(layer, Dense):
             a = np.abs(layer.weight) @ a + (0.0 if layer.bias is None else np.abs(layer.bias))
         else:
-            a = layer.lipschitz_upper() * a + (np.abs(layer(np.zeros_like(a))) if isinstance(layer, ActivationLayer) else 0.0)
+            shift = np.abs(layer(np.zeros_like(a))) if isinstance(layer, ActivationLayer) else 0.0
+            a = layer.lipschitz_upper() * a + shift
     return float(np.linalg.norm(a))
 
 

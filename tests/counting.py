@@ -226,7 +226,8 @@ def _main() -> None:
 
     A = matrices.gaussian(300, 200, seed=1).matrix
     routes = {"bidiagonal": ({}, A.shape, 1), "normal=True": ({"normal": True}, A.shape, 1),
-              "gram=True": ({"gram": True}, (200, 200), 2), "work_dtype=float32": ({"work_dtype": "float32"}, A.shape, 1)}
+              "gram=True": ({"gram": True}, (200, 200), 2),
+              "work_dtype=float32": ({"work_dtype": "float32"}, A.shape, 1)}
     print(f"{'route':20s} {'steps':>5s} {'calls/step':>10s} {'max':>4s} {'transfers in loop':>17s} "
           f"{'steps with one':>14s} {'before loop':>11s} {'last step + certificate':>23s}")
     for name, (options, shape, per) in routes.items():

@@ -20,7 +20,8 @@ def _replicate_kernel(above: bool, taps: int = 1000) -> tuple[np.ndarray, dict]:
     """A 1-D kernel read entirely on one input entry: length-1 input, replicate
     padding of half the kernel on each side, so both outputs sum every tap (in
     order, through the operator's tap loop) and the matrix is ``[[S], [S]]``."""
-    return np.array(one_then_half_ulps(taps, above)).reshape(1, 1, taps), dict(padding=taps // 2, padding_mode="replicate")
+    kernel = np.array(one_then_half_ulps(taps, above)).reshape(1, 1, taps)
+    return kernel, dict(padding=taps // 2, padding_mode="replicate")
 
 
 def _sigma_squared(kernel: np.ndarray, rows: int) -> Q:

@@ -141,7 +141,8 @@ def product_term_is_higham_s() -> None:
 def product_underflow_term_is_the_published_one() -> None:
     rows, k = 10**6, 10**6  # (the term must dwarf eta, the step of the outward rounding)
     err = rounding.product_error(k, rows, 0.0, 0.0)
-    assert Q(err) >= (1 + gamma(k)) * 1000 * k * ETA / 2, f"{err!r} < (1 + gamma_k) sqrt(m) k eta / 2 (Higham's underflow model)"
+    assert Q(err) >= (1 + gamma(k)) * 1000 * k * ETA / 2, \
+        f"{err!r} < (1 + gamma_k) sqrt(m) k eta / 2 (Higham's underflow model)"
 
 
 # ----------------------------------------------------------- Gram matrix

@@ -128,7 +128,8 @@ def _auto_route(A, tol: float, seed: int = 1, **options):
 
 def check_schedule(repeat: int) -> None:
     print("\n## 4. Stopping test every step against the check schedule (normal-operator Lanczos, auto's route)\n")
-    print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms | every / scheduled |")
+    print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms "
+          "| every / scheduled |")
     print("|---|---|---|---|---|---|---|---|")
     for side in (256, 512, 1024, 2048):
         for dtype in ("float64", "float32"):

@@ -111,7 +111,8 @@ def _sup(act: Activation) -> tuple[float, float | None]:
     return best, None
 
 
-def numerical_sup_abs_derivative(act: Activation, lo: float = -20.0, hi: float = 20.0, n: int = 20001) -> tuple[float, float]:
+def numerical_sup_abs_derivative(act: Activation, lo: float = -20.0, hi: float = 20.0,
+                                 n: int = 20001) -> tuple[float, float]:
     """An independent check: max |g'| on a grid over [lo, hi], refined by
     ``scipy.optimize.minimize_scalar`` around the best grid point.  Returns
     ``(value, x)``; a lower bound on the true sup."""

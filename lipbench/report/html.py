@@ -163,7 +163,8 @@ def html_page(title: str, sections: list[tuple], *, anchor: Callable[[str], str]
         for p in plots:
             parts.append(_img(Path(p)))
         if i == 0 and len(sections) > 1:
-            toc = "".join(f"<li style='margin-left:{(lv - 2) * 1.5}em'><a href='#{anchor(n)}'>{_html.escape(n)}</a></li>"
+            toc = "".join(f"<li style='margin-left:{(lv - 2) * 1.5}em'>"
+                          f"<a href='#{anchor(n)}'>{_html.escape(n)}</a></li>"
                           for n, lv, *_ in sections[1:])
             parts.append(f"<h2 id='contents'>Contents</h2><ul>{toc}</ul>")
     parts.append("</body></html>")

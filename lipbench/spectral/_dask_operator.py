@@ -420,7 +420,8 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         raise ValueError(f"{name} is a Dask array of shape {shape}; spectral_norm takes a 2-D Dask array "
                          "(stacks: compute each matrix, or use NumPy)")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = _compute_dtype(in_name, name)
     if cdt == "complex":

@@ -257,7 +257,8 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if len(shape) > 2 and not batched_ok:
         raise ValueError(f"{name} has shape {shape}; this method takes a single 2-D matrix, not a stack")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = _compute_dtype(in_name, name)
     backend = _backends.backend_name_of(A)
@@ -265,7 +266,8 @@ def _prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     conv_err = 0.0
     if cdt == "complex":
         if len(shape) > 2:
-            raise ValueError(f"{name} is a complex stack {shape}; complex input is supported for single 2-D matrices only")
+            raise ValueError(f"{name} is a complex stack {shape}; "
+                             "complex input is supported for single 2-D matrices only")
         _check_finite_dense(xp, A, name)
         re, im = xp.real(A), xp.imag(A)
         A = xp.concat([xp.concat([re, -im], axis=1), xp.concat([im, re], axis=1)], axis=0)
@@ -313,7 +315,8 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if len(shape) != 2:
         raise ValueError(f"{name} has shape {shape}; expected a 2-D sparse matrix")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = _compute_dtype(in_name, name)
     if cdt == "complex":

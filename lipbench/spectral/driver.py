@@ -145,7 +145,8 @@ def spectral_norm(
         raise (TypeError if found.kind is None else ValueError)(why)
     unknown = set(options) - set(info.options)
     if unknown:
-        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
+        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; "
+                        f"its options: {list(info.options) or 'none'}")
     op = prepare(A, found.kind, batched_ok=info.batched)
     input_shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
     if certify and op.is_batched:

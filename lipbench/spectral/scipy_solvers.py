@@ -190,5 +190,6 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
         f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
     )
     return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
-               message=msg, upper_probabilistic=probabilistic_upper(est, eps), failure_probability=KW_FAILURE_PROBABILITY,
+               message=msg, upper_probabilistic=probabilistic_upper(est, eps),
+               failure_probability=KW_FAILURE_PROBABILITY,
                stages=stage("interpolative", op, its, before, converged), proven=False)

@@ -27,8 +27,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,8 @@ def passes_to_reach(history: list[tuple[int, float]], error: float) -> int | Non
     return None
 
 
-def lipbench_row(case: Case, label: str, method: str, maxiter: int | None = None, **options: Any) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
+def lipbench_row(case: Case, label: str, method: str, maxiter: int | None = None,
+                 **options: Any) -> tuple[Callable[[], Any], Callable[[Any], dict]]:
     """The timed call of a lipbench run on ``case`` and what to record of its
     result (its history kept under ``label`` for the ``svd_compressed`` rows)."""
     import lipbench as lb

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from benchmarks.grid import SPARSE_N, SPARSE_SHAPE, Case, tol_independent_skip
+from benchmarks.grid import SPARSE_SHAPE, Case, tol_independent_skip
 
 
 def _frozen(values: Iterable | None) -> frozenset | None:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,8 @@ def rel_error(value: float, truth: float) -> float:
     return abs(value - truth) / truth if math.isfinite(value) and truth > 0 else math.inf
 
 
-def luckiest(A: Any, rival: str, target: float, truth: float, seed: int, *, repeats: int = 2) -> tuple[dict | None, list]:
+def luckiest(A: Any, rival: str, target: float, truth: float, seed: int, *,
+             repeats: int = 2) -> tuple[dict | None, list]:
     """(the fastest setting that met ``target``, or None; every setting tried
     with its best time, error and outcome).  Each setting runs once to warm
     up and check its error, then ``repeats`` timed calls (the fastest kept)."""

@@ -17,8 +17,18 @@ import numpy as np
 import pytest
 
 from benchmarks import grid
-from lipbench.lipschitz import (ActivationLayer, Dense, Sequential, activation, eclipse_fast, empirical_lower_bound,
-                                lipschitz_ladder, network_chain, pattern_bound, product_bound)
+from lipbench.lipschitz import (
+    ActivationLayer,
+    Dense,
+    Sequential,
+    activation,
+    eclipse_fast,
+    empirical_lower_bound,
+    lipschitz_ladder,
+    network_chain,
+    pattern_bound,
+    product_bound,
+)
 
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)

@@ -16,7 +16,13 @@ import pytest
 
 from benchmarks import grid
 from lipbench import matrices as lm
-from lipbench.lipschitz.sn_audit import default_estimators, drifting_weights, estimate_sigmas, overshoot_summary, sn_audit
+from lipbench.lipschitz.sn_audit import (
+    default_estimators,
+    drifting_weights,
+    estimate_sigmas,
+    overshoot_summary,
+    sn_audit,
+)
 
 STEPS = 30
 #: name -> (weight builder, conv arguments or None)

@@ -140,7 +140,8 @@ CLAIMS: tuple[Claim, ...] = (
            (_LD + "test_c12_ladder_gap", "product_over_best_lower",
             "ladder: product / best lower bound (L_exact_in: networks where they meet L)"))),
     Claim("C13", "spectral normalization W/sigma(W) has spectral norm 1, so the network is 1-Lipschitz",
-          "sigma(W/sigma) = 1 exactly; with sigma_hat from power iteration sigma_hat <= sigma, so sigma(W/sigma_hat) >= 1",
+          "sigma(W/sigma) = 1 exactly; with sigma_hat from power iteration sigma_hat <= sigma, "
+          "so sigma(W/sigma_hat) >= 1",
           (_T + "test_c13_spectral_normalization_overshoots_with_power_iteration",
            _T + "test_c13_overshoot_on_realistic_layers", _SN + "test_c13_reshape_trap_bounds",
            _SN + "test_c13_reshape_underestimates", _SN + "test_c13_reshape_overestimates",

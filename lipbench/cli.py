@@ -22,7 +22,8 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,8 @@ def _certify_choice(A: np.ndarray, args: argparse.Namespace) -> tuple[bool, str]
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
-    parser = argparse.ArgumentParser(prog="lipbench", description="Verify and benchmark spectral norms and Lipschitz constants.")
+    parser = argparse.ArgumentParser(prog="lipbench",
+                                     description="Verify and benchmark spectral norms and Lipschitz constants.")
     parser.add_argument("--version", action="version", version=f"lipbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("norm", help="sigma_max of a matrix in a .npy/.npz file, with a certified bracket")
@@ -187,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _unavailable(name: str, exc: Exception):
     def run(_args: argparse.Namespace) -> int:
-        raise CLIError(f"'lipbench {name}' needs an optional dependency: {exc}. Install with: pip install 'lipbench[report]'")
+        raise CLIError(f"'lipbench {name}' needs an optional dependency: {exc}. "
+                       "Install with: pip install 'lipbench[report]'")
 
     return run
 

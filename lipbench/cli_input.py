@@ -50,7 +50,8 @@ def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
             keys = list(loaded.keys())
             if key is None:
                 if len(keys) != 1:
-                    raise CLIError(f"{p}: holds {len(keys)} arrays ({', '.join(keys) or 'none'}); choose one with --key")
+                    raise CLIError(f"{p}: holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
+                                   "choose one with --key")
                 key = keys[0]
             if key not in keys:
                 raise CLIError(f"{p}: has no array {key!r}; it holds: {', '.join(keys)}")
@@ -73,7 +74,8 @@ def check_layout(A: np.ndarray, args: argparse.Namespace) -> None:
         if args.method in ("fft", "bound"):
             raise CLIError(f"--method {args.method} applies to convolutions only; add --conv SHAPE")
         conv_given = [f for f, v, d in (("--stride", args.stride, "1"), ("--padding", args.padding, "0"),
-                                        ("--dilation", args.dilation, "1"), ("--output-padding", args.output_padding, "0"),
+                                        ("--dilation", args.dilation, "1"),
+                                        ("--output-padding", args.output_padding, "0"),
                                         ("--padding-mode", args.padding_mode, "zeros"), ("--groups", args.groups, 1),
                                         ("--transposed", args.transposed, False)) if v != d]
         if conv_given:

@@ -21,8 +21,9 @@ import io
 import json
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -209,7 +210,7 @@ def compare(A: Any, *, tol: float | None = None, methods: Sequence[str] | None =
         raise ValueError(f"compare takes one 2-D matrix; got an array of shape {np.shape(A)}")
     names = _check_methods(A, methods) if methods else applicable_methods(A)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(cast(int, np.random.SeedSequence().entropy) % (2**63))  # a fresh one's entropy is an int
     work = "float64" if np.dtype(A.dtype).name in ("float64", "complex128") or np.dtype(A.dtype).kind in "biu" \
         else "float32"
     tol = default_tol(work) if tol is None else float(tol)
@@ -287,7 +288,8 @@ def run_cli(args: argparse.Namespace) -> int:
         raise CLIError(f"--repeat must be a positive integer; got {args.repeat}")
     try:
         res = compare(A, tol=args.tol, methods=args.methods, repeat=args.repeat, threads=args.threads,
-                      seed=args.seed, budget=args.budget, source=str(args.file) + (f" [{args.key}]" if args.key else ""))
+                      seed=args.seed, budget=args.budget,
+                      source=str(args.file) + (f" [{args.key}]" if args.key else ""))
     except (ValueError, TypeError) as exc:
         raise CLIError(f"{args.file}: {exc}") from None
     if args.json:

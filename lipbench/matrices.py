@@ -20,8 +20,9 @@ same matrix on every backend (up to the backend's rounding of QR and matmul).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class KnownSpectrum:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.matrix.shape)  # type: ignore[return-value]
+        return tuple(self.matrix.shape)
 
 
 def _shape(m: int, n: int | None) -> tuple[int, int]:

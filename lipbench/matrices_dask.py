@@ -97,8 +97,8 @@ def kronecker(B: Any, C: Any, *, dtype: str = "float64", chunk_bytes: int = CHUN
     from ._rounding import unit_roundoff
     from .spectral._floors import svd_error
 
-    eb = svd_error(sb[0], *B.shape, "float64")[0]
-    ec = svd_error(sc[0], *C.shape, "float64")[0]
+    eb = svd_error(sb[0], B.shape[0], B.shape[1], "float64")[0]
+    ec = svd_error(sc[0], C.shape[0], C.shape[1], "float64")[0]
     u = unit_roundoff(dtype) + (unit_roundoff("float64") if dtype != "float64" else 0.0)
     sigma = float(sb[0] * sc[0])
     entry = u * float(np.linalg.norm(B)) * float(np.linalg.norm(C)) * (1 + 4 * unit_roundoff("float64"))
@@ -127,7 +127,7 @@ def write_zarr(A: Any, path: str) -> Any:
     import dask.array as da
     import zarr
 
-    kw = {"compressors": None} if int(zarr.__version__.split(".")[0]) >= 3 else {"compressor": None}
+    kw: dict[str, Any] = {"compressors": None} if int(zarr.__version__.split(".")[0]) >= 3 else {"compressor": None}
     kw.update({"mode": "w"} if "mode" in inspect.signature(da.to_zarr).parameters else {"overwrite": True})
     da.to_zarr(A, path, **kw)
     return read_zarr(path)

@@ -30,14 +30,9 @@ module.  Names here carry no stability promise.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from .spectral import theory as _theory
-from .spectral._certification import certified_width
-from .spectral._inputs import classify, dense_summary
-from .spectral._validate import prepare
-from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
-from .spectral._operator import Operator, row_block_normal
 import numpy as np
 
 from . import _rounding as rounding
@@ -45,8 +40,14 @@ from ._rounding import TERMS, gamma, unit_roundoff
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import inertia as _inertia
+from .spectral import theory as _theory
+from .spectral._certification import certified_width
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
+from .spectral._inputs import classify, dense_summary
+from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
+from .spectral._operator import Operator, row_block_normal
 from .spectral._scaling import scale_array
+from .spectral._validate import prepare
 
 __all__ = [
     "operator_of",

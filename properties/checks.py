@@ -126,7 +126,8 @@ def forward_magnitude(net: Sequential, z: np.ndarray) -> float:
         if isinstance(layer, Dense):
             a = np.abs(layer.weight) @ a + (0.0 if layer.bias is None else np.abs(layer.bias))
         else:
-            a = layer.lipschitz_upper() * a + (np.abs(layer(np.zeros_like(a))) if isinstance(layer, ActivationLayer) else 0.0)
+            shift = np.abs(layer(np.zeros_like(a))) if isinstance(layer, ActivationLayer) else 0.0
+            a = layer.lipschitz_upper() * a + shift
     return float(np.linalg.norm(a))
 
 
@@ -191,7 +192,7 @@ def check_c4_jacobian(net: Sequential, x: np.ndarray) -> tuple[float, float | No
     ub = lbounds.product_bound(net)
     assert sj <= ub * (1 + tol.scalar_rtol(ops=network_ops(net))), "Jacobian norm above the Lipschitz bound: " + ctx(
         jacobian_norm=sj, product_bound=ub, x=x)
-    if not all(not isinstance(l, ActivationLayer) or l.piecewise_linear for l in net.layers):
+    if not all(not isinstance(layer, ActivationLayer) or layer.piecewise_linear for layer in net.layers):
         return sj, None
     r = net.linear_region_radius(x)
     if not r > 0:

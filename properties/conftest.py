@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -38,7 +39,7 @@ settings.register_profile("ci", parent=settings.get_profile("ci"), max_examples=
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=_SUPPRESS)
 
 
-def default_profile(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+def default_profile(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     """The profile named by ``LIPBENCH_HYPOTHESIS_PROFILE``, else ci under CI, else dev."""
     name = environ.get(ENV_PROFILE, "").strip()
     if name:

@@ -21,6 +21,7 @@ from lipbench import backends as lbk
 
 from .checks import host
 
+
 def _dyadic_integers(values: list[float]) -> tuple[list[int], int]:
     """Integers ``k_i`` and one exponent e with ``values[i] == k_i * 2**e`` exactly."""
     ratios = [Fraction(v) for v in values]  # exact: every float is a dyadic rational

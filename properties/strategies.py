@@ -24,8 +24,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lipbench import matrices as lm
-from lipbench.lipschitz import (ACTIVATIONS, ActivationLayer, AvgPool, BatchNorm, Conv, Dense, Dropout, Flatten,
-                                MaxPool, Residual, Sequential, activation)
+from lipbench.lipschitz import (
+    ACTIVATIONS,
+    ActivationLayer,
+    AvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool,
+    Residual,
+    Sequential,
+    activation,
+)
 
 __all__ = [
     "MAX_SIDE",
@@ -102,7 +114,8 @@ def spectra(draw: Any, k: int, *, kind: str | None = None, max_condition: float 
     top = 2.0 ** draw(st.floats(-6.0, 6.0, allow_nan=False), label="log2 sigma_max")
     log_cond = np.log10(max_condition)
     if kind == "random":
-        e = draw(hnp.arrays(np.float64, (k,), elements=st.floats(0.0, log_cond), fill=st.nothing()), label="log10 decay")
+        e = draw(hnp.arrays(np.float64, (k,), elements=st.floats(0.0, log_cond), fill=st.nothing()),
+                 label="log10 decay")
         s = top * 10.0 ** -np.sort(e)
         s[0] = top
     elif kind == "repeated_top":

@@ -10,8 +10,8 @@ from hypothesis import assume, example, find, given, settings
 from hypothesis import strategies as st
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation
-from lipbench.lipschitz.activations import relu
 from lipbench.lipschitz import bounds as lbounds
+from lipbench.lipschitz.activations import relu
 
 from . import checks
 from . import strategies as S
@@ -122,7 +122,8 @@ def test_c4_quotient_allows_for_underflow():
     2.5e-231 sends f(x + h) and f(x) below the smallest subnormal, so the
     computed quotient is 0 against sigma(J) = 2.5e-231.  The slack counts what
     underflow can lose, so the quotient is called unresolved instead of wrong."""
-    net = Sequential([Dense(np.array([[-1.0]])), ActivationLayer(activation("leaky_relu", alpha=2.5046554801262716e-231)),
+    net = Sequential([Dense(np.array([[-1.0]])),
+                      ActivationLayer(activation("leaky_relu", alpha=2.5046554801262716e-231)),
                       Dense(np.array([[0.6894138], [-0.72436774]]))])
     sj, q = checks.check_c4_jacobian(net, np.array([1.08994714e-162]))
     assert q is None and sj > 0

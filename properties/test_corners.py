@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from hypothesis import example, given
@@ -33,8 +34,8 @@ from hypothesis import strategies as st
 import lipbench as lb
 from lipbench.lipschitz import conv_operator_norm
 
-from . import exact
 from . import corner_strategies as CS
+from . import exact
 from . import strategies as S
 
 #: methods whose bracket is not always a proof, and why (``Raw.proven`` False:

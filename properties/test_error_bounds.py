@@ -18,7 +18,6 @@ a matrix where it falls below the true error as evidence.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import given
 

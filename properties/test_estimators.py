@@ -61,11 +61,13 @@ def test_sigma_invariances(xp, sm, c, seed):
     assert abs(float(rc.value) - abs(c) * float(r.value)) <= abs(c) * 2 * atol, checks.ctx(
         A, c=c, sigma=float(r.value), sigma_c=float(rc.value))
     rt = _svd(A.T)
-    assert abs(float(rt.value) - float(r.value)) <= 2 * atol, checks.ctx(A, sigma=float(r.value), sigma_t=float(rt.value))
+    assert abs(float(rt.value) - float(r.value)) <= 2 * atol, checks.ctx(A, sigma=float(r.value),
+                                                                         sigma_t=float(rt.value))
     Q = xp.asarray(lm.haar_orthonormal(m, m, np.random.default_rng(seed)).astype(sm.dtype))
     rq = _svd(Q @ A)
     atol_q = 2 * atol + tol.matvec_atol(A, (m, m), float(np.sqrt(m)) * checks.fro(A))
-    assert abs(float(rq.value) - float(r.value)) <= atol_q, checks.ctx(A, sigma=float(r.value), sigma_qa=float(rq.value))
+    assert abs(float(rq.value) - float(r.value)) <= atol_q, checks.ctx(A, sigma=float(r.value),
+                                                                       sigma_qa=float(rq.value))
 
 
 @given(sm=S.spectral_matrices(max_side=16))

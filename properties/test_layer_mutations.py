@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from lipbench.lipschitz import AvgPool, BatchNorm, Conv, MaxPool, Residual
-from lipbench.lipschitz import windows as lwin
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
+from lipbench.lipschitz import windows as lwin
 
-from . import checks_layers as CL
 from . import strategies as S
 from . import test_ladder as TL
 from . import test_layers as TLay

@@ -24,8 +24,8 @@ from lipbench.lipschitz import gram as lgram
 
 from . import checks
 from . import strategies as S
-from .conftest import EvidenceLog
 from . import test_claims_gram as _gram
+from .conftest import EvidenceLog
 
 FIND = settings(database=None, derandomize=True, max_examples=200, phases=["generate"])
 

@@ -131,7 +131,7 @@ def test_tiny_matrices_are_subnormal(A):
 def test_tiny_matrices_reach_every_dtype_and_the_smallest_subnormal():
     for dt in CS.FLOAT_CORNER_DTYPES:
         eta = np.finfo(np.dtype(dt)).smallest_subnormal
-        find(CS.tiny_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A) == eta)), settings=REACH)
+        find(CS.tiny_matrices(dtype=dt), lambda A, eta=eta: bool(np.any(np.abs(A) == eta)), settings=REACH)
 
 
 def _scaled_entry_rounds(A):
@@ -201,9 +201,9 @@ def test_complex_matrices_reach_their_corners():
     find(CS.complex_matrices(), lambda A: bool(np.any(A.imag != 0)), settings=REACH)
     for dt in CS.COMPLEX_DTYPES:
         fi = np.finfo(np.dtype(dt))
-        find(CS.complex_matrices(dtype=dt), lambda A: bool(np.any(np.abs(A.real) >= 2.0 ** (fi.maxexp - 1))),
+        find(CS.complex_matrices(dtype=dt), lambda A, fi=fi: bool(np.any(np.abs(A.real) >= 2.0 ** (fi.maxexp - 1))),
              settings=REACH)
-        find(CS.complex_matrices(dtype=dt), lambda A: bool(np.any((A.imag != 0) & (np.abs(A.imag) < fi.tiny))),
+        find(CS.complex_matrices(dtype=dt), lambda A, fi=fi: bool(np.any((A.imag != 0) & (np.abs(A.imag) < fi.tiny))),
              settings=REACH)
 
 

@@ -93,7 +93,7 @@ class CountingNamespace:
 
 
 def _binary(name: str):
-    def method(self: "CountingArray", other: Any) -> Any:
+    def method(self: CountingArray, other: Any) -> Any:
         self._log.op(name, (self, other))
         return _wrap(getattr(self._x, name)(_unwrap(other)), self._log)
 
@@ -102,7 +102,7 @@ def _binary(name: str):
 
 
 def _unary(name: str):
-    def method(self: "CountingArray") -> Any:
+    def method(self: CountingArray) -> Any:
         self._log.op(name, (self,))
         return _wrap(getattr(self._x, name)(), self._log)
 
@@ -111,7 +111,7 @@ def _unary(name: str):
 
 
 def _host(name: str):
-    def method(self: "CountingArray", *args: Any, **kwargs: Any) -> Any:
+    def method(self: CountingArray, *args: Any, **kwargs: Any) -> Any:
         self._log.transfer(name, self._x)
         return getattr(self._x, name)(*args, **kwargs)
 
@@ -154,12 +154,12 @@ class CountingArray:
         return self._x.device
 
     @property
-    def T(self) -> "CountingArray":
+    def T(self) -> CountingArray:
         self._log.op("T", (self,))
         return CountingArray(self._x.T, self._log)
 
     @property
-    def mT(self) -> "CountingArray":
+    def mT(self) -> CountingArray:
         self._log.op("mT", (self,))
         return CountingArray(self._x.mT, self._log)
 
@@ -226,7 +226,8 @@ def _main() -> None:
 
     A = matrices.gaussian(300, 200, seed=1).matrix
     routes = {"bidiagonal": ({}, A.shape, 1), "normal=True": ({"normal": True}, A.shape, 1),
-              "gram=True": ({"gram": True}, (200, 200), 2), "work_dtype=float32": ({"work_dtype": "float32"}, A.shape, 1)}
+              "gram=True": ({"gram": True}, (200, 200), 2),
+              "work_dtype=float32": ({"work_dtype": "float32"}, A.shape, 1)}
     print(f"{'route':20s} {'steps':>5s} {'calls/step':>10s} {'max':>4s} {'transfers in loop':>17s} "
           f"{'steps with one':>14s} {'before loop':>11s} {'last step + certificate':>23s}")
     for name, (options, shape, per) in routes.items():

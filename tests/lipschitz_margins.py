@@ -8,13 +8,11 @@ from fractions import Fraction as Q
 
 import numpy as np
 
-from lipbench.lipschitz import Conv, conv_operator_norm
+from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes
 from lipbench.lipschitz import chain as lchain
-from lipbench.lipschitz import conv_routes
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
 from lipbench.testing import chain_merge, pattern_rounding
-
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -22,7 +20,8 @@ def _replicate_kernel(above: bool, taps: int = 1000) -> tuple[np.ndarray, dict]:
     """A 1-D kernel read entirely on one input entry: length-1 input, replicate
     padding of half the kernel on each side, so both outputs sum every tap (in
     order, through the operator's tap loop) and the matrix is ``[[S], [S]]``."""
-    return np.array(one_then_half_ulps(taps, above)).reshape(1, 1, taps), dict(padding=taps // 2, padding_mode="replicate")
+    kernel = np.array(one_then_half_ulps(taps, above)).reshape(1, 1, taps)
+    return kernel, dict(padding=taps // 2, padding_mode="replicate")
 
 
 def _sigma_squared(kernel: np.ndarray, rows: int) -> Q:

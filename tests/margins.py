@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from fractions import Fraction as Q
-from typing import Callable
 
 import numpy as np
 
 import lipbench as lb
-from lipbench.spectral.gram import first_product_error, squarings
 from lipbench.spectral.certify import verify_positive_definite
-from lipbench.testing import (TERMS, inertia_test_on_gram, operator_of, rounding, scale_array, shifted_diagonal,
-                              weakened)
+from lipbench.spectral.gram import first_product_error, squarings
+from lipbench.testing import TERMS, inertia_test_on_gram, operator_of, rounding, scale_array, shifted_diagonal, weakened
 from properties.exact import exactly_below, exactly_positive_definite_float
 
 U = Q(2) ** -53
@@ -142,7 +141,8 @@ def product_term_is_higham_s() -> None:
 def product_underflow_term_is_the_published_one() -> None:
     rows, k = 10**6, 10**6  # (the term must dwarf eta, the step of the outward rounding)
     err = rounding.product_error(k, rows, 0.0, 0.0)
-    assert Q(err) >= (1 + gamma(k)) * 1000 * k * ETA / 2, f"{err!r} < (1 + gamma_k) sqrt(m) k eta / 2 (Higham's underflow model)"
+    assert Q(err) >= (1 + gamma(k)) * 1000 * k * ETA / 2, \
+        f"{err!r} < (1 + gamma_k) sqrt(m) k eta / 2 (Higham's underflow model)"
 
 
 # ----------------------------------------------------------- Gram matrix

@@ -9,7 +9,6 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
-
 from tests.helpers import FAMILY_KW, assert_certified, run_quietly
 
 

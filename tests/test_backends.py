@@ -12,7 +12,8 @@ from lipbench import backends
 
 
 def test_unknown_backend_is_an_error():
-    with pytest.raises(backends.BackendSelectionError, match=r"unknown backend 'torch'; known backends are: numpy, cupy, array_api_strict"):
+    with pytest.raises(backends.BackendSelectionError,
+                       match=r"unknown backend 'torch'; known backends are: numpy, cupy, array_api_strict"):
         backends.selected_backends("numpy,torch")
 
 
@@ -20,14 +21,15 @@ def test_requested_but_unavailable_is_an_error(monkeypatch):
     fake = backends.Availability(backends.Backend.CUPY, False, "no GPU here")
     monkeypatch.setattr(backends, "availability", lambda b: fake if backends._coerce(b) is backends.Backend.CUPY
                         else backends.Availability(backends._coerce(b), True, "ok"))
-    with pytest.raises(backends.BackendSelectionError, match=r"requests backend 'cupy', which is not available: no GPU here"):
+    with pytest.raises(backends.BackendSelectionError,
+                       match=r"requests backend 'cupy', which is not available: no GPU here"):
         backends.selected_backends("numpy,cupy")
 
 
 def test_unset_selects_all_with_reasons():
     chosen = backends.selected_backends("")
     assert [b for b, _ in chosen] == list(backends.Backend)
-    for b, av in chosen:
+    for _, av in chosen:
         assert av.available or av.reason
 
 
@@ -66,7 +68,8 @@ def test_pytest_refuses_bad_env(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, LIPBENCH_BACKENDS="numpy,jax")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests" / "test_backends.py::test_unset_selects_all_with_reasons")],
+    test = str(root / "tests" / "test_backends.py::test_unset_selects_all_with_reasons")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
                           capture_output=True, text=True, env=env, cwd=root)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "unknown backend 'jax'" in proc.stdout + proc.stderr
@@ -77,4 +80,5 @@ def test_namespace_to_numpy_and_synchronize(backend, xp):
     assert backends.backend_name_of(x) == backend.value
     np.testing.assert_array_equal(backends.to_numpy(x), [[1.0, 2.0], [3.0, 4.0]])
     backends.synchronize(x)  # must not fail on any backend
-    assert backends.device_name(x) == ("cpu" if backend is not backends.Backend.CUPY else backends.availability("cupy").device)
+    expected = "cpu" if backend is not backends.Backend.CUPY else backends.availability("cupy").device
+    assert backends.device_name(x) == expected

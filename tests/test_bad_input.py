@@ -49,7 +49,8 @@ def test_nan_in_stack_and_sparse_and_array_api_strict():
 
 def test_nan_from_linear_operator_named():
     op = LinearOperator((10, 8), matvec=lambda x: np.full(10, np.nan), rmatvec=lambda y: np.ones(8), dtype=float)
-    with pytest.raises(FloatingPointError, match=r"LinearOperator returned a non-finite value \(nan\) at index \(0\) of A @ x"):
+    with pytest.raises(FloatingPointError,
+                       match=r"LinearOperator returned a non-finite value \(nan\) at index \(0\) of A @ x"):
         lb.spectral_norm(op, method="lanczos")
 
 

@@ -13,7 +13,6 @@ from scipy.sparse.linalg import aslinearoperator
 import lipbench as lb
 from lipbench import matrices
 from lipbench.testing import certified_width
-
 from tests.helpers import FAMILY_KW, reference_slack, run_quietly
 
 

@@ -16,7 +16,13 @@ import zlib
 import numpy as np
 import pytest
 
-from lipbench.lipschitz import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm, conv_upper_bound
+from lipbench.lipschitz import (
+    conv_certified_bracket,
+    conv_geometry,
+    conv_operator,
+    conv_operator_norm,
+    conv_upper_bound,
+)
 from lipbench.lipschitz.conv_fft import fft_rounding_terms, polyphase_kernel
 from lipbench.testing import certified_width
 from properties.tolerances import matvec_atol, svd_atol
@@ -51,7 +57,8 @@ def dense_conv(W, shape, stride, pad_left, pad_right, dilation, groups, mode):
             for cl in range(cg_in):
                 c = grp * cg_in + cl
                 for t in itertools.product(*map(range, k)):
-                    src = [_source(i[a] * stride[a] + t[a] * dilation[a] - pad_left[a], shape[a], mode) for a in range(d)]
+                    src = [_source(i[a] * stride[a] + t[a] * dilation[a] - pad_left[a], shape[a], mode)
+                           for a in range(d)]
                     if any(s is None for s in src):
                         continue
                     D[row, np.ravel_multi_index((c, *src), (cg_in * groups, *shape))] += W[(o, cl, *t)]
@@ -85,7 +92,7 @@ def case_shape(d, transposed=False):
     return (8,) if d == 1 else (6, 4) if d == 2 else (4, 4, 4)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _case_matrix(case):
     d, mode, s, p, dl, G, tr, op = case
     W = case_kernel(case)
@@ -147,7 +154,8 @@ def test_operator_matches_dense_forward_and_adjoint(case):
     err = float(np.linalg.norm(op.matvec(x) - D @ x))
     assert err <= 2 * matvec_atol("float64", D.shape, fro, float(np.linalg.norm(x))), f"{case}: forward off by {err}"
     err_t = float(np.linalg.norm(op.rmatvec(y) - D.T @ y))
-    assert err_t <= 2 * matvec_atol("float64", D.T.shape, fro, float(np.linalg.norm(y))), f"{case}: adjoint off by {err_t}"
+    assert err_t <= 2 * matvec_atol("float64", D.T.shape, fro, float(np.linalg.norm(y))), \
+        f"{case}: adjoint off by {err_t}"
     lhs, rhs = float(y @ op.matvec(x)), float(x @ op.rmatvec(y))
     allow = 2 * matvec_atol("float64", (1, max(D.shape)), fro, float(np.linalg.norm(x) * np.linalg.norm(y)))
     assert abs(lhs - rhs) <= allow, f"{case}: <Ax, y> = {lhs} but <x, A^T y> = {rhs}"
@@ -162,12 +170,14 @@ def test_norm_bracket_and_bounds_hold(case):
     r = conv_operator_norm(W, shape, tol=1e-10, seed=0, **kw)
     assert np.array_equal(W, before), "the kernel was modified"
     assert r.shape == D.shape
-    assert r.lower - slack <= sigma <= r.upper + slack, f"{case}: sigma {sigma} outside [{r.lower}, {r.upper}] ({r.method})"
+    assert r.lower - slack <= sigma <= r.upper + slack, \
+        f"{case}: sigma {sigma} outside [{r.lower}, {r.upper}] ({r.method})"
     assert abs(r.value - sigma) <= 1e-10 * sigma + slack, f"{case}: value {r.value} vs sigma {sigma} ({r.method})"
     bound = conv_upper_bound(W, shape, **kw)
     assert sigma <= bound + slack, f"{case}: conv_upper_bound {bound} < sigma {sigma}"
     rb = conv_operator_norm(W, shape, method="bound", **kw)
-    assert rb.lower - slack <= sigma <= rb.upper + slack and rb.upper == bound, f"{case}: bound bracket [{rb.lower}, {rb.upper}]"
+    assert rb.lower - slack <= sigma <= rb.upper + slack and rb.upper == bound, \
+        f"{case}: bound bracket [{rb.lower}, {rb.upper}]"
     if case[1] == "zeros" and not case[6]:
         free = conv_upper_bound(W, None, **{k: v for k, v in kw.items() if k in ("stride", "dilation", "groups")})
         assert sigma <= free + slack, f"{case}: size-free bound {free} < sigma {sigma}"

@@ -11,7 +11,6 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
-
 from tests.helpers import FAMILY_KW, MAY_NOT_CONVERGE, NUMPY_METHODS, SHAPES, assert_certified, run_quietly
 
 
@@ -187,10 +186,10 @@ def test_one_by_one_and_vectors():
 
 
 def test_integer_bool_and_complex_inputs():
-    I = np.array([[3, 0], [4, 5]], dtype=np.int32)
-    r = lb.spectral_norm(I, method="lanczos")
+    A_int = np.array([[3, 0], [4, 5]], dtype=np.int32)
+    r = lb.spectral_norm(A_int, method="lanczos")
     assert r.dtype == "float64" and r.input_dtype == "int32"
-    assert abs(r.value - np.linalg.norm(I.astype(float), 2)) <= 1e-12 * r.value
+    assert abs(r.value - np.linalg.norm(A_int.astype(float), 2)) <= 1e-12 * r.value
     B = np.eye(3, dtype=bool)
     assert lb.spectral_norm(B).value == 1.0
     rng = np.random.default_rng(0)

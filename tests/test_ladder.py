@@ -8,8 +8,22 @@ import numpy as np
 import pytest
 
 import lipbench
-from lipbench.lipschitz import (ActivationLayer, AvgPool, BatchNorm, Conv, Dense, Flatten, MaxPool, Residual,
-                                Sequential, activation, eclipse_fast, lipschitz_ladder, network_chain, pattern_bound)
+from lipbench.lipschitz import (
+    ActivationLayer,
+    AvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Flatten,
+    MaxPool,
+    Residual,
+    Sequential,
+    activation,
+    eclipse_fast,
+    lipschitz_ladder,
+    network_chain,
+    pattern_bound,
+)
 
 EPS = np.finfo(np.float64).eps
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,7 +13,6 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
-
 from tests.helpers import FAMILY_KW, SHAPES, assert_certified, run_quietly
 
 

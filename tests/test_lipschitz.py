@@ -9,9 +9,22 @@ import pytest
 from scipy import special
 
 from lipbench.lipschitz import (
-    ActivationLayer, Dense, Dropout, Sequential, SpectralNormalizer, activation, empirical_lower_bound,
-    enumerate_masks, expected_over_masks, gram_eigenvalues, mask_probabilities, numerical_sup_abs_derivative,
-    power_iteration_sigma, product_bound, spectral_normalize, test_time_weight,
+    ActivationLayer,
+    Dense,
+    Dropout,
+    Sequential,
+    SpectralNormalizer,
+    activation,
+    empirical_lower_bound,
+    enumerate_masks,
+    expected_over_masks,
+    gram_eigenvalues,
+    mask_probabilities,
+    numerical_sup_abs_derivative,
+    power_iteration_sigma,
+    product_bound,
+    spectral_normalize,
+    test_time_weight,
 )
 
 EPS = np.finfo(np.float64).eps

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from lipbench.testing import TERMS
-
 import tests.lipschitz_margins  # noqa: F401  (registers the lipschitz checks)
+from lipbench.testing import TERMS
 from tests.margins import CHECKS, failing, weakenings
 
 

@@ -11,9 +11,14 @@ from lipbench import matrices as lm
 from lipbench.lipschitz import conv_operator_norm
 from lipbench.lipschitz.conv import conv_certified_bracket
 from lipbench.lipschitz.reshape_trap import reshape_trap, reshaped_kernel
-from lipbench.lipschitz.sn_audit import (Estimator, default_estimators, drifting_weights, estimate_sigmas,
-                                         overshoot_summary,
-                                         sn_audit)
+from lipbench.lipschitz.sn_audit import (
+    Estimator,
+    default_estimators,
+    drifting_weights,
+    estimate_sigmas,
+    overshoot_summary,
+    sn_audit,
+)
 
 EPS = float(np.finfo(np.float64).eps)
 

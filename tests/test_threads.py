@@ -43,7 +43,7 @@ def test_same_answer_and_threads_recorded_at_one_and_two_threads(rng):
         with limit_threads(threads) as used:
             got[threads] = (lb.spectral_norm(A, tol=1e-8, seed=3), used)
     truth = np.linalg.norm(A, 2)
-    for threads, (r, used) in got.items():
+    for r, used in got.values():
         assert r.threads == used
         assert r.lower <= truth <= r.upper
         assert abs(r.value - truth) <= 1e-8 * truth

@@ -68,7 +68,7 @@ def small_dense(repeat: int) -> None:
     for side in (128, 160, 192, 224, 256, 384, 512):
         for dtype in ("float64", "float32"):
             A = matrices.gaussian(side, side, seed=1, dtype=dtype).matrix
-            out = _interleaved({m: (lambda m=m: lb.spectral_norm(A, method=m, tol=1e-6, seed=1)) for m in methods},
+            out = _interleaved({m: (lambda m=m, A=A: lb.spectral_norm(A, method=m, tol=1e-6, seed=1)) for m in methods},
                                repeat)
             ms = {m: 1e3 * out[m][0] for m in methods}
             cell = {m: f"{ms[m]:.2f}" + ("" if out[m][1].converged else " (unverified)") for m in methods}
@@ -87,9 +87,9 @@ def operators(repeat: int) -> None:
         L = aslinearoperator(M)
         for tol in (1e-6, 1e-3):
             out = _interleaved({
-                "auto": lambda: lb.spectral_norm(L, tol=tol, seed=1),
-                "bidiag": lambda: lb.spectral_norm(L, method="lanczos", tol=tol, seed=1),
-                "arpack": lambda: lb.spectral_norm(L, method="arpack", tol=tol, seed=1),
+                "auto": lambda L=L, tol=tol: lb.spectral_norm(L, tol=tol, seed=1),
+                "bidiag": lambda L=L, tol=tol: lb.spectral_norm(L, method="lanczos", tol=tol, seed=1),
+                "arpack": lambda L=L, tol=tol: lb.spectral_norm(L, method="arpack", tol=tol, seed=1),
             }, max(1, repeat // 3))
             ms = {k: 1e3 * v[0] for k, v in out.items()}
             mv = " / ".join(str(out[k][1].matvecs) for k in ("auto", "bidiag", "arpack"))
@@ -128,7 +128,8 @@ def _auto_route(A, tol: float, seed: int = 1, **options):
 
 def check_schedule(repeat: int) -> None:
     print("\n## 4. Stopping test every step against the check schedule (normal-operator Lanczos, auto's route)\n")
-    print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms | every / scheduled |")
+    print("| side | dtype | family | tol | steps (every / scheduled) | every step: ms | scheduled: ms "
+          "| every / scheduled |")
     print("|---|---|---|---|---|---|---|---|")
     for side in (256, 512, 1024, 2048):
         for dtype in ("float64", "float32"):
@@ -137,8 +138,8 @@ def check_schedule(repeat: int) -> None:
                     continue
                 A = spectrum.make(side, side, seed=1, dtype=dtype).matrix
                 for tol in (1e-6, 1e-3):
-                    out = _interleaved({"every": lambda: _auto_route(A, tol, check_warmup=EVERY_STEP),
-                                        "sched": lambda: _auto_route(A, tol)},
+                    out = _interleaved({"every": lambda A=A, tol=tol: _auto_route(A, tol, check_warmup=EVERY_STEP),
+                                        "sched": lambda A=A, tol=tol: _auto_route(A, tol)},
                                        repeat if side < 2048 else max(3, repeat // 3))
                     e, s_ = 1e3 * out["every"][0], 1e3 * out["sched"][0]
                     print(f"| {side} | {dtype} | {family} | {tol:g} | {out['every'][1].iterations} / "
@@ -183,10 +184,10 @@ def block_products(repeat: int) -> None:
     for side, dtype in ((2048, "float32"), (2048, "float64"), (4096, "float32")):
         A = rng.standard_normal((side, side)).astype(dtype)
         x = rng.standard_normal(side).astype(dtype)
-        calls = {1: lambda: A.T @ (A @ x)}
+        calls = {1: lambda A=A, x=x: A.T @ (A @ x)}
         for b in (2, 4, 8, 16, 32):
             X = rng.standard_normal((side, b)).astype(dtype)
-            calls[b] = lambda X=X: A.T @ (A @ X)
+            calls[b] = lambda A=A, X=X: A.T @ (A @ X)
         out = _interleaved(calls, max(5, repeat))
         one = out[1][0]
         cells = " | ".join(f"{out[b][0] / one:.2f}x" for b in (2, 4, 8, 16, 32))

@@ -36,13 +36,13 @@ def main() -> None:
     A32 = A.astype(np.float32)
     calls, products = {"auto": lambda: lb.spectral_norm(A, tol=TOL, seed=1)}, {}
     for b in args.blocks:
-        calls[f"randomized b={b}"] = (lambda b: lambda: lb.spectral_norm(A, method="randomized", block_size=b,
-                                                                          tol=TOL, seed=1))(b)
+        calls[f"randomized b={b}"] = lambda b=b: lb.spectral_norm(A, method="randomized", block_size=b,
+                                                                  tol=TOL, seed=1)
     x = np.ones(args.side, np.float32)
     products["A^T(A x), one vector, float32"] = lambda: A32.T @ (A32 @ x)
     for b in args.blocks:
         X = np.ones((args.side, b), np.float32)
-        products[f"A^T(A X), b={b}, float32"] = (lambda X: lambda: A32.T @ (A32 @ X))(X)
+        products[f"A^T(A X), b={b}, float32"] = lambda X=X: A32.T @ (A32 @ X)
     print(f"{args.side}^2 float64 Gaussian spectrum, tol {TOL:g}")
     print("| threads | contender | median | steps | products | rel. error |")
     print("|---|---|---|---|---|---|")

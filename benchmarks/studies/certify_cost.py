@@ -78,8 +78,13 @@ def one_case(A: np.ndarray, repeat: int, with_gram: bool) -> dict:
 def gram_products(A: np.ndarray, repeat: int) -> tuple[float, float]:
     a = np.asarray(A, dtype=np.float64)
     m, n = a.shape
-    syrk = (lambda: blas.dsyrk(-1.0, a.T, trans=0 if m >= n else 1))
-    mm = (lambda: a.T @ a if m >= n else a @ a.T)
+
+    def syrk():
+        return blas.dsyrk(-1.0, a.T, trans=0 if m >= n else 1)
+
+    def mm():
+        return a.T @ a if m >= n else a @ a.T
+
     ts, tm = [], []
     for _ in range(repeat):
         ts.append(timed(syrk)[0])

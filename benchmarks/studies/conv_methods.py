@@ -51,15 +51,17 @@ def main() -> None:
             for route in routes:
                 r = results[route]
                 work = f" ({r.matvecs} matvecs)" if r.matvecs else ""
-                print(f"| 64x{n}x{n} | {mode} 1 | {route}{work} | {statistics.median(times[route]):.3f} | {r.value:.10g} | "
+                print(f"| 64x{n}x{n} | {mode} 1 | {route}{work} | {statistics.median(times[route]):.3f} | "
+                      f"{r.value:.10g} | "
                       f"[{r.lower:.10g}, {r.upper:.10g}] ({r.relative_width:.2g}) | {(r.value - ref) / ref:+.2e} |")
     K = np.random.default_rng(0).standard_normal((8, 3, 3, 3))
     slices = float(np.max(np.linalg.norm(K, 2, axis=(-2, -1))))
     reshaped = float(np.linalg.norm(K.reshape(8, -1), 2))
     r = conv_operator_norm(K, (32, 32), padding=1, seed=0)
-    print(f"\nseeded (8, 3, 3, 3) kernel (default_rng(0).standard_normal), 32x32, zeros padding 1:")
+    print("\nseeded (8, 3, 3, 3) kernel (default_rng(0).standard_normal), 32x32, zeros padding 1:")
     print(f"  max norm of the 24 3x3 slices     {slices:.6f}")
-    print(f"  sigma of the kernel as 8 x 27     {reshaped:.6f}  (x3 = {3 * reshaped:.6f}, the size-free bound's first form)")
+    print(f"  sigma of the kernel as 8 x 27     {reshaped:.6f}  (x3 = {3 * reshaped:.6f}, "
+          "the size-free bound's first form)")
     print(f"  operator norm                     {r.value:.6f}  bracket [{r.lower:.6f}, {r.upper:.6f}] ({r.method})")
 
 

@@ -32,7 +32,8 @@ def tables(docs: list[dict]) -> str:
     for case in dict.fromkeys((r["case"], r["shape"]) for r in rows):
         rs = [r for r in rows if (r["case"], r["shape"]) == case]
         r0, bares = rs[0], [b for r in rs for b in r["bare_pass_all"]]
-        out.append(f"\n{case[0]} {r0['shape']} {r0['dtype']} ({r0['gigabytes']:.1f} GB, {r0['chunks'][0]}x{r0['chunks'][1]} "
+        out.append(f"\n{case[0]} {r0['shape']} {r0['dtype']} ({r0['gigabytes']:.1f} GB, "
+                   f"{r0['chunks'][0]}x{r0['chunks'][1]} "
                    f"chunks; bare pass {min(bares):.2f}-{max(bares):.2f} s, median "
                    f"{r0['gigabytes'] / r0['bandwidth_GBps']:.2f} s = {r0['bandwidth_GBps']:.2f} GB/s)\n")
         out.append("| run | passes | s/pass | pass / bare | rel. error | bracket holds | peak / size |")
@@ -41,7 +42,8 @@ def tables(docs: list[dict]) -> str:
             ok = "" if r["bracket_ok"] is None else ("yes" if r["bracket_ok"] else "NO")
             conv = "" if r["converged"] in (None, True) else " (stopped)"
             pf = "" if r["peak_fraction"] is None else f"{r['peak_fraction']:.2f}"
-            out.append(f"| {r['method']}{conv} | {r['passes']} | {r['seconds_per_pass']:.3g} | {r['pass_over_bare']:.2f} | "
+            out.append(f"| {r['method']}{conv} | {r['passes']} | {r['seconds_per_pass']:.3g} | "
+                       f"{r['pass_over_bare']:.2f} | "
                        f"{_e(r['rel_error'])} | {ok} | {pf} |")
         svd = [r for r in rs if r["method"].startswith("svd_compressed")]
         lip = [r for r in rs if not r["method"].startswith("svd_compressed")]

@@ -64,7 +64,7 @@ def random_table(seeds: int, depths: tuple[int, ...], widths: tuple[int, ...]) -
                 lad = lipschitz_ladder(random_mlp(depth, width, seed), seed=seed)
                 rows.append(lad)
             sec = (time.perf_counter() - t0) / seeds
-            get = lambda name: [lad.row(name).value for lad in rows]  # noqa: E731
+            get = lambda name, rows=rows: [lad.row(name).value for lad in rows]  # noqa: E731
             exact = [exact_L(lad) for lad in rows]
             ratios += [lad.product / lad.best_certified_upper for lad in rows]
             print(f"| {depth} | {width} | {cell(get('product'))} | {cell(get('eclipse_fast'))} | "

@@ -75,7 +75,7 @@ def main() -> None:
         ks = spectrum.make(args.n, args.n, seed=0)
         rows = replay(ks.matrix, ks.sigma_max, args.steps)
 
-        def first(col: int) -> tuple[str, str]:
+        def first(col: int, rows: list = rows) -> tuple[str, str]:
             hit = next((r for r in rows if r[col] <= TOL), None)
             return ("-", "-") if hit is None else (str(hit[0]), f"{hit[1]:.1e}")
 

@@ -14,22 +14,22 @@ and lower bounds.
 from __future__ import annotations
 
 from .activations import ACTIVATIONS, Activation, activation, numerical_sup_abs_derivative
+from .batchnorm import BatchNorm
+from .bounds import LowerBound, difference_quotient, empirical_lower_bound, product_bound
+from .chain import Chain, network_chain
 from .conv import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm
 from .conv_bound import conv_upper_bound
-from .bounds import LowerBound, difference_quotient, empirical_lower_bound, product_bound
+from .conv_layer import Conv
 from .dropout import CONVENTIONS, Dropout, enumerate_masks, expected_over_masks, mask_probabilities, test_time_weight
+from .eclipse import EclipseResult, eclipse_fast
 from .gram import gram_eigenvalues, gram_matrix
+from .ladder import Ladder, Rung, lipschitz_ladder
 from .layers import ActivationLayer, Dense
 from .network import Sequential
-from .spectral_normalization import SpectralNormalizer, power_iteration_sigma, spectral_normalize
-from .batchnorm import BatchNorm
-from .conv_layer import Conv
+from .patterns import PatternBound, pattern_bound, realise_pattern
 from .pooling import AvgPool, MaxPool
 from .residual import Flatten, Residual
-from .chain import Chain, network_chain
-from .eclipse import EclipseResult, eclipse_fast
-from .patterns import PatternBound, pattern_bound, realise_pattern
-from .ladder import Ladder, Rung, lipschitz_ladder
+from .spectral_normalization import SpectralNormalizer, power_iteration_sigma, spectral_normalize
 
 __all__ = [
     "ACTIVATIONS",

@@ -24,12 +24,13 @@ uses :func:`gelu_sup_upper` instead, a proven upper bound in rationals.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
-from .._rounding import up
 from scipy import optimize, special
+
+from .._rounding import up
 
 __all__ = [
     "Activation",
@@ -110,7 +111,8 @@ def _sup(act: Activation) -> tuple[float, float | None]:
     return best, None
 
 
-def numerical_sup_abs_derivative(act: Activation, lo: float = -20.0, hi: float = 20.0, n: int = 20001) -> tuple[float, float]:
+def numerical_sup_abs_derivative(act: Activation, lo: float = -20.0, hi: float = 20.0,
+                                 n: int = 20001) -> tuple[float, float]:
     """An independent check: max |g'| on a grid over [lo, hi], refined by
     ``scipy.optimize.minimize_scalar`` around the best grid point.  Returns
     ``(value, x)``; a lower bound on the true sup."""

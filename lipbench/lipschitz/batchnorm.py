@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from .._rounding import dn, up
-from .windows import check_shape
 from .layers import check_input
+from .windows import check_shape
 
 __all__ = ["BatchNorm"]
 
@@ -67,6 +67,7 @@ class BatchNorm:
 
     @property
     def in_features(self) -> int:
+        assert self.input_shape is not None  # set on construction
         return int(np.prod(self.input_shape))
 
     out_features = in_features
@@ -76,6 +77,7 @@ class BatchNorm:
         return self.gamma / np.sqrt(self.running_var + self.eps)
 
     def _per_feature(self, v: np.ndarray) -> np.ndarray:
+        assert self.input_shape is not None  # set on construction
         return np.repeat(v, self.in_features // self.input_shape[0])
 
     def __call__(self, x: Any) -> np.ndarray:

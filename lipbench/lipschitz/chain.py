@@ -157,6 +157,7 @@ def _merge(group: list[tuple[np.ndarray | float, float]], width: int | None) -> 
         W = float(A) * W if scalar else A @ W
         steps.append((a, 1 if scalar else A.shape[1], W.size))
     rounding = product_rounding(first, steps, "chain_merge")
+    assert W is not None  # mats is not empty
     return W, sum_up([rounding, perturbation(norms, [e for _, e in mats])])
 
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,8 @@ def _scaled_route(g: ConvGeometry, peak: float, method: str, input_dtype: str, *
     weight, _ = scale_array(np, g.weight, e, "float64")
     gs = dc.replace(g, weight=weight)
     r, lo, hi = _route(gs, method, input_dtype, **kw)
-    moved = up(routes.entry_hits(gs) * ETA / 2 * up(math.sqrt(gs.shape[0] * routes.terms_per_entry(gs)))) if e > 0 else 0.0
+    moved = (up(routes.entry_hits(gs) * ETA / 2 * up(math.sqrt(gs.shape[0] * routes.terms_per_entry(gs))))
+             if e > 0 else 0.0)
     s = math.ldexp(1.0, e)
     lo, hi = scale_back(max(dn(lo - moved), 0.0), s, "down"), scale_back(up(hi + moved), s, "up")
     lower = scale_back(max(dn(float(r.lower) - moved), 0.0), s, "down")

@@ -8,7 +8,8 @@ returns and what every other route's upper end is intersected with.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _sigma
 from .._rounding import assembly_error, sum_up
+from . import _sigma
 from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
 from .conv_bound import conv_upper_bound
 from .layers import check_input
@@ -163,7 +163,7 @@ class Conv:
                           dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
         if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the proven bound
             return conv_upper_bound(g, g.in_spatial)
-        return conv_certified_bracket(g, None)[1]
+        return conv_certified_bracket(g, g.in_spatial)[1]
 
     def lipschitz_exact(self) -> float:
         """sigma_max of the assembled operator matrix to working accuracy."""

@@ -11,8 +11,9 @@ forward layout (PyTorch defines it as that gradient), so it has the same norm.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,8 @@ class ConvGeometry:
         kind = "conv_transpose" if self.transposed else "conv"
         return (f"{kind}{self.ndim}d kernel {self.weight.shape}"
                 f"{' (forward layout)' if self.transposed else ''}, input "
-                f"{(self.out_channels, *self.out_spatial) if self.transposed else (self.in_channels, *self.in_spatial)}, "
+                f"{(self.out_channels, *self.out_spatial) if self.transposed else (self.in_channels, *self.in_spatial)}"
+                ", "
                 f"stride {self.stride}, padding {self.pad_left}"
                 + (f"/{self.pad_right}" if self.pad_right != self.pad_left else "")
                 + f" {self.padding_mode}, dilation {self.dilation}, groups {self.groups}")
@@ -96,7 +98,8 @@ class ConvGeometry:
 def check_kernel(kernel: Any) -> np.ndarray:
     a = real_array(kernel, "kernel")
     if a.ndim not in (3, 4, 5):
-        raise ValueError(f"kernel must have shape (out, in/groups, *k) with 1, 2 or 3 spatial axes; got shape {a.shape}")
+        raise ValueError("kernel must have shape (out, in/groups, *k) with 1, 2 or 3 spatial axes; "
+                         f"got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"kernel is empty (shape {a.shape})")
     a = np.array(a, dtype=np.float64, copy=True)  # never a view of the caller's array
@@ -129,7 +132,8 @@ def conv_geometry(kernel: Any, input_shape: Sequence[int], *, stride: Any = 1, p
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}; got {padding_mode!r}")
     if transposed and padding_mode != "zeros":
-        raise ValueError(f"a transposed convolution takes padding_mode 'zeros' only (as in PyTorch); got {padding_mode!r}")
+        raise ValueError("a transposed convolution takes padding_mode 'zeros' only (as in PyTorch); "
+                         f"got {padding_mode!r}")
     stride_t = as_tuple(stride, d, "stride", 1)
     dil = as_tuple(dilation, d, "dilation", 1)
     ksize = W.shape[2:]
@@ -167,7 +171,8 @@ def conv_geometry(kernel: Any, input_shape: Sequence[int], *, stride: Any = 1, p
         outp = as_tuple(output_padding, d, "output_padding", 0)
         if any(op >= max(s, dl) for op, s, dl in zip(outp, stride_t, dil)):
             raise ValueError(f"output_padding {output_padding!r} must be smaller than stride or dilation on each axis")
-        fwd_in = tuple((L - 1) * s - 2 * p + sp - 1 + op + 1 for L, s, p, sp, op in zip(shape, stride_t, pl, span, outp))
+        fwd_in = tuple((L - 1) * s - 2 * p + sp - 1 + op + 1
+                       for L, s, p, sp, op in zip(shape, stride_t, pl, span, outp))
         if any(n < 1 for n in fwd_in):
             raise ValueError(f"transposed convolution of input {shape} with padding {pl} has an empty output {fwd_in}")
         fwd_out = shape
@@ -178,7 +183,8 @@ def conv_geometry(kernel: Any, input_shape: Sequence[int], *, stride: Any = 1, p
         fwd_out = None
     for ax, (L, a, b) in enumerate(zip(fwd_in, pl, pr)):
         if padding_mode == "circular" and max(a, b) > L:
-            raise ValueError(f"circular padding {max(a, b)} on axis {ax} exceeds the input length {L} (PyTorch refuses it)")
+            raise ValueError(f"circular padding {max(a, b)} on axis {ax} exceeds the input length {L} "
+                             "(PyTorch refuses it)")
         if padding_mode == "reflect" and max(a, b) >= L:
             raise ValueError(f"reflect padding {max(a, b)} on axis {ax} must be smaller than the input length {L}")
     padded = tuple(L + a + b for L, a, b in zip(fwd_in, pl, pr))

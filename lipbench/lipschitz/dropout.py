@@ -15,9 +15,10 @@ enumerating all ``2**n`` masks (n <= 16).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,7 @@ class Dropout:
         """max |scale| of the exact layer: p or 1 at test time; max(mask) or max(mask)/p at
         train time (the quotient in exact rationals, rounded up)."""
         if self.training and self.convention == "inverted":
+            assert self.mask is not None  # a train-time layer has one (checked on construction)
             return up(Fraction(float(np.max(self.mask))) / Fraction(self.p))
         return float(np.max(np.abs(self.scale())))
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +176,7 @@ _NON_FINITE_MESSAGES = ("contains NaN or inf", "contains NaN at", "contains Inf 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:
     t0 = time.perf_counter()
-    for rank, (bits, value) in enumerate(pb.top):
+    for rank, (bits, _value) in enumerate(pb.top):
         x = realise_pattern(list(net.layers), chain, bits)
         if x is not None:
             sj = float(np.linalg.norm(net.jacobian(x), 2))

@@ -29,8 +29,8 @@ import numpy as np
 
 from .._rounding import up
 from . import _sigma
-from .windows import as_tuple, check_shape, coverage, window_table
 from .layers import check_input
+from .windows import as_tuple, check_shape, coverage, window_table
 
 __all__ = ["AvgPool", "MaxPool"]
 

@@ -27,8 +27,9 @@ entry read by at most ``T`` (output, tap) pairs): ``||A|| <= sqrt(T) sigma(R)``
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

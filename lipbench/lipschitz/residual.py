@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .._rounding import sum_up
-from .windows import check_shape
 from .layers import check_input
+from .windows import check_shape
 
 __all__ = ["Residual", "Flatten"]
 

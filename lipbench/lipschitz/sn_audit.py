@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -266,7 +267,8 @@ def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: in
     if conv and any(e.target == "matrix" for e in ests):
         raise ValueError("a convolution takes estimators with target 'reshape' or 'operator'")
     if layer is None:
-        layer = (f"conv {W0.shape} on {tuple(input_shape)}" if conv else f"dense {W0.shape[0]}x{W0.shape[1]}")
+        layer = (f"conv {W0.shape} on {tuple(input_shape)}" if conv and input_shape is not None
+                 else f"dense {W0.shape[0]}x{W0.shape[1]}")
     trackers = [_Tracker(e, seed, start_vector) for e in ests]
     rows: list[AuditRow] = []
     for t, W in enumerate(drifting_weights(W0, steps, eta=eta, seed=seed + 1)):

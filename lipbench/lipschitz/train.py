@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .activations import relu
 from .conv_layer import Conv
 from .layers import ActivationLayer, Dense
-from .activations import relu
 from .network import Sequential
 from .pooling import AvgPool
 from .residual import Flatten
@@ -63,6 +63,7 @@ class _Linear:
             self.table = conv._table
 
     def _cols(self, a: np.ndarray) -> np.ndarray:
+        assert self.conv is not None  # only a convolution's layer has columns
         c = self.conv.input_shape[0]
         x = np.concatenate([a.reshape(len(a), c, -1), np.zeros((len(a), c, 1))], axis=2)
         cols = x[:, :, self.table]  # (batch, C_in, P, K)

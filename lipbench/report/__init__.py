@@ -25,8 +25,14 @@ estimators -> results -> report).
 """
 
 from .cli import add_cli_arguments, main, run_cli
-from .compare import (REFERENCE_METHODS, TOL_INDEPENDENT, add_speedups, broadcast_tol_independent,
-                      cross_hardware, method_picker)
+from .compare import (
+    REFERENCE_METHODS,
+    TOL_INDEPENDENT,
+    add_speedups,
+    broadcast_tol_independent,
+    cross_hardware,
+    method_picker,
+)
 from .load import ReportWarning, find_result_files, latest_per_case, load_curves, load_results
 from .plots import plot_error_vs_cost, plot_headline, plot_time_vs_size, plot_tracking
 from .render import PLOTS_MANIFEST, default_out_dir, write_report

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .load import ReportWarning
 from .render import LOCAL_DIR, write_report

@@ -18,8 +18,8 @@ from __future__ import annotations
 import base64
 import html as _html
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from markdown_it import MarkdownIt
 

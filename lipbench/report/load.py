@@ -211,7 +211,8 @@ def load_results(path: str | Path) -> pd.DataFrame:
     for f in find_result_files(root):
         rows.extend(_rows_from_file(f, root_dir))
     columns = (["machine", "run", "file", "datetime", "commit", "dirty", "commit_time", "auto_rule", "name",
-                "fullname", "group", "gpu", "blas"] + list(_EXTRA_FIELDS) + list(LIST_FIELDS) + list(_STAT_FIELDS.values()))
+                "fullname", "group", "gpu", "blas"]
+               + list(_EXTRA_FIELDS) + list(LIST_FIELDS) + list(_STAT_FIELDS.values()))
     df = pd.DataFrame(rows, columns=columns)
     if df.empty:
         return df
@@ -246,7 +247,7 @@ def load_curves(df: pd.DataFrame) -> pd.DataFrame:
     for _, r in df[has_curve].iterrows():
         n = len(r["curve_rel_error"])
 
-        def col(name: str) -> list:
+        def col(name: str, r: pd.Series = r, n: int = n) -> list:
             v = r[name]
             return list(v) if isinstance(v, list) and len(v) == n else [math.nan] * n
 

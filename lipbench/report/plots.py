@@ -26,7 +26,8 @@ from .formatting import fmt_time, fmt_tol, slug
 from .load import latest_per_case
 from .style import BACKEND_LINESTYLES, MISS_STYLE, method_of_strategy, method_style, series_label
 
-__all__ = ["plot_name", "plot_headline", "plot_time_vs_size", "plot_error_vs_cost", "plot_tracking", "matvec_equivalents"]
+__all__ = ["plot_name", "plot_headline", "plot_time_vs_size", "plot_error_vs_cost", "plot_tracking",
+           "matvec_equivalents"]
 
 
 def _plt():

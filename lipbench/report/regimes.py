@@ -12,6 +12,8 @@ rivals only: those whose own residual check passed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from .compare import broadcast_tol_independent
@@ -39,7 +41,8 @@ def _judge(where: str, auto_time: float, auto_met: bool, rivals: list[tuple], fa
     ``factor`` of it, and the same counting only the rivals whose own residual
     check passed (``verified_*``); ``lost``: what beat it.  ``rivals`` are
     (method, median time, met target, converged)."""
-    out = {"fastest": False, "near": False, "verified_fastest": False, "verified_near": False, "lost": None}
+    out: dict[str, Any] = {"fastest": False, "near": False, "verified_fastest": False, "verified_near": False,
+                           "lost": None}
     if not auto_met:
         out["lost"] = f"{where}: auto missed its target"
         return out

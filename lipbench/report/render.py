@@ -35,10 +35,17 @@ from .html import html_page
 from .lipschitz import lipschitz_sections
 from .load import LIST_FIELDS, ReportWarning, latest_per_case, load_curves, load_results
 from .plots import plot_error_vs_cost, plot_headline, plot_name, plot_time_vs_size, plot_tracking
-from .summary import auto_speedups, choice_table, targets_summary
-from .tables import (batched_table, cross_hardware_table, group_table, headline_table, machines_table,
-                     runs_table, training_table)
 from .rivals import rivals_table, threads_table
+from .summary import auto_speedups, choice_table, targets_summary
+from .tables import (
+    batched_table,
+    cross_hardware_table,
+    group_table,
+    headline_table,
+    machines_table,
+    runs_table,
+    training_table,
+)
 from .targets import targets_table
 
 __all__ = ["PLOTS_MANIFEST", "LOCAL_DIR", "default_out_dir", "write_report"]
@@ -60,7 +67,7 @@ class Section:
 
     title: str
     prose: str = ""
-    table: "pd.DataFrame | None" = None
+    table: pd.DataFrame | None = None
     plots: list[str] = field(default_factory=list)
     level: int = 2
 

@@ -155,8 +155,8 @@ def _speedup(t: Any, c: dict, hi: int) -> list[tuple]:
     if len(ts) < 2 or one is None or many is None:
         return []
     s = one["median"] / many["median"]
-    prod = [c.get(f"A^T(Ax)@{x}") for x in (ts[0], hi)]
-    floor = (f"; one A^T(A x): {prod[0]['median'] / prod[1]['median']:.2f}x" if all(prod) else "")
+    p1, p2 = (c.get(f"A^T(Ax)@{x}") for x in (ts[0], hi))
+    floor = (f"; one A^T(A x): {p1['median'] / p2['median']:.2f}x" if p1 and p2 else "")
     props = [(v["method"], c[k.replace(f"@{hi}", f"@{ts[0]}")]["median"] / v["median"])
              for k, v in c.items() if k.endswith(f"@{hi}") and v.get("role") in ("rule", "luckiest")
              and k.replace(f"@{hi}", f"@{ts[0]}") in c]

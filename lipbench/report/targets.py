@@ -17,8 +17,9 @@ the training-like scenario.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -86,8 +87,10 @@ TARGETS: tuple[Target, ...] = (
     Target("not slower than, luckiest setting",        1.0, "each SciPy rival", _4096),
     Target("faster than, all cores",                  50.0, "numpy.linalg.norm", _4096),
     Target("speed-up from threads",                    1.6, "auto at one thread", _4096),
-    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting", "8192x1024 float64 gaussian tol=1e-6"),
-    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting", "1024x8192 float64 gaussian tol=1e-6"),
+    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting",
+           "8192x1024 float64 gaussian tol=1e-6"),
+    Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting",
+           "1024x8192 float64 gaussian tol=1e-6"),
     Target("picks the winner",              1.1, "every method that met the target", "grid"),
     Target("rel. error, every family",     1e-6, "",                         "auto_accuracy"),
     Target("products per step",             2.0, "",                         "training power-1step-warm"),
@@ -305,7 +308,8 @@ def _certified_width(t: Target, inp: _Input) -> tuple | None:
     extra = float(c["time_median"]) / float(inp.auto["time_median"])
     return (f"{inp.title}: certify=True proves a bracket of relative width <= {_bound(t.threshold)}",
             f"{fmt_err(float(w))} ({c.get('certificate')})", ok,
-            f"certified {bool(certified)}, bracket holds {bool(c.get('bracket_ok'))}; {fmt_time(float(c['time_median']))}"
+            f"certified {bool(certified)}, bracket holds {bool(c.get('bracket_ok'))}; "
+            f"{fmt_time(float(c['time_median']))}"
             f" = {extra:.2f}x the uncertified auto call of the same run")
 
 
@@ -408,10 +412,11 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
                 continue
             if t.regime not in inputs:
                 inputs[t.regime] = _input(g, t.regime)
-            judged = None if inputs[t.regime] is None else _INPUT_JUDGES[t.target](t, inputs[t.regime])
-            if judged is not None:
+            inp = inputs[t.regime]
+            judged = None if inp is None else _INPUT_JUDGES[t.target](t, inp)
+            if inp is not None and judged is not None:
                 target, measured, ok, detail = judged
-                auto = inputs[t.regime].auto
+                auto = inp.auto
                 rows.append({"machine": machine, "backend": backend, "target": target, "measured": measured,
                              "verdict": _verdict(ok, bool(auto.get("stale"))), "detail": detail,
                              "code": _row_code(auto)})

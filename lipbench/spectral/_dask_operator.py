@@ -134,12 +134,13 @@ def _slab_products(blocks: list, x: Any, col_starts: tuple[int, ...], inv_scale:
         tp = None
         for (a, tr), xj in zip(pieces, xs):
             tp = _mul(a, tr, xj, acc=tp)
+        assert tp is not None  # blocks is not empty
         t[r0:r0 + step] = tp
-        if want_z:  # scaled before the product: a^T t of an unscaled a can overflow
+        if zs is not None:  # scaled before the product: a^T t of an unscaled a can overflow
             tp = np.asfortranarray(tp * inv_scale)
             for j, ((a, tr), zj) in enumerate(zip(pieces, zs)):
                 zs[j] = _mul(a, 1 - tr, tp, acc=zj)
-    return (t if want_t else None), (np.concatenate(zs) if want_z else None)
+    return (t if want_t else None), (np.concatenate(zs) if zs is not None else None)
 
 
 def _slab_rmatvec(blocks: list, y: Any, row_start: int, inv_scale: float) -> Any:
@@ -249,7 +250,7 @@ class _PassLog:
 @dataclass
 class DaskOperator(Operator):
     """An :class:`Operator` whose matrix is a Dask array (``array``: A, or
-    ``A^T`` when ``transposed``; ``m`` and ``n`` are ``array``'s, ``shape`` is
+    ``A^T`` when ``array_is_transpose``; ``m`` and ``n`` are ``array``'s, ``shape`` is
     A's), with NumPy vectors.
 
     ``matvec`` computes ``A x`` and ``A^T (A x)`` in the same pass and keeps
@@ -258,7 +259,7 @@ class DaskOperator(Operator):
     as the normal-operator Lanczos does; any other ``rmatvec`` is a pass."""
 
     array: Any = None
-    transposed: bool = False
+    array_is_transpose: bool = False
     log: _PassLog = field(default_factory=_PassLog, repr=False)
     _blocks: Any = field(default=None, repr=False)
     _row_starts: tuple = field(default=(), repr=False)
@@ -268,11 +269,11 @@ class DaskOperator(Operator):
     # ``shape`` is A's; the estimators work on ``array``, which is A^T when transposed
     @property
     def m(self) -> int:
-        return self.shape[1] if self.transposed else self.shape[0]
+        return self.shape[1] if self.array_is_transpose else self.shape[0]
 
     @property
     def n(self) -> int:
-        return self.shape[0] if self.transposed else self.shape[1]
+        return self.shape[0] if self.array_is_transpose else self.shape[1]
 
     def _slabs(self) -> tuple[Any, tuple, tuple]:
         if self._blocks is None:
@@ -348,6 +349,7 @@ class DaskOperator(Operator):
                                                         * abs_sum_upper(self._absinf, self.n)))))
 
     def cheap_lower(self) -> float:
+        assert self._col2_max is not None  # set by prepare_dask
         return norm_bounds(float(self._col2_max), self.m)[0]
 
     def pass_report(self) -> PassReport:
@@ -417,7 +419,8 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
         raise ValueError(f"{name} is a Dask array of shape {shape}; spectral_norm takes a 2-D Dask array "
                          "(stacks: compute each matrix, or use NumPy)")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = compute_dtype(in_name, name)
     if cdt == "complex":
@@ -444,7 +447,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     return DaskOperator(
         kind=kind, xp=array_api_compat.array_namespace(np.empty(0)), shape=(m, n),
         dtype="float64", input_dtype=in_name, scale=scale, backend="dask", device="cpu",
-        is_zero=s["max"] == 0.0, array=arr, transposed=transposed, log=log,
+        is_zero=s["max"] == 0.0, array=arr, array_is_transpose=transposed, log=log,
         # scaling down rounds in the subnormal range: vectors x / scale (||A delta|| <= scale ||A_s||_F
         # sqrt(n) eta / 2 per unit x) and the Gram route's pieces (||delta A|| <= sqrt(m n) eta / 2)
         input_error=_input_error(scale, norm_bounds(ss, m * n)[1], m, n, in_name, s["max"]),

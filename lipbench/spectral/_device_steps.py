@@ -161,6 +161,7 @@ class ScalarReader:
 
     def take(self) -> tuple[int, np.ndarray]:
         k, host = self.k, self._host
+        assert k is not None and host is not None, "take() before request()"
         self.k, self._host = None, None
         return k, host
 
@@ -178,7 +179,7 @@ class CupyScalarReader(ScalarReader):
 
         self.cp = cupy
         self.pinned = cupyx.empty_pinned((rows, 2), dtype=dtype)
-        self.event = None
+        self.event: Any = None
 
     def request(self, scal: Any, k: int) -> None:
         if k > self.pinned.shape[0]:
@@ -201,6 +202,7 @@ class CupyScalarReader(ScalarReader):
         if self.event is not None:
             self.event.synchronize()
         k = self.k
+        assert k is not None, "take() before request()"
         self.k, self.event = None, None
         return k, np.array(self.pinned[:k], dtype=np.float64)
 

@@ -56,7 +56,8 @@ class InputKind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
-    __format__ = str.__format__
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
 
 
 class InputInfo(NamedTuple):
@@ -195,9 +196,14 @@ def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
     mask = _backends.to_numpy(xp.logical_not(finite))
     bad = np.argwhere(mask)
     first = tuple(int(i) for i in bad[0])
-    val = _backends.to_numpy(A[first] if A.ndim else A)
-    val = float(np.asarray(val).real) if not np.iscomplexobj(val) else complex(np.asarray(val))
-    what = "NaN" if val != val else ("Inf" if val > 0 else "-Inf") if not isinstance(val, complex) else "a non-finite value"
+    entry = _backends.to_numpy(A[first] if A.ndim else A)
+    val = float(np.asarray(entry).real) if not np.iscomplexobj(entry) else complex(np.asarray(entry))
+    if val != val:
+        what = "NaN"
+    elif isinstance(val, complex):
+        what = "a non-finite value"
+    else:
+        what = "Inf" if val > 0 else "-Inf"
     more = f" (and {len(bad) - 1} other non-finite entries)" if len(bad) > 1 else ""
     raise ValueError(f"{name} contains {what} at {format_index(first)}{more}; spectral norm is undefined")
 
@@ -249,7 +255,8 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     if len(shape) > 2 and not batched_ok:
         raise ValueError(f"{name} has shape {shape}; this method takes a single 2-D matrix, not a stack")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = compute_dtype(in_name, name)
     backend = _backends.backend_name_of(A)
@@ -257,7 +264,8 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     conv_err, peak = 0.0, None
     if cdt == "complex":
         if len(shape) > 2:
-            raise ValueError(f"{name} is a complex stack {shape}; complex input is supported for single 2-D matrices only")
+            raise ValueError(f"{name} is a complex stack {shape}; "
+                             "complex input is supported for single 2-D matrices only")
         _check_finite_dense(xp, A, name)
         re, im = xp.real(A), xp.imag(A)
         A = xp.concat([xp.concat([re, -im], axis=1), xp.concat([im, re], axis=1)], axis=0)
@@ -308,7 +316,8 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if len(shape) != 2:
         raise ValueError(f"{name} has shape {shape}; expected a 2-D sparse matrix")
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; the spectral norm of an empty matrix is undefined")
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
     in_name = dtype_name(A.dtype)
     cdt = compute_dtype(in_name, name)
     if cdt == "complex":

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from . import theory
 from .._rounding import abs_sum_upper, linop_lower_bound, lower_from_product, norm_bounds, unit_roundoff, up
+from . import theory
 
 __all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
 
@@ -263,7 +263,7 @@ class Operator:
         lower, w, v64 = self.certified_lower_from(v64, w)
         return lower, w, v64, self.residual_bound64(w, v64, y)
 
-    def transposed(self) -> "Operator":
+    def transposed(self) -> Operator:
         """The operator of A^T for a dense matrix (views; the computed bounds
         carry over, ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs``
         count is its own: copy it back."""
@@ -366,7 +366,7 @@ def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, 
     m, n = a.shape
     rows = min(m, max(1, block_bytes // (n * x.itemsize)))
     buf = np.empty((rows, n), dtype=x.dtype) if a.dtype != x.dtype else None
-    t = np.empty(rows, dtype=x.dtype) if w is None else None
+    t = np.empty(rows, dtype=x.dtype) if w is None else w  # where A_i x goes: a block of scratch, or w's rows
     y, z = np.zeros(n, dtype=x.dtype), np.empty(n, dtype=x.dtype)
     for i in range(0, m, rows):
         b = a[i:i + rows]
@@ -374,7 +374,7 @@ def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, 
         if buf is not None:
             np.copyto(buf[:r], b)
             b = buf[:r]
-        ti = t[:r] if w is None else w[i:i + r]
+        ti = t[:r] if w is None else t[i:i + r]
         np.matmul(b, x, out=ti)
         np.matmul(b.T, ti, out=z)
         y += z

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,6 +43,13 @@ class Raw:
     proven: bool = True  # lower and upper are proofs (False: an estimate's bracket)
 
 
+class Counted(Protocol):
+    """What :meth:`Tracker.add` reads of an operator: its count of products."""
+
+    @property
+    def matvecs(self) -> int: ...
+
+
 @dataclass
 class Tracker:
     """Per-iteration history in scaled units (only kept when asked)."""
@@ -51,7 +58,7 @@ class Tracker:
     t0: float = field(default_factory=time.perf_counter)
     rows: list = field(default_factory=list)
 
-    def add(self, op: Operator, iteration: int, estimate: float, lower: float, upper: float,
+    def add(self, op: Counted, iteration: int, estimate: float, lower: float, upper: float,
             error_estimate: float = math.nan) -> None:
         if self.enabled:
             self.rows.append((iteration, op.matvecs, float(estimate), float(lower), float(upper), float(error_estimate),

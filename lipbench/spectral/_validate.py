@@ -13,9 +13,10 @@ from ._operator import Operator
 __all__ = ["prepare"]
 
 
-def prepare(A: Any, kind: InputKind, *, batched_ok: bool = True, name: str = "A") -> Operator:
+def prepare(A: Any, kind: InputKind | None, *, batched_ok: bool = True, name: str = "A") -> Operator:
     """Validate ``A`` of the given kind and wrap it as an :class:`Operator`
-    (``batched_ok``: a dense stack ``(..., m, n)`` is accepted)."""
+    (``batched_ok``: a dense stack ``(..., m, n)`` is accepted; an unknown kind,
+    None, goes to the dense path, which names what it got)."""
     if kind is InputKind.LINEAR_OPERATOR:
         return prepare_linop(A, name)
     if kind in (InputKind.SCIPY_SPARSE, InputKind.CUPY_SPARSE):

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._inputs import InputInfo, InputKind, classify, dtype_name
 from ._floors import gram_rounding_floor
+from ._inputs import InputInfo, InputKind, classify, dtype_name
 
 __all__ = ["auto_plan", "choose_method", "default_tol"]
 
@@ -93,7 +93,7 @@ def plan(A: Any, info: InputInfo, tol: float | None, warm_start: bool) -> tuple[
     # that leaving tol out and passing the default give the same plan
     want = default_tol("float64") if tol is None else tol
     if kind == InputKind.SCIPY_SPARSE:
-        options = {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
+        options: dict[str, Any] = {"normal": True, "max_basis": AUTO_SPARSE_MAX_BASIS}
         if dtype_name(A.dtype) == "float64" and want >= AUTO_MIXED_MIN_TOL_NORMAL:
             options["work_dtype"] = "float32"
         return "lanczos", options
@@ -120,7 +120,7 @@ def plan(A: Any, info: InputInfo, tol: float | None, warm_start: bool) -> tuple[
     if (backend == "numpy" and not warm_start and dtype is not None and dtype_name(dtype) == "float32"
             and shape[0] * shape[1] <= AUTO_PROPACK_MAX_ENTRIES and max(shape) < AUTO_GRAM_ASPECT * min(shape)):
         return "lanczos", {"engine": "propack"}
-    options: dict = {}
+    options = {}
     if max(shape) >= AUTO_GRAM_ASPECT * min(shape) and min(shape) <= AUTO_GRAM_MAX_SIDE:
         options["gram"] = True
     elif backend != "cupy":

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from . import theory
 from ._final_vector import certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from . import theory
 from .theory import kw_lanczos_epsilon
 
 __all__ = ["randomized_block_krylov"]

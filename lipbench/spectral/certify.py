@@ -12,8 +12,16 @@ from typing import Any
 
 from .._rounding import up
 from .driver import spectral_norm
-from .inertia import (SEARCHES, Certificate, _gram, certificate_floor, inertia_floor, inertia_test, inertia_upper,
-                      verify_positive_definite)
+from .inertia import (
+    SEARCHES,
+    Certificate,
+    _gram,
+    certificate_floor,
+    inertia_floor,
+    inertia_test,
+    inertia_upper,
+    verify_positive_definite,
+)
 
 __all__ = ["certify_upper", "Certificate", "inertia_test", "verify_positive_definite", "certificate_floor",
            "inertia_floor", "METHODS", "SEARCHES"]

@@ -19,10 +19,11 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
     """``cupyx.scipy.sparse.linalg.eigsh`` (thick-restart Lanczos) on ``A^T A``.
 
     The Gram operator is applied matrix-free.  Cost per iteration: one
-    product with A and one with A^T; memory ``ncv`` vectors (restarted).  eigsh's ``tol`` bounds the relative residual of
-    lambda = sigma^2, so it gets ``2 tol``.  It returns silently when it reaches
-    ``maxiter``; the residual of its vector is therefore recomputed here (2
-    products) and decides ``converged``.
+    product with A and one with A^T; memory ``ncv`` vectors (restarted).
+    eigsh's ``tol`` bounds the relative residual of lambda = sigma^2, so it
+    gets ``2 tol``.  It returns silently when it reaches ``maxiter``; the
+    residual of its vector is therefore recomputed here (2 products) and
+    decides ``converged``.
     Bounds: lower certified from the returned vector; upper from the caller's
     cheap bound.
     """

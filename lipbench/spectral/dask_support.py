@@ -30,7 +30,8 @@ scheduler; ``distributed`` has its dashboard); ``LIPBENCH_PROGRESS`` =
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -130,8 +131,8 @@ def dask_gram_iteration(op: DaskOperator, *, tol: float, maxiter: int | None, tr
     def add(t: int, est: float, upper: float, err: float) -> None:
         track.add(op, t, est, 0.0, upper, err)
 
-    upper, _, t, _ = squarings(np, G, first_product_error(op.m, k, op.fro_upper()), k, maxiter=maxiter, tol=tol,
-                               lower_of=estimate, track_add=add)
+    upper, _lower, t, _h = squarings(np, G, first_product_error(op.m, k, op.fro_upper()), k, maxiter=maxiter,
+                                     tol=tol, lower_of=estimate, track_add=add)
     lower, _, right = op.certified_lower(found["vec"])
     err = (upper - lower) / upper if upper > 0 else 0.0
     converged = err <= tol
@@ -156,11 +157,11 @@ def as_linear_operator(A: Any) -> Any:
 
     def forward(x: Any) -> Any:  # A x
         x = np.asarray(x, dtype=np.float64)
-        return (op.rmatvec(x) if op.transposed else op._products(x, "matvec", True)[0]) * s
+        return (op.rmatvec(x) if op.array_is_transpose else op._products(x, "matvec", True)[0]) * s
 
     def backward(y: Any) -> Any:  # A^T y
         y = np.asarray(y, dtype=np.float64)
-        return (op._products(y, "matvec", True)[0] if op.transposed else op.rmatvec(y)) * s
+        return (op._products(y, "matvec", True)[0] if op.array_is_transpose else op.rmatvec(y)) * s
 
     return LinearOperator(tuple(int(d) for d in A.shape), matvec=forward, rmatvec=backward, matmat=forward,
                           rmatmat=backward, dtype=np.float64)

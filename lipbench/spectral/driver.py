@@ -6,25 +6,31 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from .. import backends as _backends
 from .. import timing as _timing
+from .._rounding import norm_bounds, unit_roundoff
 from ._bracket import final_bracket
 from ._certification import certified_width, certify_raw
+from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from ._inputs import InputKind, classify
 from ._operator import Operator
 from ._raw import Raw, Tracker
 from ._validate import prepare
-from .._rounding import norm_bounds, unit_roundoff
-from ._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .auto import default_tol, plan
 from .dask_support import dask_route
 from .registry import _METHODS
-from .result import (ConvergenceWarning, HistoryEntry, NotConvergedError, SpectralNormResult, Stage,
-                     not_converged_message)
+from .result import (
+    ConvergenceWarning,
+    HistoryEntry,
+    NotConvergedError,
+    SpectralNormResult,
+    Stage,
+    not_converged_message,
+)
 
 __all__ = ["spectral_norm"]
 
@@ -55,7 +61,7 @@ def _validate_maxiter(maxiter: Any) -> int | None:
 
 def _seed(seed: Any) -> tuple[int | None, np.random.Generator]:
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(cast(int, np.random.SeedSequence().entropy) % (2**63))  # a fresh one's entropy is an int
     elif isinstance(seed, np.random.Generator):
         raise TypeError("seed must be an int (it is stored in the result); got a Generator")
     elif isinstance(seed, bool) or int(seed) != seed or seed < 0:
@@ -140,7 +146,8 @@ def spectral_norm(
         raise (TypeError if found.kind is None else ValueError)(why)
     unknown = set(options) - set(info.options)
     if unknown:
-        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; its options: {list(info.options) or 'none'}")
+        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; "
+                        f"its options: {list(info.options) or 'none'}")
     op = prepare(A, found.kind, batched_ok=info.batched)
     input_shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
     if certify and op.is_batched:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._rounding import ETA, gamma_up, norm_bounds, sqrt_up, term, up
 from ._operator import Operator

@@ -67,7 +67,8 @@ import array_api_compat
 import numpy as np
 
 from .. import backends as _backends
-from .._rounding import U64 as U, abs_sum_upper, fro2_from_trace, gram_error, norm_bounds, rump_shift, term, up
+from .._rounding import U64 as U
+from .._rounding import abs_sum_upper, fro2_from_trace, gram_error, norm_bounds, rump_shift, term, up
 from ._floors import certificate_floor, inertia_floor
 from ._scaling import pow2_exponent, scale_array
 

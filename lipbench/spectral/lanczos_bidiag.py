@@ -87,6 +87,7 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
         u_prev = U.rows[k - 1, :]
         v = r / beta
         V.append(v)
+    assert q_top is not None  # the last step computed the Ritz pair
     kk = len(q_top)
     q = xp.asarray(q_top, dtype=dt)
     ritz = q @ V.rows[:kk, :]

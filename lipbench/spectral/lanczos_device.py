@@ -13,8 +13,9 @@ arranged so that the loop never waits for the device:
 * the stopping test runs at the steps :class:`.CheckSchedule` picks, on the
   scalars read in one transfer; on CuPy the read is asynchronous and the
   test resolves at the first later step whose read has landed (waiting
-  for it only :data:`MAX_LAG` steps on), so the stream does not stall.  The steps that ran past the answer are counted in
-  the products and named in the message.
+  for it only :data:`MAX_LAG` steps on), so the stream does not stall.  The
+  steps that ran past the answer are counted in the products and named in
+  the message.
 
 NumPy keeps its host loops (tuned for CPU caches); :func:`.refine.lanczos_in_dtype`
 routes every other backend here.
@@ -24,8 +25,9 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

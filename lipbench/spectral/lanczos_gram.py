@@ -43,6 +43,7 @@ def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
     inner = lanczos_in_dtype(gop, tol=tol, maxiter=maxiter, rng=rng, v0=start, track=Tracker(False), **kw)
     if t.on_device:  # one stacked read of the norms
         lower, value, w, v64, verified = t.certified_lower_stacked(inner.vector, residual=True)
+        assert verified is not None  # asked for with residual=True
     else:
         lower, w, v64 = t.certified_lower(inner.vector)
         value = float(xp.linalg.vector_norm(w))

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from . import theory
 from ._final_vector import certify_vector
 from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, maxiter_note, top_eigenpair
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from . import theory
 from .theory import kw_lanczos_epsilon
 
 __all__ = ["lanczos_normal"]
@@ -44,18 +44,19 @@ def lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
     xp = op.xp
     before = op.matvecs
     n = op.n
-    restart = max_basis is not None and max_basis < n
+    basis_cap = n if max_basis is None else max_basis
+    restart = basis_cap < n
     maxiter = (min(300, n) if not restart else 3000) if maxiter is None else maxiter
     if not restart:
         maxiter = min(maxiter, n)
-    keep = max(2, max_basis // 3) if restart else 0
+    keep = max(2, basis_cap // 3) if restart else 0
     u = op.u
     v = start_vector(op, rng, v0)
     dt = v.dtype
     V = Basis(xp, n, dt)
     V.append(v)
     # T_k: tridiagonal (diagonal dg, off-diagonal off) until the first restart, dense after
-    cap = (max_basis if restart else min(maxiter, n)) + 1
+    cap = (basis_cap if restart else min(maxiter, n)) + 1
     dg, off = np.zeros(cap), np.zeros(cap)
     T = np.zeros((0, 0))
     coupling = None  # V^T H v of the next v after a restart (None: fnorm e_k, the three-term recurrence)
@@ -75,7 +76,7 @@ def lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
         w = w - alpha * v
         if kb > 1 and coupling is None:  # three-term recurrence: V^T H v = fnorm e_{k-1}
             w = w - fnorm * V.rows[kb - 2, :]
-        elif kb > 1:  # right after a restart the coupling is known: V^T H v = fnorm * coupling
+        elif kb > 1 and coupling is not None:  # right after a restart the coupling is known: V^T H v = fnorm * coupling
             w = w - xp.asarray(fnorm * coupling, dtype=dt) @ V.rows[: kb - 1, :]
         w, fnorm = V.orthogonalize_dgks(w)
         if tridiagonal:
@@ -103,7 +104,7 @@ def lanczos_normal(op: Operator, *, tol: float, maxiter: int | None, rng: np.ran
         if k == maxiter:
             break
         coupling = None
-        if restart and kb >= max_basis:
+        if restart and kb >= basis_cap:
             if tridiagonal:
                 T = np.diag(dg[:kb]) + np.diag(off[: kb - 1], 1) + np.diag(off[: kb - 1], -1)
             lam_all, Y = np.linalg.eigh(T)

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .._rounding import lower_from_product, norm_bounds
+from . import theory
 from ._final_vector import QUAD_SAFETY, certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from .._rounding import lower_from_product, norm_bounds
-from . import theory
 from .theory import kw_power_epsilon
 
 __all__ = ["power_iteration"]

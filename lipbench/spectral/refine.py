@@ -10,7 +10,8 @@ the Gram route (:mod:`.lanczos_gram`) ends the same way.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | 
     ``maxiter`` caps the steps of both runs together: when ``first`` used
     them all, nothing runs and ``first`` is returned with that said."""
     left = None if maxiter is None else maxiter - first.iterations
-    if left is not None and left <= 0:
+    if maxiter is not None and left is not None and left <= 0:
         head = note.split(";")[0]
         tail = first.message if maxiter_note(maxiter) in first.message else maxiter_note(maxiter)
         first.message = f"{head}; {tail}"
@@ -78,7 +79,7 @@ def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | 
     rest = run(target, left, first.vector)
     op.matvecs = target.matvecs
     rest.iterations += first.iterations
-    if left is not None:  # the second run's cap is what was left of maxiter: say the caller's
+    if maxiter is not None and left is not None:  # the second run's cap is what was left of maxiter: say the caller's
         rest.message = rest.message.replace(maxiter_note(left), maxiter_note(maxiter))
     rest.message = note + (f"; {rest.message}" if rest.message else "")
     rest.stages = first.stages + rest.stages

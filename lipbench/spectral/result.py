@@ -28,7 +28,7 @@ class ConvergenceWarning(RuntimeWarning):
 class NotConvergedError(RuntimeError):
     """Raised instead of :class:`ConvergenceWarning` when ``strict=True``."""
 
-    def __init__(self, message: str, result: "SpectralNormResult"):
+    def __init__(self, message: str, result: SpectralNormResult):
         super().__init__(message)
         self.result = result
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .._rounding import unit_roundoff
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from .._rounding import unit_roundoff
 from .theory import KW_FAILURE_PROBABILITY, kw_power_epsilon, probabilistic_upper
 
 __all__ = ["svds_solver", "interpolative_estimate"]
@@ -90,7 +90,7 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     Bounds: lower certified from the returned right vector; the residual of
     that vector, recomputed here (2 products), decides ``converged``.
     """
-    from scipy.sparse.linalg import svds, ArpackNoConvergence
+    from scipy.sparse.linalg import ArpackNoConvergence, svds
 
     before = op.matvecs
     lin = _counting_operator(op)
@@ -190,5 +190,6 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
         f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
     )
     return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
-               message=msg, upper_probabilistic=probabilistic_upper(est, eps), failure_probability=KW_FAILURE_PROBABILITY,
+               message=msg, upper_probabilistic=probabilistic_upper(est, eps),
+               failure_probability=KW_FAILURE_PROBABILITY,
                stages=stage("interpolative", op, its, before, converged), proven=False)

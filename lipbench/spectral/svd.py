@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
+from ._certification import certify_raw, certify_stack
+from ._floors import svd_error
 from ._operator import Operator
 from ._raw import Raw, Tracker
-from ._floors import svd_error
-from ._certification import certify_raw, certify_stack
 from .result import Stage
 
 __all__ = ["full_svd"]
@@ -71,8 +71,8 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
         return Raw(value=np.clip(top, lower, upper), lower=lower, upper=upper, converged=True, iterations=1,
                    error_estimate=np.full(np.shape(top), pu), stages=stages + (Stage("inertia", "float64", 1, 0),),
                    certificate="inertia", certified=bool(np.all(holds)))
-    top = float(top)
-    track.add(op, 1, top, top - float(delta), top + float(delta), pu)
-    raw = Raw(value=top, lower=max(0.0, top - float(delta)), upper=top + float(delta), converged=True, iterations=1,
-              error_estimate=pu, stages=stages, certificate="svd", proven=False)
+    sigma = float(top)
+    track.add(op, 1, sigma, sigma - float(delta), sigma + float(delta), pu)
+    raw = Raw(value=sigma, lower=max(0.0, sigma - float(delta)), upper=sigma + float(delta), converged=True,
+              iterations=1, error_estimate=pu, stages=stages, certificate="svd", proven=False)
     return certify_raw(op, raw, tol, route="the svd method's certificate")

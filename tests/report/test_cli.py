@@ -1,4 +1,5 @@
-"""report.cli: ``lipbench report`` (and ``python -m lipbench.report``): where it writes, a corrupt file, a missing folder."""
+"""report.cli: ``lipbench report`` (and ``python -m lipbench.report``): where it writes, a corrupt file,
+a missing folder."""
 
 from __future__ import annotations
 

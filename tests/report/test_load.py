@@ -43,3 +43,19 @@ def test_corrupt_and_foreign_files_are_named_and_skipped(tmp_path):
     assert "0001_other.json" in messages and "not a pytest-benchmark results file" in messages, messages
     assert str(other_project) in messages and "no lipbench extra_info" in messages, messages
     assert len(df) == 10, "the good run must still be reported"
+
+
+def test_load_curves_keeps_each_runs_own_curve():
+    """Each curve row comes from its own run and length; a column of another length becomes NaN."""
+    base = dict(machine="m", run="r", backend="numpy", dtype="float64", family="gaussian", shape="8x8", tol=1e-6)
+    df = pd.DataFrame([
+        dict(base, method="lanczos", curve_iteration=[1, 2, 3], curve_matvecs=[2, 4, 6],
+             curve_time=[0.1, 0.2, 0.3], curve_rel_error=[1e-1, 1e-3, 1e-7]),
+        dict(base, method="power", curve_iteration=[1, 2], curve_matvecs=[1, 2],
+             curve_time=[0.5], curve_rel_error=[1e-2, 1e-4]),
+    ])
+    curves = report.load_curves(df)
+    lanczos, power = curves[curves.method == "lanczos"], curves[curves.method == "power"]
+    assert list(lanczos.matvecs) == [2, 4, 6] and list(lanczos.time) == [0.1, 0.2, 0.3], curves
+    assert list(power.matvecs) == [1, 2] and list(power.rel_error) == [1e-2, 1e-4], curves
+    assert power.time.isna().all(), f"a curve_time of the wrong length must read as NaN: {curves}"

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import ast
-import re
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +20,6 @@ pytest.importorskip("matplotlib")
 from lipbench import report  # noqa: E402
 
 from .fakes import cpu_run  # noqa: E402
-
 
 REPO = Path(__file__).resolve().parents[2]
 

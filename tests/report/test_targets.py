@@ -73,7 +73,8 @@ def test_targets_table_compares_auto_steps_with_theory():
     base = dict(kind="spectral", machine="box", backend="numpy", dtype="float64", family="gaussian",
                 shape="2048x2048", rel_error=1e-12, matvec_seconds=1e-3, run="0001_base", method="auto",
                 tol=1e-6, time_median=0.1, datetime=pd.Timestamp("2026-01-01", tz="UTC"), file="a.json")
-    assert not any("against theory" in r for r in targets_table(pd.DataFrame([dict(base, iterations=64, matvecs=130)])).target)
+    table = targets_table(pd.DataFrame([dict(base, iterations=64, matvecs=130)]))
+    assert not any("against theory" in r for r in table.target)
     for steps, verdict in ((64, "met"), (th["residual"], "met"), (th["residual"] + 1, "NOT met")):
         t = targets_table(pd.DataFrame([dict(base, iterations=steps, matvecs=2 * steps + 2, theory_steps=th)]))
         row = next(r for r in t.itertuples() if "against theory" in r.target)

@@ -288,8 +288,8 @@ def scale_back(x: Any, scale: float, direction: str) -> Any:
         if term("scale_back"):
             back = r / scale
             if direction == "down":
-                r = np.where(np.isinf(r) & np.isfinite(arr), np.finfo(np.float64).max * np.sign(arr), r)
                 r = np.where(np.isfinite(r) & (back > arr), np.nextafter(r, -np.inf), r)
+                r = np.where(np.isinf(r) & np.isfinite(arr), np.finfo(np.float64).max * np.sign(arr), r)
             else:
                 r = np.where(np.isfinite(r) & (back < arr), np.nextafter(r, np.inf), r)
     return float(r) if r.ndim == 0 else r

@@ -1,0 +1,38 @@
+"""The method registry (lipbench.METHODS) and what each method's counts mean."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import lipbench as lb
+from lipbench.spectral import _units
+
+
+def test_every_method_names_what_its_iterations_count():
+    assert set(_units._ITERATIONS) == set(lb.METHODS), "the counts table and the registry list other methods"
+    assert set(_units._MAXITER) <= set(lb.METHODS)
+    for name, info in lb.METHODS.items():
+        assert info.counts == _units.iterations_unit(name) != "iterations"
+        assert info.doc.strip(), f"method {name!r} has no docstring"
+
+
+@pytest.mark.parametrize("name", list(lb.METHODS))
+def test_applies_to_matches_what_the_method_accepts(name):
+    """A method that says it takes an input runs on it; one that refuses gives the reason by name."""
+    info = lb.METHODS[name]
+    A = np.random.default_rng(0).standard_normal((30, 20))
+    for X in (A, sp.csr_matrix(A)):
+        ok, why = info.applies_to(X)
+        if ok:
+            with warnings.catch_warnings():  # a few of them stop at maxiter: the bracket still holds
+                warnings.simplefilter("ignore", lb.ConvergenceWarning)
+                r = lb.spectral_norm(X, method=name, tol=1e-4, seed=0)
+            assert r.lower <= np.linalg.norm(A, 2) * (1 + 1e-12)
+        else:
+            assert name in why
+            with pytest.raises((TypeError, ValueError)):
+                lb.spectral_norm(X, method=name)

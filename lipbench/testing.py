@@ -36,7 +36,8 @@ from .spectral import theory as _theory
 from .spectral._certification import certified_width
 from .spectral._inputs import classify, dense_summary
 from .spectral._validate import prepare
-from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
+from .spectral.lanczos._tools import CheckSchedule, top_eigenpair
+from .spectral.lanczos.plan import CHECK_WARMUP
 from .spectral._operator import Operator, row_block_normal
 import numpy as np
 

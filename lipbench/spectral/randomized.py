@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._final_vector import certify_vector, host
+from ._certify_vector import certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from . import theory

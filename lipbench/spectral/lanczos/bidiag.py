@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._certify_vector import certify_vector
+from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
 from ..theory import kw_lanczos_epsilon
@@ -90,6 +90,6 @@ def lanczos_bidiagonal(op: Operator, plan: LanczosPlan, *, rng: np.random.Genera
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
         message = maxiter_note(maxiter) + " (memory grows with each step)"
-    raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
+    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, message), tol=tol)
     raw.stages = stage("lanczos-bidiagonal", op, k, before, raw.converged)
     return raw

@@ -45,7 +45,7 @@ import numpy as np
 
 from ... import backends as _backends
 from .. import theory
-from .._certify_vector import certify_vector
+from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
 from ..theory import kw_lanczos_epsilon
@@ -370,8 +370,7 @@ def _finish(op: Operator, plan: LanczosPlan, s: _Setup, found: _Check, steps_run
         message = (message + "; " if message else "") + (
             f"{steps_run - kk} step(s) past the answer ran before its check resolved (their products are counted)")
     kw = kw_lanczos_epsilon(op.n, kk) if s.v0 is None else None
-    raw = certify_vector(op, ritz, converged=found.converged, iterations=kk, err=found.err, kw_eps=kw,
-                         message=message, tol=plan.tol)
+    raw = certify_vector(op, ritz, Outcome(found.converged, kk, found.err, kw, message), tol=plan.tol)
     raw.stages = stage(engine, op, kk, s.before, raw.converged)
     return raw
 

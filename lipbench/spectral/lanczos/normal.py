@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import theory
-from .._certify_vector import certify_vector
+from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
 from ..theory import kw_lanczos_epsilon
@@ -161,6 +161,6 @@ def lanczos_normal(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator,
     if not converged and k >= maxiter:
         message = maxiter_note(maxiter) + (
             " (memory grows with each step; max_basis bounds it)" if not restart else "")
-    raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
+    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, message), tol=tol)
     raw.stages = stage("lanczos-normal", op, k, before, raw.converged, restarts=restarts)
     return raw

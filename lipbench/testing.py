@@ -44,10 +44,11 @@ from .spectral import theory as _theory
 from .spectral._certification import certified_width
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .spectral._inputs import classify, dense_summary
-from .spectral._krylov_tools import CHECK_WARMUP, CheckSchedule, top_eigenpair
 from .spectral._operator import Operator, row_block_normal
 from .spectral._scaling import scale_array
 from .spectral._validate import prepare
+from .spectral.lanczos._tools import CheckSchedule, top_eigenpair
+from .spectral.lanczos.plan import CHECK_WARMUP
 
 __all__ = [
     "operator_of",

@@ -39,7 +39,7 @@ from . import exact
 from . import strategies as S
 
 #: methods whose bracket is not always a proof, and why (``Raw.proven`` False:
-#: lipbench/spectral/scipy_solvers.py); every other method's bracket must hold
+#: lipbench/spectral/interpolative.py); every other method's bracket must hold
 #: exactly whether or not it is certified
 UNPROVEN = {"interpolative": "a number only: its upper end is the cheap bound, its accuracy probabilistic"}
 #: the same for conv_operator_norm's routes

@@ -11,7 +11,7 @@ import pytest
 
 import lipbench as lb
 from lipbench import backends, matrices
-from lipbench.spectral import lanczos_device
+from lipbench.spectral.lanczos import device as lanczos_device
 from tests.counting import steps, wrap
 from tests.helpers import assert_certified
 

@@ -108,3 +108,16 @@ def test_the_graph_sees_imports_inside_functions():
 def test_lipbench_has_no_import_cycle():
     found = cycles(import_graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_a_method_name_finds_its_module():
+    """The table of ``lipbench.spectral``'s docstring names, for every method
+    of ``METHODS``, the module that defines the method's function."""
+    import re
+
+    doc = lipbench.spectral.__doc__
+    for name, info in lipbench.METHODS.items():
+        row = next((line for line in doc.splitlines() if line.startswith(f"``{name}``")), None)
+        assert row is not None, f"method {name!r} is missing from the table in lipbench.spectral's docstring"
+        module = "lipbench.spectral." + re.search(r":mod:`\.(\w+)`", row).group(1)
+        assert info.function.__module__ == module, (name, info.function.__module__, module)

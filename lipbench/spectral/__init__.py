@@ -1,16 +1,32 @@
-"""sigma_max with a certified bracket: the driver, the registry and the routes.
+"""sigma_max with a certified bracket: the driver, the registry and one module per method.
 
 ``spectral_norm(A, method=...)`` (:mod:`.driver`) validates A, scales it by a
 power of two, runs the method, intersects the method's bracket with cheap
 valid bounds and scales everything back.  :data:`METHODS` (:mod:`.registry`)
 lists the methods; :func:`auto_plan` (:mod:`.auto`) is the rule behind
-``"auto"``.  One module per route: :mod:`.svd`, :mod:`.gram`, :mod:`.power`,
-:mod:`.lanczos` (with :mod:`.lanczos_bidiag`, :mod:`.lanczos_normal`,
-:mod:`.lanczos_gram`, :mod:`.lanczos_device` (off NumPy: scalars kept on the device),
-:mod:`.refine`), :mod:`.block_krylov`, :mod:`.scipy_solvers`, :mod:`.cupy_solvers`,
-:mod:`.inertia` (the certificate of ``certify=True``; :mod:`.certify` its public face).  Dask arrays:
-:mod:`.dask_support` (routes, refusals) and :mod:`._dask_operator` (one pass
-over A per product).  Every rounding term lives in :mod:`._rounding`.
+``"auto"``.  Where each method lives:
+
+=================  ==========================================================
+method             module
+=================  ==========================================================
+``svd``            :mod:`.svd`
+``power``          :mod:`.power`
+``lanczos``        :mod:`.lanczos` (a package: ``plan``, ``bidiag``,
+                   ``normal``, ``gram``, ``device``, ``loop``, ``refine``)
+``arpack``         :mod:`.scipy_svds`
+``propack``        :mod:`.scipy_svds` (also ``lanczos``' ``engine="propack"``)
+``lobpcg``         :mod:`.scipy_svds`
+``cupy-eigsh``     :mod:`.cupy_eigsh`
+``interpolative``  :mod:`.interpolative`
+``randomized``     :mod:`.randomized`
+``gram``           :mod:`.gram`
+=================  ==========================================================
+
+The certificate of ``certify=True``: :mod:`.inertia` (:mod:`.certify` its
+public face); a Krylov method's final vector is certified in
+:mod:`._certify_vector`.  Dask arrays: :mod:`.dask_support` (routes,
+refusals) and :mod:`._dask_operator` (one pass over A per product).  Every
+rounding term lives in :mod:`lipbench._rounding`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._rounding import lower_from_product, norm_bounds
 from . import theory
-from ._final_vector import QUAD_SAFETY, certify_vector, host
+from ._certify_vector import QUAD_SAFETY, Outcome, certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from .theory import kw_power_epsilon
@@ -98,8 +98,8 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
         raw = _finish_batched(op, v, converged=converged, iterations=k, err=err)
     else:
         kw = kw_power_epsilon(op.n, k) if v0 is None else None
-        raw = certify_vector(op, v, converged=converged, iterations=k, err=float(err), kw_eps=kw, tol=tol,
-                             w=w_last, rho=None if rho_last is None else float(rho_last))
+        raw = certify_vector(op, v, Outcome(converged, k, float(err), kw), tol=tol, w=w_last,
+                             rho=None if rho_last is None else float(rho_last))
     if ahead is not None and bool(xp.all(xp.linalg.vector_norm(z, axis=-1) > 0)):
         raw.vector = xp.astype(ahead, xp.float64)
     raw.stages = stage("power", op, k, before, raw.converged)

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._inputs import InputInfo, InputKind, classify
-from ._operator import Operator
 from ._raw import Raw
 from ._units import iterations_unit, maxiter_unit
-from .block_krylov import randomized_block_krylov
-from .cupy_solvers import cupy_eigsh
+from .cupy_eigsh import cupy_eigsh
 from .dask_support import DASK_REFUSALS
 from .gram import gram_iteration
+from .interpolative import interpolative_estimate
 from .lanczos import lanczos
 from .power import power_iteration
-from .scipy_solvers import interpolative_estimate, svds_solver
+from .randomized import randomized_block_krylov
+from .scipy_svds import arpack, lobpcg, propack
 from .svd import full_svd
 
 __all__ = ["MethodInfo", "METHODS"]
@@ -74,15 +74,6 @@ class MethodInfo:
         return True, ""
 
 
-def _svds(solver: str) -> Callable[..., Raw]:
-    def run(op: Operator, **kw: Any) -> Raw:
-        return svds_solver(op, solver=solver, **kw)
-
-    run.__doc__ = (f"``scipy.sparse.linalg.svds(solver={solver!r})``.\n\n" + (svds_solver.__doc__ or ""))
-    run.__name__ = f"svds_{solver}"
-    return run
-
-
 _DENSE = frozenset({InputKind.DENSE})
 _SCIPY_KINDS = frozenset({InputKind.DENSE, InputKind.SCIPY_SPARSE, InputKind.LINEAR_OPERATOR})
 _MATRIX_FREE = frozenset(InputKind)
@@ -97,9 +88,9 @@ _METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("lanczos", lanczos, "Golub-Kahan-Lanczos bidiagonalization, full reorthogonalization",
                _MATRIX_FREE, _WITH_DASK, options=("work_dtype", "gram", "normal", "max_basis", "engine",
                                                   "check_warmup", "fused_min_bytes")),
-    MethodInfo("arpack", _svds("arpack"), "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS, _NUMPY),
-    MethodInfo("propack", _svds("propack"), "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS, _NUMPY),
-    MethodInfo("lobpcg", _svds("lobpcg"), "scipy.sparse.linalg.svds with LOBPCG", _SCIPY_KINDS, _NUMPY),
+    MethodInfo("arpack", arpack, "scipy.sparse.linalg.svds with ARPACK", _SCIPY_KINDS, _NUMPY),
+    MethodInfo("propack", propack, "scipy.sparse.linalg.svds with PROPACK", _SCIPY_KINDS, _NUMPY),
+    MethodInfo("lobpcg", lobpcg, "scipy.sparse.linalg.svds with LOBPCG", _SCIPY_KINDS, _NUMPY),
     MethodInfo("cupy-eigsh", cupy_eigsh, "cupyx.scipy.sparse.linalg.eigsh on A^T A",
                frozenset({InputKind.DENSE, InputKind.CUPY_SPARSE}), frozenset({"cupy"})),
     MethodInfo("interpolative", interpolative_estimate, "scipy.linalg.interpolative.estimate_spectral_norm",

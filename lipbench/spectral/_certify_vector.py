@@ -9,6 +9,7 @@ declare a tol that float64 does not confirm.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from ._operator import Operator
 from ._raw import Raw
 from .theory import KW_FAILURE_PROBABILITY, probabilistic_upper
 
-__all__ = ["certify_vector", "host", "QUAD_SAFETY"]
+__all__ = ["certify_vector", "Outcome", "host", "QUAD_SAFETY"]
 
 #: the quadratic error estimate of power iteration is an estimate, not a bound: x4
 QUAD_SAFETY = 4.0
@@ -29,13 +30,28 @@ def host(x: Any) -> np.ndarray:
     return np.asarray(_backends.to_numpy(x), dtype=np.float64)
 
 
-def certify_vector(op: Operator, v: Any, *, converged: bool, iterations: int, err: float,
-                   kw_eps: float | None, message: str = "", tol: float | None = None,
-                   w: Any = None, rho: float | None = None) -> Raw:
+@dataclass(frozen=True)
+class Outcome:
+    """What an iteration concluded before its vector is certified: whether it
+    converged, after how many iterations, its error bound ``err``, the
+    Kuczynski-Wozniakowski epsilon of a random start (None: no probabilistic
+    bound), and its message."""
+
+    converged: bool
+    iterations: int
+    err: float
+    kw_eps: float | None
+    message: str = ""
+
+
+def certify_vector(op: Operator, v: Any, outcome: Outcome, *, tol: float | None = None, w: Any = None,
+                   rho: float | None = None) -> Raw:
     """Certify the final vector: lower bound from ``||A v||`` in float64 (reusing
     ``w = A v`` when it was already computed in float64), and -- when the work
     ran in float32 -- verify convergence with the float64 residual (linear
     bound, or power iteration's quadratic estimate when ``rho`` is given)."""
+    converged, iterations, err, kw_eps, message = (
+        outcome.converged, outcome.iterations, outcome.err, outcome.kw_eps, outcome.message)
     verified = value = None
     if w is not None and op.dtype == "float64" and op.linop is None:
         lower, w, v64 = op.certified_lower_from(v, w)

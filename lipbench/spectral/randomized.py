@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import theory
-from ._final_vector import certify_vector, host
+from ._certify_vector import Outcome, certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
 from .theory import kw_lanczos_epsilon
@@ -88,6 +88,6 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
         room = n - Vall.shape[1]
         Vs.append(Q[:, :room] if room < Q.shape[1] else Q)
     kw = kw_lanczos_epsilon(n, k) if v0 is None else None
-    raw = certify_vector(op, x, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
+    raw = certify_vector(op, x, Outcome(converged, k, err, kw, message), tol=tol)
     raw.stages = stage("block-krylov", op, k, before, raw.converged)
     return raw

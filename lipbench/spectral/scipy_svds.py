@@ -1,5 +1,5 @@
-"""SciPy's solvers behind lipbench's contract: ``scipy.sparse.linalg.svds``
-(ARPACK, PROPACK, LOBPCG) and ``scipy.linalg.interpolative``.
+"""The methods ``arpack``, ``propack`` and ``lobpcg``: ``scipy.sparse.linalg.svds``
+behind lipbench's contract.
 
 Every solver is asked for the same relative accuracy of sigma_max, its
 answer is re-checked with two products (the residual of its right vector),
@@ -15,24 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import unit_roundoff
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
-from .theory import KW_FAILURE_PROBABILITY, kw_power_epsilon, probabilistic_upper
 
-__all__ = ["svds_solver", "interpolative_estimate"]
-
-
-def _estimate_lower_bound(estimate: float, m: int, n: int, dtype: Any, fro_upper: float | None) -> float:
-    """A lower bound from a norm estimate computed by a black box in ``dtype``
-    (SciPy's interpolative), *assuming* its products are off by at most
-    ``(max(m, n) + 2) u ||A||_F`` and its norm by as much relatively: an
-    assumption about the black box, so the bracket is never certified."""
-    g = (max(m, n) + 2) * unit_roundoff(dtype)
-    return max(0.0, estimate * (1 - g) - (0.0 if fro_upper is None else g * fro_upper))
+__all__ = ["arpack", "propack", "lobpcg", "svds_solver", "counting_operator"]
 
 
-def _counting_operator(op: Operator, dtype: str | None = None):
+def counting_operator(op: Operator, dtype: str | None = None):
     """A SciPy LinearOperator over the scaled matrix that counts products.
 
     Products run in the operator's compute dtype; ``dtype`` is what the
@@ -93,24 +82,15 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
     from scipy.sparse.linalg import ArpackNoConvergence, svds
 
     before = op.matvecs
-    lin = _counting_operator(op)
+    lin = counting_operator(op)
     k = min(op.m, op.n)
     x0 = None
     if v0 is not None:
         x0 = np.asarray(start_vector(op, rng, v0), dtype=np.float64)
         if op.m < op.n:  # svds iterates on A A^T: start from A v0
             x0 = np.asarray(op.matvec(x0.astype(op.dtype)), dtype=np.float64)
-    kwargs: dict[str, Any] = {"k": 1, "solver": solver, "rng": rng, "v0": x0}
-    if solver == "arpack":
-        kwargs["tol"] = math.sqrt(2 * tol)
-        kwargs["maxiter"] = maxiter
-    elif solver == "propack":
-        kwargs["tol"] = tol
-        kwargs["maxiter"] = min(k, 64 if maxiter is None else maxiter)
-    elif solver == "lobpcg":
-        kwargs["tol"] = math.sqrt(2 * tol) * max(op.cheap_lower(), 1e-300) if op.dense is not None \
-            else math.sqrt(2 * tol) * 0.5
-        kwargs["maxiter"] = 200 if maxiter is None else maxiter
+    kwargs: dict[str, Any] = {"k": 1, "solver": solver, "rng": rng, "v0": x0,
+                              **_svds_options(op, solver, tol, maxiter, k)}
     problems: list[str] = []
     vec = None
     with warnings.catch_warnings(record=True) as caught:
@@ -145,6 +125,23 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
                stages=stage(solver, op, steps, before, converged))
 
 
+def _svds_options(op: Operator, solver: str, tol: float, maxiter: int | None, k: int) -> dict[str, Any]:
+    """svds' ``tol`` and ``maxiter`` for ``solver`` (the mapping the
+    docstring of :func:`svds_solver` explains)."""
+    kwargs: dict[str, Any] = {}
+    if solver == "arpack":
+        kwargs["tol"] = math.sqrt(2 * tol)
+        kwargs["maxiter"] = maxiter
+    elif solver == "propack":
+        kwargs["tol"] = tol
+        kwargs["maxiter"] = min(k, 64 if maxiter is None else maxiter)
+    elif solver == "lobpcg":
+        kwargs["tol"] = math.sqrt(2 * tol) * max(op.cheap_lower(), 1e-300) if op.dense is not None \
+            else math.sqrt(2 * tol) * 0.5
+        kwargs["maxiter"] = 200 if maxiter is None else maxiter
+    return kwargs
+
+
 def _svds_retrying(svds: Any, lin: Any, kwargs: dict, k: int, maxiter: int | None, problems: list[str]) -> Any:
     """svds; for PROPACK without an explicit maxiter, double kmax (64, 128, ...
     up to min(m, n)) while it raises "did not converge" -- the products of the
@@ -159,37 +156,18 @@ def _svds_retrying(svds: Any, lin: Any, kwargs: dict, k: int, maxiter: int | Non
             kwargs["maxiter"] = min(k, 2 * kwargs["maxiter"])
 
 
-def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                           v0: Any, track: Tracker, **_: Any) -> Raw:
-    """``scipy.linalg.interpolative.estimate_spectral_norm``: randomized power
-    iteration for ``its`` steps (``maxiter``, default 20), no stopping rule.
+def arpack(op: Operator, **kw: Any) -> Raw:
+    return svds_solver(op, solver="arpack", **kw)
 
-    It returns a number only -- no vector, no residual -- so its accuracy can be
-    certified only probabilistically: ``converged`` is True when
-    Kuczynski-Wozniakowski's bound for ``its`` power steps guarantees ``tol``
-    except with probability 1e-6 (rarely, for small tol).
-    Cost: ``its`` products with A and with A^T.
-    Bounds: lower is the estimate (a Rayleigh quotient) reduced by its rounding;
-    upper from the caller's cheap bound.
-    """
-    from scipy.linalg.interpolative import estimate_spectral_norm
 
-    if v0 is not None:
-        raise ValueError("method 'interpolative' draws its own start vector; v0 is not supported")
-    its = 20 if maxiter is None else maxiter
-    before = op.matvecs
-    lin = _counting_operator(op, "float64")
-    est = float(estimate_spectral_norm(lin, its=its, rng=rng))
-    lower = _estimate_lower_bound(est, op.m, op.n, op.dtype, None if op.linop is not None else op.fro_upper())
-    eps = kw_power_epsilon(op.n, its)
-    err = 1 - math.sqrt(1 - eps) if eps < 1 else 1.0
-    converged = err <= tol
-    track.add(op, its, est, lower, math.inf, err)
-    msg = "" if converged else (
-        f"no residual available; with its={its} power steps the error is certified only below "
-        f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
-    )
-    return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
-               message=msg, upper_probabilistic=probabilistic_upper(est, eps),
-               failure_probability=KW_FAILURE_PROBABILITY,
-               stages=stage("interpolative", op, its, before, converged), proven=False)
+def propack(op: Operator, **kw: Any) -> Raw:
+    return svds_solver(op, solver="propack", **kw)
+
+
+def lobpcg(op: Operator, **kw: Any) -> Raw:
+    return svds_solver(op, solver="lobpcg", **kw)
+
+
+for _method in (arpack, propack, lobpcg):  # the registry shows a method's docstring
+    _method.__doc__ = f"``scipy.sparse.linalg.svds(solver={_method.__name__!r})``.\n\n" + (svds_solver.__doc__ or "")
+del _method

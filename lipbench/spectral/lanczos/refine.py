@@ -1,10 +1,11 @@
 """Runs that start cheap and finish in float64 when the float64 check refuses them.
 
-Two routes of :func:`.lanczos.lanczos` first run in a cheaper engine --
-float32 Krylov work (mixed precision) or SciPy's compiled PROPACK loop -- and
-are certified and verified in float64 like every answer.  When that check
-misses ``tol``, :func:`continue_from` carries on from their vector in float64;
-the Gram route (:mod:`.lanczos_gram`) ends the same way.
+Two routes of :func:`.lanczos` first run in a cheaper engine -- float32
+Krylov work (mixed precision) or SciPy's compiled PROPACK loop
+(:func:`lipbench.spectral.scipy_svds.propack`) -- and are certified and verified in float64
+like every answer.  When that check misses ``tol``, :func:`continue_from`
+carries on from their vector in float64; the Gram route (:mod:`.gram`) ends
+the same way.
 """
 
 from __future__ import annotations
@@ -15,41 +16,23 @@ from typing import Any
 
 import numpy as np
 
-from ._krylov_tools import CHECK_WARMUP, maxiter_note
-from ._operator import Operator
-from ._raw import Raw, Tracker
-from .lanczos_bidiag import lanczos_bidiagonal
-from .lanczos_device import lanczos_bidiagonal_device, lanczos_normal_device
-from .lanczos_normal import lanczos_normal
-from .scipy_solvers import svds_solver
+from .._operator import Operator
+from .._raw import Raw, Tracker
+from ..scipy_svds import propack
+from ._tools import maxiter_note
+from .loop import lanczos_in_dtype
+from .normal import lanczos_normal
+from .plan import LanczosPlan
 
-__all__ = ["run_lanczos", "lanczos_in_dtype", "float64_operator", "continue_from", "lanczos_mixed",
-           "lanczos_propack"]
-
-
-def lanczos_in_dtype(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
-                     track: Tracker, normal: bool = False, max_basis: int | None = None,
-                     check_warmup: int = CHECK_WARMUP) -> Raw:
-    """One Lanczos run in the operator's own dtype: on the normal operator or
-    the bidiagonalization; on device arrays (CuPy, array-api-strict) in the
-    device-resident loops of :mod:`.lanczos_device` (thick restarts excepted;
-    a Dask operator's vectors live in NumPy on the client: host loops)."""
-    if op.on_device and (not normal or max_basis is None or max_basis >= op.n):
-        run = lanczos_normal_device if normal else lanczos_bidiagonal_device
-        return run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, check_warmup=check_warmup)
-    if normal:
-        return lanczos_normal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, max_basis=max_basis,
-                              check_warmup=check_warmup)
-    return lanczos_bidiagonal(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track,
-                              check_warmup=check_warmup)
+__all__ = ["run_lanczos", "float64_operator", "continue_from", "lanczos_mixed", "lanczos_propack"]
 
 
-def run_lanczos(op: Operator, *, work_dtype: str | None = None, **kw: Any) -> Raw:
+def run_lanczos(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v0: Any, track: Tracker) -> Raw:
     """A Lanczos run, in float32 with a float64 finish (:func:`lanczos_mixed`)
     for float32 input or ``work_dtype="float32"``, else in the operator's dtype."""
-    if op.linop is None and (op.dtype == "float32" or (work_dtype == "float32" and op.dtype == "float64")):
-        return lanczos_mixed(op, **kw)
-    return lanczos_in_dtype(op, **kw)
+    if op.linop is None and (op.dtype == "float32" or (plan.work_dtype == "float32" and op.dtype == "float64")):
+        return lanczos_mixed(op, plan, rng=rng, v0=v0, track=track)
+    return lanczos_in_dtype(op, plan, rng=rng, v0=v0, track=track)
 
 
 def float64_operator(op: Operator) -> Operator:
@@ -88,8 +71,7 @@ def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | 
     return rest
 
 
-def lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
-                  track: Tracker, **kw: Any) -> Raw:
+def lanczos_mixed(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v0: Any, track: Tracker) -> Raw:
     """float32 Krylov work, float64 certificate, float64 refinement if needed.
 
     float64 input: the work runs on a float32 copy.  float32 input: on the
@@ -105,7 +87,7 @@ def lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.rand
         low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
     else:
         low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
-    first = lanczos_in_dtype(low, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **kw)
+    first = lanczos_in_dtype(low, plan, rng=rng, v0=v0, track=track)
     op.matvecs = low.matvecs
     op._fro = low._fro
     if first.converged or first.vector is None:
@@ -113,27 +95,24 @@ def lanczos_mixed(op: Operator, *, tol: float, maxiter: int | None, rng: np.rand
             f"; {first.message}" if first.message else "")
         return first
     return continue_from(
-        op, float64_operator(op), first, maxiter=maxiter,
+        op, float64_operator(op), first, maxiter=plan.maxiter,
         note=(f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
               "refined in float64 from its vector"),
-        run=lambda high, left, start: lanczos_in_dtype(high, tol=tol, maxiter=left, rng=rng, v0=start,
-                                                       track=track, **kw))
+        run=lambda high, left, start: lanczos_in_dtype(high, plan.capped(left), rng=rng, v0=start, track=track))
 
 
-def lanczos_propack(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator,
-                    track: Tracker, check_warmup: int = CHECK_WARMUP) -> Raw:
+def lanczos_propack(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, track: Tracker) -> Raw:
     """SciPy's PROPACK for the steps and lipbench's check for the answer (the
-    ``propack`` method, :func:`.scipy_solvers.svds_solver`), then a float64
+    ``propack`` method, :func:`lipbench.spectral.scipy_svds.propack`), then a float64
     normal-operator refinement from its vector if the check misses."""
 
-    first = svds_solver(op, solver="propack", tol=tol, maxiter=maxiter, rng=rng, v0=None, track=track)
+    first = propack(op, tol=plan.tol, maxiter=plan.maxiter, rng=rng, v0=None, track=track)
     steps = first.iterations  # PROPACK's steps, the check's two products left out
     if first.converged:
         first.message = f"SciPy's PROPACK ({steps} steps), certified and verified in float64"
         return first
     return continue_from(
-        op, float64_operator(op), first, maxiter=maxiter,
+        op, float64_operator(op), first, maxiter=plan.maxiter,
         note=(f"SciPy's PROPACK ({steps} steps): {first.message}; continued with float64 Lanczos"
               + ("" if first.vector is None else " from its vector")),
-        run=lambda high, left, start: lanczos_normal(high, tol=tol, maxiter=left, rng=rng, v0=start,
-                                                     track=track, check_warmup=check_warmup))
+        run=lambda high, left, start: lanczos_normal(high, plan.capped(left), rng=rng, v0=start, track=track))

@@ -14,18 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from ._operator import Operator
-from ._raw import Raw, Tracker, start_vector
-from .refine import continue_from, lanczos_in_dtype, run_lanczos
-from .result import Stage
+from .._operator import Operator
+from .._raw import Raw, Tracker, start_vector
+from ..result import Stage
+from .loop import lanczos_in_dtype
+from .plan import LanczosPlan
+from .refine import continue_from, run_lanczos
 
 __all__ = ["lanczos_gram"]
 
 
-def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
-                 track: Tracker, work_dtype: str | None, **kw: Any) -> Raw:
+def lanczos_gram(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v0: Any, track: Tracker) -> Raw:
     """Lanczos on the Gram matrix of the smaller side, certified with A."""
     xp = op.xp
+    tol, work_dtype = plan.tol, plan.work_dtype
     before = op.matvecs
     t = op if op.m >= op.n else op.transposed()
     A = t.dense
@@ -40,7 +42,7 @@ def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
         start = start_vector(op, rng, v0, dtype=gop.dtype)
         if t is not op:  # wide: the Gram matrix A A^T acts on left vectors; start from A v0
             start = t.rmatvec(start)
-    inner = lanczos_in_dtype(gop, tol=tol, maxiter=maxiter, rng=rng, v0=start, track=Tracker(False), **kw)
+    inner = lanczos_in_dtype(gop, plan, rng=rng, v0=start, track=Tracker(False))
     if t.on_device:  # one stacked read of the norms
         lower, value, w, v64, verified = t.certified_lower_stacked(inner.vector, residual=True)
         assert verified is not None  # asked for with residual=True
@@ -59,7 +61,6 @@ def lanczos_gram(op: Operator, *, tol: float, maxiter: int | None, rng: np.rando
     if done:
         return first
     return continue_from(
-        op, t, first, maxiter=maxiter,
+        op, t, first, maxiter=plan.maxiter,
         note=note + f"; its vector's residual bound {verified:.3g} missed tol, continued on A",
-        run=lambda target, left, v: run_lanczos(target, tol=tol, maxiter=left, rng=rng, v0=v, track=track,
-                                                work_dtype=work_dtype, **kw))
+        run=lambda target, left, v: run_lanczos(target, plan.capped(left), rng=rng, v0=v, track=track))

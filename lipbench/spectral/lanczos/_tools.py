@@ -10,14 +10,10 @@ from typing import Any
 import numpy as np
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-from . import theory
+from .. import theory
+from .plan import CHECK_WARMUP
 
-__all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test", "maxiter_note",
-           "CHECK_WARMUP"]
-
-#: default of ``CheckSchedule.warmup``: steps checked one by one before the
-#: schedule thins the checks out
-CHECK_WARMUP = 6
+__all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test", "maxiter_note"]
 
 
 @functools.cache

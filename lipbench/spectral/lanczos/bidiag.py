@@ -7,17 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from ._final_vector import certify_vector
-from ._krylov_tools import CHECK_WARMUP, Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, vector_norm
-from ._operator import Operator
-from ._raw import Raw, Tracker, stage, start_vector
-from .theory import kw_lanczos_epsilon
+from .._certify_vector import Outcome, certify_vector
+from .._operator import Operator
+from .._raw import Raw, Tracker, stage, start_vector
+from ..theory import kw_lanczos_epsilon
+from ._tools import Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, vector_norm
+from .plan import LanczosPlan
 
 __all__ = ["lanczos_bidiagonal"]
 
 
-def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.Generator, v0: Any,
-                       track: Tracker, check_warmup: int = CHECK_WARMUP) -> Raw:
+def lanczos_bidiagonal(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v0: Any,
+                       track: Tracker) -> Raw:
     """Golub-Kahan-Lanczos bidiagonalization on A itself, in the operator's dtype.
 
     ``A V_k = U_k B_k``, ``A^T U_k = V_k B_k^T + beta_{k+1} v_{k+1} e_k^T`` with
@@ -37,7 +38,8 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     # after m + 1 steps (U spans R^m after m, so the next alpha vanishes and
     # B_{m+1} carries beta_{m+1}: sigma(B_{m+1}) = sigma(U_m^T A) = sigma(A)).
     kmax = min(op.m + 1, op.n)
-    maxiter = min(300, kmax) if maxiter is None else min(maxiter, kmax)
+    maxiter = plan.steps(kmax)
+    tol = plan.tol
     v = start_vector(op, rng, v0)
     dt = v.dtype
     V = Basis(xp, op.n, dt)
@@ -48,11 +50,8 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
     u_prev = None
     beta = 0.0
     theta, err, q_top = 0.0, math.inf, None
-    converged = False
-    k = 0
-    scale_seen = 0.0
-    message = ""
-    schedule = CheckSchedule(tol, every_step=track.enabled, warmup=check_warmup)
+    converged, k, scale_seen, message = False, 0, 0.0, ""
+    schedule = CheckSchedule(tol, every_step=track.enabled, warmup=plan.check_warmup)
     for k in range(1, maxiter + 1):
         p = op.matvec(v)
         if u_prev is not None:
@@ -88,12 +87,10 @@ def lanczos_bidiagonal(op: Operator, *, tol: float, maxiter: int | None, rng: np
         v = r / beta
         V.append(v)
     assert q_top is not None  # the last step computed the Ritz pair
-    kk = len(q_top)
-    q = xp.asarray(q_top, dtype=dt)
-    ritz = q @ V.rows[:kk, :]
+    ritz = xp.asarray(q_top, dtype=dt) @ V.rows[: len(q_top), :]
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
         message = maxiter_note(maxiter) + " (memory grows with each step)"
-    raw = certify_vector(op, ritz, converged=converged, iterations=k, err=err, kw_eps=kw, message=message, tol=tol)
+    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, message), tol=tol)
     raw.stages = stage("lanczos-bidiagonal", op, k, before, raw.converged)
     return raw

@@ -139,7 +139,7 @@ def norm_record(args: argparse.Namespace, r: Any, notes: Sequence[str]) -> dict:
               **{k: jsonable(getattr(r, k)) for k in _JSON_FIELDS},
               "iterations_count": info.counts if info else "iterations",
               "maxiter_count": info.maxiter_meaning if info else "iterations",
-              "notes": list(notes)}
+              "notes": list(notes), "result_notes": jsonable(r.notes)}
     return record
 
 

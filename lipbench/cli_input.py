@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .spectral.notes import Note
+
 __all__ = ["CLIError", "load_matrix", "check_layout", "ints", "axes", "jsonable"]
 
 
@@ -110,7 +112,10 @@ def axes(text: str, flag: str, words: tuple[str, ...] = ()) -> Any:
 def jsonable(x: Any) -> Any:
     """``x`` as plain JSON data: arrays and tuples as lists, NumPy scalars as
     Python ones, dataclasses and dicts field by field; a non-finite float as
-    its name (``"inf"``, ``"nan"``: JSON has no such numbers)."""
+    its name (``"inf"``, ``"nan"``: JSON has no such numbers); a result's
+    note as its code and values."""
+    if isinstance(x, Note):
+        return {"code": x.code, **{k: jsonable(v) for k, v in x.values}}
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return {f.name: jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
     if isinstance(x, dict):

@@ -48,3 +48,8 @@ def assert_certified(r, truth: float, tol: float, A, context: str = "") -> None:
         rel = abs(r.value - truth) / truth
         allowed = tol + reference_slack(A)
         assert rel <= allowed, f"converged but relative error {rel:.3g} > tol {tol:.3g}: {where}"
+
+
+def said(result, code: str) -> list:
+    """The notes of ``result`` with ``code`` (lipbench.spectral.notes), in order."""
+    return [n for n in result.notes if n.code == code]

@@ -206,7 +206,8 @@ def test_tol_below_the_floor_same_rule_as_the_api(layer32, certify):
     floor = certified_width(0.0, "float64", *A.shape) if certify else residual_floor(*A.shape)
     assert data["tol"] == r.tol == floor, (data["tol"], r.tol, floor)
     assert data["requested"]["tol"] == 1e-20 and data["error_estimate"] >= residual_floor(*A.shape)
-    assert data["converged"] is True and "raised to it" in data["message"]
+    raised = [n["floor"] for n in data["result_notes"] if n["code"] == "tol-raised"]
+    assert data["converged"] is True and raised == [floor], data["result_notes"]
     text = lipbench("norm", p, "--tol", "1e-20", "--seed", 3, flag)
     assert f"vs tol {floor:.3g}: converged" in text.stdout and "raised to it" in text.stdout, text.stdout
 

@@ -40,6 +40,7 @@ from .._rounding import ETA, dn, scale_back, up, within
 from ..spectral import METHODS, ConvergenceWarning, default_tol
 from ..spectral._certification import certified_width
 from ..spectral._scaling import pow2_exponent, scale_array
+from ..spectral.notes import note, render
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
 from .conv_fft import fft_applies
@@ -147,8 +148,8 @@ def _scaled_route(g: ConvGeometry, peak: float, method: str, input_dtype: str, *
     upper = scale_back(up(float(r.upper) + moved), s, "up")
     with np.errstate(over="ignore"):
         value = min(max(float(r.value) * s, lower), upper)
-    note = f"the kernel was scaled by 2^{-e} and the norm back by 2^{e}, rounded outward"
-    return (dc.replace(r, value=value, lower=lower, upper=upper, message=f"{r.message}; {note}",
+    said = (*r.notes, note("kernel-scaled", e=e))
+    return (dc.replace(r, value=value, lower=lower, upper=upper, message=render(said), notes=said,
                        certified=bool(r.certified) and within(lo, hi, float(r.tol))), lo, hi)
 
 

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from .._rounding import assembly_error, dn, operator_lower, sum_up, within
-from ..spectral import SpectralNormResult, default_tol, spectral_norm
+from ..spectral import SpectralNormResult, default_tol, notes, spectral_norm
+from ..spectral.notes import render
 from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
 from .conv_map import ConvGeometry, conv_operator
 
@@ -122,10 +123,11 @@ def _settle(est_lower: float, est_upper: float, lower: float, upper: float, tol:
 def _result(g: ConvGeometry, *, method: str, value: float, lower: float, upper: float, tol: float,
             input_dtype: str, certificate: str, certified: bool, note: str) -> Any:
     err = (upper - lower) / upper if upper > 0 else 0.0
+    said = (notes.note("convolution", describe=g.describe(), route=note),)
     return SpectralNormResult(
         value=min(max(value, lower), upper), lower=lower, upper=upper, converged=bool(err <= tol), iterations=0,
         matvecs=0, method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
-        input_dtype=input_dtype, shape=g.shape, message=f"{g.describe()}: {note}", certificate=certificate,
+        input_dtype=input_dtype, shape=g.shape, message=render(said), notes=said, certificate=certificate,
         certified=certified)
 
 
@@ -183,9 +185,9 @@ def matrix_free_route(g: ConvGeometry, method: str, bound: float, input_dtype: s
             certificate = "conv-bound"
         note += (f"; not certified: a LinearOperator's bracket assumes its products' rounding and the DFT's "
                  f"constants are calibrated; proven: [{p_lower:.17g}, {bound:.17g}]")
-    message = f"{g.describe()}: {note}" + (f"; {r.message}" if r.message else "")
+    said = (notes.note("convolution", describe=g.describe(), route=note), *r.notes)
     out = dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
-                              input_dtype=input_dtype, message=message, certificate=certificate,
+                              input_dtype=input_dtype, message=render(said), notes=said, certificate=certificate,
                               certified=certified)
     return out, p_lower, bound
 
@@ -208,9 +210,10 @@ def dense_route(g: ConvGeometry, bound: float, input_dtype: str, *, tol: float |
     r = spectral_norm(M, method="svd", tol=want / 2, seed=seed, strict=strict)
     lower = max(dn(Fraction(float(r.lower)) - Fraction(e)), 0.0) if math.isfinite(e) else 0.0
     upper = min(sum_up([float(r.upper), e]), bound)
-    message = (f"{g.describe()}: the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns "
-               f"(entries within {e:.3g} in Frobenius norm), then method 'svd'; {r.message}".rstrip("; "))
+    said = (notes.note("convolution", describe=g.describe(),
+                       route=(f"the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns (entries within "
+                              f"{e:.3g} in Frobenius norm), then method 'svd'")), *r.notes)
     out = dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper), tol=want,
-                              input_dtype=input_dtype, message=message, method="dense",
+                              input_dtype=input_dtype, message=render(said), notes=said, method="dense",
                               certified=within(lower, upper, want))
     return out, lower, upper

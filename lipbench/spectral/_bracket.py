@@ -19,6 +19,7 @@ import numpy as np
 from .._rounding import all_within, dn, scale_back, up, within
 from ._operator import Operator
 from ._raw import Raw
+from .notes import Note, note
 
 __all__ = ["Bracket", "final_bracket"]
 
@@ -31,7 +32,7 @@ class Bracket(NamedTuple):
     upper: Any
     certificate: str
     certified: bool
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
 
 
 def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
@@ -53,7 +54,7 @@ def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
     with np.errstate(over="ignore"):
         value = np.clip(np.asarray(value, dtype=float) * s, lower, upper)
     value = float(value) if value.ndim == 0 else value
-    notes = []
+    notes: list[Note] = []
     if not raw.proven or op.linop is not None:  # a LinearOperator's products are assumed, not bounded
         certified = False
     elif op.is_batched:
@@ -61,8 +62,7 @@ def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
     else:
         certified = bool(certified) and within(lower, upper, tol)
         if math.isinf(upper) and math.isfinite(op.cheap_upper() if not op.is_zero else 0.0):
-            notes.append("sigma_max lies beyond the float64 range: the upper end is inf")
+            notes.append(note("beyond-float64"))
         elif not certified and raw.certified and 0 < lower < _SMALLEST_NORMAL / tol:
-            notes.append("sigma_max lies so near float64's subnormal range that the bracket, rounded outward "
-                         "to floats, cannot be as narrow as tol")
+            notes.append(note("subnormal-width"))
     return Bracket(value, lower, upper, certificate, certified, tuple(notes))

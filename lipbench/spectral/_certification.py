@@ -31,6 +31,7 @@ from . import inertia as _cert
 from ._operator import Operator
 from ._raw import Raw
 from .inertia import certificate_floor, inertia_upper
+from .notes import note
 from .result import Stage
 
 __all__ = ["certify_raw", "certify_stack", "certified_width", "certify_by_default", "proven_lower",
@@ -112,7 +113,7 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
     if A is not None and not raw.converged:
         A, why = None, "the estimate did not converge, so there is no tight bracket to prove"
     if A is None:
-        raw.message = "; ".join(x for x in (raw.message, f"{route}: {why}") if x)
+        raw.notes = (*raw.notes, note("certify-skipped", route=route, why=why))
         return raw
     lower = max(float(raw.lower) if raw.proven else 0.0, op.cheap_lower())
     estimate = max(float(raw.value), lower)
@@ -132,12 +133,11 @@ def certify_raw(op: Operator, raw: Raw, tol: float, route: str = "certify=True")
     again = inertia_upper(_cert.gram_of(A), top, AIM * tol, search="bisect")
     upper = min(again.upper, op.cheap_upper())
     lower = max(lower, proven_lower(op, again))
-    found = (f"{route}: sigma_max > {estimate:.17g} (1 + {AIM * tol:.3g}) (the test failed), so the estimate "
-             f"{float(raw.value):.17g} was not sigma_max to tol; re-estimated by the full SVD and "
-             + ("certified" if again.holds else f"bounded by bisection ({again.detail})"))
+    found = note("certify-missed", route=route, estimate=estimate, w=AIM * tol, value=float(raw.value),
+                 holds=again.holds, detail=again.detail)
     return Raw(value=min(max(top, lower), upper), lower=lower, upper=upper, converged=again.holds,
                iterations=raw.iterations, error_estimate=(upper - lower) / upper if upper > 0 else 0.0,
-               message="; ".join(x for x in (raw.message, found) if x),
+               notes=(*raw.notes, found),
                certificate="inertia" if again.holds else "inertia (bisection)", certified=again.holds,
                stages=raw.stages + (first,) + (() if from_svd else (Stage("svd", "float64", 1, 0),))
                + (Stage("inertia", "float64", again.tests, 0, again.holds),))

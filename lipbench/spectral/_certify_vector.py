@@ -17,6 +17,7 @@ import numpy as np
 from .. import backends as _backends
 from ._operator import Operator
 from ._raw import Raw
+from .notes import Note, note
 from .theory import KW_FAILURE_PROBABILITY, probabilistic_upper
 
 __all__ = ["certify_vector", "Outcome", "host", "QUAD_SAFETY"]
@@ -35,13 +36,13 @@ class Outcome:
     """What an iteration concluded before its vector is certified: whether it
     converged, after how many iterations, its error bound ``err``, the
     Kuczynski-Wozniakowski epsilon of a random start (None: no probabilistic
-    bound), and its message."""
+    bound), and its notes."""
 
     converged: bool
     iterations: int
     err: float
     kw_eps: float | None
-    message: str = ""
+    notes: tuple[Note, ...] = ()
 
 
 def certify_vector(op: Operator, v: Any, outcome: Outcome, *, tol: float | None = None, w: Any = None,
@@ -50,8 +51,8 @@ def certify_vector(op: Operator, v: Any, outcome: Outcome, *, tol: float | None 
     ``w = A v`` when it was already computed in float64), and -- when the work
     ran in float32 -- verify convergence with the float64 residual (linear
     bound, or power iteration's quadratic estimate when ``rho`` is given)."""
-    converged, iterations, err, kw_eps, message = (
-        outcome.converged, outcome.iterations, outcome.err, outcome.kw_eps, outcome.message)
+    converged, iterations, err, kw_eps, notes = (
+        outcome.converged, outcome.iterations, outcome.err, outcome.kw_eps, outcome.notes)
     verified = value = None
     if w is not None and op.dtype == "float64" and op.linop is None:
         lower, w, v64 = op.certified_lower_from(v, w)
@@ -71,12 +72,11 @@ def certify_vector(op: Operator, v: Any, outcome: Outcome, *, tol: float | None 
             verified = min(verified, QUAD_SAFETY * 2 * verified * verified / (1 - rho))
         if converged and verified > tol:
             converged = False
-            message = (f"the float32 iteration stopped at its own residual bound {err:.3g}, but the float64 "
-                       f"residual bounds the error only by {verified:.3g} > tol")
+            notes = (note("float32-unverified", err=err, verified=verified),)
         err = verified
     up_p = probabilistic_upper(value, kw_eps) if kw_eps is not None else None
     return Raw(
         value=value, lower=lower, upper=math.inf, converged=converged, iterations=iterations,
-        error_estimate=err, message=message, upper_probabilistic=up_p,
+        error_estimate=err, notes=notes, upper_probabilistic=up_p,
         failure_probability=None if kw_eps is None else KW_FAILURE_PROBABILITY, vector=v64,
     )

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backends as _backends
 from ._operator import Operator
+from .notes import Note, render
 from .result import Stage
 
 __all__ = ["Raw", "Tracker", "start_vector", "stage"]
@@ -33,7 +34,7 @@ class Raw:
     converged: bool
     iterations: int
     error_estimate: Any = math.nan
-    message: str = ""
+    notes: tuple[Note, ...] = ()  # what it says beside its numbers (.notes)
     upper_probabilistic: float | None = None
     failure_probability: float | None = None
     vector: Any = None  # the final right vector (for warm restarts), if any
@@ -41,6 +42,11 @@ class Raw:
     certificate: str = ""  # what proves ``upper`` when the method itself certified it ...
     certified: bool = False  # ... and whether that bound is deterministic and within tol of lower
     proven: bool = True  # lower and upper are proofs (False: an estimate's bracket)
+
+    @property
+    def message(self) -> str:
+        """The notes as text (for reading; set :attr:`notes`)."""
+        return render(self.notes)
 
 
 class Counted(Protocol):

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
+from .notes import note
 
 __all__ = ["cupy_eigsh"]
 
@@ -42,7 +43,7 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
     kwargs: dict[str, Any] = {"k": 1, "which": "LM", "tol": 2 * tol, "v0": x0}
     if maxiter is not None:
         kwargs["maxiter"] = maxiter
-    message = ""
+    explicit = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -51,21 +52,23 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
             # Older CuPy: eigsh takes arrays only; use the explicit Gram matrix.
             if op.dense is None:
                 raise
-            message = "this CuPy's eigsh takes no LinearOperator; ran on the explicit Gram matrix"
+            explicit = True
             op.matvecs += n
             G = op.dense.T @ op.dense
             _w, V = eigsh(G, **kwargs)
-    notes = [str(w.message) for w in caught]
-    steps = (op.matvecs - before) // 2 if not message else 1  # products with A^T A (one call on the Gram matrix)
+    problems = [str(w.message) for w in caught]
+    steps = (op.matvecs - before) // 2 if not explicit else 1  # products with A^T A (one call on the Gram matrix)
     vec = V[:, -1]
     lower, w, v64 = op.certified_lower(vec)
     value = float(cp.linalg.norm(w))
     err = op.residual_bound64(w, v64)
-    converged = err <= tol and not notes
+    converged = err <= tol and not problems
     if not converged:
-        notes.append(f"eigsh returned a vector whose residual bounds the error by {err:.3g} (tol {tol:.3g}); "
+        problems.append(f"eigsh returned a vector whose residual bounds the error by {err:.3g} (tol {tol:.3g}); "
                      "it exits silently at maxiter")
     track.add(op, steps, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=steps,
-               error_estimate=err, message="; ".join([m for m in [message, *notes] if m]), vector=v64,
+               error_estimate=err, vector=v64,
+               notes=((note("cupy-explicit-gram"),) if explicit else ())
+               + tuple(note("solver-problem", text=p) for p in problems),
                stages=stage("cupy-eigsh", op, steps, before, converged))

@@ -40,6 +40,7 @@ from ._dask_schedule import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task,
 from ._inputs import InputKind
 from ._raw import Raw, Tracker
 from .gram import first_product_error, squarings
+from .notes import note
 from .result import Stage
 
 __all__ = ["DASK_REFUSALS", "GRAM_MAX_SIDE", "PassReport", "dask_route", "dask_gram_iteration",
@@ -136,9 +137,9 @@ def dask_gram_iteration(op: DaskOperator, *, tol: float, maxiter: int | None, tr
     lower, _, right = op.certified_lower(found["vec"])
     err = (upper - lower) / upper if upper > 0 else 0.0
     converged = err <= tol
-    message = "" if converged else f"stopped after {t} Gram squarings; certified relative width {err:.3g}"
+    notes = () if converged else (note("gram-squarings", t=t, err=err),)
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t, error_estimate=err,
-               vector=right, message=message,
+               vector=right, notes=notes,
                stages=(Stage("dask-gram", "float64", t, op.matvecs - before, converged),))
 
 

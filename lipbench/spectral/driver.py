@@ -22,6 +22,7 @@ from ._raw import Raw, Tracker
 from ._validate import prepare
 from .auto import default_tol, plan
 from .dask_support import dask_route
+from .notes import Note, note, render
 from .registry import _METHODS
 from .result import (
     ConvergenceWarning,
@@ -35,9 +36,6 @@ from .result import (
 __all__ = ["spectral_norm"]
 
 #: what a LinearOperator's bracket does and does not prove
-LINOP_NOTE = ("a LinearOperator: the lower bound assumes its products are as accurate as a dense float64 "
-              "product; the upper bound is not certified (no entries to bound it with)")
-
 
 def _validate_tol(tol: Any) -> float | None:
     if tol is None:
@@ -152,25 +150,24 @@ def spectral_norm(
     input_shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
     if certify and op.is_batched:
         raise ValueError(f"certify=True takes one matrix; got a stack of shape {op.shape}")
-    notes = []
+    notes: list[Note] = []
     if tol is None:
         tol = default_tol(op.dtype)
     floor, why = tol_floor(chosen, op, certify) if not op.is_zero and min(op.m, op.n) > 1 else (0.0, "")
     if tol < floor:
-        notes.append(f"tol {tol:.3g} lies below {why}, {floor:.3g}; raised to it")
+        notes.append(note("tol-raised", tol=tol, why=why, floor=floor))
         tol = floor
     if maxiter is not None and chosen == "svd":
-        notes.append("maxiter does not apply to method 'svd' (no iterations)")
+        notes.append(note("svd-maxiter"))
     if input_shape != op.shape:
-        notes.append(f"complex input: computed through its real embedding [[Re, -Im], [Im, Re]] of shape "
-                     f"{op.shape}, whose singular values are those of A, each twice")
+        notes.append(note("complex-embedding", shape=op.shape))
     seed, rng = _seed(seed)
     track = Tracker(return_history)
 
     if op.is_zero:
         zeros = np.zeros(op.batch_shape) if op.is_batched else 0.0
         raw = Raw(value=zeros, lower=zeros, upper=zeros, converged=True, iterations=0, error_estimate=0.0,
-                  message="A is the zero matrix: sigma_max = 0 exactly", stages=(Stage("zero", op.dtype, 0, 0),),
+                  notes=(note("zero-matrix"),), stages=(Stage("zero", op.dtype, 0, 0),),
                   certificate="exact", certified=True)
         track.add(op, 0, 0.0, 0.0, 0.0, 0.0)
     elif min(op.m, op.n) == 1 and not op.is_batched:
@@ -184,7 +181,7 @@ def spectral_norm(
         if certify:
             raw = certify_raw(op, raw, tol)
     if notes:
-        raw.message = "; ".join([*notes, raw.message] if raw.message else notes)
+        raw.notes = (*notes, *raw.notes)
     return _finish(op, raw, chosen, tol, seed, track, strict, options, t0=t0, shape=input_shape,
                    est_floor=estimate_floor(chosen, op))
 
@@ -234,7 +231,7 @@ def _vector_norm(op: Operator) -> Raw:
     lower, upper = norm_bounds(ss, max(op.m, op.n))
     return Raw(value=min(max(math.sqrt(ss), lower), upper), lower=lower, upper=upper, converged=True, iterations=0,
                error_estimate=(upper - lower) / upper if upper > 0 else 0.0,
-               message="A has a single row or column: sigma_max = ||A||_F, computed directly",
+               notes=(note("vector-norm"),),
                stages=(Stage("vector-norm", "float64", 0, op.matvecs - before),),
                certificate="vector-norm", certified=True)
 
@@ -255,9 +252,9 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
     if upper_prob is not None:
         upper_prob = min(upper_prob * s, b.upper)
     err = raw.error_estimate
-    message = "; ".join(x for x in (raw.message, *b.notes) if x)
-    if op.linop is not None and LINOP_NOTE not in message:
-        message = "; ".join(x for x in (message, LINOP_NOTE) if x)
+    said = (*raw.notes, *b.notes)
+    if op.linop is not None and not any(n.code == "linear-operator" for n in said):
+        said = (*said, note("linear-operator"))
     if np.ndim(err):
         err = np.maximum(np.asarray(err, dtype=float), est_floor)
     elif not op.is_zero and raw.certificate not in ("vector-norm", "exact"):
@@ -271,7 +268,7 @@ def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, t
         dtype=op.dtype, seed=seed, tol=tol,
         error_estimate=float(err) if np.ndim(err) == 0 else np.asarray(err, dtype=float),
         upper_probabilistic=upper_prob, failure_probability=raw.failure_probability,
-        device=op.device, input_dtype=op.input_dtype, shape=shape, message=message, history=history,
+        device=op.device, input_dtype=op.input_dtype, shape=shape, message=render(said), notes=said, history=history,
         options=dict(options), vector=raw.vector, stages=tuple(raw.stages), certificate=b.certificate,
         certified=b.certified, seconds=seconds,
         threads=_timing.blas_threads() if op.backend != "cupy" else None,

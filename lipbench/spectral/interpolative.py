@@ -11,6 +11,7 @@ import numpy as np
 from .._rounding import unit_roundoff
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage
+from .notes import note
 from .scipy_svds import counting_operator
 from .theory import KW_FAILURE_PROBABILITY, kw_power_epsilon, probabilistic_upper
 
@@ -52,11 +53,8 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
     err = 1 - math.sqrt(1 - eps) if eps < 1 else 1.0
     converged = err <= tol
     track.add(op, its, est, lower, math.inf, err)
-    msg = "" if converged else (
-        f"no residual available; with its={its} power steps the error is certified only below "
-        f"{err:.3g} (probability 1 - {KW_FAILURE_PROBABILITY:g})"
-    )
+    notes = () if converged else (note("interpolative-unverified", its=its, err=err, p=KW_FAILURE_PROBABILITY),)
     return Raw(value=est, lower=lower, upper=math.inf, converged=converged, iterations=its, error_estimate=err,
-               message=msg, upper_probabilistic=probabilistic_upper(est, eps),
+               notes=notes, upper_probabilistic=probabilistic_upper(est, eps),
                failure_probability=KW_FAILURE_PROBABILITY,
                stages=stage("interpolative", op, its, before, converged), proven=False)

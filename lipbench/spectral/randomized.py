@@ -11,6 +11,7 @@ from . import theory
 from ._certify_vector import Outcome, certify_vector, host
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
+from .notes import Note, note
 from .theory import kw_lanczos_epsilon
 
 __all__ = ["randomized_block_krylov"]
@@ -47,7 +48,7 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
     theta, err, x = 0.0, math.inf, V0[:, 0]
     converged = False
     k = 0
-    message = ""
+    notes: tuple[Note, ...] = ()
     for k in range(1, maxiter + 1):
         Z = op.matvec(Vs[-1])
         W = op.rmatvec(Z)
@@ -70,10 +71,10 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
             break
         if Vall.shape[1] >= n:
             converged = True
-            message = "Krylov space exhausted: the Ritz value is exact up to rounding"
+            notes = (note("block-krylov-exhausted"),)
             break
         if k == maxiter:
-            message = f"stopped at maxiter={maxiter} blocks"
+            notes = (note("maxiter", maxiter=maxiter, unit="blocks"),)
             break
         # Next block: A^T A V_j orthogonalized against the basis (CGS2), then
         # normalized and orthogonalized once more -- when the new directions
@@ -88,6 +89,6 @@ def randomized_block_krylov(op: Operator, *, tol: float, maxiter: int | None, rn
         room = n - Vall.shape[1]
         Vs.append(Q[:, :room] if room < Q.shape[1] else Q)
     kw = kw_lanczos_epsilon(n, k) if v0 is None else None
-    raw = certify_vector(op, x, Outcome(converged, k, err, kw, message), tol=tol)
+    raw = certify_vector(op, x, Outcome(converged, k, err, kw, notes), tol=tol)
     raw.stages = stage("block-krylov", op, k, before, raw.converged)
     return raw

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._units import iterations_unit, maxiter_unit
+from .notes import Note
 
 __all__ = ["SpectralNormResult", "HistoryEntry", "Stage", "ConvergenceWarning", "NotConvergedError",
            "ADVICE", "not_converged_message"]
@@ -91,6 +92,8 @@ class SpectralNormResult:
     power steps, blocks, squarings; ``METHODS[method].counts`` names it).
     ``shape`` is the caller's: complex input is computed through its real
     embedding, twice as large each way, and ``message`` says so.
+    ``message`` is text for reading; ``notes`` holds the same as data (a code
+    and its values per note: ``"maxiter" in r.note_codes``, ``r.notes[0]["tol"]``).
     ``seconds`` is the wall time of the call (GPU work synchronised);
     ``threads`` the BLAS threads it ran with (None off the CPU).
 
@@ -122,6 +125,8 @@ class SpectralNormResult:
     input_dtype: str = ""
     shape: tuple[int, ...] = ()
     message: str = ""
+    #: what ``message`` says, as data: codes with values (:mod:`lipbench.spectral.notes`)
+    notes: tuple[Note, ...] = field(default=(), repr=False)
     history: tuple[HistoryEntry, ...] | None = field(default=None, repr=False)
     options: dict = field(default_factory=dict)
     vector: Any = field(default=None, repr=False)
@@ -145,6 +150,11 @@ class SpectralNormResult:
     def contains(self, sigma: float) -> Any:
         """Whether ``sigma`` lies in the certified bracket."""
         return np.logical_and(np.asarray(self.lower) <= sigma, sigma <= np.asarray(self.upper))
+
+    @property
+    def note_codes(self) -> tuple[str, ...]:
+        """The codes of :attr:`notes`, in order (``"maxiter" in r.note_codes``)."""
+        return tuple(n.code for n in self.notes)
 
     def summary(self) -> str:
         conv = "converged" if self.converged else "NOT converged"

@@ -17,6 +17,7 @@ import numpy as np
 
 from ._operator import Operator
 from ._raw import Raw, Tracker, stage, start_vector
+from .notes import note
 
 __all__ = ["arpack", "propack", "lobpcg", "svds_solver", "counting_operator"]
 
@@ -121,7 +122,7 @@ def svds_solver(op: Operator, *, solver: str, tol: float, maxiter: int | None, r
         problems.append(f"{solver} reported success but the residual bounds the error only by {err:.3g} > tol")
     track.add(op, steps, value, lower, math.inf, err)
     return Raw(value=value, lower=lower, upper=math.inf, converged=converged, iterations=steps,
-               error_estimate=err, message="; ".join(problems), vector=v64,
+               error_estimate=err, notes=tuple(note("solver-problem", text=p) for p in problems), vector=v64,
                stages=stage(solver, op, steps, before, converged))
 
 

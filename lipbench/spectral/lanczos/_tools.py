@@ -11,6 +11,7 @@ import numpy as np
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
 from .. import theory
+from ..notes import Note, note
 from .plan import CHECK_WARMUP
 
 __all__ = ["vector_norm", "top_eigenpair", "bidiagonal_ritz", "CheckSchedule", "Basis", "stop_test", "maxiter_note"]
@@ -91,9 +92,9 @@ class CheckSchedule:
         return self.every_step or k >= self.next
 
     def record(self, track: Any, op: Any, k: int, theta: float, err: float,
-               exhausted: bool) -> tuple[bool, bool, str]:
+               exhausted: bool) -> tuple[bool, bool, tuple[Note, ...]]:
         """A host loop's check at step k: the history row, the schedule's next
-        check, and :func:`stop_test`'s (stop, converged, message)."""
+        check, and :func:`stop_test`'s (stop, converged, notes)."""
         track.add(op, k, theta, theta, math.inf, err)
         self.checked(k, err)
         return stop_test(exhausted, theta, err, self.tol)
@@ -173,17 +174,17 @@ def bidiagonal_ritz(a: np.ndarray, b: np.ndarray, beta_next: float) -> tuple[flo
     return theta, q, theory.residual_error(theta, theta * res)
 
 
-def stop_test(exhausted: bool, theta: float, err: float, tol: float) -> tuple[bool, bool, str]:
-    """(stop, converged, message) after a Lanczos run solved its stopping
+def stop_test(exhausted: bool, theta: float, err: float, tol: float) -> tuple[bool, bool, tuple[Note, ...]]:
+    """(stop, converged, notes) after a Lanczos run solved its stopping
     test: an exhausted or invariant Krylov space stops it (converged unless
     theta is 0: the start vector lies in the null space); otherwise the
     error bound meeting tol does."""
     if exhausted:
-        return True, theta > 0, "Krylov space exhausted or invariant: the Ritz value is exact up to rounding"
-    return err <= tol, err <= tol, ""
+        return True, theta > 0, (note("krylov-exhausted"),)
+    return err <= tol, err <= tol, ()
 
 
-def maxiter_note(maxiter: int) -> str:
-    """What a Lanczos run that used up ``maxiter`` says (one phrasing, so that
-    a route of several runs can restate it with the caller's cap)."""
-    return f"stopped at maxiter={maxiter} Lanczos steps"
+def maxiter_note(maxiter: int, memory: str = "") -> Note:
+    """What a Lanczos run that used up ``maxiter`` says (one code, so that a
+    route of several runs can restate it with the caller's cap)."""
+    return note("maxiter", maxiter=maxiter, memory=memory)

@@ -10,6 +10,7 @@ import numpy as np
 from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
+from ..notes import Note
 from ..theory import kw_lanczos_epsilon
 from ._tools import Basis, CheckSchedule, bidiagonal_ritz, maxiter_note, vector_norm
 from .plan import LanczosPlan
@@ -50,7 +51,8 @@ def lanczos_bidiagonal(op: Operator, plan: LanczosPlan, *, rng: np.random.Genera
     u_prev = None
     beta = 0.0
     theta, err, q_top = 0.0, math.inf, None
-    converged, k, scale_seen, message = False, 0, 0.0, ""
+    notes: tuple[Note, ...] = ()
+    converged, k, scale_seen = False, 0, 0.0
     schedule = CheckSchedule(tol, every_step=track.enabled, warmup=plan.check_warmup)
     for k in range(1, maxiter + 1):
         p = op.matvec(v)
@@ -78,7 +80,7 @@ def lanczos_bidiagonal(op: Operator, plan: LanczosPlan, *, rng: np.random.Genera
         if exhausted or k == maxiter or schedule.due(k):
             # Ritz values of B_k from the tridiagonal B^T B (top pair only).
             theta, q_top, err = bidiagonal_ritz(np.asarray(alphas), np.asarray(betas[:-1]), beta_next)
-            stop, converged, message = schedule.record(track, op, k, theta, err, exhausted)
+            stop, converged, notes = schedule.record(track, op, k, theta, err, exhausted)
             if stop:
                 break
         if k == maxiter:
@@ -90,7 +92,7 @@ def lanczos_bidiagonal(op: Operator, plan: LanczosPlan, *, rng: np.random.Genera
     ritz = xp.asarray(q_top, dtype=dt) @ V.rows[: len(q_top), :]
     kw = kw_lanczos_epsilon(op.n, k) if v0 is None else None
     if not converged and k >= maxiter:
-        message = maxiter_note(maxiter) + " (memory grows with each step)"
-    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, message), tol=tol)
+        notes = (maxiter_note(maxiter, memory="grows"),)
+    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, notes), tol=tol)
     raw.stages = stage("lanczos-bidiagonal", op, k, before, raw.converged)
     return raw

@@ -28,7 +28,7 @@ queue.  So:
   resolves at the first later step whose read has landed (waiting for it
   only :data:`MAX_LAG` steps on), so the stream does not stall.  The steps
   that ran past the answer are counted in the products and named in the
-  message.
+  notes.
 
 NumPy keeps its host loops (tuned for CPU caches); :func:`.loop.lanczos_in_dtype`
 routes every other backend here.
@@ -49,6 +49,7 @@ from .. import theory
 from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
+from ..notes import Note, note
 from ..theory import kw_lanczos_epsilon
 from ._tools import CheckSchedule, bidiagonal_ritz, maxiter_note, stop_test, top_eigenpair
 from .plan import LanczosPlan
@@ -254,7 +255,7 @@ class _Check:
     err: float
     stop: bool
     converged: bool
-    message: str
+    notes: tuple[Note, ...]
 
 
 def _first_breakdown(scale_terms: np.ndarray, small: np.ndarray, factor: float) -> tuple[int | None, np.ndarray]:
@@ -279,8 +280,8 @@ def _bidiagonal_check(host: np.ndarray, k: int, *, m: int, n: int, u: float, kma
         if a[i] <= limit[i]:
             a[i] = b[i] = 0.0  # invariant: alpha vanished (the host loop records (0, 0) and stops)
     theta, q, err = bidiagonal_ritz(a, b[:-1], b[-1])
-    stop, converged, message = stop_test(exhausted, theta, err, tol)
-    return _Check(k, q, theta, err, stop, converged, message)
+    stop, converged, notes = stop_test(exhausted, theta, err, tol)
+    return _Check(k, q, theta, err, stop, converged, notes)
 
 
 def _normal_check(host: np.ndarray, k: int, *, n: int, u: float, tol: float) -> _Check:
@@ -297,8 +298,8 @@ def _normal_check(host: np.ndarray, k: int, *, n: int, u: float, tol: float) -> 
     lam, y = top_eigenpair(dg[:k], off[: k - 1])
     theta = math.sqrt(max(lam, 0.0))
     err = theory.residual_error(theta, off[k - 1] * abs(float(y[-1])))
-    stop, converged, message = stop_test(exhausted, theta, err, tol)
-    return _Check(k, y, theta, err, stop, converged, message)
+    stop, converged, notes = stop_test(exhausted, theta, err, tol)
+    return _Check(k, y, theta, err, stop, converged, notes)
 
 
 @dataclass
@@ -366,14 +367,13 @@ def _finish(op: Operator, plan: LanczosPlan, s: _Setup, found: _Check, steps_run
     """Certify the Ritz vector of the deciding check, and say what the run met."""
     kk, last = found.k, s.last
     ritz = op.xp.asarray(found.q, dtype=s.V.dtype) @ s.V.buf[:kk, :]
-    message = found.message
+    notes = found.notes
     if not found.stop and kk >= last:
-        message = maxiter_note(last) + " (memory grows with each step)"
+        notes = (maxiter_note(last, memory="grows"),)
     if steps_run > kk:
-        message = (message + "; " if message else "") + (
-            f"{steps_run - kk} step(s) past the answer ran before its check resolved (their products are counted)")
+        notes = (*notes, note("lagged-steps", steps=steps_run - kk))
     kw = kw_lanczos_epsilon(op.n, kk) if s.v0 is None else None
-    raw = certify_vector(op, ritz, Outcome(found.converged, kk, found.err, kw, message), tol=plan.tol)
+    raw = certify_vector(op, ritz, Outcome(found.converged, kk, found.err, kw, notes), tol=plan.tol)
     raw.stages = stage(engine, op, kk, s.before, raw.converged)
     return raw
 

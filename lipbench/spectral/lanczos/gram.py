@@ -16,6 +16,7 @@ import numpy as np
 
 from .._operator import Operator
 from .._raw import Raw, Tracker, start_vector
+from ..notes import note
 from ..result import Stage
 from .loop import lanczos_in_dtype
 from .plan import LanczosPlan
@@ -52,15 +53,14 @@ def lanczos_gram(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v
         verified = t.residual_bound64(w, v64)
     op.matvecs = t.matvecs
     track.add(op, inner.iterations, value, lower, math.inf, verified)
-    note = (f"Gram route: {inner.iterations} Lanczos steps on the {t.n} x {t.n} Gram matrix "
-            f"({gop.matvecs} products with it), certified with A")
+    route = note("gram-route", steps=inner.iterations, side=t.n, products=gop.matvecs)
     done = inner.converged and verified <= tol
     first = Raw(value=value, lower=lower, upper=math.inf, converged=done, iterations=inner.iterations,
-                error_estimate=verified, message=note, vector=v64,
+                error_estimate=verified, notes=(route,), vector=v64,
                 stages=(Stage("lanczos-gram", gop.dtype, inner.iterations, t.matvecs - before, done),))
     if done:
         return first
     return continue_from(
         op, t, first, maxiter=plan.maxiter,
-        note=note + f"; its vector's residual bound {verified:.3g} missed tol, continued on A",
+        note=route.replace(missed=verified),
         run=lambda target, left, v: run_lanczos(target, plan.capped(left), rng=rng, v0=v, track=track))

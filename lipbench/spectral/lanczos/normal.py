@@ -18,6 +18,7 @@ from .. import theory
 from .._certify_vector import Outcome, certify_vector
 from .._operator import Operator
 from .._raw import Raw, Tracker, stage, start_vector
+from ..notes import Note, note
 from ..theory import kw_lanczos_epsilon
 from ._tools import Basis, CheckSchedule, maxiter_note, top_eigenpair
 from .plan import LanczosPlan
@@ -124,7 +125,8 @@ def lanczos_normal(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator,
     V.append(v)
     proj = _Projection((max_basis if restart else min(maxiter, n)) + 1)
     fnorm, theta, err, y = 0.0, 0.0, math.inf, np.ones(1)
-    converged, k, scale_seen, message = False, 0, 0.0, ""
+    notes: tuple[Note, ...] = ()
+    converged, k, scale_seen = False, 0, 0.0
     schedule = CheckSchedule(tol, every_step=track.enabled, warmup=plan.check_warmup)
     for k in range(1, maxiter + 1):
         kb = V.k
@@ -140,7 +142,7 @@ def lanczos_normal(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator,
             lam_top, y = proj.top(kb)
             theta = math.sqrt(max(lam_top, 0.0))
             err = theory.residual_error(theta, fnorm * abs(float(y[-1])))  # H V = V T + f e_k^T
-            stop, converged, message = schedule.record(track, op, k, theta, err, exhausted)
+            stop, converged, notes = schedule.record(track, op, k, theta, err, exhausted)
             if stop:
                 break
         if k == maxiter:
@@ -157,10 +159,9 @@ def lanczos_normal(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator,
     # KW's bound is for the full Krylov space of the start vector: only without restarts
     kw = kw_lanczos_epsilon(n, k) if v0 is None and restarts == 0 else None
     if restarts:
-        message = (message + "; " if message else "") + f"{restarts} thick restart(s) at {max_basis} vectors"
+        notes = (*notes, note("thick-restarts", restarts=restarts, max_basis=max_basis))
     if not converged and k >= maxiter:
-        message = maxiter_note(maxiter) + (
-            " (memory grows with each step; max_basis bounds it)" if not restart else "")
-    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, message), tol=tol)
+        notes = (maxiter_note(maxiter, memory="" if restart else "max_basis"),)
+    raw = certify_vector(op, ritz, Outcome(converged, k, err, kw, notes), tol=tol)
     raw.stages = stage("lanczos-normal", op, k, before, raw.converged, restarts=restarts)
     return raw

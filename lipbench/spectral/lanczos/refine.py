@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import notes
 from .._operator import Operator
 from .._raw import Raw, Tracker
+from ..notes import Note
 from ..scipy_svds import propack
 from ._tools import maxiter_note
 from .loop import lanczos_in_dtype
@@ -46,25 +48,26 @@ def float64_operator(op: Operator) -> Operator:
     return dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
 
 
-def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | None, note: str,
+def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | None, note: Note,
                   run: Callable[[Operator, int | None, Any], Raw]) -> Raw:
     """Continue ``first`` (a run whose answer missed tol) with ``run(target,
     maxiter left, first.vector)``; products are counted into ``op``, the
     iterations and stages add up, and the better certified lower bound wins.
     ``maxiter`` caps the steps of both runs together: when ``first`` used
-    them all, nothing runs and ``first`` is returned with that said."""
+    them all, nothing runs and ``first`` is returned with that said (``note``
+    with ``continued=False``)."""
     left = None if maxiter is None else maxiter - first.iterations
     if maxiter is not None and left is not None and left <= 0:
-        head = note.split(";")[0]
-        tail = first.message if maxiter_note(maxiter) in first.message else maxiter_note(maxiter)
-        first.message = f"{head}; {tail}"
+        said = any(n.code == "maxiter" and n["maxiter"] == maxiter for n in first.notes)
+        first.notes = (note.replace(continued=False), *(first.notes if said else (maxiter_note(maxiter),)))
         return first
     rest = run(target, left, first.vector)
     op.matvecs = target.matvecs
     rest.iterations += first.iterations
     if maxiter is not None and left is not None:  # the second run's cap is what was left of maxiter: say the caller's
-        rest.message = rest.message.replace(maxiter_note(left), maxiter_note(maxiter))
-    rest.message = note + (f"; {rest.message}" if rest.message else "")
+        rest.notes = tuple(n.replace(maxiter=maxiter) if n.code == "maxiter" and n["maxiter"] == left else n
+                           for n in rest.notes)
+    rest.notes = (note, *rest.notes)
     rest.stages = first.stages + rest.stages
     if rest.lower < first.lower:  # keep the better certified vector
         rest.lower, rest.value = first.lower, first.value
@@ -91,13 +94,11 @@ def lanczos_mixed(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, 
     op.matvecs = low.matvecs
     op._fro = low._fro
     if first.converged or first.vector is None:
-        first.message = "float32 Krylov work, certified and verified in float64" + (
-            f"; {first.message}" if first.message else "")
+        first.notes = (notes.note("float32-work"), *first.notes)
         return first
     return continue_from(
         op, float64_operator(op), first, maxiter=plan.maxiter,
-        note=(f"float32 Krylov work reached a float64 residual bound of {first.error_estimate:.3g}; "
-              "refined in float64 from its vector"),
+        note=notes.note("float32-refined", err=first.error_estimate),
         run=lambda high, left, start: lanczos_in_dtype(high, plan.capped(left), rng=rng, v0=start, track=track))
 
 
@@ -109,10 +110,9 @@ def lanczos_propack(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator
     first = propack(op, tol=plan.tol, maxiter=plan.maxiter, rng=rng, v0=None, track=track)
     steps = first.iterations  # PROPACK's steps, the check's two products left out
     if first.converged:
-        first.message = f"SciPy's PROPACK ({steps} steps), certified and verified in float64"
+        first.notes = (notes.note("propack-verified", steps=steps),)
         return first
     return continue_from(
         op, float64_operator(op), first, maxiter=plan.maxiter,
-        note=(f"SciPy's PROPACK ({steps} steps): {first.message}; continued with float64 Lanczos"
-              + ("" if first.vector is None else " from its vector")),
+        note=notes.note("propack-refined", steps=steps, why=first.notes, from_vector=first.vector is not None),
         run=lambda high, left, start: lanczos_normal(high, plan.capped(left), rng=rng, v0=start, track=track))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from lipbench.lipschitz import gram as lgram
 
 from . import checks
+from . import checks_gram as CG
 from . import strategies as S
 from . import tolerances as tol
 
@@ -20,7 +21,7 @@ from . import tolerances as tol
 @example(sm=S.SpectralMatrix(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 0.0]), 0, "rank_deficient"))
 def test_c5_sigma_is_sqrt_of_gram_lambda_max(xp, sm, evidence):
     A = xp.asarray(sm.matrix)
-    sigma, lr, ll = checks.check_c5(A)
+    sigma, lr, ll = CG.check_c5(A)
     evidence.maximum("max_relative_gap", abs(math.sqrt(max(lr, 0.0)) - sigma) / sigma if sigma else 0.0)
 
 
@@ -31,7 +32,7 @@ def test_c5_naive_gram_overflows_on_badly_scaled_input(xp, dtype, data, evidence
     when A's entries sit near the ends of the dtype; the scaled Gram still gives sigma^2."""
     ks = data.draw(S.family_matrices(dtype=dtype, families=("badly_scaled",), max_side=12), label="matrix")
     A = xp.asarray(ks.matrix)
-    checks.check_c5(A)
+    CG.check_c5(A)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         G = checks.host(lgram.gram_matrix(A, "right"))
     sigma = float(checks.svdvals(A)[0])
@@ -50,13 +51,13 @@ def test_c5_naive_gram_overflows_on_badly_scaled_input(xp, dtype, data, evidence
 @example(sm=S.SpectralMatrix(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 0.0]), 0, "rank_deficient"))
 def test_c6_gram_eigenvalues_nonnegative(xp, sm, evidence):
     A = xp.asarray(sm.matrix)
-    worst = checks.check_c6_nonnegative(A)
+    worst = CG.check_c6_nonnegative(A)
     evidence.minimum("most_negative_relative_eigenvalue", worst, {"value": worst, "dtype": sm.dtype,
                                                                    "shape": list(sm.shape)})
 
 
 def _square_nonzero_singular(A: np.ndarray) -> bool:
-    return A.shape[0] == A.shape[1] and bool(np.all(A != 0)) and checks.gram_has_exact_zero_eigenvalue(A)
+    return A.shape[0] == A.shape[1] and bool(np.all(A != 0)) and CG.gram_has_exact_zero_eigenvalue(A)
 
 
 def test_c6_all_positive_is_refuted(evidence):
@@ -64,7 +65,7 @@ def test_c6_all_positive_is_refuted(evidence):
     whose Gram matrix has the eigenvalue 0 exactly (A v = 0 for a rational v != 0)."""
     A = find(S.integer_matrices(max_side=4), _square_nonzero_singular,
              settings=settings(database=None, derandomize=True, max_examples=2000))
-    v = checks.exact_null_vector(A)
+    v = CG.exact_null_vector(A)
     assert v is not None and any(v), checks.ctx(A=None, matrix=A)
     G = A.T @ A
     Gv = [sum(int(G[i, j]) * v[j] for j in range(A.shape[1])) for i in range(A.shape[0])]
@@ -80,7 +81,7 @@ def test_c6_rounding_can_make_computed_eigenvalues_negative(xp, evidence):
     """Why C6 needs its tolerance: for a rank-deficient A the *computed* eigenvalues of the
     Gram matrix can come out negative, so "lambda >= 0" holds only up to -c n eps ||A||^2."""
     sm = find(S.rank_deficient_matrices(dtype="float64", max_side=6),
-              lambda sm: checks.computed_gram_eigenvalue_negative(xp.asarray(sm.matrix)),
+              lambda sm: CG.computed_gram_eigenvalue_negative(xp.asarray(sm.matrix)),
               settings=settings(database=None, derandomize=True, max_examples=500))
     A = xp.asarray(sm.matrix)
     lam = min(float(lgram.gram_eigenvalues(A, side)[0]) for side in ("right", "left"))
@@ -93,7 +94,7 @@ def test_c6_rounding_can_make_computed_eigenvalues_negative(xp, evidence):
 @example(sm=S.SpectralMatrix(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 0.0]), 0, "rank_deficient"))
 def test_c7_gram_nonzero_spectra_coincide(xp, sm, evidence):
     A = xp.asarray(sm.matrix)
-    worst = checks.check_c7(A)
+    worst = CG.check_c7(A)
     evidence.maximum("worst_eigenvector_residual_over_bound", worst)
 
 
@@ -102,7 +103,7 @@ def test_c7_eigenvector_map_needs_Av_nonzero(evidence):
     vector is no eigenvector of A A^T."""
     A = find(S.integer_matrices(max_side=4), _square_nonzero_singular,
              settings=settings(database=None, derandomize=True, max_examples=2000))
-    v = checks.exact_null_vector(A)
+    v = CG.exact_null_vector(A)
     Av = [sum(int(A[i, j]) * v[j] for j in range(A.shape[1])) for i in range(A.shape[0])]
     assert all(t == 0 for t in Av), f"A v != 0: A={A.tolist()}, v={v}"
     evidence.record("counterexample", {"A": A.tolist(), "v": [str(t) for t in v], "Av": [str(t) for t in Av]})
@@ -111,5 +112,5 @@ def test_c7_eigenvector_map_needs_Av_nonzero(evidence):
 @given(sm=S.spectral_matrices())
 def test_c8_singular_values_are_sqrt_gram_eigenvalues(xp, sm, evidence):
     A = xp.asarray(sm.matrix)
-    err = checks.check_c8(A)
+    err = CG.check_c8(A)
     evidence.maximum("max_abs_error_over_sigma_sq", err / sm.sigma_max**2 if sm.sigma_max else 0.0)

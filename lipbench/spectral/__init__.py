@@ -25,7 +25,8 @@ method             module
 The certificate of ``certify=True``: :mod:`.inertia` (:mod:`.certify` its
 public face); a Krylov method's final vector is certified in
 :mod:`._certify_vector`.  Dask arrays: :mod:`.dask_support` (routes,
-refusals) and :mod:`._dask_operator` (one pass over A per product).  Every
+refusals), :mod:`._dask_prepare` (validation in one summary pass) and
+:mod:`._dask_operator` (one pass over A per product).  Every
 rounding term lives in :mod:`lipbench._rounding`.
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._dask_operator import prepare_dask
+from ._dask_prepare import prepare_dask
 from ._inputs import InputKind, prepare_dense, prepare_linop, prepare_sparse
 from ._operator import Operator
 

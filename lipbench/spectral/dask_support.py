@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ._dask_operator import DaskOperator, PassReport, prepare_dask
+from ._dask_operator import DaskOperator, PassReport
+from ._dask_prepare import prepare_dask
 from ._dask_schedule import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task, progress_setting
 from ._inputs import InputKind
 from ._raw import Raw, Tracker

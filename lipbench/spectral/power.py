@@ -48,8 +48,7 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
     k = 0
     w_last = None
     rho_last = None
-    # a matrix of a stack that is exactly zero has sigma = 0: nothing to iterate, its v is kept
-    zero = (host(xp.max(xp.abs(op.dense), axis=(-2, -1))) == 0) if op.is_batched and op.dense is not None else None
+    zero = _zero_matrices(op)
     for k in range(1, maxiter + 1):
         w = op.matvec(v)
         theta = xp.linalg.vector_norm(w, axis=-1)
@@ -59,19 +58,9 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
         r = z - (theta * theta)[..., None] * v
         th = host(theta)
         rn = host(xp.linalg.vector_norm(r, axis=-1))
-        lin = np.asarray(theory.residual_error(th, rn))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res_log.append(rn)
-            quad = np.full_like(lin, np.inf)
-            if k >= 5:
-                window = max(3, k // 4)
-                hist = np.stack(res_log[-(window + 1):])
-                ratios = hist[1:] / hist[:-1]
-                rho = np.nanmax(np.where(np.isfinite(ratios), ratios, 1.0), axis=0)
-                rho_last = rho
-                ok = rho < 1.0
-                quad = np.where(ok & (th > 0), QUAD_SAFETY * rn * rn / (2 * th**4 * np.where(ok, 1 - rho, 1.0)), np.inf)
-        err = np.minimum(lin, quad)
+        err, rho = _error_estimate(th, rn, res_log, k)
+        if rho is not None:
+            rho_last = rho
         if zero is not None:
             err = np.where(zero, 0.0, err)
         w_last = w
@@ -82,14 +71,7 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
             break
         if k == maxiter:
             break
-        zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
-        if bool(xp.any(zn == 0)):
-            # v lies in the null space of A (only possible for a warm start or an
-            # exact-zero matrix, handled earlier): restart those rows at random.
-            fresh = start_vector(op, rng, None)
-            z = xp.where(zn == 0, fresh, z)
-            zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
-        v = z / zn
+        v = _normalize(op, z, rng)
         w_last = None
     # The next iterate A^T A v / ||.|| is already computed: it is the better
     # warm start (one more power step) for a following call.
@@ -104,6 +86,57 @@ def power_iteration(op: Operator, *, tol: float, maxiter: int | None, rng: np.ra
         raw.vector = xp.astype(ahead, xp.float64)
     raw.stages = stage("power", op, k, before, raw.converged)
     return raw
+
+
+def _zero_matrices(op: Operator) -> np.ndarray | None:
+    """Which matrices of a dense stack are exactly zero (sigma = 0: nothing to iterate, their v is kept).
+
+    ``None`` for a single matrix or an operator with no dense array, where no such mask applies.
+    """
+    if not (op.is_batched and op.dense is not None):
+        return None
+    xp = op.xp
+    return host(xp.max(xp.abs(op.dense), axis=(-2, -1))) == 0
+
+
+def _error_estimate(th: np.ndarray, rn: np.ndarray, res_log: list[np.ndarray],
+                    k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The stopping rule's error estimate at iteration ``k``, and the rate rho when it was measured.
+
+    ``th`` is ``||A v||``, ``rn`` the residual norm; ``rn`` is appended to ``res_log``.
+    The estimate is the smaller of the linear bound ``||r|| / (2 theta^2)`` and, from the
+    fifth iteration on, the quadratic estimate ``QUAD_SAFETY ||r||^2 / (2 theta^4 (1 - rho))``
+    with rho the largest finite residual ratio over the last quarter of the iterations
+    (at least 3); rho is ``None`` before then.
+    """
+    lin = np.asarray(theory.residual_error(th, rn))
+    rho = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res_log.append(rn)
+        quad = np.full_like(lin, np.inf)
+        if k >= 5:
+            window = max(3, k // 4)
+            hist = np.stack(res_log[-(window + 1):])
+            ratios = hist[1:] / hist[:-1]
+            rho = np.nanmax(np.where(np.isfinite(ratios), ratios, 1.0), axis=0)
+            ok = rho < 1.0
+            quad = np.where(ok & (th > 0), QUAD_SAFETY * rn * rn / (2 * th**4 * np.where(ok, 1 - rho, 1.0)), np.inf)
+    return np.minimum(lin, quad), rho
+
+
+def _normalize(op: Operator, z: Any, rng: np.random.Generator) -> Any:
+    """The next iterate ``z / ||z||``, with rows where ``z = 0`` restarted at random.
+
+    ``z = A^T A v = 0`` means v lies in the null space of A (only possible for a warm
+    start or an exact-zero matrix, which the caller handles): those rows start afresh.
+    """
+    xp = op.xp
+    zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
+    if bool(xp.any(zn == 0)):
+        fresh = start_vector(op, rng, None)
+        z = xp.where(zn == 0, fresh, z)
+        zn = xp.linalg.vector_norm(z, axis=-1, keepdims=True)
+    return z / zn
 
 
 def _finish_batched(op: Operator, v: Any, *, converged: bool, iterations: int, err: np.ndarray) -> Raw:

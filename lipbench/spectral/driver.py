@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -130,40 +131,16 @@ def spectral_norm(
     t0 = time.perf_counter()
     if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
         raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
-    tol = _validate_tol(tol)
-    maxiter = _validate_maxiter(maxiter)
-    found = classify(A)
-    if method == "auto":
-        chosen, auto_options = plan(A, found, tol, v0 is not None)
-        options = {**auto_options, **options}
-    else:
-        chosen = method
+    tol, maxiter = _validate_tol(tol), _validate_maxiter(maxiter)
+    found, chosen, options = _choose(A, method, tol, v0, options)
     info = _METHODS[chosen]
-    ok, why = info.takes(found, type(A).__name__)
-    if not ok:
-        raise (TypeError if found.kind is None else ValueError)(why)
-    unknown = set(options) - set(info.options)
-    if unknown:
-        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; "
-                        f"its options: {list(info.options) or 'none'}")
     op = prepare(A, found.kind, batched_ok=info.batched)
-    input_shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
+    shape = tuple(int(d) for d in getattr(A, "shape", np.shape(A)))
     if certify and op.is_batched:
         raise ValueError(f"certify=True takes one matrix; got a stack of shape {op.shape}")
-    notes: list[Note] = []
-    if tol is None:
-        tol = default_tol(op.dtype)
-    floor, why = tol_floor(chosen, op, certify) if not op.is_zero and min(op.m, op.n) > 1 else (0.0, "")
-    if tol < floor:
-        notes.append(note("tol-raised", tol=tol, why=why, floor=floor))
-        tol = floor
-    if maxiter is not None and chosen == "svd":
-        notes.append(note("svd-maxiter"))
-    if input_shape != op.shape:
-        notes.append(note("complex-embedding", shape=op.shape))
+    tol, notes = _settle_tol(op, chosen, tol, maxiter, certify, shape)
     seed, rng = _seed(seed)
     track = Tracker(return_history)
-
     if op.is_zero:
         zeros = np.zeros(op.batch_shape) if op.is_batched else 0.0
         raw = Raw(value=zeros, lower=zeros, upper=zeros, converged=True, iterations=0, error_estimate=0.0,
@@ -180,10 +157,61 @@ def spectral_norm(
         raw = run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
         if certify:
             raw = certify_raw(op, raw, tol)
-    if notes:
-        raw.notes = (*notes, *raw.notes)
-    return _finish(op, raw, chosen, tol, seed, track, strict, options, t0=t0, shape=input_shape,
-                   est_floor=estimate_floor(chosen, op))
+    raw.notes = (*notes, *raw.notes)
+    call = _Call(method=chosen, tol=tol, seed=seed, strict=strict, options=options, t0=t0, shape=shape,
+                 est_floor=estimate_floor(chosen, op))
+    return _finish(op, raw, track, call)
+
+
+def _choose(A: Any, method: str, tol: float | None, v0: Any, options: dict) -> tuple[Any, str, dict]:
+    """``(the input's kind, the method that runs, its options)``: ``"auto"``
+    resolved, and the method checked against the input and the options."""
+    found = classify(A)
+    chosen = method
+    if method == "auto":
+        chosen, auto_options = plan(A, found, tol, v0 is not None)
+        options = {**auto_options, **options}
+    info = _METHODS[chosen]
+    ok, why = info.takes(found, type(A).__name__)
+    if not ok:
+        raise (TypeError if found.kind is None else ValueError)(why)
+    unknown = set(options) - set(info.options)
+    if unknown:
+        raise TypeError(f"method {chosen!r} takes no option(s) {sorted(unknown)}; "
+                        f"its options: {list(info.options) or 'none'}")
+    return found, chosen, options
+
+
+def _settle_tol(op: Operator, method: str, tol: float | None, maxiter: int | None, certify: bool,
+                shape: tuple[int, ...]) -> tuple[float, list[Note]]:
+    """The tol the call works to (the dtype's default, raised to the floor of
+    what the method or certificate can reach) and the notes about the call."""
+    notes: list[Note] = []
+    if tol is None:
+        tol = default_tol(op.dtype)
+    floor, why = tol_floor(method, op, certify) if not op.is_zero and min(op.m, op.n) > 1 else (0.0, "")
+    if tol < floor:
+        notes.append(note("tol-raised", tol=tol, why=why, floor=floor))
+        tol = floor
+    if maxiter is not None and method == "svd":
+        notes.append(note("svd-maxiter"))
+    if shape != op.shape:
+        notes.append(note("complex-embedding", shape=op.shape))
+    return tol, notes
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What the result records about the call besides the method's answer."""
+
+    method: str
+    tol: float
+    seed: int | None
+    strict: bool
+    options: dict
+    t0: float
+    shape: tuple[int, ...]
+    est_floor: float
 
 
 def estimate_floor(method: str, op: Operator) -> float:
@@ -236,8 +264,9 @@ def _vector_norm(op: Operator) -> Raw:
                certificate="vector-norm", certified=True)
 
 
-def _finish(op: Operator, raw: Raw, method: str, tol: float, seed: int | None, track: Tracker,
-            strict: bool, options: dict, *, t0: float, shape: tuple[int, ...], est_floor: float) -> SpectralNormResult:
+def _finish(op: Operator, raw: Raw, track: Tracker, call: _Call) -> SpectralNormResult:
+    method, tol, seed, strict, options = call.method, call.tol, call.seed, call.strict, call.options
+    t0, shape, est_floor = call.t0, call.shape, call.est_floor
     b = final_bracket(op, raw, tol)
     s = op.scale
 

@@ -29,13 +29,13 @@ from . import _sigma
 from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
 from .conv_bound import conv_upper_bound
 from .layers import check_input
-from .windows import PADDING_MODES, as_tuple, check_shape, window_table
+from .windows import PADDING_MODES, Windowed, as_tuple, check_shape, window_table
 
 __all__ = ["Conv"]
 
 
 @dataclass(frozen=True)
-class Conv:
+class Conv(Windowed):
     """``x -> conv(x, weight) + bias`` on the flattened ``(C_in, *spatial)`` input."""
 
     weight: np.ndarray
@@ -89,14 +89,6 @@ class Conv:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (int(self.weight.shape[0]),) + self._out_spatial
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def out_features(self) -> int:
-        return int(np.prod(self.output_shape))
 
     def _apply(self, a: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Convolve rows of ``a`` (batch, in_features) with ``weight``, no bias."""

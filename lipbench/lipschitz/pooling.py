@@ -30,13 +30,13 @@ import numpy as np
 from .._rounding import up
 from . import _sigma
 from .layers import check_input
-from .windows import as_tuple, check_shape, coverage, window_table
+from .windows import Windowed, as_tuple, check_shape, coverage, window_table
 
 __all__ = ["AvgPool", "MaxPool"]
 
 
 @dataclass(frozen=True)
-class _Pool:
+class _Pool(Windowed):
     kernel_size: Any
     input_shape: tuple[int, ...]
     stride: Any = None
@@ -56,14 +56,6 @@ class _Pool:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.input_shape[0],) + self._out_spatial
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def out_features(self) -> int:
-        return int(np.prod(self.output_shape))
 
     def _windows(self, a: np.ndarray) -> np.ndarray:
         """(batch, C, P, K): the inputs each window reads."""

@@ -15,9 +15,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PADDING_MODES", "as_tuple", "check_shape", "window_table", "output_size", "coverage"]
+__all__ = ["Windowed", "PADDING_MODES", "as_tuple", "check_shape", "window_table", "output_size", "coverage"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+class Windowed:
+    """What a layer over ``(C, *spatial)`` inputs (a convolution, a pooling)
+    derives from its ``input_shape`` and ``output_shape``: flat sizes."""
+
+    input_shape: tuple[int, ...]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self) -> int:
+        return int(np.prod(self.output_shape))
 
 
 def as_tuple(value: Any, d: int, name: str, minimum: int) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ import numpy as np
 from .._rounding import ETA, conversion_error, norm_bounds, up
 from ._dask_operator import DaskOperator, _PassLog, _rows_per_piece, _tree_sum
 from ._dask_schedule import compute
-from ._inputs import SAFE_FRO_SQUARED, compute_dtype, dtype_name, prepare_dense
+from ._inputs import SAFE_FRO_SQUARED, checked_dtypes, prepare_dense
 from ._operator import Operator, format_index
 from ._scaling import pow2_exponent
 
@@ -131,11 +131,7 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     if len(shape) != 2:
         raise ValueError(f"{name} is a Dask array of shape {shape}; spectral_norm takes a 2-D Dask array "
                          "(stacks: compute each matrix, or use NumPy)")
-    if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
-                         "the spectral norm of an empty matrix is undefined")
-    in_name = dtype_name(A.dtype)
-    cdt = compute_dtype(in_name, name)
+    in_name, cdt = checked_dtypes(A, shape, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex Dask array; complex input is supported for in-memory dense arrays only")
     if min(shape) == 1:

@@ -35,8 +35,8 @@ from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_b
 from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
 
-__all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop", "compute_dtype",
-           "dtype_name", "dense_summary", "SAFE_FRO_SQUARED"]
+__all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop",
+           "checked_dtypes", "compute_dtype", "dtype_name", "dense_summary", "SAFE_FRO_SQUARED"]
 
 #: A real float matrix with ``||A||_F^2`` in this range is used unscaled: its
 #: entries, products and squared singular values stay far inside the float32
@@ -125,6 +125,16 @@ def dtype_name(dt: Any) -> str:
         return np.dtype(dt).name
     except TypeError:
         return str(dt).split(".")[-1]
+
+
+def checked_dtypes(A: Any, shape: tuple[int, ...], name: str) -> tuple[str, str]:
+    """``(input dtype name, compute dtype)`` of an input of any kind, after
+    refusing an empty axis (the checks every kind shares)."""
+    if any(s == 0 for s in shape):
+        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
+                         "the spectral norm of an empty matrix is undefined")
+    in_name = dtype_name(A.dtype)
+    return in_name, compute_dtype(in_name, name)
 
 
 def compute_dtype(name: str, where: str) -> str:
@@ -254,11 +264,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
         )
     if len(shape) > 2 and not batched_ok:
         raise ValueError(f"{name} has shape {shape}; this method takes a single 2-D matrix, not a stack")
-    if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
-                         "the spectral norm of an empty matrix is undefined")
-    in_name = dtype_name(A.dtype)
-    cdt = compute_dtype(in_name, name)
+    in_name, cdt = checked_dtypes(A, shape, name)
     backend = _backends.backend_name_of(A)
     threads = _timing.blas_threads() if isinstance(A, np.ndarray) else None
     conv_err, peak = 0.0, None
@@ -315,11 +321,7 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     shape = tuple(int(s) for s in A.shape)
     if len(shape) != 2:
         raise ValueError(f"{name} has shape {shape}; expected a 2-D sparse matrix")
-    if any(s == 0 for s in shape):
-        raise ValueError(f"{name} has shape {shape} with a zero-length axis; "
-                         "the spectral norm of an empty matrix is undefined")
-    in_name = dtype_name(A.dtype)
-    cdt = compute_dtype(in_name, name)
+    in_name, cdt = checked_dtypes(A, shape, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex sparse matrix; complex input is supported for dense arrays only")
     # Through COO on our own copy: SciPy sums duplicate entries inside tocsr()

@@ -20,7 +20,7 @@ def test_c13_spectral_normalization_overshoots_with_power_iteration(sm, data, ev
     """exact sigma: sigma(W/sigma) = 1; certified upper bound: <= 1; sigma_hat from k power
     iterations (cold start): >= 1, shrinking with k.  Records the largest overshoot per k."""
     if sm.sigma_max == 0.0:
-        return  # SN of the zero matrix is undefined (a ValueError, tested in tests/test_lipschitz.py)
+        return  # SN of the zero matrix is undefined (a ValueError, tested in tests/lipschitz/test_lipschitz.py)
     u0 = np.random.default_rng(data.draw(S.seeds, label="u seed")).standard_normal(sm.shape[0])
     over = checks.check_c13(sm.matrix, u0)
     for k, o in over.items():

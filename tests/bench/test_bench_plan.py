@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import plan, profiles
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _bench(name, median, total, build=None, **extra):

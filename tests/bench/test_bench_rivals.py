@@ -19,7 +19,7 @@ from lipbench.report.load import load_results
 from lipbench.report.rivals import rivals_table
 from lipbench.report.targets import targets_table
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _matrix(n=200, gap=0.999, seed=0):

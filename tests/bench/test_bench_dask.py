@@ -15,7 +15,7 @@ pytest.importorskip("dask.array")
 
 from benchmarks import dask_cases as dc  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_equal_passes_and_equal_error_read_the_history():

@@ -16,8 +16,7 @@ import lipbench as lb  # noqa: E402
 from lipbench import matrices  # noqa: E402
 from lipbench.matrices_dask import known_kronecker, kronecker  # noqa: E402
 from lipbench.spectral.dask_support import DASK_REFUSALS, as_linear_operator  # noqa: E402
-
-from .helpers import assert_certified, reference_slack, run_quietly  # noqa: E402
+from tests.helpers import assert_certified, reference_slack, run_quietly  # noqa: E402
 
 SHAPE = (96, 72)
 # row slabs, column slabs, a grid, one chunk, uneven chunks

@@ -8,7 +8,7 @@ module.  Names here carry no stability promise.
   method runs on (products, certified lower bound, cheap bounds);
 * :func:`dense_summary` -- the one-pass summary behind validation;
 * :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
-* the rounding model (:mod:`lipbench.spectral._rounding`): ``unit_roundoff``,
+* the rounding model (:mod:`lipbench._rounding`): ``unit_roundoff``,
   ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``, ``residual_floor``;
 * :func:`certified_width` -- the relative width ``certify=True`` proves;
 * :func:`scaled_error_bound` -- a context manager that multiplies the Krylov

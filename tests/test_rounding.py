@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from lipbench import _rounding as R
+from lipbench.testing import rounding as R
 
 
 @pytest.fixture

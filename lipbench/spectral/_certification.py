@@ -181,7 +181,7 @@ def certify_stack(op: Operator, top: np.ndarray, tol: float) -> tuple[np.ndarray
         lower[idx] = lower_from_product(ss_w, rows, ss_v, cols, cols, norm_bounds(ss_a, m * n)[1])
         op.matvecs += 1
     for i in np.flatnonzero(~holds):  # each alone, with bisection
-        one = dataclasses.replace(op, dense=A[int(i)], shape=(m, n), _dense64=None, _fro=None, _col2_max=None,
+        one = dataclasses.replace(op, dense=A[int(i)], shape=(m, n), _exact64=None, _fro=None, _col2_max=None,
                                   _abs1=None, _absinf=None)
         cert = inertia_upper(_cert._gram(A[int(i)]), float(top[i]), AIM * tol, search="bisect")  # scaled alone
         lower[i], upper[i], holds[i] = proven_lower(one, cert), cert.upper, cert.holds

@@ -32,7 +32,7 @@ import numpy as np
 from .. import backends as _backends
 from .. import timing as _timing
 from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_bounds, up
-from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
+from ._operator import FUSED_BLOCK_BYTES, DenseOperator, MatrixFreeOperator, Operator, SparseOperator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop",
@@ -285,7 +285,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
             ss, col2, one, inf, peak = dense_summary(xp, A)
             # (the range test is False for NaN and inf: such input takes the checked path below)
             if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
-                return Operator(
+                return DenseOperator(
                     kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
                     backend=backend, device=_backends.device_name(A), dense=A, threads=threads,
                     input_error=conv_err,
@@ -310,7 +310,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
         # (entries in [-2, 2]: no square overflows) instead of three later
         ss, col2, one, inf, _ = dense_summary(xp, scaled, peak=False)
         bounds = dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
-    return Operator(
+    return DenseOperator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, threads=threads,
         input_error=input_error, **bounds,
@@ -355,7 +355,7 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
             err, e = up(up(err / math.ldexp(1.0, e2)) + err2), e + e2
     scale = math.ldexp(1.0, e)
     is_zero = not bool(np.any(_backends.to_numpy(csr.data))) if csr.nnz else True
-    return Operator(
+    return SparseOperator(
         kind=kind, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
         backend=backend, device=device, sparse=csr, is_zero=is_zero,
         input_error=up(up(conv_err / scale) + err) if conv_err else err,
@@ -408,7 +408,7 @@ def prepare_linop(A: Any, name: str) -> Operator:
     cdt = compute_dtype(in_name, name)
     if cdt == "complex":
         raise TypeError(f"{name} is a complex LinearOperator; complex input is supported for dense arrays only")
-    op = Operator(
+    op = MatrixFreeOperator(
         kind=InputKind.LINEAR_OPERATOR, xp=array_api_compat.array_namespace(np.empty(0)), shape=shape,
         dtype="float64", input_dtype=in_name, scale=1.0, backend="numpy", device="cpu", linop=A,
     )

@@ -1,7 +1,10 @@
 """The operator every estimator works on: a matrix scaled by a power of two,
 with counted products, the certified lower bound of a vector, the float64
-residual check and the cheap bounds.  :func:`._validate.prepare` builds it;
-every rounding term comes from :mod:`._rounding`.
+residual check and the cheap bounds.  One class per input kind
+(:class:`DenseOperator`, :class:`SparseOperator`, :class:`MatrixFreeOperator`;
+Dask's in :mod:`._dask_operator`) behind :class:`Operator`'s interface;
+:func:`._validate.prepare` builds them; every rounding term comes from
+:mod:`._rounding`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from .. import backends as _backends
 from .._rounding import abs_sum_upper, linop_lower_bound, lower_from_product, norm_bounds, unit_roundoff, up
 from . import theory
 
-__all__ = ["Operator", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "row_block_normal"]
+__all__ = ["Operator", "DenseOperator", "SparseOperator", "MatrixFreeOperator", "FUSED_BLOCK_BYTES",
+           "FUSED_MIN_BYTES", "row_block_normal"]
 
 #: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)
 #: and of the one-pass summary: a block stays in a core's L2 cache between its
@@ -66,7 +70,8 @@ class Operator:
     #: bound on ``||A_original / scale - A_scaled||_2`` (integers past 2^53,
     #: entries scaled into the subnormal range): the driver widens the bracket by it
     input_error: float = 0.0
-    _dense64: Any = field(default=None, repr=False)
+    #: the scaled matrix in float64 (dense or sparse), cached for certification
+    _exact64: Any = field(default=None, repr=False)
     # cheap-bound ingredients of the scaled matrix, computed in float64 by
     # prepare's one-pass summary (None: computed on first use)
     _col2_max: float | None = field(default=None, repr=False)  # largest squared column norm
@@ -107,73 +112,37 @@ class Operator:
 
     def matvec(self, x: Any) -> Any:
         """``A @ x`` for a vector (n,) or a block (n, b); stacks: (..., n) or (..., n, b)."""
-        self._count(x)
-        if self.dense is not None:
-            if self.is_batched and x.ndim == len(self.shape) - 1:
-                return (self.dense @ x[..., None])[..., 0]
-            return self.dense @ x
-        if self.sparse is not None:
-            return self.sparse @ x
-        y = self.linop.matvec(x) if x.ndim == 1 else self.linop.matmat(x)
-        return self._checked(y, "A @ x") / self.scale
+        raise NotImplementedError
 
     def rmatvec(self, y: Any) -> Any:
         """``A.T @ y`` for a vector (m,) or a block (m, b)."""
-        self._count(y)
-        if self.dense is not None:
-            AT = self.xp.matrix_transpose(self.dense) if self.is_batched else self.dense.T
-            if self.is_batched and y.ndim == len(self.shape) - 1:
-                return (AT @ y[..., None])[..., 0]
-            return AT @ y
-        if self.sparse is not None:
-            return self.sparse.T @ y
-        x = self.linop.rmatvec(y) if y.ndim == 1 else self.linop.rmatmat(y)
-        return self._checked(x, "A.T @ y") / self.scale
+        raise NotImplementedError
 
     def normal_matvec(self, x: Any) -> Any:
-        """``A.T @ (A @ x)`` for a vector (n,): two counted products.
+        """``A.T @ (A @ x)`` for a vector (n,): two counted products."""
+        return self.rmatvec(self.matvec(x))
 
-        On a C-ordered NumPy matrix both products run in one pass over A, row
-        block by row block (``A_i.T @ (A_i @ x)`` summed), so each block is read
-        from memory once and used twice while it sits in cache
-        (:data:`FUSED_BLOCK_BYTES` per block), when A is larger than
-        ``fused_min_bytes`` and the BLAS runs one thread.  Elsewhere two
-        products, which a threaded BLAS splits over its threads (the blocks'
-        small calls it does not).
-        """
-        a = self.dense
-        if a is None or self.is_batched or x.ndim != 1:
-            return self.rmatvec(self.matvec(x))
-        self.matvecs += 2
-        if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
-                or a.nbytes <= self.fused_min_bytes or (self.threads or 1) > 1):
-            return a.T @ (a @ x)
-        return row_block_normal(a, x, block_bytes=self.block_bytes)
-
-    def _checked(self, y: Any, what: str) -> Any:
-        y = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            bad = np.argwhere(~np.isfinite(y))[0]
-            raise FloatingPointError(
-                f"the LinearOperator returned a non-finite value ({y[tuple(bad)]}) at index "
-                f"{format_index(tuple(bad))} of {what}; spectral norm is undefined"
-            )
-        return y
-
-    # -------------------------------------------------- certified lower bound
     def dense64(self) -> Any:
-        """The scaled dense matrix in float64 (cached), for certification."""
-        if self._dense64 is None:
-            self._dense64 = (
-                self.dense if self.dtype == "float64" else self.xp.astype(self.dense, self.xp.float64)
-            )
-        return self._dense64
+        """The scaled dense matrix in float64 (dense kinds only)."""
+        raise TypeError(f"a {self.kind} operator has no dense matrix")
 
     def sparse64(self) -> Any:
-        """The scaled sparse matrix in float64 (cached), for certification."""
-        if self._dense64 is None:
-            self._dense64 = self.sparse if self.dtype == "float64" else self.sparse.astype("float64")
-        return self._dense64
+        """The scaled sparse matrix in float64 (sparse kinds only)."""
+        raise TypeError(f"a {self.kind} operator has no sparse matrix")
+
+    def transposed(self) -> Operator:
+        """The operator of A^T (dense kinds only)."""
+        raise TypeError(f"a {self.kind} operator is not transposed in place")
+
+    # -------------------------------------------------- certified lower bound
+    def _product64(self, v64: Any) -> Any:
+        """``A v`` in float64 (the scaled matrix, whatever the compute dtype): one product."""
+        return self.matvec(v64)
+
+    def rmatvec64(self, w: Any) -> Any:
+        """``A^T w`` in float64 (the scaled matrix, whatever the compute dtype);
+        one product with A^T."""
+        return self.rmatvec(w)
 
     def certified_lower(self, v: Any) -> tuple[float, Any, Any]:
         """A rigorous lower bound on sigma_max(A_scaled) from a vector v (n,).
@@ -185,16 +154,8 @@ class Operator:
         product with A.
         """
         xp = self.xp
-        if self.linop is not None:
-            v64 = np.asarray(_backends.to_numpy(v), dtype=np.float64).reshape(-1)
-        else:
-            v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
-        if self.dense is not None or self.sparse is not None:
-            self.matvecs += 1
-            w = (self.dense64() if self.dense is not None else self.sparse64()) @ v64
-        else:
-            w = self.matvec(v64)
-        return self.certified_lower_from(v64, w)
+        v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
+        return self.certified_lower_from(v64, self._product64(v64))
 
     def certified_lower_stacked(self, v: Any, residual: bool = False) -> tuple[float, float, Any, Any, float | None]:
         """:meth:`certified_lower` (and, with ``residual``,
@@ -205,8 +166,7 @@ class Operator:
         w, v64, residual bound or None)``, w and v64 scaled by ``1 / ||v||``."""
         xp = self.xp
         v64 = xp.astype(v, xp.float64) if v.dtype != xp.float64 else v
-        self.matvecs += 1
-        w = (self.dense64() if self.dense is not None else self.sparse64()) @ v64
+        w = self._product64(v64)
         nv = xp.maximum(xp.linalg.vector_norm(v64), xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
         parts = [xp.vecdot(v64, v64), xp.vecdot(w, w)]
         if residual:
@@ -230,12 +190,107 @@ class Operator:
         if ss_v == 0.0:
             return 0.0, None, None
         ss_w = float(xp.vecdot(w, w))
-        if self.linop is not None:
-            lower = linop_lower_bound(math.sqrt(ss_w / ss_v), self.m, self.n)
-        else:
-            lower = float(lower_from_product(ss_w, self.m, ss_v, self.n, self._inner_terms(), self.fro_upper()))
+        lower = self._lower_from_sums(ss_w, ss_v)
         nv = math.sqrt(ss_v)
         return lower, w / nv, v / nv
+
+    def _lower_from_sums(self, ss_w: float, ss_v: float) -> float:
+        """The certified lower bound from the computed ``||A v||^2`` and ``||v||^2``."""
+        return float(lower_from_product(ss_w, self.m, ss_v, self.n, self._inner_terms(), self.fro_upper()))
+
+    def certified_lower_and_residual(self, v: Any) -> tuple[float, Any, Any, float] | None:
+        """:meth:`certified_lower` and :meth:`residual_bound64` in one pass, where
+        the operator can (a C-ordered NumPy matrix); None elsewhere."""
+        return None
+
+    def residual_bound64(self, w: Any, v64: Any, atw: Any = None) -> float:
+        """Relative-error bound ``||A^T A v - theta^2 v|| / (2 theta^2)`` of the
+        unit float64 vector v with ``w = A v``, evaluated in float64 (one product
+        with A^T, unless ``atw = A^T w`` is given): some singular value lies this
+        close to ``theta = ||w||``."""
+        xp = self.xp
+        theta = float(xp.linalg.vector_norm(w))
+        if theta == 0.0:
+            return math.inf
+        r = (self.rmatvec64(w) if atw is None else atw) - (theta * theta) * v64
+        return theory.residual_error(theta, float(xp.linalg.vector_norm(r)))
+
+    def _inner_terms(self) -> int:
+        """Terms per entry of a product with A (the columns, unless fewer are stored)."""
+        return max(1, self.n)
+
+    # ------------------------------------------------- cheap bounds
+    _fro: float | None = field(default=None, repr=False)
+
+    def fro_upper(self) -> float:
+        """An upper bound on ||A_scaled||_F (float64, rounding accounted for): inf
+        unless the kind can bound it."""
+        return math.inf if self._fro is None else self._fro
+
+    def cheap_upper(self) -> float:
+        """min(||A||_F, sqrt(||A||_1 ||A||_inf)) of the scaled matrix, rounded up; inf without entries."""
+        return math.inf
+
+    def cheap_lower(self) -> float:
+        """A valid lower bound from the entries (the largest column norm); 0 without entries."""
+        return 0.0
+
+    def _norm_product_upper(self, one: float, inf: float) -> float:
+        return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(one, self.m) * abs_sum_upper(inf, self.n)))))
+
+
+@dataclass
+class DenseOperator(Operator):
+    """A dense array (or a stack) of any array-API backend."""
+
+    def matvec(self, x: Any) -> Any:
+        self._count(x)
+        if self.is_batched and x.ndim == len(self.shape) - 1:
+            return (self.dense @ x[..., None])[..., 0]
+        return self.dense @ x
+
+    def rmatvec(self, y: Any) -> Any:
+        self._count(y)
+        AT = self.xp.matrix_transpose(self.dense) if self.is_batched else self.dense.T
+        if self.is_batched and y.ndim == len(self.shape) - 1:
+            return (AT @ y[..., None])[..., 0]
+        return AT @ y
+
+    def normal_matvec(self, x: Any) -> Any:
+        """``A.T @ (A @ x)`` for a vector (n,): two counted products.
+
+        On a C-ordered NumPy matrix both products run in one pass over A, row
+        block by row block (``A_i.T @ (A_i @ x)`` summed), so each block is read
+        from memory once and used twice while it sits in cache
+        (:data:`FUSED_BLOCK_BYTES` per block), when A is larger than
+        ``fused_min_bytes`` and the BLAS runs one thread.  Elsewhere two
+        products, which a threaded BLAS splits over its threads (the blocks'
+        small calls it does not).
+        """
+        a = self.dense
+        if self.is_batched or x.ndim != 1:
+            return self.rmatvec(self.matvec(x))
+        self.matvecs += 2
+        if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
+                or a.nbytes <= self.fused_min_bytes or (self.threads or 1) > 1):
+            return a.T @ (a @ x)
+        return row_block_normal(a, x, block_bytes=self.block_bytes)
+
+    def dense64(self) -> Any:
+        """The scaled dense matrix in float64 (cached), for certification."""
+        if self._exact64 is None:
+            self._exact64 = (
+                self.dense if self.dtype == "float64" else self.xp.astype(self.dense, self.xp.float64)
+            )
+        return self._exact64
+
+    def _product64(self, v64: Any) -> Any:
+        self.matvecs += 1
+        return self.dense64() @ v64
+
+    def rmatvec64(self, w: Any) -> Any:
+        self.matvecs += 1
+        return self.dense64().T @ w
 
     def certified_lower_and_residual(self, v: Any) -> tuple[float, Any, Any, float] | None:
         """:meth:`certified_lower` and :meth:`residual_bound64` together, in one
@@ -244,8 +299,8 @@ class Operator:
         converted block by block, so no float64 copy of A is made).  Returns
         ``(lower, w, v64, residual bound)``, or None where the pass does not
         apply (then call the two methods)."""
-        a = self._dense64 if self._dense64 is not None else self.dense
-        if (a is None or self.is_batched or self.linop is not None or not isinstance(a, np.ndarray)
+        a = self._exact64 if self._exact64 is not None else self.dense
+        if (self.is_batched or not isinstance(a, np.ndarray)
                 or not a.flags.c_contiguous or a.dtype not in (np.float32, np.float64)):
             return None
         v64 = np.asarray(v, dtype=np.float64)
@@ -263,97 +318,117 @@ class Operator:
         lower, w, v64 = self.certified_lower_from(v64, w)
         return lower, w, v64, self.residual_bound64(w, v64, y)
 
-    def transposed(self) -> Operator:
-        """The operator of A^T for a dense matrix (views; the computed bounds
-        carry over, ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs``
-        count is its own: copy it back."""
+    def transposed(self) -> DenseOperator:
+        """The operator of A^T (views; the computed bounds carry over,
+        ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs`` count is its
+        own: copy it back."""
         return dataclasses.replace(self, dense=self.dense.T, shape=(self.n, self.m),
-                                   _dense64=None if self._dense64 is None else self._dense64.T,
+                                   _exact64=None if self._exact64 is None else self._exact64.T,
                                    _col2_max=None, _abs1=self._absinf, _absinf=self._abs1)
 
-    def rmatvec64(self, w: Any) -> Any:
-        """``A^T w`` in float64 (the scaled matrix, whatever the compute dtype);
-        one product with A^T."""
-        if self.linop is not None:
-            return self.rmatvec(w)
-        self.matvecs += 1
-        if self.dense is not None:
-            return self.dense64().T @ w
-        return self.sparse64().T @ w
-
-    def residual_bound64(self, w: Any, v64: Any, atw: Any = None) -> float:
-        """Relative-error bound ``||A^T A v - theta^2 v|| / (2 theta^2)`` of the
-        unit float64 vector v with ``w = A v``, evaluated in float64 (one product
-        with A^T, unless ``atw = A^T w`` is given): some singular value lies this
-        close to ``theta = ||w||``."""
-        xp = self.xp
-        theta = float(xp.linalg.vector_norm(w))
-        if theta == 0.0:
-            return math.inf
-        r = (self.rmatvec64(w) if atw is None else atw) - (theta * theta) * v64
-        return theory.residual_error(theta, float(xp.linalg.vector_norm(r)))
-
-    def _inner_terms(self) -> int:
-        """Terms per entry of a product with A (columns, or the most stored entries in a row)."""
-        return self.n if self.dense is not None else max(1, self.nnz_per_row_max())
-
-    def nnz_per_row_max(self) -> int:
-        if self.sparse is None:
-            return self.n
-        indptr = _backends.to_numpy(self.sparse.indptr)
-        return int(np.max(np.diff(indptr))) if indptr.size > 1 else 0
-
-    # ------------------------------------------------- cheap upper bound
-    _fro: float | None = field(default=None, repr=False)
-
     def fro_upper(self) -> float:
-        """An upper bound on ||A_scaled||_F (float64, rounding accounted for)."""
         if self._fro is None:
-            if self.dense is not None:
-                xp = self.xp
-                a = self.dense64()
-                ss = float(xp.sum(a * a)) if not self.is_batched else float(xp.max(xp.sum(a * a, axis=(-2, -1))))
-                cnt = self.m * self.n
-            elif self.sparse is not None:  # the float64 matrix the bounds are about, not a float32 working copy
-                d = np.asarray(_backends.to_numpy(self.sparse64().data), dtype=np.float64)
-                ss = float(np.sum(d * d))
-                cnt = max(1, int(d.size))
-            else:
-                self._fro = math.inf
-                return self._fro
-            self._fro = norm_bounds(ss, cnt)[1]
+            xp = self.xp
+            a = self.dense64()
+            ss = float(xp.sum(a * a)) if not self.is_batched else float(xp.max(xp.sum(a * a, axis=(-2, -1))))
+            self._fro = norm_bounds(ss, self.m * self.n)[1]
         return self._fro
 
     def cheap_upper(self) -> float:
-        """min(||A||_F, sqrt(||A||_1 ||A||_inf)) of the scaled matrix, rounded up."""
-        if self.linop is not None:
-            return math.inf
-        if self.dense is not None and self._abs1 is not None and self._absinf is not None:
+        if self._abs1 is not None and self._absinf is not None:
             one, inf = self._abs1, self._absinf
-        elif self.dense is not None:
+        else:
             xp = self.xp
             a = xp.abs(self.dense64())
-            one = xp.max(xp.sum(a, axis=-2), axis=-1)
-            inf = xp.max(xp.sum(a, axis=-1), axis=-1)
-            if self.is_batched:
-                one, inf = float(xp.max(one)), float(xp.max(inf))
-            else:
-                one, inf = float(one), float(inf)
-        else:
-            a = abs(self.sparse64())  # summed in float64, as the bound assumes
-            one = float(a.sum(axis=0).max())
-            inf = float(a.sum(axis=1).max())
-        return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(one, self.m) * abs_sum_upper(inf, self.n)))))
+            one_a = xp.max(xp.sum(a, axis=-2), axis=-1)
+            inf_a = xp.max(xp.sum(a, axis=-1), axis=-1)
+            one, inf = (float(xp.max(one_a)), float(xp.max(inf_a))) if self.is_batched else (float(one_a), float(inf_a))
+        return self._norm_product_upper(one, inf)
 
     def cheap_lower(self) -> float:
         """max column norm of the scaled matrix (rounded down): a valid lower bound."""
-        if self.dense is None:
-            return 0.0
         if self._col2_max is None:
             xp = self.xp
             a = self.dense64()
             self._col2_max = float(xp.max(xp.sum(a * a, axis=-2)))
         return norm_bounds(float(self._col2_max), self.m)[0]
+
+
+@dataclass
+class SparseOperator(Operator):
+    """A SciPy or CuPy sparse matrix (CSR, duplicates summed)."""
+
+    def matvec(self, x: Any) -> Any:
+        self._count(x)
+        return self.sparse @ x
+
+    def rmatvec(self, y: Any) -> Any:
+        self._count(y)
+        return self.sparse.T @ y
+
+    def sparse64(self) -> Any:
+        """The scaled sparse matrix in float64 (cached), for certification."""
+        if self._exact64 is None:
+            self._exact64 = self.sparse if self.dtype == "float64" else self.sparse.astype("float64")
+        return self._exact64
+
+    def _product64(self, v64: Any) -> Any:
+        self.matvecs += 1
+        return self.sparse64() @ v64
+
+    def rmatvec64(self, w: Any) -> Any:
+        self.matvecs += 1
+        return self.sparse64().T @ w
+
+    def _inner_terms(self) -> int:
+        return max(1, self.nnz_per_row_max())
+
+    def nnz_per_row_max(self) -> int:
+        indptr = _backends.to_numpy(self.sparse.indptr)
+        return int(np.max(np.diff(indptr))) if indptr.size > 1 else 0
+
+    def fro_upper(self) -> float:
+        if self._fro is None:  # the float64 matrix the bounds are about, not a float32 working copy
+            d = np.asarray(_backends.to_numpy(self.sparse64().data), dtype=np.float64)
+            self._fro = norm_bounds(float(np.sum(d * d)), max(1, int(d.size)))[1]
+        return self._fro
+
+    def cheap_upper(self) -> float:
+        a = abs(self.sparse64())  # summed in float64, as the bound assumes
+        return self._norm_product_upper(float(a.sum(axis=0).max()), float(a.sum(axis=1).max()))
+
+
+@dataclass
+class MatrixFreeOperator(Operator):
+    """A ``scipy.sparse.linalg.LinearOperator``: products only, unscaled, its
+    results checked for non-finite values; no entries to bound anything with."""
+
+    def matvec(self, x: Any) -> Any:
+        self._count(x)
+        y = self.linop.matvec(x) if x.ndim == 1 else self.linop.matmat(x)
+        return self._checked(y, "A @ x") / self.scale
+
+    def rmatvec(self, y: Any) -> Any:
+        self._count(y)
+        x = self.linop.rmatvec(y) if y.ndim == 1 else self.linop.rmatmat(y)
+        return self._checked(x, "A.T @ y") / self.scale
+
+    def _checked(self, y: Any, what: str) -> Any:
+        y = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            bad = np.argwhere(~np.isfinite(y))[0]
+            raise FloatingPointError(
+                f"the LinearOperator returned a non-finite value ({y[tuple(bad)]}) at index "
+                f"{format_index(tuple(bad))} of {what}; spectral norm is undefined"
+            )
+        return y
+
+    def certified_lower(self, v: Any) -> tuple[float, Any, Any]:
+        v64 = np.asarray(_backends.to_numpy(v), dtype=np.float64).reshape(-1)
+        return self.certified_lower_from(v64, self.matvec(v64))
+
+    def _lower_from_sums(self, ss_w: float, ss_v: float) -> float:
+        return linop_lower_bound(math.sqrt(ss_w / ss_v), self.m, self.n)
 
 
 def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, *,

@@ -141,7 +141,7 @@ def test_one_pass_certificate_equals_the_two_products(dtype, rows_per_block, rng
     op = prepare(A)
     op.block_bytes = rows_per_block * 60 * 8
     lower, w, v64, res = op.certified_lower_and_residual(v)
-    assert op.matvecs == 2 and op._dense64 is None
+    assert op.matvecs == 2 and op._exact64 is None
     ref = prepare(A)
     lower2, w2, v642 = ref.certified_lower(v)
     res2 = ref.residual_bound64(w2, v642)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._operator import Operator
+from .._operator import DenseOperator, Operator
 from .._raw import Raw, Tracker, start_vector
 from ..notes import note
 from ..result import Stage
@@ -36,7 +36,7 @@ def lanczos_gram(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v
         A = xp.astype(A, xp.float32)
     G = A.T @ A
     t.matvecs += t.n
-    gop = Operator(kind=op.kind, xp=xp, shape=(t.n, t.n), dtype="float32" if A.dtype == xp.float32 else "float64",
+    gop = DenseOperator(kind=op.kind, xp=xp, shape=(t.n, t.n), dtype="float32" if A.dtype == xp.float32 else "float64",
                    input_dtype=op.input_dtype, scale=1.0, backend=op.backend, device=op.device, dense=G)
     start = None
     if v0 is not None:

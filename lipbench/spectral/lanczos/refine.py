@@ -87,9 +87,9 @@ def lanczos_mixed(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, 
     if op.dtype == "float32":
         low = op
     elif op.dense is not None:
-        low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _dense64=op.dense)
+        low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _exact64=op.dense)
     else:
-        low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _dense64=op.sparse)
+        low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _exact64=op.sparse)
     first = lanczos_in_dtype(low, plan, rng=rng, v0=v0, track=track)
     op.matvecs = low.matvecs
     op._fro = low._fro

@@ -55,7 +55,7 @@ def final_bracket(op: Operator, raw: Raw, tol: float) -> Bracket:
         value = np.clip(np.asarray(value, dtype=float) * s, lower, upper)
     value = float(value) if value.ndim == 0 else value
     notes: list[Note] = []
-    if not raw.proven or op.linop is not None:  # a LinearOperator's products are assumed, not bounded
+    if not raw.proven or op.products_assumed:  # a LinearOperator's products are assumed, not bounded
         certified = False
     elif op.is_batched:
         certified = bool(certified) and all_within(lower, upper, tol)

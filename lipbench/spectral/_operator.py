@@ -134,6 +134,19 @@ class Operator:
         """The operator of A^T (dense kinds only)."""
         raise TypeError(f"a {self.kind} operator is not transposed in place")
 
+    #: its products are assumed as accurate as a dense float64 product, not bounded
+    #: (a LinearOperator's): its bracket is never certified
+    products_assumed = False
+
+    def with_work_dtype(self, dtype: str) -> Operator:
+        """The same matrix worked on in ``dtype`` (float32 or float64): itself
+        when it is in that dtype already, else a copy, the float64 matrix kept
+        for certification.  Its ``matvecs`` count starts from this one's: copy
+        it back."""
+        if self.dtype == dtype:
+            return self
+        raise TypeError(f"a {self.kind} operator works in {self.dtype} only")
+
     # -------------------------------------------------- certified lower bound
     def _product64(self, v64: Any) -> Any:
         """``A v`` in float64 (the scaled matrix, whatever the compute dtype): one product."""
@@ -288,6 +301,15 @@ class DenseOperator(Operator):
         self.matvecs += 1
         return self.dense64() @ v64
 
+    def with_work_dtype(self, dtype: str) -> Operator:
+        if self.dtype == dtype:
+            return self
+        if dtype == "float64":
+            return dataclasses.replace(self, dense=self.dense64(), dtype="float64")
+        xp = self.xp
+        return dataclasses.replace(self, dense=xp.astype(self.dense, getattr(xp, dtype)), dtype=dtype,
+                                   _exact64=self.dense)
+
     def rmatvec64(self, w: Any) -> Any:
         self.matvecs += 1
         return self.dense64().T @ w
@@ -376,6 +398,13 @@ class SparseOperator(Operator):
         self.matvecs += 1
         return self.sparse64() @ v64
 
+    def with_work_dtype(self, dtype: str) -> Operator:
+        if self.dtype == dtype:
+            return self
+        if dtype == "float64":
+            return dataclasses.replace(self, sparse=self.sparse64(), dtype="float64")
+        return dataclasses.replace(self, sparse=self.sparse.astype(dtype), dtype=dtype, _exact64=self.sparse)
+
     def rmatvec64(self, w: Any) -> Any:
         self.matvecs += 1
         return self.sparse64().T @ w
@@ -402,6 +431,8 @@ class SparseOperator(Operator):
 class MatrixFreeOperator(Operator):
     """A ``scipy.sparse.linalg.LinearOperator``: products only, unscaled, its
     results checked for non-finite values; no entries to bound anything with."""
+
+    products_assumed = True
 
     def matvec(self, x: Any) -> Any:
         self._count(x)

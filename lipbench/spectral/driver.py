@@ -282,7 +282,7 @@ def _finish(op: Operator, raw: Raw, track: Tracker, call: _Call) -> SpectralNorm
         upper_prob = min(upper_prob * s, b.upper)
     err = raw.error_estimate
     said = (*raw.notes, *b.notes)
-    if op.linop is not None and not any(n.code == "linear-operator" for n in said):
+    if op.products_assumed and not any(n.code == "linear-operator" for n in said):
         said = (*said, note("linear-operator"))
     if np.ndim(err):
         err = np.maximum(np.asarray(err, dtype=float), est_floor)

@@ -10,7 +10,6 @@ the same way.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -41,11 +40,7 @@ def float64_operator(op: Operator) -> Operator:
     """The operator itself in float64, else a float64 copy of its dense or
     sparse matrix (the one certification already made, when it made one);
     its ``matvecs`` count starts from op's: copy it back."""
-    if op.dtype == "float64":
-        return op
-    if op.dense is not None:
-        return dataclasses.replace(op, dense=op.dense64(), dtype="float64")
-    return dataclasses.replace(op, sparse=op.sparse64(), dtype="float64")
+    return op.with_work_dtype("float64")
 
 
 def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | None, note: Note,
@@ -83,13 +78,7 @@ def lanczos_mixed(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, 
     float32 rounding, so without it a tol near or below ~1e-6 would end
     unverified.
     """
-    xp = op.xp
-    if op.dtype == "float32":
-        low = op
-    elif op.dense is not None:
-        low = dataclasses.replace(op, dense=xp.astype(op.dense, xp.float32), dtype="float32", _exact64=op.dense)
-    else:
-        low = dataclasses.replace(op, sparse=op.sparse.astype("float32"), dtype="float32", _exact64=op.sparse)
+    low = op.with_work_dtype("float32")
     first = lanczos_in_dtype(low, plan, rng=rng, v0=v0, track=track)
     op.matvecs = low.matvecs
     op._fro = low._fro

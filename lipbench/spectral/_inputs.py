@@ -332,7 +332,7 @@ def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: 
     if in_name == "bool":  # SciPy's meaning of a repeated True is True (logical or), not a count
         coo = coo.copy()
         coo.sum_duplicates()
-    k = _most_duplicates(coo)
+    k = 1 if getattr(A, "has_canonical_format", False) else _most_duplicates(coo)  # canonical: no duplicates
     if k > 1:
         cdt = "float64"
     original = coo.data

@@ -42,9 +42,10 @@ from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import inertia as _inertia
 from .spectral import theory as _theory
 from .spectral._certification import certified_width
+from .spectral._dense_operator import row_block_normal
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .spectral._inputs import classify, dense_summary
-from .spectral._operator import Operator, row_block_normal
+from .spectral._operator import Operator
 from .spectral._scaling import scale_array
 from .spectral._validate import prepare
 from .spectral.lanczos._tools import CheckSchedule, top_eigenpair

@@ -70,16 +70,7 @@ def certified_width(tol: float, dtype: str, m: int, n: int) -> float:
 
 def _matrix(op: Operator) -> tuple[Any, str]:
     """The scaled matrix in float64 as a dense array, or None and why not."""
-    if op.dense is not None:
-        return op.dense64(), ""
-    if op.sparse is not None:
-        if op.m * op.n > CERTIFY_SPARSE_MAX_ENTRIES:
-            return None, (f"a sparse {op.m} x {op.n} matrix is not assembled to be certified (over "
-                          f"{CERTIFY_SPARSE_MAX_ENTRIES} entries)")
-        return op.sparse64().toarray(), ""
-    if str(op.kind) == "dask.array":
-        return None, "a Dask array is not gathered to be certified (its Gram side may not fit in memory)"
-    return None, "a LinearOperator has no entries to form a Gram matrix from"
+    return op.assembled64(CERTIFY_SPARSE_MAX_ENTRIES)
 
 
 def proven_lower(op: Operator, cert: Any) -> float:

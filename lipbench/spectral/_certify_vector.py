@@ -54,7 +54,7 @@ def certify_vector(op: Operator, v: Any, outcome: Outcome, *, tol: float | None 
     converged, iterations, err, kw_eps, notes = (
         outcome.converged, outcome.iterations, outcome.err, outcome.kw_eps, outcome.notes)
     verified = value = None
-    if w is not None and op.dtype == "float64" and op.linop is None:
+    if w is not None and op.dtype == "float64" and not op.products_assumed:
         lower, w, v64 = op.certified_lower_from(v, w)
     elif op.on_device:  # one stacked read of the norms
         lower, value, w, v64, verified = op.certified_lower_stacked(

@@ -217,6 +217,9 @@ class DaskOperator(Operator):
     _col_starts: tuple = field(default=(), repr=False)
     _ahead: Any = field(default=None, repr=False)
 
+    def assembled64(self, max_entries: int) -> tuple[Any, str]:
+        return None, "a Dask array is not gathered to be certified (its Gram side may not fit in memory)"
+
     # ``shape`` is A's; the estimators work on ``array``, which is A^T when transposed
     @property
     def m(self) -> int:

@@ -32,8 +32,10 @@ import numpy as np
 from .. import backends as _backends
 from .. import timing as _timing
 from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_bounds, up
-from ._operator import FUSED_BLOCK_BYTES, DenseOperator, MatrixFreeOperator, Operator, SparseOperator, format_index
+from ._dense_operator import DenseOperator
+from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
+from ._sparse_operator import MatrixFreeOperator, SparseOperator
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop",
            "checked_dtypes", "compute_dtype", "dtype_name", "dense_summary", "SAFE_FRO_SQUARED"]

@@ -2,14 +2,13 @@
 with counted products, the certified lower bound of a vector, the float64
 residual check and the cheap bounds.  One class per input kind
 (:class:`DenseOperator`, :class:`SparseOperator`, :class:`MatrixFreeOperator`;
-Dask's in :mod:`._dask_operator`) behind :class:`Operator`'s interface;
+Dask's in :mod:`._dask_operator`) behind :class:`Operator`'s interface, each in its own module;
 :func:`._validate.prepare` builds them; every rounding term comes from
 :mod:`._rounding`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +16,10 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from .._rounding import abs_sum_upper, linop_lower_bound, lower_from_product, norm_bounds, unit_roundoff, up
+from .._rounding import abs_sum_upper, lower_from_product, unit_roundoff, up
 from . import theory
 
-__all__ = ["Operator", "DenseOperator", "SparseOperator", "MatrixFreeOperator", "FUSED_BLOCK_BYTES",
-           "FUSED_MIN_BYTES", "row_block_normal"]
+__all__ = ["Operator", "ProductCount", "FUSED_BLOCK_BYTES", "FUSED_MIN_BYTES", "format_index"]
 
 #: Bytes per row block of the one-pass products (:meth:`Operator.normal_matvec`)
 #: and of the one-pass summary: a block stays in a core's L2 cache between its
@@ -31,6 +29,15 @@ FUSED_BLOCK_BYTES = 1 << 20
 #: pays for matrices that do not stay in the last-level cache between two
 #: products (docs/methods.md, "One-pass normal product").
 FUSED_MIN_BYTES = 8 << 20
+
+
+@dataclass
+class ProductCount:
+    """The products with A of one call, shared by an operator and every copy
+    :func:`dataclasses.replace` makes of it (a float32 working copy, A^T's
+    view), so no count is copied back by hand."""
+
+    n: int = 0
 
 
 def format_index(idx: tuple[int, ...]) -> str:
@@ -59,7 +66,8 @@ class Operator:
     sparse: Any = None  # scaled sparse matrix (CSR), or None
     linop: Any = None  # LinearOperator (unscaled), or None
     is_zero: bool = False
-    matvecs: int = 0
+    #: the call's product count, shared with every copy of this operator
+    count: ProductCount = field(default_factory=ProductCount, repr=False)
     #: the one-pass A^T (A x) runs only on matrices larger than this ...
     fused_min_bytes: int = FUSED_MIN_BYTES
     #: ... in row blocks of this many bytes
@@ -79,6 +87,15 @@ class Operator:
     _absinf: float | None = field(default=None, repr=False)  # ||A||_inf (largest absolute row sum)
 
     # ------------------------------------------------------------------ shape
+    @property
+    def matvecs(self) -> int:
+        """Products with A (or A^T) so far in this call, copies included."""
+        return self.count.n
+
+    @matvecs.setter
+    def matvecs(self, value: int) -> None:
+        self.count.n = value
+
     @property
     def m(self) -> int:
         return self.shape[-2]
@@ -134,6 +151,30 @@ class Operator:
         """The operator of A^T (dense kinds only)."""
         raise TypeError(f"a {self.kind} operator is not transposed in place")
 
+    #: its entries are a dense array (``dense``): the Gram routes and the
+    #: cuBLAS steps apply
+    dense_entries = False
+
+    def assembled64(self, max_entries: int) -> tuple[Any, str]:
+        """The scaled matrix as a dense float64 array for a certificate, or
+        None and why it is not assembled (over ``max_entries`` entries, or no
+        entries to assemble)."""
+        return None, f"a {self.kind} operator has no entries to form a Gram matrix from"
+
+    def sum_squares64(self) -> float:
+        """The sum of the squared entries of a matrix with one row or one
+        column, in float64 (its 2-norm squared, before rounding is bounded)."""
+        raise TypeError(f"a {self.kind} operator has no entries to sum")
+
+    def zero_matrices(self) -> Any:
+        """Which matrices of a stack are exactly zero (a host bool array), or
+        None for a single matrix."""
+        return None
+
+    def explicit_gram(self) -> Any:
+        """``A^T A`` in the compute dtype (n products counted): dense kinds only."""
+        raise TypeError(f"a {self.kind} operator has no entries to form a Gram matrix from")
+
     #: its products are assumed as accurate as a dense float64 product, not bounded
     #: (a LinearOperator's): its bracket is never certified
     products_assumed = False
@@ -141,8 +182,8 @@ class Operator:
     def with_work_dtype(self, dtype: str) -> Operator:
         """The same matrix worked on in ``dtype`` (float32 or float64): itself
         when it is in that dtype already, else a copy, the float64 matrix kept
-        for certification.  Its ``matvecs`` count starts from this one's: copy
-        it back."""
+        for certification; products on either are counted once, in the
+        shared :class:`ProductCount`."""
         if self.dtype == dtype:
             return self
         raise TypeError(f"a {self.kind} operator works in {self.dtype} only")
@@ -250,240 +291,3 @@ class Operator:
 
     def _norm_product_upper(self, one: float, inf: float) -> float:
         return min(self.fro_upper(), up(math.sqrt(up(abs_sum_upper(one, self.m) * abs_sum_upper(inf, self.n)))))
-
-
-@dataclass
-class DenseOperator(Operator):
-    """A dense array (or a stack) of any array-API backend."""
-
-    def matvec(self, x: Any) -> Any:
-        self._count(x)
-        if self.is_batched and x.ndim == len(self.shape) - 1:
-            return (self.dense @ x[..., None])[..., 0]
-        return self.dense @ x
-
-    def rmatvec(self, y: Any) -> Any:
-        self._count(y)
-        AT = self.xp.matrix_transpose(self.dense) if self.is_batched else self.dense.T
-        if self.is_batched and y.ndim == len(self.shape) - 1:
-            return (AT @ y[..., None])[..., 0]
-        return AT @ y
-
-    def normal_matvec(self, x: Any) -> Any:
-        """``A.T @ (A @ x)`` for a vector (n,): two counted products.
-
-        On a C-ordered NumPy matrix both products run in one pass over A, row
-        block by row block (``A_i.T @ (A_i @ x)`` summed), so each block is read
-        from memory once and used twice while it sits in cache
-        (:data:`FUSED_BLOCK_BYTES` per block), when A is larger than
-        ``fused_min_bytes`` and the BLAS runs one thread.  Elsewhere two
-        products, which a threaded BLAS splits over its threads (the blocks'
-        small calls it does not).
-        """
-        a = self.dense
-        if self.is_batched or x.ndim != 1:
-            return self.rmatvec(self.matvec(x))
-        self.matvecs += 2
-        if (not isinstance(a, np.ndarray) or not a.flags.c_contiguous or x.dtype != a.dtype
-                or a.nbytes <= self.fused_min_bytes or (self.threads or 1) > 1):
-            return a.T @ (a @ x)
-        return row_block_normal(a, x, block_bytes=self.block_bytes)
-
-    def dense64(self) -> Any:
-        """The scaled dense matrix in float64 (cached), for certification."""
-        if self._exact64 is None:
-            self._exact64 = (
-                self.dense if self.dtype == "float64" else self.xp.astype(self.dense, self.xp.float64)
-            )
-        return self._exact64
-
-    def _product64(self, v64: Any) -> Any:
-        self.matvecs += 1
-        return self.dense64() @ v64
-
-    def with_work_dtype(self, dtype: str) -> Operator:
-        if self.dtype == dtype:
-            return self
-        if dtype == "float64":
-            return dataclasses.replace(self, dense=self.dense64(), dtype="float64")
-        xp = self.xp
-        return dataclasses.replace(self, dense=xp.astype(self.dense, getattr(xp, dtype)), dtype=dtype,
-                                   _exact64=self.dense)
-
-    def rmatvec64(self, w: Any) -> Any:
-        self.matvecs += 1
-        return self.dense64().T @ w
-
-    def certified_lower_and_residual(self, v: Any) -> tuple[float, Any, Any, float] | None:
-        """:meth:`certified_lower` and :meth:`residual_bound64` together, in one
-        float64 pass over a C-ordered NumPy matrix (row blocks: ``A_i v`` then
-        ``A_i^T (A_i v)`` while the block sits in cache; a float32 matrix is
-        converted block by block, so no float64 copy of A is made).  Returns
-        ``(lower, w, v64, residual bound)``, or None where the pass does not
-        apply (then call the two methods)."""
-        a = self._exact64 if self._exact64 is not None else self.dense
-        if (self.is_batched or not isinstance(a, np.ndarray)
-                or not a.flags.c_contiguous or a.dtype not in (np.float32, np.float64)):
-            return None
-        v64 = np.asarray(v, dtype=np.float64)
-        nv = float(np.linalg.norm(v64))
-        if nv == 0.0:
-            return 0.0, None, None, math.inf
-        v64 = v64 / nv
-        if (self.threads or 1) > 1 and a.dtype == np.float64:  # two products the BLAS threads
-            w = a @ v64
-            y = a.T @ w
-        else:
-            w = np.empty(a.shape[0])
-            y = row_block_normal(a, v64, w, block_bytes=self.block_bytes)
-        self.matvecs += 2
-        lower, w, v64 = self.certified_lower_from(v64, w)
-        return lower, w, v64, self.residual_bound64(w, v64, y)
-
-    def transposed(self) -> DenseOperator:
-        """The operator of A^T (views; the computed bounds carry over,
-        ``||A||_1`` and ``||A||_inf`` swapped).  Its ``matvecs`` count is its
-        own: copy it back."""
-        return dataclasses.replace(self, dense=self.dense.T, shape=(self.n, self.m),
-                                   _exact64=None if self._exact64 is None else self._exact64.T,
-                                   _col2_max=None, _abs1=self._absinf, _absinf=self._abs1)
-
-    def fro_upper(self) -> float:
-        if self._fro is None:
-            xp = self.xp
-            a = self.dense64()
-            ss = float(xp.sum(a * a)) if not self.is_batched else float(xp.max(xp.sum(a * a, axis=(-2, -1))))
-            self._fro = norm_bounds(ss, self.m * self.n)[1]
-        return self._fro
-
-    def cheap_upper(self) -> float:
-        if self._abs1 is not None and self._absinf is not None:
-            one, inf = self._abs1, self._absinf
-        else:
-            xp = self.xp
-            a = xp.abs(self.dense64())
-            one_a = xp.max(xp.sum(a, axis=-2), axis=-1)
-            inf_a = xp.max(xp.sum(a, axis=-1), axis=-1)
-            one, inf = (float(xp.max(one_a)), float(xp.max(inf_a))) if self.is_batched else (float(one_a), float(inf_a))
-        return self._norm_product_upper(one, inf)
-
-    def cheap_lower(self) -> float:
-        """max column norm of the scaled matrix (rounded down): a valid lower bound."""
-        if self._col2_max is None:
-            xp = self.xp
-            a = self.dense64()
-            self._col2_max = float(xp.max(xp.sum(a * a, axis=-2)))
-        return norm_bounds(float(self._col2_max), self.m)[0]
-
-
-@dataclass
-class SparseOperator(Operator):
-    """A SciPy or CuPy sparse matrix (CSR, duplicates summed)."""
-
-    def matvec(self, x: Any) -> Any:
-        self._count(x)
-        return self.sparse @ x
-
-    def rmatvec(self, y: Any) -> Any:
-        self._count(y)
-        return self.sparse.T @ y
-
-    def sparse64(self) -> Any:
-        """The scaled sparse matrix in float64 (cached), for certification."""
-        if self._exact64 is None:
-            self._exact64 = self.sparse if self.dtype == "float64" else self.sparse.astype("float64")
-        return self._exact64
-
-    def _product64(self, v64: Any) -> Any:
-        self.matvecs += 1
-        return self.sparse64() @ v64
-
-    def with_work_dtype(self, dtype: str) -> Operator:
-        if self.dtype == dtype:
-            return self
-        if dtype == "float64":
-            return dataclasses.replace(self, sparse=self.sparse64(), dtype="float64")
-        return dataclasses.replace(self, sparse=self.sparse.astype(dtype), dtype=dtype, _exact64=self.sparse)
-
-    def rmatvec64(self, w: Any) -> Any:
-        self.matvecs += 1
-        return self.sparse64().T @ w
-
-    def _inner_terms(self) -> int:
-        return max(1, self.nnz_per_row_max())
-
-    def nnz_per_row_max(self) -> int:
-        indptr = _backends.to_numpy(self.sparse.indptr)
-        return int(np.max(np.diff(indptr))) if indptr.size > 1 else 0
-
-    def fro_upper(self) -> float:
-        if self._fro is None:  # the float64 matrix the bounds are about, not a float32 working copy
-            d = np.asarray(_backends.to_numpy(self.sparse64().data), dtype=np.float64)
-            self._fro = norm_bounds(float(np.sum(d * d)), max(1, int(d.size)))[1]
-        return self._fro
-
-    def cheap_upper(self) -> float:
-        a = abs(self.sparse64())  # summed in float64, as the bound assumes
-        return self._norm_product_upper(float(a.sum(axis=0).max()), float(a.sum(axis=1).max()))
-
-
-@dataclass
-class MatrixFreeOperator(Operator):
-    """A ``scipy.sparse.linalg.LinearOperator``: products only, unscaled, its
-    results checked for non-finite values; no entries to bound anything with."""
-
-    products_assumed = True
-
-    def matvec(self, x: Any) -> Any:
-        self._count(x)
-        y = self.linop.matvec(x) if x.ndim == 1 else self.linop.matmat(x)
-        return self._checked(y, "A @ x") / self.scale
-
-    def rmatvec(self, y: Any) -> Any:
-        self._count(y)
-        x = self.linop.rmatvec(y) if y.ndim == 1 else self.linop.rmatmat(y)
-        return self._checked(x, "A.T @ y") / self.scale
-
-    def _checked(self, y: Any, what: str) -> Any:
-        y = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else np.asarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            bad = np.argwhere(~np.isfinite(y))[0]
-            raise FloatingPointError(
-                f"the LinearOperator returned a non-finite value ({y[tuple(bad)]}) at index "
-                f"{format_index(tuple(bad))} of {what}; spectral norm is undefined"
-            )
-        return y
-
-    def certified_lower(self, v: Any) -> tuple[float, Any, Any]:
-        v64 = np.asarray(_backends.to_numpy(v), dtype=np.float64).reshape(-1)
-        return self.certified_lower_from(v64, self.matvec(v64))
-
-    def _lower_from_sums(self, ss_w: float, ss_v: float) -> float:
-        return linop_lower_bound(math.sqrt(ss_w / ss_v), self.m, self.n)
-
-
-def row_block_normal(a: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, *,
-                     block_bytes: int = FUSED_BLOCK_BYTES) -> np.ndarray:
-    """``A^T (A x)`` of a C-ordered NumPy matrix in one pass, row block by row
-    block (``A_i^T (A_i x)`` summed, ``block_bytes`` per block in x's dtype),
-    so each block is used twice while it sits in cache; blocks of another
-    dtype are converted into a block-sized buffer.  ``A x`` goes into ``w``
-    when given."""
-    m, n = a.shape
-    rows = min(m, max(1, block_bytes // (n * x.itemsize)))
-    buf = np.empty((rows, n), dtype=x.dtype) if a.dtype != x.dtype else None
-    t = np.empty(rows, dtype=x.dtype) if w is None else w  # where A_i x goes: a block of scratch, or w's rows
-    y, z = np.zeros(n, dtype=x.dtype), np.empty(n, dtype=x.dtype)
-    for i in range(0, m, rows):
-        b = a[i:i + rows]
-        r = b.shape[0]
-        if buf is not None:
-            np.copyto(buf[:r], b)
-            b = buf[:r]
-        ti = t[:r] if w is None else t[i:i + r]
-        np.matmul(b, x, out=ti)
-        np.matmul(b.T, ti, out=z)
-        y += z
-    return y
-
-

@@ -50,11 +50,8 @@ def cupy_eigsh(op: Operator, *, tol: float, maxiter: int | None, rng: np.random.
             _w, V = eigsh(L, **kwargs)
         except TypeError:
             # Older CuPy: eigsh takes arrays only; use the explicit Gram matrix.
-            if op.dense is None:
-                raise
             explicit = True
-            op.matvecs += n
-            G = op.dense.T @ op.dense
+            G = op.explicit_gram()
             _w, V = eigsh(G, **kwargs)
     problems = [str(w.message) for w in caught]
     steps = (op.matvecs - before) // 2 if not explicit else 1  # products with A^T A (one call on the Gram matrix)

@@ -244,18 +244,8 @@ def tol_floor(method: str, op: Operator, certify: bool) -> tuple[float, str]:
 
 def _vector_norm(op: Operator) -> Raw:
     """A matrix with one row or one column: sigma_max is the vector's 2-norm."""
-    xp = op.xp
     before = op.matvecs
-    if op.linop is not None:  # one product gives the whole vector
-        e = np.ones(1)
-        col = op.matvec(e) if op.n == 1 else op.rmatvec(e)
-        ss = float(col @ col)
-    elif op.sparse is not None:
-        d = np.asarray(_backends.to_numpy(op.sparse64().data), dtype=np.float64)
-        ss = float(d @ d)
-    else:
-        a = xp.reshape(op.dense64(), (-1,))
-        ss = float(xp.vecdot(a, a))
+    ss = op.sum_squares64()
     lower, upper = norm_bounds(ss, max(op.m, op.n))
     return Raw(value=min(max(math.sqrt(ss), lower), upper), lower=lower, upper=upper, converged=True, iterations=0,
                error_estimate=(upper - lower) / upper if upper > 0 else 0.0,

@@ -96,7 +96,6 @@ def gram_iteration(op: Operator, *, tol: float, maxiter: int | None, track: Trac
     err = first_product_error(int(A.shape[0]), k, g.fro_upper())
     upper, lower, t, _ = squarings(xp, P, err, k, maxiter=maxiter, tol=tol, lower_of=lower_of, track_add=add)
     converged = upper - lower <= tol * upper
-    op.matvecs = g.matvecs
     return Raw(value=lower, lower=lower, upper=upper, converged=converged, iterations=t,
                error_estimate=(upper - lower) / upper if upper > 0 else 0.0, vector=best["vector"],
                certificate="gram-iteration", certified=converged,

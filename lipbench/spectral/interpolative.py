@@ -48,7 +48,7 @@ def interpolative_estimate(op: Operator, *, tol: float, maxiter: int | None, rng
     before = op.matvecs
     lin = counting_operator(op, "float64")
     est = float(estimate_spectral_norm(lin, its=its, rng=rng))
-    lower = _estimate_lower_bound(est, op.m, op.n, op.dtype, None if op.linop is not None else op.fro_upper())
+    lower = _estimate_lower_bound(est, op.m, op.n, op.dtype, None if op.products_assumed else op.fro_upper())
     eps = kw_power_epsilon(op.n, its)
     err = 1 - math.sqrt(1 - eps) if eps < 1 else 1.0
     converged = err <= tol

@@ -93,10 +93,7 @@ def _zero_matrices(op: Operator) -> np.ndarray | None:
 
     ``None`` for a single matrix or an operator with no dense array, where no such mask applies.
     """
-    if not (op.is_batched and op.dense is not None):
-        return None
-    xp = op.xp
-    return host(xp.max(xp.abs(op.dense), axis=(-2, -1))) == 0
+    return op.zero_matrices()
 
 
 def _error_estimate(th: np.ndarray, rn: np.ndarray, res_log: list[np.ndarray],

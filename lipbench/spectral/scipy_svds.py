@@ -137,8 +137,8 @@ def _svds_options(op: Operator, solver: str, tol: float, maxiter: int | None, k:
         kwargs["tol"] = tol
         kwargs["maxiter"] = min(k, 64 if maxiter is None else maxiter)
     elif solver == "lobpcg":
-        kwargs["tol"] = math.sqrt(2 * tol) * max(op.cheap_lower(), 1e-300) if op.dense is not None \
-            else math.sqrt(2 * tol) * 0.5
+        lower = op.cheap_lower()  # 0 where the kind has no cheap bound: then sigma's scale is about 1
+        kwargs["tol"] = math.sqrt(2 * tol) * (lower if lower > 0 else 0.5)
         kwargs["maxiter"] = 200 if maxiter is None else maxiter
     return kwargs
 

@@ -156,7 +156,7 @@ def steps_for(op: Any, dtype: Any) -> Any:
     """:class:`CupySteps` for a dense C-ordered CuPy operator (if CuPy's
     cuBLAS wrappers load), else :class:`ArraySteps`."""
     xp = op.xp
-    if op.backend == "cupy" and op.dense is not None:
+    if op.backend == "cupy" and op.dense_entries:
         try:
             a = op.dense
             if a.flags.c_contiguous and str(a.dtype) in ("float32", "float64"):

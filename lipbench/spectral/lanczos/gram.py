@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._operator import DenseOperator, Operator
+from .._dense_operator import DenseOperator
+from .._operator import Operator
 from .._raw import Raw, Tracker, start_vector
 from ..notes import note
 from ..result import Stage
@@ -51,7 +52,6 @@ def lanczos_gram(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v
         lower, w, v64 = t.certified_lower(inner.vector)
         value = float(xp.linalg.vector_norm(w))
         verified = t.residual_bound64(w, v64)
-    op.matvecs = t.matvecs
     track.add(op, inner.iterations, value, lower, math.inf, verified)
     route = note("gram-route", steps=inner.iterations, side=t.n, products=gop.matvecs)
     done = inner.converged and verified <= tol

@@ -81,7 +81,7 @@ def make_plan(op: Operator, *, tol: float, maxiter: int | None, v0: Any, options
         if isinstance(max_basis, bool) or int(max_basis) != max_basis or max_basis < MIN_BASIS:
             raise ValueError(f"max_basis must be an integer >= {MIN_BASIS}; got {max_basis!r}")
         plan = dataclasses.replace(plan, max_basis=int(max_basis))
-    if plan.gram and op.dense is None:
+    if plan.gram and not op.dense_entries:
         raise ValueError("the Gram route (gram=True) needs a dense matrix")
     return plan
 
@@ -96,5 +96,5 @@ def _check_engine(op: Operator, plan: LanczosPlan, v0: Any) -> None:
                          "max_basis and work_dtype")
     if v0 is not None:
         raise ValueError("engine='propack' draws its own start vector; v0 is not supported")
-    if op.backend != "numpy" or op.linop is not None or op.is_batched:
+    if op.backend != "numpy" or op.products_assumed or op.is_batched:
         raise ValueError("engine='propack' needs a NumPy dense or SciPy sparse matrix")

@@ -31,15 +31,15 @@ __all__ = ["run_lanczos", "float64_operator", "continue_from", "lanczos_mixed", 
 def run_lanczos(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, v0: Any, track: Tracker) -> Raw:
     """A Lanczos run, in float32 with a float64 finish (:func:`lanczos_mixed`)
     for float32 input or ``work_dtype="float32"``, else in the operator's dtype."""
-    if op.linop is None and (op.dtype == "float32" or (plan.work_dtype == "float32" and op.dtype == "float64")):
+    if not op.products_assumed and (op.dtype == "float32" or (plan.work_dtype == "float32" and op.dtype == "float64")):
         return lanczos_mixed(op, plan, rng=rng, v0=v0, track=track)
     return lanczos_in_dtype(op, plan, rng=rng, v0=v0, track=track)
 
 
 def float64_operator(op: Operator) -> Operator:
     """The operator itself in float64, else a float64 copy of its dense or
-    sparse matrix (the one certification already made, when it made one);
-    its ``matvecs`` count starts from op's: copy it back."""
+    sparse matrix (the one certification already made, when it made one),
+    counting into op's :class:`ProductCount`."""
     return op.with_work_dtype("float64")
 
 
@@ -57,7 +57,6 @@ def continue_from(op: Operator, target: Operator, first: Raw, *, maxiter: int | 
         first.notes = (note.replace(continued=False), *(first.notes if said else (maxiter_note(maxiter),)))
         return first
     rest = run(target, left, first.vector)
-    op.matvecs = target.matvecs
     rest.iterations += first.iterations
     if maxiter is not None and left is not None:  # the second run's cap is what was left of maxiter: say the caller's
         rest.notes = tuple(n.replace(maxiter=maxiter) if n.code == "maxiter" and n["maxiter"] == left else n
@@ -80,7 +79,6 @@ def lanczos_mixed(op: Operator, plan: LanczosPlan, *, rng: np.random.Generator, 
     """
     low = op.with_work_dtype("float32")
     first = lanczos_in_dtype(low, plan, rng=rng, v0=v0, track=track)
-    op.matvecs = low.matvecs
     op._fro = low._fro
     if first.converged or first.vector is None:
         first.notes = (notes.note("float32-work"), *first.notes)

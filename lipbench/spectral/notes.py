@@ -87,6 +87,8 @@ CODES: dict[str, Callable[..., str]] = {
                                         f"of shape {shape}, whose singular values are those of A, each twice"),
     "linear-operator": lambda: ("a LinearOperator: the lower bound assumes its products are as accurate as a dense "
                                 "float64 product; the upper bound is not certified (no entries to bound it with)"),
+    "torch-numpy-view": lambda: ("a CPU torch tensor: computed on the NumPy array sharing its memory (no copy; "
+                                 "LIPBENCH_TORCH_CPU=native runs torch's own operations)"),
     "beyond-float64": lambda: "sigma_max lies beyond the float64 range: the upper end is inf",
     "subnormal-width": lambda: ("sigma_max lies so near float64's subnormal range that the bracket, rounded outward "
                                 "to floats, cannot be as narrow as tol"),

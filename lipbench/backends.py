@@ -271,19 +271,22 @@ def to_numpy(x: Any) -> np.ndarray:
         return np.asarray(x)
 
 
-def host_view(x: Any) -> Any:
-    """A CPU torch tensor as the NumPy array sharing its memory (detached from
-    autograd, no copy), unless ``LIPBENCH_TORCH_CPU=native``; the tensor itself
-    when NumPy has no such dtype (bfloat16) or it lives on a GPU; anything
-    else as it is."""
+def takes_numpy_view(x: Any) -> bool:
+    """Whether ``x`` is computed on its NumPy view (:func:`host_view`): a CPU
+    torch tensor of a dtype NumPy has (not bfloat16), unless
+    ``LIPBENCH_TORCH_CPU=native``."""
     if not array_api_compat.is_torch_array(x) or x.device.type != "cpu":
-        return x
+        return False
     route = os.environ.get(TORCH_CPU_ENV, "numpy").strip().lower() or "numpy"
     if route not in ("numpy", "native"):
         raise ValueError(f"{TORCH_CPU_ENV}={route!r}: expected 'numpy' (the default) or 'native'")
-    if route == "native" or x.dtype is sys.modules["torch"].bfloat16:
-        return x
-    return x.detach().resolve_conj().numpy()
+    return route == "numpy" and x.dtype is not sys.modules["torch"].bfloat16
+
+
+def host_view(x: Any) -> Any:
+    """A CPU torch tensor as the NumPy array sharing its memory (detached from
+    autograd, no copy) where :func:`takes_numpy_view`; anything else as it is."""
+    return x.detach().resolve_conj().numpy() if takes_numpy_view(x) else x
 
 
 def device_name(x: Any) -> str:

@@ -106,7 +106,8 @@ def classify(A: Any) -> InputInfo:
     ndim = getattr(A, "ndim", None)
     if ndim is None:
         return InputInfo(None, type(A).__module__.split(".")[0], 0)
-    return InputInfo(InputKind.DENSE, _backends.backend_name_of(A), int(ndim))
+    backend = "numpy" if _backends.takes_numpy_view(A) else _backends.backend_name_of(A)
+    return InputInfo(InputKind.DENSE, backend, int(ndim))
 
 
 def _has_rmatvec(op: Any) -> bool:

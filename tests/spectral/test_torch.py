@@ -135,3 +135,13 @@ def test_a_cuda_tensor_is_computed_on_its_device(dtype):
     r = lb.spectral_norm(t, certify=True, seed=0)
     assert r.backend == "torch" and r.device == torch.cuda.get_device_name(t.device) and r.certified
     assert_certified(r, _truth(t.cpu().numpy()), r.tol, t)
+
+
+def test_auto_plans_a_view_as_numpy_and_a_native_tensor_as_a_gpu_array(route):
+    """auto_plan sees what spectral_norm computes on: the view takes NumPy's
+    rule (PROPACK steps for small float32, normal Lanczos), a native tensor
+    the GPU's (the Gram iteration up to side 4096, no normal operator)."""
+    t = _tensor(torch.float32, (600, 400))
+    numpy_plan = lb.auto_plan(t.numpy(), 1e-6)
+    assert lb.auto_plan(t, 1e-6) == (numpy_plan if route == "numpy" else ("gram", {}))
+    assert numpy_plan != ("gram", {})

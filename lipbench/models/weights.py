@@ -92,7 +92,13 @@ def _read_safetensors(path: Path) -> WeightFile:
         raise _not_what_it_says(path, "safetensors", head)
     st_numpy = _need("safetensors.numpy", path, ".safetensors")
     header = _safetensors_header(path)
-    wide = {k for k, v in header.items() if k != "__metadata__" and v.get("dtype") == "BF16"}
+    dtypes = {k: v.get("dtype") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+    odd = {k: d for k, d in dtypes.items() if d not in _SAFETENSORS_NUMPY and d != "BF16"}
+    if odd:
+        name, dtype = next(iter(odd.items()))
+        raise WeightFileError(f"{path}: {len(odd)} tensors in a type NumPy cannot hold (e.g. {name!r}, {dtype}); "
+                              "convert them to float16, bfloat16 or float32 first")
+    wide = {k for k, d in dtypes.items() if d == "BF16"}
     try:
         if not wide:
             return WeightFile(path, "safetensors", dict(st_numpy.load_file(path)))
@@ -108,6 +114,10 @@ def _read_safetensors(path: Path) -> WeightFile:
             raise WeightFileError(f"{path}: not a valid safetensors file ({exc})") from None
         raise
     return WeightFile(path, "safetensors", arrays)
+
+
+#: the safetensors dtypes ``safetensors.numpy`` reads (bfloat16 is widened here instead)
+_SAFETENSORS_NUMPY = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
 
 
 def _safetensors_header(path: Path) -> dict[str, Any]:
@@ -213,7 +223,14 @@ def _read_onnx(path: Path) -> WeightFile:
         raise WeightFileError(f"{path}: not a valid ONNX model ({type(exc).__name__}: {exc})") from None
     if not model.HasField("graph"):
         raise WeightFileError(f"{path}: not an ONNX model (no graph)")
-    return WeightFile(path, "onnx", {t.name: helper.to_array(t) for t in model.graph.initializer})
+    return WeightFile(path, "onnx", {t.name: _widen(helper.to_array(t)) for t in model.graph.initializer})
+
+
+def _widen(a: np.ndarray) -> np.ndarray:
+    """A bfloat16 or float8 array (``ml_dtypes``, which NumPy sees as void) as float32, exactly."""
+    if a.dtype.kind == "V" and a.dtype.name.startswith(("bfloat16", "float8", "float6", "float4")):
+        return a.astype(np.float32)
+    return a
 
 
 # --- MATLAB (LipSDP, ECLipsE) ------------------------------------------------------------------

@@ -4,6 +4,8 @@ suffix says."""
 
 from __future__ import annotations
 
+import json
+import struct
 import sys
 from pathlib import Path
 
@@ -69,6 +71,29 @@ def test_safetensors_bfloat16_is_widened_exactly(tmp_path):
     wf = read_weights(tmp_path / "bf.safetensors")
     assert wf.arrays["w"].dtype == np.float32
     assert np.array_equal(wf.arrays["w"], t.float().numpy()) and set(wf.arrays) == {"w", "b"}
+
+
+def test_onnx_bfloat16_and_float8_are_widened_exactly(tmp_path):
+    onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install -e '.[models]')")
+    from onnx import TensorProto, helper
+
+    vals = [1.5, -2.0, 0.25]
+    inits = [helper.make_tensor("bf", TensorProto.BFLOAT16, [3], vals),
+             helper.make_tensor("f8", TensorProto.FLOAT8E4M3FN, [3], vals)]
+    graph = helper.make_graph([], "g", [], [], inits)
+    onnx.save(helper.make_model(graph), tmp_path / "low.onnx")
+    wf = read_weights(tmp_path / "low.onnx")
+    for name in ("bf", "f8"):
+        assert wf.arrays[name].dtype == np.float32 and wf.arrays[name].tolist() == vals, (name, wf.arrays[name])
+
+
+def test_safetensors_in_a_type_numpy_lacks_is_named(tmp_path):
+    pytest.importorskip("safetensors", reason="safetensors is not installed (pip install -e '.[models]')")
+    header = json.dumps({"w": {"dtype": "F8_E4M3", "shape": [2], "data_offsets": [0, 2]}}).encode()
+    p = tmp_path / "f8.safetensors"
+    p.write_bytes(struct.pack("<Q", len(header)) + header + b"\x00\x00")
+    with pytest.raises(WeightFileError, match=r"1 tensors in a type NumPy cannot hold \(e.g. 'w', F8_E4M3\)"):
+        read_weights(p)
 
 
 def test_a_torch_state_dict(tmp_path):

@@ -18,7 +18,7 @@ __all__ = ["add_cli_arguments", "run_cli", "scan_record", "CSV_COLUMNS"]
 
 #: the columns of ``--csv``, and the keys of each row of ``--json``
 CSV_COLUMNS = ("name", "kind", "shape", "dtype", "lower", "upper", "certified", "bound", "seconds", "reason",
-               "detail", "input_size")
+               "detail", "input_size", "tied_to")
 
 #: a scan not on a terminal reports progress after this many seconds, and then as often
 QUIET_SECONDS = 10.0
@@ -134,6 +134,7 @@ def _print_text(scan: Any) -> None:
     table = [("name", "kind", "shape", "lower", "upper", "certified", "seconds", "bound")]
     for r in bounded:
         bound = _BOUND_TEXT[r.bound].format(size="x".join(map(str, r.input_size or ())))
+        bound += f" (tied to {r.tied_to})" if r.tied_to else ""
         table.append((r.name, r.kind, "x".join(map(str, r.shape)), _num(r.lower), _num(r.upper),
                       "yes" if r.certified else "no", f"{r.seconds:.3f}", bound))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]

@@ -66,6 +66,7 @@ class ScanRow:
         (at ``input_size``), ``conv-size-free`` (upper end only), or ``none``.
     reason : why there is no bracket (``bias``, ``statistics``, ``integer``, ``layout``,
         ``failed``), else ``""``; ``detail`` the error's text for ``failed``.
+    tied_to : the row whose tensor this one shares (its bound is copied, not recomputed), else ``""``.
     """
 
     name: str
@@ -80,6 +81,7 @@ class ScanRow:
     reason: str = ""
     detail: str = ""
     input_size: tuple[int, ...] | None = None
+    tied_to: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,11 +160,16 @@ def scan_weights(weights: WeightFile, input_shape: Sequence[int] | None = None, 
         raise ValueError(f"input_shape is (C, *spatial) of positive sizes, e.g. (3, 32, 32); got {input_shape}")
     spatial = tuple(int(n) for n in input_shape[1:]) if input_shape is not None else None
     start = time.perf_counter()
-    rows = []
+    rows: list[ScanRow] = []
+    done: dict[str, ScanRow] = {}
     n = len(weights.arrays)
     for k, (name, a) in enumerate(weights.arrays.items(), 1):
         if progress is not None:
             progress(k, n, name)
+        first = weights.tied.get(name, "")
+        if first in done:
+            rows.append(dataclasses.replace(done[first], name=name, seconds=0.0, tied_to=first))
+            continue
         if a.dtype == np.float16:
             a = a.astype(np.float32)  # exact
         kind = weight_kind(name, a)
@@ -174,6 +181,7 @@ def scan_weights(weights: WeightFile, input_shape: Sequence[int] | None = None, 
                       "detail": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
         rows.append(ScanRow(name=name, kind=kind, shape=tuple(a.shape), dtype=str(a.dtype),
                             seconds=time.perf_counter() - t, **fields))  # type: ignore[arg-type]
+        done[name] = rows[-1]
     rows.sort(key=lambda r: (r.upper is None, -(r.upper or 0.0), r.name))
     chain_upper = None
     if weights.chain is not None:

@@ -48,6 +48,8 @@ class WeightFile:
     ignored : names of entries that are not arrays (a checkpoint's epoch, a config string).
     chain : for ``.mat`` files, the names of the dense layers of the ReLU chain, first layer first;
         ``None`` where the file does not say how its weights compose.
+    tied : name -> the earlier name whose tensor it shares (a ``.pt`` file's tied weights, such as
+        a language model's output layer and its embedding table).
     """
 
     path: Path
@@ -55,6 +57,7 @@ class WeightFile:
     arrays: dict[str, np.ndarray]
     ignored: tuple[str, ...] = ()
     chain: tuple[str, ...] | None = None
+    tied: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _MODELS_EXTRA = "pip install -e '.[models]'"
@@ -171,10 +174,16 @@ def _read_torch(path: Path) -> WeightFile:
     loaded = load_torch_file(path)
     arrays: dict[str, np.ndarray] = {}
     ignored: list[str] = []
+    tied: dict[str, str] = {}
+    seen: dict[tuple[Any, ...], str] = {}
 
     def walk(prefix: str, obj: Any) -> None:
         if isinstance(obj, torch.Tensor):
             t = obj.detach().cpu()
+            view = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+            if t.numel() and view in seen:
+                tied[prefix or path.stem] = seen[view]
+            seen.setdefault(view, prefix or path.stem)
             if t.dtype in (torch.bfloat16, torch.float16):
                 t = t.float()  # exact
             arrays[prefix or path.stem] = t.numpy()
@@ -188,7 +197,7 @@ def _read_torch(path: Path) -> WeightFile:
             ignored.append(prefix or path.stem)
 
     walk("", loaded)
-    return WeightFile(path, "torch", arrays, tuple(ignored))
+    return WeightFile(path, "torch", arrays, tuple(ignored), tied=tied)
 
 
 # --- NumPy --------------------------------------------------------------------------------------

@@ -122,3 +122,20 @@ def test_a_torch_state_dict_scan(tmp_path):
     assert rows["0.weight"].bound == "conv-at-size"
     assert rows["1.weight"].kind == "scale" and rows["1.running_var"].kind == "statistics"
     assert rows["1.num_batches_tracked"].kind == "integer" and scan.chain is None and scan.chain_upper is None
+
+
+def test_tied_weights_are_bounded_once(tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[torch]')")
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(40, 8)
+    head = torch.nn.Linear(8, 40, bias=False)
+    head.weight = emb.weight  # a language model's tied output layer
+    torch.save({"embed.weight": emb.weight, "head.weight": head.weight, "other": torch.ones(40, 8)},
+               tmp_path / "tied.pt")
+    wf = read_weights(tmp_path / "tied.pt")
+    assert wf.tied == {"head.weight": "embed.weight"}, wf.tied  # an equal but separate tensor is not tied
+    rows = _rows(scan_weights(wf))
+    assert rows["head.weight"].tied_to == "embed.weight" and rows["head.weight"].seconds == 0.0
+    assert (rows["head.weight"].lower, rows["head.weight"].upper) == (rows["embed.weight"].lower,
+                                                                        rows["embed.weight"].upper)
+    assert rows["head.weight"].kind == "embedding" and rows["other"].tied_to == ""

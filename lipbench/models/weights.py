@@ -169,9 +169,9 @@ def _read_torch(path: Path) -> WeightFile:
     head = _head(path, 8)
     if not (_is_zip(head) or head[:1] == b"\x80"):
         raise _not_what_it_says(path, "PyTorch (torch.save)", head)
+    loaded = load_torch_file(path)  # needs torch, so the import below cannot fail
     import torch
 
-    loaded = load_torch_file(path)
     arrays: dict[str, np.ndarray] = {}
     ignored: list[str] = []
     tied: dict[str, str] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -192,4 +193,14 @@ def test_a_missing_optional_reader_names_the_extra(tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # importing it now fails
     with pytest.raises(WeightFileError, match=r"reading .safetensors needs the safetensors package "
                                               r"\(`pip install -e '.\[models\]'`\)"):
+        read_weights(p)
+
+
+def test_a_pt_file_without_torch_names_the_extra(tmp_path, monkeypatch):
+    p = tmp_path / "w.pt"
+    with zipfile.ZipFile(p, "w") as zf:  # torch.save's container, so the suffix check passes
+        zf.writestr("w/data.pkl", b"")
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    with pytest.raises(WeightFileError, match=r"reading a PyTorch file needs the torch package "
+                                              r"\(`pip install -e '.\[torch\]'`\)"):
         read_weights(p)

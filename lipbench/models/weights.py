@@ -26,13 +26,13 @@ import dataclasses
 import json
 import struct
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["WeightFile", "WeightFileError", "read_weights", "load_torch_file", "FORMATS"]
+__all__ = ["WeightFile", "WeightFileError", "LazyArrays", "read_weights", "load_torch_file", "FORMATS"]
 
 
 class WeightFileError(ValueError):
@@ -44,7 +44,9 @@ class WeightFile:
     """The arrays of one file.
 
     path, format : the file and its reader's name (a key of :data:`FORMATS`).
-    arrays : name -> NumPy array, in the file's order.
+    arrays : name -> NumPy array, in the file's order; for safetensors and ``.pt`` files a
+        :class:`LazyArrays` that reads (and widens) each array when it is asked for, so a
+        checkpoint larger than memory can be scanned one array at a time.
     ignored : names of entries that are not arrays (a checkpoint's epoch, a config string).
     chain : for ``.mat`` files, the names of the dense layers of the ReLU chain, first layer first;
         ``None`` where the file does not say how its weights compose.
@@ -54,10 +56,26 @@ class WeightFile:
 
     path: Path
     format: str
-    arrays: dict[str, np.ndarray]
+    arrays: Mapping[str, np.ndarray]
     ignored: tuple[str, ...] = ()
     chain: tuple[str, ...] | None = None
     tied: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+class LazyArrays(Mapping[str, np.ndarray]):
+    """name -> array, each read by its loader on every access (nothing is kept)."""
+
+    def __init__(self, loaders: dict[str, Callable[[], np.ndarray]]) -> None:
+        self._loaders = loaders
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._loaders[name]()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
 
 
 _MODELS_EXTRA = "pip install -e '.[models]'"
@@ -93,7 +111,6 @@ def _read_safetensors(path: Path) -> WeightFile:
     head = _head(path, 9)
     if len(head) < 9 or head[8:9] != b"{":
         raise _not_what_it_says(path, "safetensors", head)
-    st_numpy = _need("safetensors.numpy", path, ".safetensors")
     header = _safetensors_header(path)
     dtypes = {k: v.get("dtype") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
     odd = {k: d for k, d in dtypes.items() if d not in _SAFETENSORS_NUMPY and d != "BF16"}
@@ -101,22 +118,25 @@ def _read_safetensors(path: Path) -> WeightFile:
         name, dtype = next(iter(odd.items()))
         raise WeightFileError(f"{path}: {len(odd)} tensors in a type NumPy cannot hold (e.g. {name!r}, {dtype}); "
                               "convert them to float16, bfloat16 or float32 first")
-    wide = {k for k, d in dtypes.items() if d == "BF16"}
+    _need("safetensors.numpy", path, ".safetensors")
+    safe_open = _need("safetensors", path, ".safetensors").safe_open
     try:
-        if not wide:
-            return WeightFile(path, "safetensors", dict(st_numpy.load_file(path)))
-        safe_open = _need("safetensors", path, ".safetensors").safe_open
-        arrays: dict[str, np.ndarray] = {}
-        with safe_open(str(path), framework="np") as fh:
-            for name in fh.keys():
-                arrays[name] = _bf16(path, header[name]) if name in wide else fh.get_tensor(name)
-    except (TypeError, ValueError, OSError) as exc:  # the Rust reader's own error is a subclass of neither
+        with safe_open(str(path), framework="np") as fh:  # checks the header against the file
+            names = list(fh.keys())
+    except Exception as exc:  # the Rust reader's SafetensorError derives from Exception alone
         raise WeightFileError(f"{path}: not a valid safetensors file ({exc})") from None
-    except Exception as exc:
-        if type(exc).__name__ == "SafetensorError":
-            raise WeightFileError(f"{path}: not a valid safetensors file ({exc})") from None
-        raise
-    return WeightFile(path, "safetensors", arrays)
+
+    def loader(name: str) -> Callable[[], np.ndarray]:
+        if dtypes[name] == "BF16":
+            return lambda: _bf16(path, header[name])
+
+        def load() -> np.ndarray:
+            with safe_open(str(path), framework="np") as fh:
+                return fh.get_tensor(name)
+
+        return load
+
+    return WeightFile(path, "safetensors", LazyArrays({name: loader(name) for name in names}))
 
 
 #: the safetensors dtypes ``safetensors.numpy`` reads (bfloat16 is widened here instead)
@@ -150,13 +170,15 @@ def _bf16(path: Path, entry: dict[str, Any]) -> np.ndarray:
 
 # --- PyTorch ------------------------------------------------------------------------------------
 
-def load_torch_file(path: str | Path) -> Any:
+def load_torch_file(path: str | Path, mmap: bool = False) -> Any:
     """What ``torch.save`` wrote, through ``torch.load(weights_only=True)`` on
-    the CPU: tensors and containers of them, nothing else is unpickled."""
+    the CPU: tensors and containers of them, nothing else is unpickled.
+    ``mmap``: map the tensors' storage from the file instead of reading it
+    (zip-format files only, the format of ``torch.save`` since PyTorch 1.6)."""
     p = Path(path)
     torch = _need("torch", p, "a PyTorch file", "pip install -e '.[torch]'")
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        return torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:  # the weights-only unpickler refuses anything but tensors and containers
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise WeightFileError(
@@ -169,10 +191,10 @@ def _read_torch(path: Path) -> WeightFile:
     head = _head(path, 8)
     if not (_is_zip(head) or head[:1] == b"\x80"):
         raise _not_what_it_says(path, "PyTorch (torch.save)", head)
-    loaded = load_torch_file(path)  # needs torch, so the import below cannot fail
+    loaded = load_torch_file(path, mmap=_is_zip(head))  # needs torch, so the import below cannot fail
     import torch
 
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Callable[[], np.ndarray]] = {}
     ignored: list[str] = []
     tied: dict[str, str] = {}
     seen: dict[tuple[Any, ...], str] = {}
@@ -184,9 +206,8 @@ def _read_torch(path: Path) -> WeightFile:
             if t.numel() and view in seen:
                 tied[prefix or path.stem] = seen[view]
             seen.setdefault(view, prefix or path.stem)
-            if t.dtype in (torch.bfloat16, torch.float16):
-                t = t.float()  # exact
-            arrays[prefix or path.stem] = t.numpy()
+            arrays[prefix or path.stem] = lambda: (t.float() if t.dtype in (torch.bfloat16, torch.float16)
+                                                   else t).numpy()  # the widening is exact
         elif isinstance(obj, dict):
             for k, v in obj.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
@@ -197,7 +218,7 @@ def _read_torch(path: Path) -> WeightFile:
             ignored.append(prefix or path.stem)
 
     walk("", loaded)
-    return WeightFile(path, "torch", arrays, tuple(ignored), tied=tied)
+    return WeightFile(path, "torch", LazyArrays(arrays), tuple(ignored), tied=tied)
 
 
 # --- NumPy --------------------------------------------------------------------------------------

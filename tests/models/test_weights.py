@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lipbench.models.weights import FORMATS, WeightFile, WeightFileError, read_weights
+from lipbench.models.weights import FORMATS, LazyArrays, WeightFile, WeightFileError, read_weights
 
 LIPSDP = Path(__file__).parent / "data" / "lipsdp" / "random_weights.mat"
 
@@ -203,4 +203,24 @@ def test_a_pt_file_without_torch_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
     with pytest.raises(WeightFileError, match=r"reading a PyTorch file needs the torch package "
                                               r"\(`pip install -e '.\[torch\]'`\)"):
+        read_weights(p)
+
+
+def test_arrays_are_read_when_asked_for(tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[torch]')")
+    w = torch.arange(6, dtype=torch.bfloat16).reshape(2, 3)
+    torch.save({"w": w}, tmp_path / "new.pt")
+    torch.save({"w": w}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)  # not mapped
+    for name in ("new.pt", "legacy.pt"):
+        wf = read_weights(tmp_path / name)
+        assert isinstance(wf.arrays, LazyArrays) and len(wf.arrays) == 1, name
+        assert wf.arrays["w"].dtype == np.float32 and np.array_equal(wf.arrays["w"], w.float().numpy()), name
+
+
+def test_a_truncated_safetensors_file_is_refused_when_read(tmp_path):
+    st = pytest.importorskip("safetensors.numpy", reason="safetensors is not installed (pip install -e '.[models]')")
+    p = tmp_path / "cut.safetensors"
+    st.save_file({"w": np.ones((64, 64), dtype=np.float32)}, p)
+    p.write_bytes(p.read_bytes()[:-100])
+    with pytest.raises(WeightFileError, match="not a valid safetensors file"):
         read_weights(p)

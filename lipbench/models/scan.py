@@ -21,6 +21,9 @@ kind           which arrays                                            bound (``
 ``other``      any other layout                                        none: the layout is not guessed
 =============  ======================================================  ==========================================
 
+An array that cannot be read as NumPy (a quantized or sparse tensor) is a row
+of kind ``unreadable`` with the reader's error.
+
 The conv rules: a kernel at stride 1 with zero padding ``k - 1`` on every
 side (the "full" convolution) and groups read as one (``C_in/groups``
 channels) contains every zero-padded convolution with that kernel on an
@@ -163,12 +166,19 @@ def scan_weights(weights: WeightFile, input_shape: Sequence[int] | None = None, 
     rows: list[ScanRow] = []
     done: dict[str, ScanRow] = {}
     n = len(weights.arrays)
-    for k, (name, a) in enumerate(weights.arrays.items(), 1):
+    for k, name in enumerate(weights.arrays, 1):
         if progress is not None:
             progress(k, n, name)
         first = weights.tied.get(name, "")
         if first in done:
             rows.append(dataclasses.replace(done[first], name=name, seconds=0.0, tied_to=first))
+            continue
+        try:
+            a = np.asarray(weights.arrays[name])
+        except (TypeError, ValueError, OSError) as exc:  # a type NumPy lacks (a quantized tensor), a short file
+            rows.append(ScanRow(name=name, kind="unreadable", shape=(), dtype="", lower=None, upper=None,
+                                certified=False, bound="none", seconds=0.0, reason="failed",
+                                detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
         if a.dtype == np.float16:
             a = a.astype(np.float32)  # exact

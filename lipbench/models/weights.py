@@ -206,8 +206,8 @@ def _read_torch(path: Path) -> WeightFile:
             if t.numel() and view in seen:
                 tied[prefix or path.stem] = seen[view]
             seen.setdefault(view, prefix or path.stem)
-            arrays[prefix or path.stem] = lambda: (t.float() if t.dtype in (torch.bfloat16, torch.float16)
-                                                   else t).numpy()  # the widening is exact
+            narrow = t.is_floating_point() and t.dtype not in (torch.float32, torch.float64)
+            arrays[prefix or path.stem] = lambda: (t.float() if narrow else t).numpy()  # widening is exact
         elif isinstance(obj, dict):
             for k, v in obj.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)

@@ -139,3 +139,16 @@ def test_tied_weights_are_bounded_once(tmp_path):
     assert (rows["head.weight"].lower, rows["head.weight"].upper) == (rows["embed.weight"].lower,
                                                                         rows["embed.weight"].upper)
     assert rows["head.weight"].kind == "embedding" and rows["other"].tied_to == ""
+
+
+def test_an_array_that_cannot_be_read_is_a_row_with_the_reason():
+    from lipbench.models.weights import LazyArrays
+
+    def broken() -> np.ndarray:
+        raise TypeError("quantized tensors have no NumPy view")
+
+    wf = WeightFile(Path("q.pt"), "torch", LazyArrays({"q.weight": broken, "w": lambda: np.eye(3)}))
+    rows = _rows(scan_weights(wf))
+    assert rows["q.weight"].kind == "unreadable" and rows["q.weight"].reason == "failed"
+    assert rows["q.weight"].detail == "quantized tensors have no NumPy view" and rows["w"].upper >= 1.0
+    assert [r.name for r in scan_weights(wf).rows] == ["w", "q.weight"]

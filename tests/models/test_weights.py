@@ -209,12 +209,14 @@ def test_a_pt_file_without_torch_names_the_extra(tmp_path, monkeypatch):
 def test_arrays_are_read_when_asked_for(tmp_path):
     torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[torch]')")
     w = torch.arange(6, dtype=torch.bfloat16).reshape(2, 3)
-    torch.save({"w": w}, tmp_path / "new.pt")
-    torch.save({"w": w}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)  # not mapped
+    f8 = torch.tensor([1.5, -2.0]).to(torch.float8_e4m3fn)
+    torch.save({"w": w, "f8": f8}, tmp_path / "new.pt")
+    torch.save({"w": w}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)  # not mapped, no float8
     for name in ("new.pt", "legacy.pt"):
         wf = read_weights(tmp_path / name)
-        assert isinstance(wf.arrays, LazyArrays) and len(wf.arrays) == 1, name
+        assert isinstance(wf.arrays, LazyArrays) and set(wf.arrays) <= {"w", "f8"}, name
         assert wf.arrays["w"].dtype == np.float32 and np.array_equal(wf.arrays["w"], w.float().numpy()), name
+    assert read_weights(tmp_path / "new.pt").arrays["f8"].tolist() == [1.5, -2.0]
 
 
 def test_a_truncated_safetensors_file_is_refused_when_read(tmp_path):

@@ -7,6 +7,9 @@ Subcommands:
   (a tensor, or one of a state_dict's by ``--key``); an array with
   more than two axes needs ``--stack`` (norms of its trailing matrices) or
   ``--conv H,W`` (the operator norm of the convolution with that kernel).
+* ``lipbench scan FILE [--input-shape C,H,W] [--json | --csv]`` -- every
+  weight of a checkpoint (safetensors, ``.pt``, ``.npz``, ONNX, LipSDP ``.mat``)
+  with a certified bound, largest first (:mod:`lipbench.cli_scan`).
 * ``lipbench compare FILE`` -- every method that applies, timed side by side on
   that matrix (:mod:`lipbench.compare`).
 * ``lipbench claims`` -- run the property suite and write the claims ledger.
@@ -35,6 +38,7 @@ __all__ = ["main", "build_parser", "load_matrix", "CLIError"]
 #: subcommands implemented in other modules: name -> (module, help)
 _PLUGINS = {
     "compare": ("lipbench.compare", "time every method that applies on a matrix, side by side"),
+    "scan": ("lipbench.cli_scan", "every weight of a checkpoint with a certified bound, largest first"),
     "claims": ("lipbench.claims", "run the property suite and write results/claims.md"),
     "report": ("lipbench.report", "turn saved benchmark runs into REPORT.md, CSV, PNG and HTML"),
 }

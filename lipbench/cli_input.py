@@ -1,7 +1,7 @@
 """What ``lipbench``'s commands read and write: a matrix from a ``.npy`` /
 ``.npz`` file (never through pickle) or a PyTorch ``.pt`` file (through
-``torch.load(weights_only=True)``, which unpickles tensors and containers
-only), the values of their flags, and JSON."""
+:func:`lipbench.models.weights.load_torch_file`: ``torch.load(weights_only=True)``,
+which unpickles tensors and containers only), the values of their flags, and JSON."""
 
 from __future__ import annotations
 
@@ -80,15 +80,14 @@ def _load_torch(p: Path, key: str | None) -> Any:
     """A tensor saved with ``torch.save``: the file's tensor, or one tensor
     of a state_dict chosen by ``key``.  The tensor is returned as it is (CPU),
     so the norm is computed by torch."""
+    from .models.weights import WeightFileError, load_torch_file
+
     try:
-        import torch
-    except ImportError:
-        raise CLIError(f"{p}: reading a .pt file needs PyTorch (pip install -e \".[torch]\")") from None
-    try:
-        loaded = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # the weights-only unpickler refuses anything but tensors and containers
-        raise CLIError(f"{p}: not a weights-only PyTorch file ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-                       ) from None
+        loaded = load_torch_file(p)  # needs torch, so the import below cannot fail
+    except WeightFileError as exc:
+        raise CLIError(str(exc)) from None
+    import torch
+
     if isinstance(loaded, torch.Tensor):
         if key is not None:
             raise CLIError(f"{p}: --key applies to a saved state_dict; this file holds a single tensor")

@@ -1,0 +1,1 @@
+"""Models in: weight files (:mod:`.weights`) and the per-weight scan (:mod:`.scan`)."""

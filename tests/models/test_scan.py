@@ -48,12 +48,13 @@ def test_brackets_contain_the_exact_sigma_and_are_certified():
     arrays = {"a": rng.standard_normal((200, 30)), "b.weight": rng.standard_normal((40, 90)).astype(np.float32),
               "embed.weight": rng.standard_normal((500, 16)).astype(np.float32),
               "half": rng.standard_normal((12, 7)).astype(np.float16)}
-    scan = scan_weights(_file(arrays), tol=1e-6)
+    tol = 1e-6
+    scan = scan_weights(_file(arrays), tol=tol)
     for name, W in arrays.items():
         r = _rows(scan)[name]
         exact = np.linalg.norm(W.astype(np.float64), 2)
         assert r.bound == "sigma" and r.certified, (name, r)
-        assert r.lower <= exact <= r.upper and (r.upper - r.lower) <= 1e-6 * r.upper, (name, r, exact)
+        assert r.lower <= exact <= r.upper and (r.upper - r.lower) <= tol * r.upper, (name, r, exact)
 
 
 def test_rows_are_sorted_by_upper_end_and_unbounded_rows_come_last():

@@ -1,0 +1,27 @@
+"""Models in: ONNX graphs into one graph representation that :mod:`lipbench.lipschitz` bounds.
+
+* :class:`Graph` -- lipschitz layers joined by chains, residual sums and concatenations,
+  with a NumPy forward pass and the product rung (:mod:`.graph`);
+* :func:`graph_ladder` -- the bound ladder on a graph (a chain gets every rung of
+  :func:`lipbench.lipschitz.lipschitz_ladder`);
+* :func:`import_onnx` -- an ONNX file into a :class:`Graph` with the ``onnx`` package
+  alone (``pip install 'lipbench[models]'``); imported lazily, so ``lipbench.models``
+  loads without onnx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import Graph, Node, NotGloballyLipschitz
+from .graph_ladder import graph_ladder
+from .graph_layers import ConstantOp, Pad
+
+__all__ = ["Graph", "Node", "NotGloballyLipschitz", "graph_ladder", "ConstantOp", "Pad", "import_onnx"]
+
+
+def import_onnx(model: Any, *, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """See :func:`lipbench.models.onnx_import.import_onnx` (needs the ``onnx`` package)."""
+    from .onnx_import import import_onnx as _import
+
+    return _import(model, input_shape=input_shape)

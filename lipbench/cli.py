@@ -7,6 +7,8 @@ Subcommands:
   (a tensor, or one of a state_dict's by ``--key``); an array with
   more than two axes needs ``--stack`` (norms of its trailing matrices) or
   ``--conv H,W`` (the operator norm of the convolution with that kernel).
+* ``lipbench lipschitz FILE.onnx`` -- the bound ladder on an imported network
+  (:mod:`lipbench.models.lipschitz_cli`).
 * ``lipbench compare FILE`` -- every method that applies, timed side by side on
   that matrix (:mod:`lipbench.compare`).
 * ``lipbench claims`` -- run the property suite and write the claims ledger.
@@ -34,6 +36,7 @@ __all__ = ["main", "build_parser", "load_matrix", "CLIError"]
 
 #: subcommands implemented in other modules: name -> (module, help)
 _PLUGINS = {
+    "lipschitz": ("lipbench.models.lipschitz_cli", "bounds on the Lipschitz constant of an ONNX network"),
     "compare": ("lipbench.compare", "time every method that applies on a matrix, side by side"),
     "claims": ("lipbench.claims", "run the property suite and write results/claims.md"),
     "report": ("lipbench.report", "turn saved benchmark runs into REPORT.md, CSV, PNG and HTML"),

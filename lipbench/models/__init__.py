@@ -6,7 +6,9 @@
   :func:`lipbench.lipschitz.lipschitz_ladder`);
 * :func:`import_onnx` -- an ONNX file into a :class:`Graph` with the ``onnx`` package
   alone (``pip install 'lipbench[models]'``); imported lazily, so ``lipbench.models``
-  loads without onnx.
+  loads without onnx;
+* :func:`import_torch` -- a PyTorch ``nn.Module`` (eval mode) into a :class:`Graph`
+  through ``torch.fx``, given the input shape.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .graph import Graph, Node, NotGloballyLipschitz
 from .graph_ladder import graph_ladder
 from .graph_layers import ConstantOp, Pad
 
-__all__ = ["Graph", "Node", "NotGloballyLipschitz", "graph_ladder", "ConstantOp", "Pad", "import_onnx"]
+__all__ = ["Graph", "Node", "NotGloballyLipschitz", "graph_ladder", "ConstantOp", "Pad", "import_onnx", "import_torch"]
 
 
 def import_onnx(model: Any, *, input_shape: tuple[int, ...] | None = None) -> Graph:
@@ -25,3 +27,10 @@ def import_onnx(model: Any, *, input_shape: tuple[int, ...] | None = None) -> Gr
     from .onnx_import import import_onnx as _import
 
     return _import(model, input_shape=input_shape)
+
+
+def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
+    """See :func:`lipbench.models.torch_import.import_torch` (needs torch)."""
+    from .torch_import import import_torch as _import
+
+    return _import(module, input_shape)

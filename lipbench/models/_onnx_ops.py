@@ -213,7 +213,8 @@ def _gemm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     B = np.asarray(B, dtype=np.float64)
     W = B if attrs.get("transB", 0) else B.T  # (n_out, n_in)
     alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
-    if alpha != 1.0:
+    exact_scale = alpha != 0.0 and math.frexp(alpha)[0] in (0.5, -0.5)  # a power of two: alpha W is exact
+    if exact_scale:
         W = alpha * W
     b = None
     if len(node.input) > 2 and node.input[2]:
@@ -224,7 +225,21 @@ def _gemm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
         if C.ndim == 2 and C.shape[0] != 1:
             raise Refuse(f"C of shape {C.shape} differs per sample; only a bias shared by the batch is supported")
         b = beta * np.broadcast_to(C.reshape(-1) if C.ndim == 2 else C, (W.shape[0],))
-    return _dense(node, name, x, W, b, ctx)
+    if exact_scale:
+        return _dense(node, name, x, W, b, ctx)
+    # alpha W would be rounded: Dense(W), then x alpha (constant |alpha|), then the bias
+    out = node.output[0]
+    t = f"{out}::product"
+    dense = _dense(node, f"{name}::matmul", x, W, None, ctx)[0]
+    ctx.shapes[t] = ctx.shapes.pop(out)
+    nodes = [Node(dense.name, "Gemm", "layer", dense.inputs, t, dense.layer)]
+    steps = [("mul", alpha, f"{out}::scaled" if b is not None else out)] + ([("add", b, out)] if b is not None else [])
+    for kind, c, dest in steps:
+        ctx.shapes[dest] = ctx.shapes[t]
+        layer = ConstantOp(kind, np.asarray(c), ctx.shapes[t])
+        nodes.append(Node(f"{name}::{kind}", "Gemm", "layer", (t,), dest, layer))
+        t = dest
+    return nodes
 
 
 def _matmul(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:

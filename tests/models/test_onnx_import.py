@@ -90,6 +90,23 @@ def test_mlp_784_50_10_matches_reference_and_is_a_chain():
     assert ladder.best_lower <= ladder.best_certified_upper <= ladder.product
 
 
+@pytest.mark.parametrize("alpha,bias", [(0.3, True), (0.3, False), (2.0, True), (-0.7, True)])
+def test_gemm_alpha_is_scaled_exactly(alpha, bias):
+    """A power-of-two alpha scales the weight exactly; any other stays a separate factor |alpha|."""
+    rng = np.random.default_rng(13)
+    W = f32(rng, 4, 6)
+    inits = [const("W", W)] + ([const("C", f32(rng, 1, 4))] if bias else [])
+    node = helper.make_node("Gemm", ["x", "W"] + (["C"] if bias else []), ["y"], name="fc", transB=1, alpha=alpha,
+                            beta=0.5)
+    m = model([node], ["N", 6], None, inits)
+    g = import_onnx(m)
+    x = f32(rng, 3, 6)
+    assert_matches(g(x.astype(np.float64)), reference(m, x), f"alpha={alpha}")
+    exact = abs(float(np.float32(alpha))) * float(np.linalg.norm(W.astype(np.float64), 2))
+    assert exact <= g.product_bound() <= exact * (1 + 1e-12)
+    assert len(g.nodes) == (1 if alpha == 2.0 else 2 + bias)
+
+
 def test_matmul_add_becomes_a_dense_layer_with_bias():
     rng = np.random.default_rng(1)
     m = mlp(rng, (12, 7, 3), matmul=True)

@@ -17,7 +17,7 @@ from ..lipschitz.conv_layer import Conv
 from ..lipschitz.layers import ActivationLayer, Dense
 from ..lipschitz.pooling import AvgPool, MaxPool
 from .graph import Node
-from .graph_layers import ConstantOp, Pad
+from .graph_layers import ConstantOp, Pad, Permute, PReLU
 
 __all__ = ["SUPPORTED_OPS", "needed", "attributes", "shape_of", "Context", "Refuse"]
 
@@ -34,6 +34,7 @@ class Context:
     onnx_producer: dict[str, Any]           # ONNX node computing each tensor
     consumers: dict[str, int]               # how many ONNX nodes (and graph outputs) read each tensor
     graph_constants: dict[str, np.ndarray]  # per-sample constants that concat nodes read
+    opset: int = 0                          # the default domain's opset version
 
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name)
@@ -191,6 +192,28 @@ def _squeeze(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     if 0 in axes:
         raise Refuse("moves the batch axis (axis 0)")
     return _unary(node, name, None, ctx, tuple(full[1:]))
+
+
+def _transpose(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
+    x = _one_dynamic(node, ctx)
+    rank = len(ctx.shapes[x]) + 1
+    perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
+    if perm[0] != 0:
+        raise Refuse(f"perm={perm} moves the batch axis")
+    layer = Permute(ctx.shapes[x], tuple(p - 1 for p in perm[1:]))
+    return _unary(node, name, layer, ctx, layer.output_shape)
+
+
+def _prelu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
+    x = _one_dynamic(node, ctx)
+    slope = ctx.const(node.input[1])
+    if slope is None:
+        raise Refuse("needs constant slopes")
+    shape = ctx.shapes[x]
+    if ctx.opset < 7 and np.ndim(slope) == 1 and np.size(slope) == shape[0] > 1:  # opset 6: one slope per channel
+        slope = np.reshape(slope, (shape[0],) + (1,) * (len(shape) - 1))
+    per_sample = _per_sample_constant(slope, shape)  # from opset 7: broadcast against (batch, ...)
+    return _unary(node, name, PReLU(per_sample, ctx.shapes[x]), ctx)
 
 
 def _dense(node: Any, name: str, x: str, W: np.ndarray, b: np.ndarray | None, ctx: Context) -> list[Node]:
@@ -517,7 +540,7 @@ SUPPORTED_OPS: dict[str, Handler] = {
     "HardSigmoid": _hard_sigmoid, "HardSwish": _hard_swish, "Gelu": _gelu, "Clip": _clip,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_avg, "Pad": _pad,
     "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze, "Unsqueeze": _squeeze,
-    "Identity": _identity, "Dropout": _identity,
+    "Identity": _identity, "Dropout": _identity, "Transpose": _transpose, "PRelu": _prelu,
     "Add": _arith, "Sub": _arith, "Mul": _arith, "Div": _arith, "Concat": _concat,
 }
 
@@ -525,10 +548,8 @@ SUPPORTED_OPS: dict[str, Handler] = {
 #: what an op the importer has no handler for would need, for the error message
 _NEEDS = {
     "ConvTranspose": "a transposed-convolution layer in the graph (the operator norm exists: conv_operator_norm)",
-    "PRelu": "a per-channel leaky ReLU layer (constant max(1, max |slope|))",
     "Softmax": "a softmax layer along its axis, with a derived constant",
     "LogSoftmax": "a log-softmax layer along its axis, with a derived constant",
-    "Transpose": "a permutation layer (constant 1)",
     "LayerNormalization": "the eps-dominated constant |gamma| / sqrt(eps) (not globally Lipschitz otherwise)",
     "Erf": "fusing the exporter's GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))",
     "Gather": "an embedding layer (a row lookup is not Lipschitz in the index); a Gather of constants folds",

@@ -7,7 +7,12 @@ sample) and offers ``__call__``, ``jacobian`` and a certified ``lipschitz_upper`
   ``x / c`` with a constant ``c`` broadcast to the input's shape: a diagonal affine
   map, constant 1 for a shift and ``max |c|`` (``max 1/|c|`` for a quotient) for a scale;
 * :class:`Pad` -- constant padding of the spatial axes (any begin/end widths, any
-  fill value): an isometric embedding plus a constant, so its constant is exactly 1.
+  fill value): an isometric embedding plus a constant, so its constant is exactly 1;
+* :class:`Permute` -- a permutation of the per-sample axes (ONNX ``Transpose``): it
+  only reorders entries, so its constant is exactly 1;
+* :class:`PReLU` -- ``x`` where ``x > 0``, ``slope * x`` elsewhere, with slopes
+  broadcast per entry (per channel): a diagonal map with entries 1 or the slope on
+  each region, so the constant is ``max(1, max |slope|)``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from .._rounding import up
 from ..lipschitz.layers import check_input
 
-__all__ = ["ConstantOp", "Pad", "CONSTANT_OPS"]
+__all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS"]
 
 #: the elementwise operations with a constant; ``rsub`` is ``c - x``
 CONSTANT_OPS = ("add", "sub", "rsub", "mul", "div")
@@ -157,5 +162,93 @@ class Pad:
 
     def lipschitz_upper(self) -> float:
         return 1.0
+
+    lipschitz_exact = lipschitz_upper
+
+
+@dataclass(frozen=True)
+class Permute:
+    """``x -> transpose(x, perm)`` on inputs of shape ``input_shape`` (``perm`` over the per-sample axes)."""
+
+    input_shape: tuple[int, ...]
+    perm: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape, perm = tuple(int(s) for s in self.input_shape), tuple(int(p) for p in self.perm)
+        if sorted(perm) != list(range(len(shape))):
+            raise ValueError(f"perm must be a permutation of the {len(shape)} per-sample axes; got {perm}")
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "perm", perm)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return tuple(self.input_shape[p] for p in self.perm)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    out_features = in_features
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        rows = np.atleast_2d(a).reshape(-1, *self.input_shape)
+        y = rows.transpose(0, *(p + 1 for p in self.perm)).reshape(rows.shape[0], -1)
+        return y.reshape(-1) if a.ndim == 1 else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        idx = self(np.arange(self.in_features, dtype=np.float64)).astype(np.int64)
+        J = np.zeros((self.out_features, self.in_features))
+        J[np.arange(self.out_features), idx] = 1.0
+        return J
+
+    def lipschitz_upper(self) -> float:
+        return 1.0
+
+    lipschitz_exact = lipschitz_upper
+
+
+@dataclass(frozen=True)
+class PReLU:
+    """``x -> where(x > 0, x, slope * x)`` with ``slope`` broadcast to ``shape``."""
+
+    slope: np.ndarray
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.shape)
+        s = np.asarray(self.slope, dtype=np.float64)
+        try:
+            s = np.broadcast_to(s, shape).copy()
+        except ValueError:
+            raise ValueError(f"slopes of shape {np.shape(self.slope)} do not broadcast to {shape}") from None
+        if not np.all(np.isfinite(s)):
+            raise ValueError("slope contains NaN or inf")
+        object.__setattr__(self, "slope", s)
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.shape))
+
+    out_features = in_features
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        return np.where(a > 0, a, self.slope.reshape(-1) * a)
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        return np.diag(np.where(a > 0, 1.0, self.slope.reshape(-1)))
+
+    def lipschitz_upper(self) -> float:
+        """``max(1, max |slope|)``: on a segment from x to y each entry is piecewise linear
+        with slopes 1 and s_i, so |f_i(x) - f_i(y)| <= max(1, |s_i|) |x_i - y_i|."""
+        return max(1.0, float(np.max(np.abs(self.slope)))) if self.slope.size else 1.0
 
     lipschitz_exact = lipschitz_upper

@@ -86,7 +86,7 @@ def import_onnx(model: Any, *, input_shape: tuple[int, ...] | None = None) -> Gr
             consumers[t] = consumers.get(t, 0) + 1
     for o in g.output:
         consumers[o.name] = consumers.get(o.name, 0) + 1
-    ctx = Context({x.name: tuple(int(s) for s in input_shape)}, consts, {}, {}, consumers, {})
+    ctx = Context({x.name: tuple(int(s) for s in input_shape)}, consts, {}, {}, consumers, {}, opsets.get("", 0))
     nodes: list[Node] = []
     problems: list[tuple[str, str, str]] = []
     for i, node in enumerate(g.node):

@@ -10,6 +10,7 @@ import pytest
 from lipbench.lipschitz import ActivationLayer, Dense, activation, lipschitz_ladder
 from lipbench.models import ConstantOp, Graph, Node, NotGloballyLipschitz, Pad, graph_ladder
 from lipbench.models.graph_ladder import sampled_lower_bound
+from lipbench.models.graph_layers import Permute, PReLU
 
 EPS = np.finfo(np.float64).eps
 
@@ -161,3 +162,23 @@ def test_pad_is_an_isometry_plus_a_constant():
     np.testing.assert_array_equal(J.T @ J, np.eye(12))  # columns orthonormal: sigma = 1 exactly
     np.testing.assert_array_equal(layer(x) - layer(np.zeros(12)), J @ x)
     assert layer.lipschitz_upper() == 1.0
+
+
+def test_permute_is_a_permutation():
+    layer = Permute((2, 3, 4), (2, 0, 1))
+    x = np.arange(24.0)
+    np.testing.assert_array_equal(layer(x), x.reshape(2, 3, 4).transpose(2, 0, 1).ravel())
+    J = layer.jacobian(x)
+    np.testing.assert_array_equal(J @ x, layer(x))
+    np.testing.assert_array_equal(J.T @ J, np.eye(24))
+    assert layer.output_shape == (4, 2, 3) and layer.lipschitz_upper() == 1.0
+    with pytest.raises(ValueError, match="permutation"):
+        Permute((2, 3), (0, 0))
+
+
+def test_prelu_constant_is_the_largest_slope_or_one():
+    layer = PReLU(np.array([[0.5], [-3.0]]), (2, 3))
+    x = np.array([1.0, -1.0, 2.0, -2.0, 0.5, 3.0])
+    np.testing.assert_array_equal(layer(x), [1.0, -0.5, 2.0, 6.0, 0.5, 3.0])
+    assert layer.lipschitz_upper() == 3.0 == float(np.linalg.norm(layer.jacobian(x), 2))
+    assert PReLU(np.float64(0.25), (4,)).lipschitz_upper() == 1.0

@@ -37,13 +37,14 @@ IMPORTED = [
     "test_Conv3d_no_bias", "test_Conv3d_stride", "test_Conv3d_stride_padding", "test_ELU", "test_LeakyReLU",
     "test_LeakyReLU_with_negval", "test_Linear", "test_Linear_no_bias", "test_MaxPool1d", "test_MaxPool1d_stride",
     "test_MaxPool3d", "test_MaxPool3d_stride", "test_ReLU", "test_SELU", "test_Sigmoid", "test_Softplus",
-    "test_Tanh", "test_ZeroPad2d",
+    "test_Tanh", "test_ZeroPad2d", "test_PReLU_1d", "test_PReLU_1d_multiparam", "test_PReLU_2d",
+    "test_PReLU_2d_multiparam", "test_PReLU_3d", "test_PReLU_3d_multiparam", "test_PixelShuffle",
 ]
 
 #: PyTorch-exported models the importer refuses, with the op named in the refusal
 REFUSED = {
-    "test_ConvTranspose2d": "ConvTranspose", "test_PReLU_2d": "PRelu", "test_Softmax": "Softmax",
-    "test_LogSoftmax": "LogSoftmax", "test_PixelShuffle": "Transpose", "test_Embedding": "Gather",
+    "test_ConvTranspose2d": "ConvTranspose", "test_Softmax": "Softmax",
+    "test_LogSoftmax": "LogSoftmax", "test_Embedding": "Gather",
     "test_MaxPool2d": "MaxPool pads with -inf", "test_MaxPool1d_stride_padding_dilation": "dilations=[10]",
     "test_ReflectionPad2d": "mode='reflect'", "test_ReplicationPad2d": "mode='edge'", "test_GLU": "Split",
     "test_Softsign": "Abs",
@@ -64,7 +65,8 @@ def test_pytorch_converted_models_reproduce_their_outputs(case):
     g = import_onnx(m)
     X = x.reshape(x.shape[0], -1).astype(np.float64)
     assert_matches(g(X), y, case)
-    assert_matches(g(X), reference(m, x), f"{case} vs onnx.reference")
+    if not case.endswith("_multiparam"):  # opset 6's per-channel PRelu slopes: onnx.reference broadcasts numpy-style
+        assert_matches(g(X), reference(m, x), f"{case} vs onnx.reference")
     bound = g.product_bound()
     low = sampled_lower_bound(g, n_samples=8)
     assert low <= bound, (case, low, bound)
@@ -274,15 +276,25 @@ def test_attention_like_matmul_is_named():
     rng = np.random.default_rng(11)
     nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[0, 2, 1]),
              helper.make_node("MatMul", ["x", "xt"], ["y"], name="scores")]
-    with pytest.raises(UnsupportedModel, match="'t' \\(Transpose\\)"):
-        import_onnx(model(nodes, ["N", 3, 4], None))
-    nodes = [helper.make_node("Relu", ["x"], ["r"], name="r"), helper.make_node("MatMul", ["x", "r"], ["y"], name="qk")]
-    m = model(nodes, ["N", 3, 3], None)
+    m = model(nodes, ["N", 3, 4], None)
     g = import_onnx(m)
-    x = f32(rng, 2, 3, 3)
-    assert_matches(g(x.reshape(2, -1).astype(np.float64)), reference(m, x), "matmul")
-    with pytest.raises(NotGloballyLipschitz, match="node 'qk' \\(MatMul\\): a matrix product"):
+    x = f32(rng, 2, 3, 4)
+    assert_matches(g(x.reshape(2, -1).astype(np.float64)), reference(m, x), "x x^T")
+    with pytest.raises(NotGloballyLipschitz, match="node 'scores' \\(MatMul\\): a matrix product"):
         graph_ladder(g)
+    with pytest.raises(UnsupportedModel, match="'t' \\(Transpose\\): perm=\\[1, 0, 2\\] moves the batch axis"):
+        import_onnx(model([helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[1, 0, 2])], ["N", 3, 4], None))
+
+
+def test_transpose_and_prelu_match_reference():
+    rng = np.random.default_rng(14)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="t", perm=[0, 3, 1, 2]),
+             helper.make_node("PRelu", ["t", "slope"], ["y"], name="prelu")]
+    m = model(nodes, ["N", 2, 3, 4], None, [const("slope", np.float32([[[0.1]], [[-2.5]], [[0.3]], [[1.0]]]))])
+    g = import_onnx(m)
+    x = f32(rng, 3, 2, 3, 4)
+    assert_matches(g(x.reshape(3, -1).astype(np.float64)), reference(m, x), "transpose + prelu")
+    assert g.product_bound() == 2.5
 
 
 def test_every_unsupported_node_is_named_at_once():

@@ -45,6 +45,11 @@ __all__ = [
     "softplus",
     "elu",
     "gelu",
+    "selu",
+    "hard_sigmoid",
+    "hard_swish",
+    "silu",
+    "clip",
     "numerical_sup_abs_derivative",
 ]
 
@@ -223,6 +228,103 @@ def gelu() -> Activation:
                       proven_upper=gelu_sup_upper())
 
 
+def selu(alpha: float = 1.6732632423543772, gamma: float = 1.0507009873554805) -> Activation:
+    """gamma x for x > 0, gamma alpha (exp(x) - 1) otherwise (ONNX's defaults, in float64);
+    g' = gamma or gamma alpha exp(x), so the constant is gamma max(1, alpha) (alpha >= 0),
+    reached at 0+ or 0-; its layer uses the exact product rounded up."""
+    from fractions import Fraction
+
+    alpha, gamma = float(alpha), float(gamma)
+    if not (math.isfinite(alpha) and alpha >= 0 and math.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"selu needs finite alpha >= 0 and gamma > 0; got alpha={alpha}, gamma={gamma}")
+    return Activation(f"selu(alpha={alpha:g}, gamma={gamma:g})",
+                      lambda x: gamma * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))),
+                      lambda x: gamma * np.where(np.asarray(x) > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))), None,
+                      kink_values=(1.0, 0.0), limits=(0.0, gamma), params={"alpha": alpha, "gamma": gamma},
+                      proven_upper=up(Fraction(gamma) * max(Fraction(1), Fraction(alpha))))
+
+
+def hard_sigmoid(alpha: float = 0.2, beta: float = 0.5) -> Activation:
+    """max(0, min(1, alpha x + beta)) (ONNX's HardSigmoid); g' = alpha between the kinks, 0 outside:
+    constant |alpha|."""
+    alpha, beta = float(alpha), float(beta)
+    if not (math.isfinite(alpha) and alpha != 0 and math.isfinite(beta)):
+        raise ValueError(f"hard_sigmoid needs a finite non-zero alpha and a finite beta; got {alpha}, {beta}")
+    inside = (0.5 - beta) / alpha  # where alpha x + beta = 1/2
+    return Activation(f"hard_sigmoid(alpha={alpha:g}, beta={beta:g})",
+                      lambda x: np.clip(alpha * x + beta, 0.0, 1.0),
+                      lambda x: np.where((alpha * np.asarray(x) + beta > 0) & (alpha * np.asarray(x) + beta < 1),
+                                         alpha, 0.0), None,
+                      kink_values=(inside,), limits=(0.0, 0.0), params={"alpha": alpha, "beta": beta})
+
+
+def hard_swish(alpha: float = 1.0 / 6.0, beta: float = 0.5) -> Activation:
+    """x max(0, min(1, alpha x + beta)) (ONNX's HardSwish, alpha = 1/6, beta = 1/2), alpha > 0.
+
+    Between the kinks g = x (alpha x + beta), g' = 2 alpha x + beta, monotone: at the
+    lower kink (alpha x + beta = 0) it is -beta, at the upper one (alpha x + beta = 1) it is
+    2 - beta, whatever alpha is; outside, g' is 0 and 1.  So the constant is
+    max(1, |beta|, |2 - beta|), 3/2 for the defaults (approached at x -> 3-), exact in floats."""
+    alpha, beta = float(alpha), float(beta)
+    if not (math.isfinite(alpha) and alpha > 0 and math.isfinite(beta)):
+        raise ValueError(f"hard_swish needs a finite alpha > 0 and a finite beta; got {alpha}, {beta}")
+    bound = max(1.0, abs(beta), abs(2.0 - beta))
+
+    def d(x: np.ndarray) -> np.ndarray:
+        z = alpha * np.asarray(x) + beta
+        return np.where(z < 0, 0.0, np.where(z > 1, 1.0, 2.0 * alpha * np.asarray(x) + beta))  # kinks: inner side
+
+    return Activation(f"hard_swish(alpha={alpha:g}, beta={beta:g})", lambda x: x * np.clip(alpha * x + beta, 0.0, 1.0),
+                      d, None, kink_values=((1.0 - beta) / alpha, -beta / alpha), limits=(0.0, 1.0),
+                      params={"alpha": alpha, "beta": beta},
+                      proven_upper=None if bound == 1.0 else bound)
+
+
+def silu_sup_upper() -> float:
+    """A proven (loose) upper bound on SiLU's constant: with s = sigmoid(x),
+    g' = s + x s (1 - s).  For x >= 0, s <= 1 and x s (1 - s) <= x e^{-x} <= 1/e;
+    for x < 0, s < 1/2, |x| s <= |x| e^{-|x|} <= 1/e and 1 - s <= 1, so |g'| < 1/2 + 1/e.
+    Hence sup |g'| <= 1 + 1/e, bounded here with 1/e <= 0.36787944117144234 (the
+    alternating series to n = 20) and rounded up once."""
+    from fractions import Fraction
+
+    e_inv = sum((Fraction((-1) ** n, math.factorial(n)) for n in range(0, 21)), Fraction(0))  # last term positive
+    return up(1 + e_inv)
+
+
+def silu() -> Activation:
+    """x sigmoid(x) (SiLU, swish); g' = s (1 + x (1 - s)), g'' = s (1 - s)(2 + x (1 - 2 s)):
+    critical point near 2.3994, constant ~1.0998 (a floating-point evaluation); its layer
+    uses :func:`silu_sup_upper`, 1 + 1/e, proven but 24% looser."""
+
+    def d(x: np.ndarray) -> np.ndarray:
+        s = _sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
+
+    def d2(x: np.ndarray) -> np.ndarray:
+        s = _sigmoid(x)
+        return s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
+
+    return Activation("silu", lambda x: x * _sigmoid(x), d, d2, critical_brackets=((1.0, 4.0), (-4.0, -1.0)),
+                      limits=(0.0, 1.0), proven_upper=silu_sup_upper())
+
+
+def clip(lo: float = -math.inf, hi: float = math.inf) -> Activation:
+    """min(max(x, lo), hi), lo <= hi; slope 1 between, 0 outside: constant 1 (0 when lo == hi)."""
+    lo, hi = float(lo), float(hi)
+    if math.isnan(lo) or math.isnan(hi) or lo > hi:
+        raise ValueError(f"clip needs lo <= hi; got lo={lo}, hi={hi}")
+    if lo == hi:
+        inside = lo
+    elif math.isfinite(lo) and math.isfinite(hi):
+        inside = lo / 2 + hi / 2
+    else:
+        inside = lo + 1.0 if math.isfinite(lo) else (hi - 1.0 if math.isfinite(hi) else 0.0)
+    return Activation(f"clip(lo={lo:g}, hi={hi:g})", lambda x: np.minimum(np.maximum(x, lo), hi),
+                      lambda x: np.where((np.asarray(x) > lo) & (np.asarray(x) < hi), 1.0, 0.0), None,
+                      kink_values=(inside,), limits=(0.0, 0.0), params={"lo": lo, "hi": hi})
+
+
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "relu": relu,
     "leaky_relu": leaky_relu,
@@ -233,6 +335,11 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "softplus": softplus,
     "elu": elu,
     "gelu": gelu,
+    "selu": selu,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_swish": hard_swish,
+    "silu": silu,
+    "clip": clip,
 }
 
 

@@ -1,1 +1,39 @@
-"""Models in: weight files (:mod:`.weights`) and the per-weight scan (:mod:`.scan`)."""
+"""Models in: ONNX graphs and PyTorch modules into one graph representation
+that :mod:`lipbench.lipschitz` bounds, and weight files for the per-weight scan.
+
+* :class:`Graph` -- lipschitz layers joined by chains, residual sums and concatenations,
+  with a NumPy forward pass and the product rung (:mod:`.graph`);
+* :func:`graph_ladder` -- the bound ladder on a graph (a chain gets every rung of
+  :func:`lipbench.lipschitz.lipschitz_ladder`);
+* :func:`import_onnx` -- an ONNX file into a :class:`Graph` with the ``onnx`` package
+  alone (``pip install 'lipbench[models]'``); imported lazily, so ``lipbench.models``
+  loads without onnx;
+* :func:`import_torch` -- a PyTorch ``nn.Module`` (eval mode) into a :class:`Graph`
+  through ``torch.fx``, given the input shape;
+* :mod:`.weights` and :mod:`.scan` -- every array of a weight file (safetensors,
+  ``.pt``, ``.npz``, ONNX, LipSDP ``.mat``) and its certified bound (``lipbench scan``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import Graph, Node, NotGloballyLipschitz
+from .graph_ladder import graph_ladder
+from .graph_layers import ConstantOp, Pad
+
+__all__ = ["Graph", "Node", "NotGloballyLipschitz", "graph_ladder", "ConstantOp", "Pad", "import_onnx", "import_torch"]
+
+
+def import_onnx(model: Any, *, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """See :func:`lipbench.models.onnx_import.import_onnx` (needs the ``onnx`` package)."""
+    from .onnx_import import import_onnx as _import
+
+    return _import(model, input_shape=input_shape)
+
+
+def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
+    """See :func:`lipbench.models.torch_import.import_torch` (needs torch)."""
+    from .torch_import import import_torch as _import
+
+    return _import(module, input_shape)

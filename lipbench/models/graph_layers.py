@@ -1,0 +1,254 @@
+"""Small layers that imported graphs need beside :mod:`lipbench.lipschitz`'s own.
+
+Each works, like the others, on a flattened ``(C, *spatial)`` input (one row per
+sample) and offers ``__call__``, ``jacobian`` and a certified ``lipschitz_upper``:
+
+* :class:`ConstantOp` -- elementwise ``x + c``, ``x - c``, ``c - x``, ``x * c``,
+  ``x / c`` with a constant ``c`` broadcast to the input's shape: a diagonal affine
+  map, constant 1 for a shift and ``max |c|`` (``max 1/|c|`` for a quotient) for a scale;
+* :class:`Pad` -- constant padding of the spatial axes (any begin/end widths, any
+  fill value): an isometric embedding plus a constant, so its constant is exactly 1;
+* :class:`Permute` -- a permutation of the per-sample axes (ONNX ``Transpose``): it
+  only reorders entries, so its constant is exactly 1;
+* :class:`PReLU` -- ``x`` where ``x > 0``, ``slope * x`` elsewhere, with slopes
+  broadcast per entry (per channel): a diagonal map with entries 1 or the slope on
+  each region, so the constant is ``max(1, max |slope|)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .._rounding import up
+from ..lipschitz.layers import check_input
+
+__all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS"]
+
+#: the elementwise operations with a constant; ``rsub`` is ``c - x``
+CONSTANT_OPS = ("add", "sub", "rsub", "mul", "div")
+
+
+@dataclass(frozen=True)
+class ConstantOp:
+    """``x -> x (op) c`` elementwise on inputs of shape ``shape``; ``c`` broadcasts to ``shape``."""
+
+    op: str
+    constant: np.ndarray
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.op not in CONSTANT_OPS:
+            raise ValueError(f"op must be one of {CONSTANT_OPS}; got {self.op!r}")
+        shape = tuple(int(s) for s in self.shape)
+        c = np.asarray(self.constant, dtype=np.float64)
+        try:
+            c = np.broadcast_to(c, shape).copy()
+        except ValueError:
+            raise ValueError(f"the constant of shape {c.shape} does not broadcast to the input's shape {shape} "
+                             f"without changing it") from None
+        if not np.all(np.isfinite(c)):
+            raise ValueError("the constant contains NaN or inf")
+        if self.op == "div" and np.any(c == 0):
+            raise ValueError("division by a constant that has a zero entry")
+        object.__setattr__(self, "constant", c)
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.shape))
+
+    out_features = in_features
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        c = self.constant.reshape(-1)
+        if self.op == "add":
+            return a + c
+        if self.op == "sub":
+            return a - c
+        if self.op == "rsub":
+            return c - a
+        if self.op == "mul":
+            return a * c
+        return a / c
+
+    def scale(self) -> np.ndarray:
+        """The diagonal of the Jacobian (computed; 1/c rounded for a quotient)."""
+        c = self.constant.reshape(-1)
+        if self.op in ("add", "sub"):
+            return np.ones_like(c)
+        if self.op == "rsub":
+            return -np.ones_like(c)
+        return c.copy() if self.op == "mul" else 1.0 / c
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        return np.diag(self.scale())
+
+    def lipschitz_upper(self) -> float:
+        """1 for a shift, ``max |c|`` for a product, ``1 / min |c|`` rounded up for a quotient."""
+        c = np.abs(self.constant)
+        if self.op in ("add", "sub", "rsub"):
+            return 1.0
+        if self.op == "mul":
+            return float(c.max()) if c.size else 0.0
+        return up(Fraction(1) / Fraction(float(c.min()))) if c.size else 0.0
+
+    def lipschitz_exact(self) -> float:
+        c = np.abs(self.constant)
+        if self.op in ("add", "sub", "rsub"):
+            return 1.0
+        return float(c.max() if self.op == "mul" else 1.0 / c.min())
+
+
+@dataclass(frozen=True)
+class Pad:
+    """Constant padding of ``input_shape = (C, *spatial)``: ``begin[i]`` and ``end[i]`` entries
+    of ``value`` before and after spatial axis i.  The linear part copies every input to its own
+    output, so the constant is exactly 1."""
+
+    input_shape: tuple[int, ...]
+    begin: tuple[int, ...]
+    end: tuple[int, ...]
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.input_shape)
+        d = len(shape) - 1
+        begin, end = tuple(int(b) for b in self.begin), tuple(int(e) for e in self.end)
+        if d < 1 or len(begin) != d or len(end) != d or min(begin + end) < 0:
+            raise ValueError(f"Pad needs (C, *spatial) and non-negative begin/end widths per spatial axis; "
+                             f"got input_shape {shape}, begin {begin}, end {end}")
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "begin", begin)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "value", float(self.value))
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.input_shape[0],) + tuple(n + b + e for n, b, e in
+                                              zip(self.input_shape[1:], self.begin, self.end))
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        rows = np.atleast_2d(a).reshape(-1, *self.input_shape)
+        widths = [(0, 0), (0, 0)] + list(zip(self.begin, self.end))
+        y = np.pad(rows, widths, constant_values=self.value).reshape(rows.shape[0], -1)
+        return y.reshape(-1) if a.ndim == 1 else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        idx = Pad(self.input_shape, self.begin, self.end, -1.0)(np.arange(self.in_features, dtype=np.float64))
+        J = np.zeros((self.out_features, self.in_features))
+        rows = np.flatnonzero(idx >= 0)
+        J[rows, idx[rows].astype(np.int64)] = 1.0
+        return J
+
+    def lipschitz_upper(self) -> float:
+        return 1.0
+
+    lipschitz_exact = lipschitz_upper
+
+
+@dataclass(frozen=True)
+class Permute:
+    """``x -> transpose(x, perm)`` on inputs of shape ``input_shape`` (``perm`` over the per-sample axes)."""
+
+    input_shape: tuple[int, ...]
+    perm: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape, perm = tuple(int(s) for s in self.input_shape), tuple(int(p) for p in self.perm)
+        if sorted(perm) != list(range(len(shape))):
+            raise ValueError(f"perm must be a permutation of the {len(shape)} per-sample axes; got {perm}")
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "perm", perm)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return tuple(self.input_shape[p] for p in self.perm)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    out_features = in_features
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        rows = np.atleast_2d(a).reshape(-1, *self.input_shape)
+        y = rows.transpose(0, *(p + 1 for p in self.perm)).reshape(rows.shape[0], -1)
+        return y.reshape(-1) if a.ndim == 1 else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        idx = self(np.arange(self.in_features, dtype=np.float64)).astype(np.int64)
+        J = np.zeros((self.out_features, self.in_features))
+        J[np.arange(self.out_features), idx] = 1.0
+        return J
+
+    def lipschitz_upper(self) -> float:
+        return 1.0
+
+    lipschitz_exact = lipschitz_upper
+
+
+@dataclass(frozen=True)
+class PReLU:
+    """``x -> where(x > 0, x, slope * x)`` with ``slope`` broadcast to ``shape``."""
+
+    slope: np.ndarray
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.shape)
+        s = np.asarray(self.slope, dtype=np.float64)
+        try:
+            s = np.broadcast_to(s, shape).copy()
+        except ValueError:
+            raise ValueError(f"slopes of shape {np.shape(self.slope)} do not broadcast to {shape}") from None
+        if not np.all(np.isfinite(s)):
+            raise ValueError("slope contains NaN or inf")
+        object.__setattr__(self, "slope", s)
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.shape))
+
+    out_features = in_features
+
+    def __call__(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        return np.where(a > 0, a, self.slope.reshape(-1) * a)
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        a = check_input(x, self.in_features)
+        if a.ndim != 1:
+            raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
+        return np.diag(np.where(a > 0, 1.0, self.slope.reshape(-1)))
+
+    def lipschitz_upper(self) -> float:
+        """``max(1, max |slope|)``: on a segment from x to y each entry is piecewise linear
+        with slopes 1 and s_i, so |f_i(x) - f_i(y)| <= max(1, |s_i|) |x_i - y_i|."""
+        return max(1.0, float(np.max(np.abs(self.slope)))) if self.slope.size else 1.0
+
+    lipschitz_exact = lipschitz_upper

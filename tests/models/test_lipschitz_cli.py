@@ -1,0 +1,85 @@
+"""`lipbench lipschitz FILE.onnx`: the ladder on an imported network, the refusals, --json rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+
+import onnx  # noqa: E402
+from onnx import helper  # noqa: E402
+
+from lipbench.cli import main  # noqa: E402
+
+from .onnx_models import const, mlp, model, residual_cnn  # noqa: E402
+
+ROW_KEYS = {"name", "kind", "value", "certified", "seconds", "note"}
+
+
+@pytest.fixture
+def small_mlp(tmp_path):
+    p = tmp_path / "mlp.onnx"
+    onnx.save(mlp(np.random.default_rng(0), (8, 6, 3)), str(p))
+    return p
+
+
+def test_text_output_is_the_ladder(small_mlp, capsys):
+    assert main(["lipschitz", str(small_mlp)]) == 0
+    out = capsys.readouterr().out
+    assert "input (8,) -> output (3,), 3 nodes" in out
+    for rung in ("product", "eclipse_fast", "patterns", "realised_pattern", "empirical"):
+        assert rung in out, out
+
+
+def test_json_rows(small_mlp, capsys):
+    assert main(["lipschitz", str(small_mlp), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in data["rows"]][0] == "product"
+    assert all(set(r) == ROW_KEYS for r in data["rows"]), data["rows"]
+    assert {r["kind"] for r in data["rows"]} == {"upper", "lower"}
+    product = data["rows"][0]
+    assert product["certified"] and product["value"] > 0
+    assert [layer["node"] for layer in data["layers"]] == ["fc0", "relu0", "fc1"]
+
+
+def test_graph_with_a_residual_add(tmp_path, capsys):
+    p = tmp_path / "cnn.onnx"
+    onnx.save(residual_cnn(np.random.default_rng(1)), str(p))
+    assert main(["lipschitz", str(p), "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["patterns"]["value"] is None and "branches at residual" in rows["patterns"]["note"]
+    assert rows["empirical"]["value"] <= rows["product"]["value"]
+
+
+def test_not_globally_lipschitz_is_refused_with_status_1(tmp_path, capsys):
+    p = tmp_path / "gate.onnx"
+    nodes = [helper.make_node("Tanh", ["x"], ["t"], name="t"), helper.make_node("Mul", ["x", "t"], ["y"], name="gate")]
+    onnx.save(model(nodes, ["N", 4], None), str(p))
+    assert main(["lipschitz", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert "not globally Lipschitz" in out and "node 'gate' (Mul)" in out
+    assert main(["lipschitz", str(p), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["refused"][0]["node"] == "gate" and "rows" not in data
+
+
+def test_unsupported_nodes_exit_2_naming_them(tmp_path, capsys):
+    p = tmp_path / "softmax.onnx"
+    onnx.save(model([helper.make_node("Softmax", ["x"], ["y"], name="sm")], ["N", 4], None), str(p))
+    assert main(["lipschitz", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "node 'sm' (Softmax)" in err
+
+
+def test_input_shape_flag(tmp_path, capsys):
+    p = tmp_path / "sym.onnx"
+    m = model([helper.make_node("Gemm", ["x", "W"], ["y"], name="fc", transB=1)], ["N", "K"], None,
+              [const("W", np.eye(3, dtype=np.float32))])
+    onnx.save(m, str(p))
+    assert main(["lipschitz", str(p)]) == 2
+    assert "pass input_shape" in capsys.readouterr().err
+    assert main(["lipschitz", str(p), "--input-shape", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["input_shape"] == [3]

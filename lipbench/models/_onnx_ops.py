@@ -5,125 +5,29 @@ raising :class:`Refuse` with what the node would need."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..lipschitz.activations import activation
 from ..lipschitz.batchnorm import BatchNorm
 from ..lipschitz.conv_layer import Conv
-from ..lipschitz.layers import ActivationLayer, Dense
+from ..lipschitz.layers import Dense
 from ..lipschitz.pooling import AvgPool, MaxPool
+from ._onnx_context import (
+    Context,
+    Handler,
+    Refuse,
+    attributes,
+    not_lipschitz,
+    one_dynamic,
+    shape_of,
+    unary,
+)
+from ._onnx_elementwise import ELEMENTWISE_OPS
 from .graph import Node
-from .graph_layers import ConstantOp, Pad, Permute, PReLU
+from .graph_layers import ConstantOp, Pad, Permute
 
 __all__ = ["SUPPORTED_OPS", "needed", "attributes", "shape_of", "Context", "Refuse"]
-
-
-class Refuse(Exception):
-    """A handler cannot express this node; the message says what it would need."""
-
-
-@dataclass
-class Context:
-    shapes: dict[str, tuple[int, ...]]      # per-sample shape of each dynamic tensor
-    consts: dict[str, np.ndarray]           # full value of each constant tensor
-    producer: dict[str, Node]               # graph node computing each dynamic tensor
-    onnx_producer: dict[str, Any]           # ONNX node computing each tensor
-    consumers: dict[str, int]               # how many ONNX nodes (and graph outputs) read each tensor
-    graph_constants: dict[str, np.ndarray]  # per-sample constants that concat nodes read
-    opset: int = 0                          # the default domain's opset version
-
-    def const(self, name: str) -> np.ndarray | None:
-        return self.consts.get(name)
-
-    def dynamic(self, name: str) -> bool:
-        return name in self.shapes
-
-
-def attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper
-
-    out = {}
-    for a in node.attribute:
-        v = helper.get_attribute_value(a)
-        out[a.name] = v.decode() if isinstance(v, bytes) else v
-    return out
-
-
-# ------------------------------------------------------------------- handlers
-Handler = Callable[[Any, str, dict, Context], list[Node]]
-
-
-def _one_dynamic(node: Any, ctx: Context) -> str:
-    ins = [t for t in node.input if t and ctx.dynamic(t)]
-    if len(ins) != 1 or node.input[0] != ins[0]:
-        raise Refuse("needs its first input to be the only input-dependent one (the others constants)")
-    return ins[0]
-
-
-def _unary(node: Any, name: str, layer: Any, ctx: Context, shape: tuple[int, ...] | None = None) -> list[Node]:
-    x = _one_dynamic(node, ctx)
-    ctx.shapes[node.output[0]] = ctx.shapes[x] if shape is None else shape
-    return [Node(name, node.op_type, "layer", (x,), node.output[0], layer)]
-
-
-def _activation_layer(act_name: str, **params: float) -> Callable[[Any, str, dict, Context], list[Node]]:
-    def handle(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-        x = _one_dynamic(node, ctx)
-        width = int(np.prod(ctx.shapes[x]))
-        return _unary(node, name, ActivationLayer(activation(act_name, **params), width), ctx)
-
-    return handle
-
-
-def _leaky_relu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    return _activation_layer("leaky_relu", alpha=float(attrs.get("alpha", 0.01)))(node, name, attrs, ctx)
-
-
-def _elu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    return _activation_layer("elu", alpha=float(attrs.get("alpha", 1.0)))(node, name, attrs, ctx)
-
-
-def _selu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    a = float(np.float32(attrs.get("alpha", 1.67326319217681884765625)))
-    g = float(np.float32(attrs.get("gamma", 1.05070102214813232421875)))
-    return _activation_layer("selu", alpha=a, gamma=g)(node, name, attrs, ctx)
-
-
-def _hard_sigmoid(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    return _activation_layer("hard_sigmoid", alpha=float(attrs.get("alpha", 0.2)),
-                             beta=float(attrs.get("beta", 0.5)))(node, name, attrs, ctx)
-
-
-def _hard_swish(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    return _activation_layer("hard_swish", alpha=float(np.float32(1 / 6)), beta=0.5)(node, name, attrs, ctx)
-
-
-def _gelu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    if attrs.get("approximate", "none") != "none":
-        raise Refuse("approximate='tanh' needs the tanh-approximation's activation and its derived constant")
-    return _activation_layer("gelu")(node, name, attrs, ctx)
-
-
-def _softplus(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    return _activation_layer("softplus", beta=1.0)(node, name, attrs, ctx)
-
-
-def _clip(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    lo, hi = attrs.get("min", -math.inf), attrs.get("max", math.inf)  # opset < 11: attributes
-    for i, which in ((1, "min"), (2, "max")):
-        if len(node.input) > i and node.input[i]:
-            c = ctx.const(node.input[i])
-            if c is None:
-                raise Refuse(f"needs a constant {which}; an input-dependent bound is not supported")
-            if which == "min":
-                lo = float(c)
-            else:
-                hi = float(c)
-    return _activation_layer("clip", lo=float(lo), hi=float(hi))(node, name, attrs, ctx)
 
 
 def _identity(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
@@ -140,16 +44,16 @@ def _identity(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 
 def _flatten(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     rank = len(ctx.shapes[x]) + 1
     axis = int(attrs.get("axis", 1))
     if (axis % rank if axis < 0 else axis) != 1:
         raise Refuse(f"axis={axis} mixes the batch axis with the others; only axis=1 keeps samples apart")
-    return _unary(node, name, None, ctx, (int(np.prod(ctx.shapes[x])),))
+    return unary(node, name, None, ctx, (int(np.prod(ctx.shapes[x])),))
 
 
 def _reshape(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     target = ctx.const(node.input[1])
     if target is None:
         raise Refuse("needs a target shape that folds to a constant at import")
@@ -164,11 +68,11 @@ def _reshape(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     if int(np.prod(t)) != total or not t or t[0] != 1:
         raise Refuse(f"target {list(map(int, target))} on input (batch, {', '.join(map(str, shape_in[1:]))}) "
                       f"does not keep the batch axis apart (first entry must be the batch size, 0 or -1)")
-    return _unary(node, name, None, ctx, tuple(t[1:]))
+    return unary(node, name, None, ctx, tuple(t[1:]))
 
 
 def _squeeze(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     if len(node.input) > 1 and node.input[1]:
         c = ctx.const(node.input[1])
         if c is None:
@@ -191,29 +95,17 @@ def _squeeze(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
         full = [v for i, v in enumerate(full) if i not in axes]
     if 0 in axes:
         raise Refuse("moves the batch axis (axis 0)")
-    return _unary(node, name, None, ctx, tuple(full[1:]))
+    return unary(node, name, None, ctx, tuple(full[1:]))
 
 
 def _transpose(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     rank = len(ctx.shapes[x]) + 1
     perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
     if perm[0] != 0:
         raise Refuse(f"perm={perm} moves the batch axis")
     layer = Permute(ctx.shapes[x], tuple(p - 1 for p in perm[1:]))
-    return _unary(node, name, layer, ctx, layer.output_shape)
-
-
-def _prelu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
-    slope = ctx.const(node.input[1])
-    if slope is None:
-        raise Refuse("needs constant slopes")
-    shape = ctx.shapes[x]
-    if ctx.opset < 7 and np.ndim(slope) == 1 and np.size(slope) == shape[0] > 1:  # opset 6: one slope per channel
-        slope = np.reshape(slope, (shape[0],) + (1,) * (len(shape) - 1))
-    per_sample = _per_sample_constant(slope, shape)  # from opset 7: broadcast against (batch, ...)
-    return _unary(node, name, PReLU(per_sample, ctx.shapes[x]), ctx)
+    return unary(node, name, layer, ctx, layer.output_shape)
 
 
 def _dense(node: Any, name: str, x: str, W: np.ndarray, b: np.ndarray | None, ctx: Context) -> list[Node]:
@@ -227,7 +119,7 @@ def _dense(node: Any, name: str, x: str, W: np.ndarray, b: np.ndarray | None, ct
 
 
 def _gemm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     B = ctx.const(node.input[1])
     if B is None:
         raise Refuse("needs a constant B (a weight); an input-dependent B makes a product of two tensors")
@@ -268,7 +160,7 @@ def _gemm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 def _matmul(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     a, b = node.input[0], node.input[1]
     if ctx.dynamic(a) and ctx.dynamic(b):
-        return _not_lipschitz(node, name, ctx, "product", "a matrix product of two input-dependent tensors "
+        return not_lipschitz(node, name, ctx, "product", "a matrix product of two input-dependent tensors "
                               "(attention-like) grows quadratically with the input")
     if not ctx.dynamic(a):
         raise Refuse("a constant times an input-dependent matrix mixes the batch axis; needs a transposed layout")
@@ -312,7 +204,7 @@ def _padded(node: Any, name: str, x: str, begin: tuple[int, ...], end: tuple[int
 
 
 def _conv(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     W = ctx.const(node.input[1])
     if W is None:
         raise Refuse("needs a constant weight")
@@ -339,7 +231,7 @@ def _conv(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 
 def _batchnorm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     if attrs.get("training_mode", 0) or any(o and ctx.consumers.get(o, 0) for o in node.output[1:]):
         raise Refuse("training mode (batch statistics) is input-dependent; only inference form is supported")
     params = [ctx.const(t) for t in node.input[1:5]]
@@ -348,11 +240,11 @@ def _batchnorm(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     gamma, beta, mean, var = (np.asarray(p, dtype=np.float64) for p in params)
     layer = BatchNorm(gamma, beta, mean, var, eps=float(np.float32(attrs.get("epsilon", 1e-5))),
                       input_shape=ctx.shapes[x])
-    return _unary(node, name, layer, ctx)
+    return unary(node, name, layer, ctx)
 
 
 def _pool(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     if len(node.output) > 1 and node.output[1] and ctx.consumers.get(node.output[1], 0):
         raise Refuse("its Indices output is read; only the pooled values are supported")
     shape = ctx.shapes[x]
@@ -381,12 +273,12 @@ def _pool(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 
 def _global_avg(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = _one_dynamic(node, ctx)
+    x = one_dynamic(node, ctx)
     shape = ctx.shapes[x]
     if len(shape) < 2:
         raise Refuse(f"needs spatial axes; the input has per-sample shape {shape}")
     layer = AvgPool(tuple(shape[1:]), shape)
-    return _unary(node, name, layer, ctx, layer.output_shape)
+    return unary(node, name, layer, ctx, layer.output_shape)
 
 
 def _pad(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
@@ -418,85 +310,7 @@ def _pad(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     if not any(pads):
         return _identity(node, name, attrs, ctx)
     layer = Pad(ctx.shapes[x], tuple(pads[2:r]), tuple(pads[r + 2:]), value)
-    return _unary(node, name, layer, ctx, layer.output_shape)
-
-
-def _per_sample_constant(c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    full = (1, *shape)
-    try:
-        out = np.broadcast_shapes(np.shape(c), full)
-    except ValueError:
-        raise Refuse(f"a constant of shape {np.shape(c)} does not broadcast to (batch, {shape})") from None
-    if out != full:
-        raise Refuse(f"a constant of shape {np.shape(c)} changes the shape (batch, {shape}) to {out}")
-    return np.broadcast_to(np.asarray(c, dtype=np.float64), full)[0]
-
-
-def _not_lipschitz(node: Any, name: str, ctx: Context, kind: str, reason: str) -> list[Node]:
-    a, b = node.input[0], node.input[1]
-    sa, sb = ctx.shapes[a], ctx.shapes[b]
-    if node.op_type == "MatMul":
-        if len(sa) < 2 or len(sb) < 2:
-            raise Refuse("a matrix product of input-dependent vectors is not supported")
-        out = (*np.broadcast_shapes(sa[:-2], sb[:-2]), sa[-2], sb[-1])
-
-        def matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            n = x.shape[0]
-            return np.matmul(x.reshape(n, *sa), y.reshape(n, *sb)).reshape(n, -1)
-
-        ctx.shapes[node.output[0]] = tuple(int(v) for v in out)
-        return [Node(name, node.op_type, kind, (a, b), node.output[0], matmul, reason=reason)]
-    if sa != sb:
-        raise Refuse(f"broadcasts input-dependent tensors of shapes {sa} and {sb}; needs equal shapes")
-    ctx.shapes[node.output[0]] = sa
-    return [Node(name, node.op_type, kind, (a, b), node.output[0], reason=reason)]
-
-
-def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    a, b = node.input[0], node.input[1]
-    op = node.op_type
-    if ctx.dynamic(a) and ctx.dynamic(b):
-        if op in ("Add", "Sub"):
-            if ctx.shapes[a] != ctx.shapes[b]:
-                raise Refuse(f"broadcasts input-dependent tensors of shapes {ctx.shapes[a]} and {ctx.shapes[b]}; "
-                              f"needs equal shapes")
-            ctx.shapes[node.output[0]] = ctx.shapes[a]
-            return [Node(name, op, op.lower(), (a, b), node.output[0])]
-        if op == "Mul":
-            for x, s in ((a, b), (b, a)):
-                src = ctx.onnx_producer.get(s)
-                if src is not None and src.op_type == "Sigmoid" and src.input[0] == x:
-                    width = int(np.prod(ctx.shapes[x]))
-                    ctx.shapes[node.output[0]] = ctx.shapes[x]
-                    return [Node(name, "Mul(x, Sigmoid(x))", "layer", (x,), node.output[0],
-                                 ActivationLayer(activation("silu"), width))]
-            return _not_lipschitz(node, name, ctx, "product", "the product of two input-dependent tensors "
-                                  "(gating) grows quadratically: no global Lipschitz constant")
-        return _not_lipschitz(node, name, ctx, "quotient", "division by an input-dependent tensor is unbounded "
-                              "near its zeros: no global Lipschitz constant")
-    x, c, first = (a, ctx.const(b), True) if ctx.dynamic(a) else (b, ctx.const(a), False)
-    assert c is not None
-    if op == "Div" and not first:
-        return _refuse_reciprocal(node, name, ctx, x, c)
-    kind = {"Add": "add", "Sub": "sub" if first else "rsub", "Mul": "mul", "Div": "div"}[op]
-    cs = _per_sample_constant(c, ctx.shapes[x])
-    producer = ctx.producer.get(x)
-    if (kind == "add" and producer is not None and isinstance(producer.layer, Dense) and producer.layer.bias is None
-            and ctx.consumers.get(x, 0) == 1 and cs.ndim == 1):
-        ctx.shapes[node.output[0]] = ctx.shapes[x]  # MatMul + Add: the bias of one Dense layer
-        return [Node(name, f"{producer.op_type}+Add", "layer", producer.inputs, node.output[0],
-                     Dense(producer.layer.weight, cs))]
-    ctx.shapes[node.output[0]] = ctx.shapes[x]
-    return [Node(name, op, "layer", (x,), node.output[0], ConstantOp(kind, cs, ctx.shapes[x]))]
-
-
-def _refuse_reciprocal(node: Any, name: str, ctx: Context, x: str, c: np.ndarray) -> list[Node]:
-    key = f"{name}::numerator"
-    ctx.graph_constants[key] = np.broadcast_to(_per_sample_constant(c, ctx.shapes[x]), ctx.shapes[x]).copy()
-    ctx.shapes[key] = ctx.shapes[node.output[0]] = ctx.shapes[x]
-    return [Node(name, node.op_type, "quotient", (key, x), node.output[0],
-                 reason="a constant divided by an input-dependent tensor is unbounded near its zeros: "
-                        "no global Lipschitz constant")]
+    return unary(node, name, layer, ctx, layer.output_shape)
 
 
 def _concat(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
@@ -525,23 +339,13 @@ def _concat(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     ctx.shapes[node.output[0]] = tuple(out)
     return [Node(name, "Concat", "concat", tuple(inputs), node.output[0], axis=axis - 1)]
 
-
-def shape_of(node: Any, attrs: dict, ctx: Context) -> np.ndarray:
-    full = np.array([1, *ctx.shapes[node.input[0]]], dtype=np.int64)
-    start, end = int(attrs.get("start", 0)), attrs.get("end")
-    return full[start:None if end is None else int(end)]
-
-
 #: op type -> handler; every op listed here has an import test and a forward-pass check
 SUPPORTED_OPS: dict[str, Handler] = {
+    **ELEMENTWISE_OPS,
     "Gemm": _gemm, "MatMul": _matmul, "Conv": _conv, "BatchNormalization": _batchnorm,
-    "Relu": _activation_layer("relu"), "LeakyRelu": _leaky_relu, "Elu": _elu, "Selu": _selu,
-    "Sigmoid": _activation_layer("sigmoid"), "Tanh": _activation_layer("tanh"), "Softplus": _softplus,
-    "HardSigmoid": _hard_sigmoid, "HardSwish": _hard_swish, "Gelu": _gelu, "Clip": _clip,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_avg, "Pad": _pad,
     "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze, "Unsqueeze": _squeeze,
-    "Identity": _identity, "Dropout": _identity, "Transpose": _transpose, "PRelu": _prelu,
-    "Add": _arith, "Sub": _arith, "Mul": _arith, "Div": _arith, "Concat": _concat,
+    "Identity": _identity, "Dropout": _identity, "Transpose": _transpose, "Concat": _concat,
 }
 
 

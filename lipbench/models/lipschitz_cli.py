@@ -1,6 +1,8 @@
-"""``lipbench lipschitz FILE.onnx [--input-shape C,H,W] [--json]``: the bound ladder on an imported network.
+"""``lipbench lipschitz FILE [--input-shape C,H,W] [--json]``: the bound ladder on an imported network.
 
-The file is imported (:func:`lipbench.models.import_onnx`), then the ladder runs
+The file is imported (an ONNX model: :func:`lipbench.models.import_onnx`; a
+LipSDP/ECLipsE ``.mat`` file: its ``weights`` as a chain of dense layers with
+ReLU between), then the ladder runs
 (:func:`lipbench.models.graph_ladder`: every rung of ``lipschitz_ladder`` for a
 chain, the graph's product rung otherwise).  A model with unsupported nodes exits
 with status 2 naming each; a model that is not globally Lipschitz prints the
@@ -21,11 +23,11 @@ from typing import Any
 
 from ..cli_input import CLIError, ints
 
-__all__ = ["add_cli_arguments", "run_cli", "lipschitz_record"]
+__all__ = ["add_cli_arguments", "run_cli", "lipschitz_record", "mat_chain"]
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="an ONNX model (.onnx)")
+    parser.add_argument("file", help="an ONNX model (.onnx) or a LipSDP/ECLipsE weights file (.mat)")
     parser.add_argument("--input-shape", default=None, metavar="SHAPE",
                         help="per-sample input shape without the batch axis (e.g. 3,32,32), needed when the "
                              "model's input dimensions are symbolic")
@@ -38,10 +40,14 @@ def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed
     from . import NotGloballyLipschitz, graph_ladder, import_onnx
 
     t0 = time.perf_counter()
-    import onnx  # noqa: F401  (loading the package is timed apart from the import of the model)
+    if path.endswith(".mat"):
+        t1 = t0
+        graph = mat_chain(path)
+    else:
+        import onnx  # noqa: F401  (loading the package is timed apart from the import of the model)
 
-    t1 = time.perf_counter()
-    graph = import_onnx(path, input_shape=input_shape)
+        t1 = time.perf_counter()
+        graph = import_onnx(path, input_shape=input_shape)
     record: dict[str, Any] = {"file": path, "input_shape": list(graph.input_shape),
                               "output_shape": list(graph.output_shape), "nodes": len(graph.nodes),
                               "onnx_load_seconds": t1 - t0, "import_seconds": time.perf_counter() - t1}
@@ -55,6 +61,33 @@ def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed
                        "certified": r.certified, "seconds": r.seconds, "note": r.note} for r in ladder.rows]
     record["table"] = ladder.table()
     return record
+
+
+def mat_chain(path: str) -> Any:
+    """A LipSDP/ECLipsE ``.mat`` file's dense layers as a :class:`~.graph.Graph`
+    chain with ReLU between them (the layout both tools read)."""
+    from ..lipschitz.activations import activation
+    from ..lipschitz.layers import ActivationLayer, Dense
+    from .graph import Graph, Node
+    from .weights import read_weights
+
+    wf = read_weights(path)
+    if not wf.chain:
+        raise ValueError(f"{path}: holds no chain of dense layers (a 'weights' cell array)")
+    nodes: list[Node] = []
+    x = "x"
+    shapes: dict[str, tuple[int, ...]] = {"x": (int(wf.arrays[wf.chain[0]].shape[1]),)}
+    for i, name in enumerate(wf.chain):
+        W = wf.arrays[name]
+        out = f"z{i}"
+        nodes.append(Node(name, "Dense", "layer", (x,), out, Dense(W)))
+        shapes[out] = (int(W.shape[0]),)
+        x = out
+        if i < len(wf.chain) - 1:
+            nodes.append(Node(f"relu{i}", "Relu", "layer", (x,), f"r{i}", ActivationLayer(activation("relu"),
+                                                                                       int(W.shape[0]))))
+            shapes[f"r{i}"], x = shapes[out], f"r{i}"
+    return Graph("x", x, tuple(nodes), shapes)
 
 
 def run_cli(args: argparse.Namespace) -> int:

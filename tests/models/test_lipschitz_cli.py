@@ -83,3 +83,26 @@ def test_input_shape_flag(tmp_path, capsys):
     assert "pass input_shape" in capsys.readouterr().err
     assert main(["lipschitz", str(p), "--input-shape", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["input_shape"] == [3]
+
+
+def test_a_lipsdp_mat_file_is_a_relu_chain(capsys):
+    """LipSDP's example network (its constant is ||W4 W3 W2 W1||, 36.482 as
+    published): every certified upper rung lies above it, the lower below."""
+    from pathlib import Path
+
+    from lipbench.models.weights import read_weights
+    from properties.tolerances import scalar_rtol, svd_atol
+
+    mat = Path(__file__).parent / "data" / "lipsdp" / "random_weights.mat"
+    wf = read_weights(mat)
+    W = [wf.arrays[k] for k in wf.chain]
+    P = W[3] @ W[2] @ W[1] @ W[0]
+    exact = float(np.linalg.norm(P, 2))
+    slack = svd_atol("float64", P.shape, exact) + scalar_rtol(ops=len(W)) * exact  # the product's and SVD's rounding
+    assert main(["lipschitz", str(mat), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["input_shape"] == [2] and out["output_shape"] == [2]
+    upper = [r["value"] for r in out["rows"] if r["kind"] == "upper" and r["certified"]]
+    lower = [r["value"] for r in out["rows"] if r["kind"] == "lower"]
+    assert upper and min(upper) >= exact - slack
+    assert lower and max(lower) <= exact + slack

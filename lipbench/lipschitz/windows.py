@@ -21,8 +21,9 @@ PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
 
 class Windowed:
-    """What a layer over ``(C, *spatial)`` inputs (a convolution, a pooling)
-    derives from its ``input_shape`` and ``output_shape``: flat sizes."""
+    """What a layer with an ``input_shape`` and an ``output_shape`` (a
+    convolution, a pooling, a padding, a permutation, a whole graph) derives
+    from them: flat sizes."""
 
     input_shape: tuple[int, ...]
 

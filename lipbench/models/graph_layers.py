@@ -25,6 +25,7 @@ import numpy as np
 
 from .._rounding import up
 from ..lipschitz.layers import check_input
+from ..lipschitz.windows import Windowed
 
 __all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS"]
 
@@ -32,8 +33,23 @@ __all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS"]
 CONSTANT_OPS = ("add", "sub", "rsub", "mul", "div")
 
 
+class _Elementwise:
+    """A layer acting entry by entry on inputs of per-sample ``shape``: as
+    many outputs as inputs."""
+
+    shape: tuple[int, ...]
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features
+
+
 @dataclass(frozen=True)
-class ConstantOp:
+class ConstantOp(_Elementwise):
     """``x -> x (op) c`` elementwise on inputs of shape ``shape``; ``c`` broadcasts to ``shape``."""
 
     op: str
@@ -56,12 +72,6 @@ class ConstantOp:
             raise ValueError("division by a constant that has a zero entry")
         object.__setattr__(self, "constant", c)
         object.__setattr__(self, "shape", shape)
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.shape))
-
-    out_features = in_features
 
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
@@ -108,7 +118,7 @@ class ConstantOp:
 
 
 @dataclass(frozen=True)
-class Pad:
+class Pad(Windowed):
     """Constant padding of ``input_shape = (C, *spatial)``: ``begin[i]`` and ``end[i]`` entries
     of ``value`` before and after spatial axis i.  The linear part copies every input to its own
     output, so the constant is exactly 1."""
@@ -135,14 +145,6 @@ class Pad:
         return (self.input_shape[0],) + tuple(n + b + e for n, b, e in
                                               zip(self.input_shape[1:], self.begin, self.end))
 
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def out_features(self) -> int:
-        return int(np.prod(self.output_shape))
-
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
         rows = np.atleast_2d(a).reshape(-1, *self.input_shape)
@@ -167,7 +169,7 @@ class Pad:
 
 
 @dataclass(frozen=True)
-class Permute:
+class Permute(Windowed):
     """``x -> transpose(x, perm)`` on inputs of shape ``input_shape`` (``perm`` over the per-sample axes)."""
 
     input_shape: tuple[int, ...]
@@ -183,12 +185,6 @@ class Permute:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return tuple(self.input_shape[p] for p in self.perm)
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    out_features = in_features
 
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
@@ -212,7 +208,7 @@ class Permute:
 
 
 @dataclass(frozen=True)
-class PReLU:
+class PReLU(_Elementwise):
     """``x -> where(x > 0, x, slope * x)`` with ``slope`` broadcast to ``shape``."""
 
     slope: np.ndarray
@@ -229,12 +225,6 @@ class PReLU:
             raise ValueError("slope contains NaN or inf")
         object.__setattr__(self, "slope", s)
         object.__setattr__(self, "shape", shape)
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.shape))
-
-    out_features = in_features
 
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from . import backends as _backends
 from . import timing
 from .spectral import METHODS, ConvergenceWarning, default_tol, spectral_norm
 
@@ -206,6 +207,10 @@ def compare(A: Any, *, tol: float | None = None, methods: Sequence[str] | None =
     module doc).  ``repeat`` timed rounds (None: as many as ``budget`` seconds
     allow, at least 3), BLAS ``threads`` (None: :func:`lipbench.timing.default_threads`),
     ``seed`` shared by every method (None: drawn and recorded)."""
+    A = _backends.host_view(A)  # a CPU torch tensor: its NumPy view, what the rivals take
+    if _backends.backend_name_of(A) not in ("numpy",) and not isinstance(A, (list, tuple)):
+        raise ValueError(f"compare times NumPy and SciPy methods on the host; got a {_backends.backend_name_of(A)} "
+                         "array (move it to the CPU as a NumPy array, e.g. tensor.cpu().float().numpy())")
     if np.ndim(A) != 2:
         raise ValueError(f"compare takes one 2-D matrix; got an array of shape {np.shape(A)}")
     names = _check_methods(A, methods) if methods else applicable_methods(A)
@@ -262,8 +267,8 @@ def _row(name: str, t: timing.Timing, ref: dict, tol: float) -> Row:
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a .npy or .npz file holding one matrix")
-    parser.add_argument("--key", default=None, help="array name inside a .npz archive")
+    parser.add_argument("file", help="a .npy, .npz or .pt file holding one matrix")
+    parser.add_argument("--key", default=None, help="array name in a .npz archive, tensor name in a .pt state_dict")
     parser.add_argument("--tol", type=float, default=None,
                         help="relative accuracy every method is asked for (default: 1e-8 float64, 1e-5 float32)")
     parser.add_argument("--methods", nargs="+", default=None, metavar="METHOD",

@@ -58,3 +58,11 @@ def test_arbitrary_pickles_are_refused(tmp_path, capsys):
     torch.save({"w": _Payload()}, p)
     assert main(["norm", str(p)]) == 2
     assert "not a weights-only PyTorch file" in capsys.readouterr().err
+
+
+def test_compare_times_a_cpu_tensor_on_its_numpy_view(tmp_path, capsys):
+    p = tmp_path / "w.pt"
+    torch.save(torch.randn(30, 20, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), p)
+    assert main(["compare", str(p), "--json", "--methods", "svd", "lanczos", "--repeat", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["shape"] == [30, 20] and {r["method"] for r in out["rows"]} == {"svd", "lanczos"}

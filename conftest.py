@@ -53,11 +53,13 @@ def _backend_params() -> list:
 
 
 @pytest.fixture(params=_backend_params())
-def backend(request: pytest.FixtureRequest) -> _backends.Backend:
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> _backends.Backend:
     """Each backend in turn; unavailable ones are skipped with the reason.
 
     With ``LIPBENCH_BACKENDS`` set, backends not named are skipped and the named
-    ones are guaranteed available (checked at start-up).
+    ones are guaranteed available (checked at start-up).  torch tensors run
+    through torch's own operations (``LIPBENCH_TORCH_CPU=native``), the path
+    a CUDA tensor takes, so the CPU tests exercise it.
     """
     b: _backends.Backend = request.param
     selected = dict(getattr(request.config, "_lipbench_backends", []))
@@ -66,6 +68,8 @@ def backend(request: pytest.FixtureRequest) -> _backends.Backend:
     av = _backends.availability(b)
     if not av.available:
         pytest.skip(f"backend {b.value} unavailable: {av.reason}")
+    if b is _backends.Backend.TORCH:
+        monkeypatch.setenv(_backends.TORCH_CPU_ENV, "native")
     return b
 
 

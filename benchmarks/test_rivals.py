@@ -37,7 +37,7 @@ from benchmarks.rivals import RIVALS, describe, luckiest, rel_error, rule_settin
 from benchmarks.runners import Outcome, device_name, lipbench_runner
 from benchmarks.timing import budget
 from benchmarks.turns import Contender, take_turns
-from lipbench.timing import cpu_count
+from lipbench.timing import cpu_count, limit_threads
 
 TOL = 1e-6
 #: the inputs: the grid's shape label, ``-float32`` for the float32 rounding of the
@@ -145,7 +145,7 @@ def test_rivals(benchmark, request, inputs, rival_input) -> None:
     ts = thread_settings()
     hi = ts[-1]
     auto = lipbench_runner("auto", A, TOL, "numpy")
-    with tr.held(hi):
+    with limit_threads(hi):
         auto()
         slow = max(SLOW_FACTOR * _once(auto)[0], MIN_SLOW)  # past this a setting cannot win: no repeats
         search: dict = {}

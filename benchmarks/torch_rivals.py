@@ -31,11 +31,10 @@ returns.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,35 +69,11 @@ def devices(torch: Any) -> list[str]:
     return out
 
 
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """torch's intra-op threads held at ``threads`` for the block, then restored
-    (a no-op where torch was never imported)."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-@contextlib.contextmanager
-def held(threads: int) -> Iterator[None]:
-    """The BLAS (threadpoolctl) and torch both held at ``threads``."""
-    with limit_threads(threads), torch_threads(threads):
-        yield
-
-
 def threaded(fn: Callable[[], Any], threads: int) -> Callable[[], Any]:
-    """``fn`` called with every thread pool held at ``threads`` (:func:`held`)."""
+    """``fn`` called with the BLAS and torch's own pool held at ``threads``
+    (:func:`lipbench.timing.limit_threads`)."""
     def run() -> Any:
-        with held(threads):
+        with limit_threads(threads):
             return fn()
     return run
 
@@ -278,7 +253,7 @@ def prepare(torch: Any, A: Any, truth: float, target: float, seed: int, thread_c
 
         svd = matrix_norm(torch, Td, device)
         svd_meta = meta("torch.linalg.matrix_norm", "reference", "torch.linalg.matrix_norm(A, 2)")
-        with held(hi):
+        with limit_threads(hi):
             if device != "cpu":
                 svd()  # the first CUDA call initialises cuSOLVER
             t0 = time.perf_counter()
@@ -314,6 +289,5 @@ def prepare(torch: Any, A: Any, truth: float, target: float, seed: int, thread_c
     return side
 
 
-__all__ = ["RIVALS", "SN_STEPS", "TorchSide", "auto_call", "describe", "devices", "held", "matrix_norm", "prepare",
-           "rival_call", "rule_setting", "search_settings", "sn_power", "threaded", "torch_or_reason",
-           "torch_threads"]
+__all__ = ["RIVALS", "SN_STEPS", "TorchSide", "auto_call", "describe", "devices", "matrix_norm", "prepare",
+           "rival_call", "rule_setting", "search_settings", "sn_power", "threaded", "torch_or_reason"]

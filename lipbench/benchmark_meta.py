@@ -47,12 +47,14 @@ AUTO_RULE_HISTORY: tuple[AutoRuleChange, ...] = (
                    "small float32 input, and tol=None planned as the default tol"),
     AutoRuleChange("cupy", 2, "2026-11-26T14:35:15+00:00",
                    "dense CuPy input with smaller side <= 4096 goes to the Gram iteration"),
+    AutoRuleChange("torch", 1, "2026-12-07T08:30:00+00:00",
+                   "CPU tensors: NumPy's rule on their NumPy view; CUDA tensors: CuPy's (the GPU's) rule"),
 )
 
 #: The version of auto's rule that the code of this checkout runs, per backend
 #: (the newest of :data:`AUTO_RULE_HISTORY`); every benchmark run records it.
 AUTO_RULE_VERSION: dict[str, int] = {
-    b: max(c.version for c in AUTO_RULE_HISTORY if c.backend == b) for b in ("numpy", "cupy")
+    b: max(c.version for c in AUTO_RULE_HISTORY if c.backend == b) for b in ("numpy", "cupy", "torch")
 }
 
 __all__ = ["AUTO_RULE_HISTORY", "AUTO_RULE_VERSION", "AutoRuleChange", "BASELINES", "TOL_INDEPENDENT"]

@@ -3,7 +3,8 @@
 Subcommands:
 
 * ``lipbench norm FILE [--method M --tol T --key NAME ...]`` -- sigma_max of a
-  matrix stored in ``.npy`` / ``.npz`` (loaded without pickle); an array with
+  matrix stored in ``.npy`` / ``.npz`` (loaded without pickle) or a ``.pt`` file
+  (a tensor, or one of a state_dict's by ``--key``); an array with
   more than two axes needs ``--stack`` (norms of its trailing matrices) or
   ``--conv H,W`` (the operator norm of the convolution with that kernel).
 * ``lipbench compare FILE`` -- every method that applies, timed side by side on
@@ -46,7 +47,7 @@ BROKEN_PIPE_STATUS = 141
 def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     from . import METHODS
 
-    parser.add_argument("file", help="a .npy or .npz file holding the matrix")
+    parser.add_argument("file", help="a .npy, .npz or .pt file holding the matrix")
     parser.add_argument("--method", default="auto", choices=["auto", *METHODS, "fft", "bound"],
                         help="estimator (default: auto); 'fft' and 'bound' apply with --conv")
     parser.add_argument("--tol", type=float, default=None,
@@ -59,7 +60,7 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the random start (default: a fresh one, printed, as in the Python API)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (threadpoolctl; default: the BLAS's own setting); printed either way")
-    parser.add_argument("--key", default=None, help="array name inside a .npz archive")
+    parser.add_argument("--key", default=None, help="array name in a .npz archive, tensor name in a .pt state_dict")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when the method does not converge")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certify", action=argparse.BooleanOptionalAction, default=None,
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Verify and benchmark spectral norms and Lipschitz constants.")
     parser.add_argument("--version", action="version", version=f"lipbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("norm", help="sigma_max of a matrix in a .npy/.npz file, with a certified bracket")
+    p = sub.add_parser("norm", help="sigma_max of a matrix in a .npy/.npz/.pt file, with a certified bracket")
     _norm_arguments(p)
     p.set_defaults(_run=_run_norm)
     for name, (module, help_text) in _PLUGINS.items():

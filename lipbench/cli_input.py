@@ -1,5 +1,7 @@
 """What ``lipbench``'s commands read and write: a matrix from a ``.npy`` /
-``.npz`` file (never through pickle), the values of their flags, and JSON."""
+``.npz`` file (never through pickle) or a PyTorch ``.pt`` file (through
+``torch.load(weights_only=True)``, which unpickles tensors and containers
+only), the values of their flags, and JSON."""
 
 from __future__ import annotations
 
@@ -20,13 +22,19 @@ class CLIError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
 
 
-def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Load a matrix from ``.npy`` or ``.npz`` without pickle; clear errors otherwise."""
+TORCH_SUFFIXES = (".pt", ".pth")
+
+
+def load_matrix(path: str | Path, key: str | None = None) -> Any:
+    """Load a matrix from ``.npy`` or ``.npz`` without pickle, or a tensor
+    from a ``.pt`` file; clear errors otherwise."""
     p = Path(path)
     if not p.exists():
         raise CLIError(f"{p}: no such file")
     if p.is_dir():
-        raise CLIError(f"{p}: is a directory, expected a .npy or .npz file")
+        raise CLIError(f"{p}: is a directory, expected a .npy, .npz or .pt file")
+    if p.suffix in TORCH_SUFFIXES:
+        return _load_torch(p, key)
     with open(p, "rb") as fh:
         head = fh.read(6)
     if not (head.startswith(b"\x93NUMPY") or head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")):
@@ -66,6 +74,35 @@ def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
     if key is not None:
         raise CLIError(f"{p}: --key applies to .npz archives; this is a single .npy array")
     return loaded
+
+
+def _load_torch(p: Path, key: str | None) -> Any:
+    """A tensor saved with ``torch.save``: the file's tensor, or one tensor
+    of a state_dict chosen by ``key``.  The tensor is returned as it is (CPU),
+    so the norm is computed by torch."""
+    try:
+        import torch
+    except ImportError:
+        raise CLIError(f"{p}: reading a .pt file needs PyTorch (pip install -e \".[torch]\")") from None
+    try:
+        loaded = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # the weights-only unpickler refuses anything but tensors and containers
+        raise CLIError(f"{p}: not a weights-only PyTorch file ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+                       ) from None
+    if isinstance(loaded, torch.Tensor):
+        if key is not None:
+            raise CLIError(f"{p}: --key applies to a saved state_dict; this file holds a single tensor")
+        return loaded
+    if not isinstance(loaded, dict):
+        raise CLIError(f"{p}: holds a {type(loaded).__name__}, not a tensor or a state_dict of tensors")
+    tensors = {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
+    if key is None:
+        if len(tensors) != 1:
+            raise CLIError(f"{p}: holds {len(tensors)} tensors ({', '.join(tensors) or 'none'}); choose one with --key")
+        key = next(iter(tensors))
+    if key not in tensors:
+        raise CLIError(f"{p}: has no tensor {key!r}; it holds: {', '.join(tensors)}")
+    return tensors[key]
 
 
 def check_layout(A: np.ndarray, args: argparse.Namespace) -> None:

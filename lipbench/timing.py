@@ -99,16 +99,25 @@ def default_threads() -> int:
 
 @contextlib.contextmanager
 def limit_threads(threads: int | None) -> Iterator[int | None]:
-    """Run the block with the BLAS limited to ``threads`` (None: as it is);
-    yields the thread count the BLAS then uses."""
+    """Run the block with the BLAS limited to ``threads`` (None: as it is),
+    and torch's own pool too when torch is imported (threadpoolctl does not
+    reach it); yields the thread count the BLAS then uses."""
     if threads is None:
         yield blas_threads()
         return
     if isinstance(threads, bool) or int(threads) != threads or threads < 1:
         raise ValueError(f"threads must be a positive integer; got {threads!r}")
     _blas_libraries()  # the cached controller: threadpool_limits would scan the process (1 ms)
-    with _controller.limit(limits=int(threads), user_api="blas"):
-        yield blas_threads()
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        if torch is not None:
+            torch.set_num_threads(int(threads))
+        with _controller.limit(limits=int(threads), user_api="blas"):
+            yield blas_threads()
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
 
 
 def provenance(backend: str = "numpy") -> dict:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 import lipbench as lb
-from lipbench.testing import svd_backward_p
+from properties.tolerances import matvec_bound, normal_matvec_bound, reference_rtol, sum_rtol
 
 SHAPES = {"square": (48, 48), "tall": (64, 40), "wide": (40, 64)}
 FAMILY_KW = {
@@ -17,14 +17,6 @@ FAMILY_KW = {
 # methods whose stopping rule cannot certify small tolerances: they must say so
 MAY_NOT_CONVERGE = {"interpolative"}
 NUMPY_METHODS = [m for m in lb.METHODS if m != "cupy-eigsh"]
-
-
-def reference_slack(A, dtype: str = "float64") -> float:
-    """Rounding allowance of the float64 reference SVD (relative): the
-    backward-error factor the ``svd`` method itself uses, ``8 (max(m, n) + 4) u64``
-    (gesdd's float64 sigma_max of a 2 x 2 matrix was seen 13.2 u off)."""
-    m, n = A.shape[-2:]
-    return svd_backward_p(m, n) * np.finfo(np.float64).eps / 2
 
 
 def run_quietly(A, method: str, **kw):
@@ -46,10 +38,27 @@ def assert_certified(r, truth: float, tol: float, A, context: str = "") -> None:
     assert r.lower <= r.value <= r.upper, f"value {r.value!r} outside [{r.lower!r}, {r.upper!r}]: {where}"
     if r.converged and truth > 0:
         rel = abs(r.value - truth) / truth
-        allowed = tol + reference_slack(A)
+        allowed = tol + reference_rtol(A.shape)
         assert rel <= allowed, f"converged but relative error {rel:.3g} > tol {tol:.3g}: {where}"
 
 
 def said(result, code: str) -> list:
     """The notes of ``result`` with ``code`` (lipbench.spectral.notes), in order."""
     return [n for n in result.notes if n.code == code]
+
+
+def assert_same_certificate(A, v, one, other):
+    """Two computations of (lower bound, A v / ||v||, residual bound) from the same float64
+    products summed in other orders (blocks, threads) agree to those products' rounding."""
+    (lower, w, res), (lower2, w2, res2) = one, other
+    u = np.asarray(v, dtype=np.float64)
+    u = u / np.linalg.norm(u)
+    mb = matvec_bound("float64", A, u)  # A u, entry by entry
+    assert np.all(np.abs(w - w2) <= mb), np.max(np.abs(w - w2) / mb)
+    m = A.shape[0]
+    assert abs(lower - lower2) <= np.linalg.norm(mb) + sum_rtol("float64", m) * lower, (lower, lower2)
+    # res = ||A^T w - theta^2 u|| / (2 theta^2): A^T A u's error, and theta^2's through ||w||
+    theta = float(np.linalg.norm(w2))
+    dr = np.linalg.norm(normal_matvec_bound("float64", A, u)) + 2 * theta * np.linalg.norm(mb)
+    allowed = dr / (2 * theta * theta) + 2 * sum_rtol("float64", m) * res
+    assert abs(res - res2) <= allowed, (res, res2, allowed)

@@ -163,10 +163,11 @@ def test_norm_certifies_a_layer_by_default_and_says_when_not(npy):
     """The printed bracket of a dense layer is a certificate unless asked
     otherwise; an uncertified call says so on stderr and how to ask."""
     p, sigma = npy
-    proc = _run_cli(p, "--tol", "1e-6", "--json")
+    tol = 1e-6
+    proc = _run_cli(p, "--tol", str(tol), "--json")
     data = json.loads(proc.stdout)
     assert proc.returncode == 0 and data["certified"] is True and data["certificate"] == "inertia"
-    assert data["lower"] <= sigma <= data["upper"] <= data["lower"] * (1 + 1e-6)
+    assert data["lower"] <= sigma <= data["upper"] <= data["lower"] * (1 + tol)
     proc = _run_cli(p, "--tol", "1e-6", "--no-certify", "--method", "lanczos")
     assert proc.returncode == 0 and "not certified to tol" in proc.stdout
     assert "pass --certify" in proc.stderr

@@ -80,6 +80,14 @@ def test_limit_threads_sets_and_restores():
             pass
 
 
+def test_limit_threads_holds_torch_s_own_pool_too():
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    before = torch.get_num_threads()
+    with timing.limit_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
 def test_provenance_names_the_machine():
     p = timing.provenance()
     for key in ("cpu_count", "blas", "blas_threads", "python", "numpy_version", "scipy_version",

@@ -5,17 +5,33 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
+from .. import backends as _backends
 from ..spectral import ConvergenceWarning, spectral_norm
+from ..spectral._inputs import dtype_name
 
-__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix"]
+__all__ = ["sigma_bracket", "sigma_exact", "sigma_upper", "check_matrix", "host", "dtype_label"]
+
+
+def dtype_label(x: Any) -> str:
+    """The name of the dtype the caller's array holds ('bfloat16' for a torch
+    bfloat16 tensor, before :func:`host` widens it)."""
+    return dtype_name(x.dtype) if array_api_compat.is_array_api_obj(x) else np.asarray(x).dtype.name
+
+
+def host(x: Any) -> np.ndarray:
+    """A layer's array as NumPy on the host: an array of any backend (a torch
+    parameter is read detached, without building an autograd graph; a CPU
+    tensor or a NumPy array is not copied), or anything ``np.asarray`` takes."""
+    return _backends.to_numpy(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
 
 
 def real_array(W: Any, name: str) -> np.ndarray:
     """``W`` as a NumPy array of a real numeric dtype, or a TypeError naming the problem."""
     try:
-        a = np.asarray(W)
+        a = host(W)
     except Exception as exc:  # pragma: no cover - exotic inputs
         raise TypeError(f"{name} must be array-like; got {type(W).__name__} ({exc})") from None
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._rounding import dn, up
+from ._sigma import host
 from .layers import check_input
 from .windows import check_shape
 
@@ -26,7 +27,7 @@ __all__ = ["BatchNorm"]
 
 
 def _vector(v: Any, c: int, name: str) -> np.ndarray:
-    a = np.asarray(v, dtype=np.float64)
+    a = np.asarray(host(v), dtype=np.float64)
     if a.shape != (c,):
         raise ValueError(f"{name} must have shape ({c},) (one value per channel); got {a.shape}")
     if not np.all(np.isfinite(a)):
@@ -46,7 +47,7 @@ class BatchNorm:
     input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        c = int(np.asarray(self.gamma).size)
+        c = int(host(self.gamma).size)
         shape = (c,) if self.input_shape is None else tuple(self.input_shape)
         if len(shape) == 1:
             if not (isinstance(shape[0], (int, np.integer)) and shape[0] >= 1):

@@ -41,6 +41,7 @@ from ..spectral import METHODS, ConvergenceWarning, default_tol
 from ..spectral._certification import certified_width
 from ..spectral._scaling import pow2_exponent, scale_array
 from ..spectral.notes import note, render
+from . import _sigma
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
 from .conv_fft import fft_applies
@@ -98,7 +99,7 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     if method == "auto":
         method = ("fft" if fft_applies(g)[0]
                   else "dense" if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES else "lanczos")
-    return _route(g, method, str(np.asarray(kernel).dtype), tol=tol, maxiter=maxiter, seed=seed, strict=strict)[0]
+    return _route(g, method, _sigma.dtype_label(kernel), tol=tol, maxiter=maxiter, seed=seed, strict=strict)[0]
 
 
 def _route(g: ConvGeometry, method: str, input_dtype: str, *, tol: float | None, maxiter: int | None,

@@ -52,7 +52,7 @@ class Conv(Windowed):
 
     def __post_init__(self) -> None:
         shape = check_shape(self.input_shape)
-        w = np.asarray(self.weight)
+        w = _sigma.host(self.weight)
         if w.dtype == object or not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
             raise TypeError(f"weight must be a real numeric array; got dtype {w.dtype}")
         d = len(shape) - 1
@@ -77,7 +77,7 @@ class Conv(Windowed):
         dilation = as_tuple(self.dilation, d, "dilation", 1)
         table, out_spatial = window_table(shape[1:], tuple(w.shape[2:]), stride, padding, dilation, self.padding_mode)
         if self.bias is not None:
-            b = np.asarray(self.bias, dtype=np.float64)
+            b = np.asarray(_sigma.host(self.bias), dtype=np.float64)
             if b.shape != (w.shape[0],) or not np.all(np.isfinite(b)):
                 raise ValueError(f"bias must be a finite array of shape ({w.shape[0]},); got shape {b.shape}")
             object.__setattr__(self, "bias", b)

@@ -44,10 +44,6 @@ from .conv_map import ConvGeometry, conv_operator
 __all__ = ["entry_hits", "terms_per_entry", "impulse_lower", "vector_lower", "dense_route", "bound_route",
            "fft_route", "matrix_free_route"]
 
-_FFT_NOT_PROVEN = ("the FFT route's rounding constants (8 u per FFT stage, 16 (max(m, n) + 4) u for the batched "
-                   "complex SVD) are calibrated, not proven (docs/certify.md), so its bracket is an estimate")
-
-
 # ------------------------------------------------------------ proven pieces
 def terms_per_entry(g: ConvGeometry) -> int:
     """The most products summed into one entry of the operator's product
@@ -120,10 +116,15 @@ def _settle(est_lower: float, est_upper: float, lower: float, upper: float, tol:
     return min(max(est_lower, lower), hi), hi, False
 
 
+def _route_note(g: ConvGeometry, route: str, **values: Any) -> notes.Note:
+    """The note saying which route ran and what it found (rendered by :data:`lipbench.spectral.notes.CONV_ROUTES`)."""
+    return notes.note("convolution", describe=g.describe(), route=route, **values)
+
+
 def _result(g: ConvGeometry, *, method: str, value: float, lower: float, upper: float, tol: float,
-            input_dtype: str, certificate: str, certified: bool, note: str) -> Any:
+            input_dtype: str, certificate: str, certified: bool, note: notes.Note) -> Any:
     err = (upper - lower) / upper if upper > 0 else 0.0
-    said = (notes.note("convolution", describe=g.describe(), route=note),)
+    said = (note,)
     return SpectralNormResult(
         value=min(max(value, lower), upper), lower=lower, upper=upper, converged=bool(err <= tol), iterations=0,
         matvecs=0, method=method, backend="numpy", dtype="float64", seed=None, tol=float(tol), error_estimate=err,
@@ -136,8 +137,7 @@ def bound_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> 
     """conv_upper_bound, and one impulse for the lower end: both proven."""
     lower = min(impulse_lower(g), bound)
     r = _result(g, method="bound", value=bound, lower=lower, upper=bound, tol=tol, input_dtype=input_dtype,
-                certificate="conv-bound", certified=within(lower, bound, tol),
-                note="kernel-reshaping upper bound (conv_upper_bound); lower end from one impulse")
+                certificate="conv-bound", certified=within(lower, bound, tol), note=_route_note(g, "conv-upper-bound"))
     return r, lower, bound
 
 
@@ -147,11 +147,9 @@ def fft_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> tu
     f_lower, value, f_upper, info = circular_conv_norm(g)
     p_lower = min(impulse_lower(g), bound)
     lower, upper, certified = _settle(f_lower, f_upper, p_lower, bound, tol)
-    note = (f"exact by the DFT over {info['frequencies']} frequencies, blocks {info['block_shape']}; "
-            f"rounding terms fft {info['rounding']['fft']:.3g}, svd {info['rounding']['svd']:.3g}; ")
-    note += ("certified by conv_upper_bound and one impulse" if certified else
-             f"not certified: {_FFT_NOT_PROVEN}; proven: [{p_lower:.17g}, {bound:.17g}] (one impulse, "
-             "conv_upper_bound); method 'dense' certifies operators that fit")
+    note = _route_note(g, "dft", frequencies=info["frequencies"], block_shape=info["block_shape"],
+                       fft_rounding=info["rounding"]["fft"], svd_rounding=info["rounding"]["svd"],
+                       certified=certified, proven_lower=p_lower, proven_upper=bound)
     r = _result(g, method="fft", value=value, lower=lower, upper=upper, tol=tol, input_dtype=input_dtype,
                 certificate="conv-bound" if certified else "fft (calibrated)", certified=certified, note=note)
     return r, p_lower, bound
@@ -171,21 +169,16 @@ def matrix_free_route(g: ConvGeometry, method: str, bound: float, input_dtype: s
     p_lower = min(max(impulse_lower(g), vector_lower(g, r.vector)), bound)
     est_upper = min(float(r.upper), bound, embedded)
     lower, upper, certified = _settle(float(r.lower), est_upper, p_lower, bound, float(r.tol))
-    note = "matrix-free on the convolution and its adjoint"
-    certificate = r.certificate
-    if certified:
-        note += "; certified by conv_upper_bound and the proven lower bound of the final vector or an impulse"
-        certificate = "conv-bound"
+    if certified or upper == bound:
+        upper_from = "conv-upper-bound"
+    elif upper == embedded and embedded < bound:
+        upper_from = "circular-embedding"
     else:
-        if upper == embedded and embedded < bound:
-            note += f"; upper end from the circular convolution on {grid} (DFT, calibrated)"
-            certificate = "circular-embedding (calibrated)"
-        elif upper == bound:
-            note += "; upper end from conv_upper_bound"
-            certificate = "conv-bound"
-        note += (f"; not certified: a LinearOperator's bracket assumes its products' rounding and the DFT's "
-                 f"constants are calibrated; proven: [{p_lower:.17g}, {bound:.17g}]")
-    said = (notes.note("convolution", describe=g.describe(), route=note), *r.notes)
+        upper_from = "operator-iteration"
+    certificate = {"conv-upper-bound": "conv-bound", "circular-embedding": "circular-embedding (calibrated)",
+                   "operator-iteration": r.certificate}[upper_from]
+    said = (_route_note(g, "operator-iteration", certified=certified, upper_from=upper_from, grid=grid,
+                        proven_lower=p_lower, proven_upper=bound), *r.notes)
     out = dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
                               input_dtype=input_dtype, message=render(said), notes=said, certificate=certificate,
                               certified=certified)
@@ -210,9 +203,7 @@ def dense_route(g: ConvGeometry, bound: float, input_dtype: str, *, tol: float |
     r = spectral_norm(M, method="svd", tol=want / 2, seed=seed, strict=strict)
     lower = max(dn(Fraction(float(r.lower)) - Fraction(e)), 0.0) if math.isfinite(e) else 0.0
     upper = min(sum_up([float(r.upper), e]), bound)
-    said = (notes.note("convolution", describe=g.describe(),
-                       route=(f"the {M.shape[0]} x {M.shape[1]} matrix assembled from its columns (entries within "
-                              f"{e:.3g} in Frobenius norm), then method 'svd'")), *r.notes)
+    said = (_route_note(g, "dense-assembly", rows=M.shape[0], cols=M.shape[1], assembly_error=e), *r.notes)
     out = dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper), tol=want,
                               input_dtype=input_dtype, message=render(said), notes=said, method="dense",
                               certified=within(lower, upper, want))

@@ -51,7 +51,7 @@ class Dense:
         W = _sigma.check_matrix(self.weight, "weight")
         object.__setattr__(self, "weight", W)
         if self.bias is not None:
-            b = np.asarray(self.bias, dtype=np.float64)
+            b = np.asarray(_sigma.host(self.bias), dtype=np.float64)
             if b.shape != (W.shape[0],):
                 raise ValueError(f"bias must have shape ({W.shape[0]},) to match weight {W.shape}; got {b.shape}")
             if not np.all(np.isfinite(b)):

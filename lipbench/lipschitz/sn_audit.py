@@ -128,7 +128,7 @@ def default_estimators(kind: str, iterations: Sequence[int] = (1, 2, 5)) -> tupl
 def drifting_weights(weight: Any, steps: int, *, eta: float = 1e-2, seed: int = 0) -> Iterator[np.ndarray]:
     """``W_0 = weight``, ``W_{t+1} = W_t + eta * s * G_t`` with ``G_t`` standard Gaussian (drawn with
     ``seed``) and ``s = ||W_0||_F / sqrt(size)`` the entries' RMS: ``steps`` weights in all (copies)."""
-    W = np.array(weight, dtype=np.float64, copy=True)
+    W = np.array(_sigma.host(weight), dtype=np.float64, copy=True)
     if not (isinstance(steps, (int, np.integer)) and steps >= 1):
         raise ValueError(f"steps must be a positive int; got {steps!r}")
     if not (math.isfinite(eta) and eta >= 0):
@@ -250,7 +250,7 @@ def sn_audit(weight: Any, *, input_shape: Sequence[int] | None = None, steps: in
     the first weight (as PyTorch does on registration); cold ones draw a fresh start each step.  Returns one
     :class:`AuditRow` per (step, estimator), steps in order.
     """
-    first = np.asarray(weight)
+    first = _sigma.host(weight)
     conv = first.ndim != 2
     if conv and input_shape is None:
         raise ValueError(f"weight of shape {first.shape} is a convolution kernel; give input_shape "

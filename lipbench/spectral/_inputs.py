@@ -106,7 +106,8 @@ def classify(A: Any) -> InputInfo:
     ndim = getattr(A, "ndim", None)
     if ndim is None:
         return InputInfo(None, type(A).__module__.split(".")[0], 0)
-    return InputInfo(InputKind.DENSE, _backends.backend_name_of(A), int(ndim))
+    backend = "numpy" if _backends.takes_numpy_view(A) else _backends.backend_name_of(A)
+    return InputInfo(InputKind.DENSE, backend, int(ndim))
 
 
 def _has_rmatvec(op: Any) -> bool:
@@ -143,7 +144,7 @@ def compute_dtype(name: str, where: str) -> str:
     """float64 / float32 compute dtype for an input dtype name, or raise."""
     if name in ("float64", "float32"):
         return name
-    if name == "float16":
+    if name in ("float16", "bfloat16"):
         return "float32"
     if name == "bool" or name.startswith(("int", "uint")):
         return "float64"
@@ -257,6 +258,8 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
             f"{name} must be a 2-D array (numpy, cupy or any array-API array), a SciPy sparse "
             f"matrix or a LinearOperator; got {type(A).__module__}.{type(A).__qualname__}"
         )
+    if array_api_compat.is_torch_array(A):
+        A = A.detach()  # a view: no autograd graph is built and .grad is not touched
     xp = array_api_compat.array_namespace(A)
     shape = tuple(int(s) for s in A.shape)
     if len(shape) < 2:

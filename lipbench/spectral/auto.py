@@ -38,6 +38,9 @@ AUTO_MIXED_MIN_TOL_NORMAL = 1e-8
 AUTO_SPARSE_MAX_BASIS = 24
 #: dense CuPy matrices whose smaller side is at most this go to the Gram iteration ...
 AUTO_CUPY_GRAM_MAX_SIDE = 4096
+#: the backends whose dense arrays reach auto on a GPU: CuPy, and torch (its
+#: CPU tensors arrive as their NumPy view, or natively only when asked)
+GPU_BACKENDS = frozenset({"cupy", "torch"})
 #: ... when tol is at least this many times the Gram iteration's rounding floor
 #: (its proven worst case over matrices: twice it leaves room for any input)
 AUTO_CUPY_GRAM_TOL_FACTOR = 2.0
@@ -111,11 +114,14 @@ def plan(A: Any, info: InputInfo, tol: float | None, warm_start: bool) -> tuple[
     small = min(shape) <= 64 or shape[0] * shape[1] <= AUTO_SVD_MAX_ENTRIES
     if small and not warm_start:
         return "svd", {}
-    if (backend == "cupy" and not warm_start and min(shape) <= AUTO_CUPY_GRAM_MAX_SIDE
+    # a torch tensor here is a CUDA tensor (a CPU one came as its NumPy view):
+    # the GPU's rule, measured with CuPy (the same cuBLAS and cuSOLVER)
+    gpu = backend in GPU_BACKENDS
+    if (gpu and not warm_start and min(shape) <= AUTO_CUPY_GRAM_MAX_SIDE
             and (1e-8 if tol is None else tol) >= AUTO_CUPY_GRAM_TOL_FACTOR * gram_rounding_floor(*shape)):
         return "gram", {}
     if small:
-        return "lanczos", {} if backend == "cupy" else {"normal": True}
+        return "lanczos", {} if gpu else {"normal": True}
     dtype = getattr(A, "dtype", None)
     if (backend == "numpy" and not warm_start and dtype is not None and dtype_name(dtype) == "float32"
             and shape[0] * shape[1] <= AUTO_PROPACK_MAX_ENTRIES and max(shape) < AUTO_GRAM_ASPECT * min(shape)):
@@ -123,11 +129,11 @@ def plan(A: Any, info: InputInfo, tol: float | None, warm_start: bool) -> tuple[
     options = {}
     if max(shape) >= AUTO_GRAM_ASPECT * min(shape) and min(shape) <= AUTO_GRAM_MAX_SIDE:
         options["gram"] = True
-    elif backend != "cupy":
+    elif not gpu:
         options["normal"] = True
     is_f64 = dtype is not None and dtype_name(dtype) == "float64"
-    min_entries = AUTO_MIXED_MIN_ENTRIES_CUPY if backend == "cupy" else AUTO_MIXED_MIN_ENTRIES
-    lenient = options.get("normal") or (options.get("gram") and backend != "cupy")
+    min_entries = AUTO_MIXED_MIN_ENTRIES_CUPY if gpu else AUTO_MIXED_MIN_ENTRIES
+    lenient = options.get("normal") or (options.get("gram") and not gpu)
     min_tol = AUTO_MIXED_MIN_TOL_NORMAL if lenient else AUTO_MIXED_MIN_TOL
     if is_f64 and shape[0] * shape[1] >= min_entries and want >= min_tol:
         options["work_dtype"] = "float32"

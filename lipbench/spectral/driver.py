@@ -33,6 +33,7 @@ from .result import (
     Stage,
     not_converged_message,
 )
+from .svd import svd_dtype
 
 __all__ = ["spectral_norm"]
 
@@ -132,6 +133,9 @@ def spectral_norm(
     if not isinstance(method, str) or (method != "auto" and method not in _METHODS):
         raise ValueError(f"unknown method {method!r}; choose 'auto' or one of: {', '.join(_METHODS)}")
     tol, maxiter = _validate_tol(tol), _validate_maxiter(maxiter)
+    viewed = _backends.host_view(A)
+    said = [note("torch-numpy-view")] if viewed is not A else []
+    A, v0 = viewed, (None if v0 is None else _backends.host_view(v0))
     found, chosen, options = _choose(A, method, tol, v0, options)
     info = _METHODS[chosen]
     op = prepare(A, found.kind, batched_ok=info.batched)
@@ -157,7 +161,7 @@ def spectral_norm(
         raw = run(op, tol=tol, maxiter=maxiter, rng=rng, v0=v0, track=track, **options)
         if certify:
             raw = certify_raw(op, raw, tol)
-    raw.notes = (*notes, *raw.notes)
+    raw.notes = (*said, *notes, *raw.notes)
     call = _Call(method=chosen, tol=tol, seed=seed, strict=strict, options=options, t0=t0, shape=shape,
                  est_floor=estimate_floor(chosen, op))
     return _finish(op, raw, track, call)
@@ -221,7 +225,7 @@ def estimate_floor(method: str, op: Operator) -> float:
     residual bound's rounding (the stack's own dtype for a stack's power
     iteration, whose residuals are computed in it)."""
     if method == "svd":
-        return max(svd_backward_p(op.m, op.n) * unit_roundoff("float64" if op.backend == "numpy" else op.dtype),
+        return max(svd_backward_p(op.m, op.n) * unit_roundoff(svd_dtype(op)),
                    certified_width(0.0, "float64", op.m, op.n))
     if method == "gram":
         return 2 * gram_rounding_floor(op.m, op.n)

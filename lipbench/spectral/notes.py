@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Note", "note", "render", "CODES"]
+__all__ = ["Note", "note", "render", "CODES", "CONV_ROUTES"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,50 @@ def _certify_missed(route: str, estimate: float, w: float, value: float, holds: 
             + ("certified" if holds else f"bounded by bisection ({detail})"))
 
 
+_FFT_NOT_PROVEN = ("the FFT route's rounding constants (8 u per FFT stage, 16 (max(m, n) + 4) u for the batched "
+                   "complex SVD) are calibrated, not proven (docs/certify.md), so its bracket is an estimate")
+
+
+def _conv_dense_assembly(rows: int, cols: int, assembly_error: float) -> str:
+    return (f"the {rows} x {cols} matrix assembled from its columns (entries within {assembly_error:.3g} in "
+            "Frobenius norm), then method 'svd'")
+
+
+def _conv_dft(frequencies: int, block_shape: tuple[int, int], fft_rounding: float, svd_rounding: float,
+              certified: bool, proven_lower: float, proven_upper: float) -> str:
+    text = (f"exact by the DFT over {frequencies} frequencies, blocks {block_shape}; "
+            f"rounding terms fft {fft_rounding:.3g}, svd {svd_rounding:.3g}; ")
+    if certified:
+        return text + "certified by conv_upper_bound and one impulse"
+    return text + (f"not certified: {_FFT_NOT_PROVEN}; proven: [{proven_lower:.17g}, {proven_upper:.17g}] "
+                   "(one impulse, conv_upper_bound); method 'dense' certifies operators that fit")
+
+
+def _conv_operator_iteration(certified: bool, upper_from: str, grid: tuple[int, ...], proven_lower: float,
+                             proven_upper: float) -> str:
+    text = "matrix-free on the convolution and its adjoint"
+    if certified:
+        return text + "; certified by conv_upper_bound and the proven lower bound of the final vector or an impulse"
+    text += {"circular-embedding": f"; upper end from the circular convolution on {grid} (DFT, calibrated)",
+             "conv-upper-bound": "; upper end from conv_upper_bound", "operator-iteration": ""}[upper_from]
+    return text + ("; not certified: a LinearOperator's bracket assumes its products' rounding and the DFT's "
+                   f"constants are calibrated; proven: [{proven_lower:.17g}, {proven_upper:.17g}]")
+
+
+#: a convolution's route -> the function writing what it did from the note's values
+CONV_ROUTES: dict[str, Callable[..., str]] = {
+    "dense-assembly": _conv_dense_assembly,  # rows, cols, assembly_error
+    "conv-upper-bound": lambda: "kernel-reshaping upper bound (conv_upper_bound); lower end from one impulse",
+    "dft": _conv_dft,  # frequencies, block_shape, fft_rounding, svd_rounding, certified, proven_lower, proven_upper
+    # certified, upper_from (a route above, or the iteration's own), grid, proven_lower, proven_upper
+    "operator-iteration": _conv_operator_iteration,
+}
+
+
+def _convolution(describe: str, route: str, **values: Any) -> str:
+    return f"{describe}: {CONV_ROUTES[route](**values)}"
+
+
 #: code -> the function writing its text from the note's values
 CODES: dict[str, Callable[..., str]] = {
     # the input and the driver
@@ -87,6 +131,8 @@ CODES: dict[str, Callable[..., str]] = {
                                         f"of shape {shape}, whose singular values are those of A, each twice"),
     "linear-operator": lambda: ("a LinearOperator: the lower bound assumes its products are as accurate as a dense "
                                 "float64 product; the upper bound is not certified (no entries to bound it with)"),
+    "torch-numpy-view": lambda: ("a CPU torch tensor: computed on the NumPy array sharing its memory (no copy; "
+                                 "LIPBENCH_TORCH_CPU=native runs torch's own operations)"),
     "beyond-float64": lambda: "sigma_max lies beyond the float64 range: the upper end is inf",
     "subnormal-width": lambda: ("sigma_max lies so near float64's subnormal range that the bracket, rounded outward "
                                 "to floats, cannot be as narrow as tol"),
@@ -116,6 +162,6 @@ CODES: dict[str, Callable[..., str]] = {
     "certify-skipped": lambda route, why: f"{route}: {why}",
     "certify-missed": _certify_missed,
     # convolutions
-    "convolution": lambda describe, route: f"{describe}: {route}",
+    "convolution": _convolution,  # describe (the layer), route (a key of CONV_ROUTES) and that route's values
     "kernel-scaled": lambda e: f"the kernel was scaled by 2^{-e} and the norm back by 2^{e}, rounded outward",
 }

@@ -21,7 +21,7 @@ from .svd import full_svd
 
 __all__ = ["MethodInfo", "METHODS"]
 
-ALL_BACKENDS = frozenset({"numpy", "cupy", "array_api_strict"})
+ALL_BACKENDS = frozenset({"numpy", "cupy", "torch", "array_api_strict"})
 
 
 @dataclass(frozen=True)

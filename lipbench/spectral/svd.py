@@ -13,36 +13,45 @@ from ._operator import Operator
 from ._raw import Raw, Tracker
 from .result import Stage
 
-__all__ = ["full_svd"]
+__all__ = ["full_svd", "svd_dtype"]
+
+
+def svd_dtype(op: Operator) -> str:
+    """The dtype the SVD runs in: float64 on the host (NumPy, CPU torch;
+    float32 input converted exactly: LAPACK's float32 sigma_max is off by
+    several float32 units, see full_svd), the operator's dtype elsewhere."""
+    return "float64" if op.backend == "numpy" or (op.backend == "torch" and op.device == "cpu") else op.dtype
 
 
 def _svdvals(op: Operator) -> Any:
-    """Singular values (descending) of the scaled dense matrix or stack."""
-    a = op.dense
+    """Singular values (descending) of the scaled dense matrix or stack, in :func:`svd_dtype`."""
     if op.backend == "numpy":
-        import scipy.linalg
-
-        # float32 input is decomposed in float64 (exact conversion): LAPACK's
-        # float32 sigma_max is off by several float32 units, see full_svd
-        x = np.asarray(op.dense64())
-        if not op.is_batched:
-            try:
-                return scipy.linalg.svd(x, compute_uv=False, lapack_driver="gesdd", check_finite=False)
-            except np.linalg.LinAlgError:
-                # gesdd's divide and conquer can fail to converge; gesvd (QR
-                # iteration) is slower but more robust.
-                return scipy.linalg.svd(x, compute_uv=False, lapack_driver="gesvd", check_finite=False)
-        try:
-            return np.linalg.svd(x, compute_uv=False)
-        except np.linalg.LinAlgError:
-            flat = x.reshape((-1,) + x.shape[-2:])
-            out = [scipy.linalg.svd(m, compute_uv=False, lapack_driver="gesvd", check_finite=False) for m in flat]
-            return np.stack(out).reshape(x.shape[:-2] + (min(x.shape[-2:]),))
+        return _scipy_svdvals(op)
     if op.backend == "cupy":
         import cupy as cp
 
-        return cp.linalg.svd(a, compute_uv=False)
-    return op.xp.linalg.svdvals(a)
+        return cp.linalg.svd(op.dense, compute_uv=False)
+    return op.xp.linalg.svdvals(op.dense64() if svd_dtype(op) == "float64" else op.dense)
+
+
+def _scipy_svdvals(op: Operator) -> Any:
+    """LAPACK's singular values of a NumPy matrix or stack, in float64."""
+    import scipy.linalg
+
+    x = np.asarray(op.dense64())
+    if not op.is_batched:
+        try:
+            return scipy.linalg.svd(x, compute_uv=False, lapack_driver="gesdd", check_finite=False)
+        except np.linalg.LinAlgError:
+            # gesdd's divide and conquer can fail to converge; gesvd (QR
+            # iteration) is slower but more robust.
+            return scipy.linalg.svd(x, compute_uv=False, lapack_driver="gesvd", check_finite=False)
+    try:
+        return np.linalg.svd(x, compute_uv=False)
+    except np.linalg.LinAlgError:
+        flat = x.reshape((-1,) + x.shape[-2:])
+        out = [scipy.linalg.svd(m, compute_uv=False, lapack_driver="gesvd", check_finite=False) for m in flat]
+        return np.stack(out).reshape(x.shape[:-2] + (min(x.shape[-2:]),))
 
 
 def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
@@ -50,8 +59,8 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     NumPy, ``cupy.linalg.svd`` (cuSOLVER) on CuPy, ``linalg.svdvals`` elsewhere;
     then the bracket is proven around its sigma_max.
 
-    On NumPy, float32 input is decomposed in float64 (the conversion is
-    exact, the cost about twice float32's).
+    On NumPy and CPU torch tensors, float32 input is decomposed in float64
+    (the conversion is exact, the cost about twice float32's).
     Cost: O(m n min(m, n)) flops, no matrix-vector products, then the
     certificate (:mod:`._certification`: the Gram matrix, m N^2 flops, one
     Cholesky factorization, N^3 / 3, and one product with A).
@@ -61,9 +70,8 @@ def full_svd(op: Operator, *, tol: float, track: Tracker, **_: Any) -> Raw:
     w)`` and the lower bound of its inverse-iteration vector.  Stacks ``(...,
     m, n)`` are proven in one batched factorization (:func:`._certification.certify_stack`).
     """
-    s = _svdvals(op)
+    s, dtype = _svdvals(op), svd_dtype(op)
     top = np.asarray(_backends.to_numpy(s[..., 0]), dtype=np.float64)
-    dtype = "float64" if op.backend == "numpy" else op.dtype
     pu, delta = svd_error(top, op.m, op.n, dtype)
     stages = (Stage("svd", dtype, 1, 0),)
     if op.is_batched:

@@ -26,6 +26,7 @@ from lipbench.lipschitz import (
 from lipbench.lipschitz.conv_fft import fft_rounding_terms, polyphase_kernel
 from lipbench.testing import certified_width
 from properties.tolerances import matvec_atol, svd_atol
+from tests.helpers import said
 
 
 # ---------------------------------------------------------------- ground truth
@@ -167,12 +168,13 @@ def test_norm_bracket_and_bounds_hold(case):
     sigma, slack = _sigma_and_slack(D)
     kw = _kwargs(case)
     before = W.copy()
-    r = conv_operator_norm(W, shape, tol=1e-10, seed=0, **kw)
+    tol = 1e-10
+    r = conv_operator_norm(W, shape, tol=tol, seed=0, **kw)
     assert np.array_equal(W, before), "the kernel was modified"
     assert r.shape == D.shape
     assert r.lower - slack <= sigma <= r.upper + slack, \
         f"{case}: sigma {sigma} outside [{r.lower}, {r.upper}] ({r.method})"
-    assert abs(r.value - sigma) <= 1e-10 * sigma + slack, f"{case}: value {r.value} vs sigma {sigma} ({r.method})"
+    assert abs(r.value - sigma) <= tol * sigma + slack, f"{case}: value {r.value} vs sigma {sigma} ({r.method})"
     bound = conv_upper_bound(W, shape, **kw)
     assert sigma <= bound + slack, f"{case}: conv_upper_bound {bound} < sigma {sigma}"
     rb = conv_operator_norm(W, shape, method="bound", **kw)
@@ -263,10 +265,13 @@ def test_lanczos_result_says_what_it_computed():
     rng = np.random.default_rng(6)
     W = rng.standard_normal((4, 3, 3, 3))
     r = conv_operator_norm(W, (3, 8, 8), padding=1, seed=0, method="lanczos")
-    assert r.method == "lanczos" and r.shape == (4 * 64, 3 * 64)
-    assert "conv2d" in r.message and "matrix-free" in r.message and np.isfinite(r.upper)
+    assert r.method == "lanczos" and r.shape == (4 * 64, 3 * 64) and np.isfinite(r.upper)
+    (route,) = said(r, "convolution")
+    assert route["route"] == "operator-iteration" and route["proven_upper"] >= r.upper, r.notes
     d = conv_operator_norm(W, (3, 8, 8), padding=1, seed=0)  # small: auto assembles and certifies it
-    assert d.method == "dense" and d.certified and "assembled" in d.message
+    (route,) = said(d, "convolution")
+    assert d.method == "dense" and d.certified and route["route"] == "dense-assembly", d.notes
+    assert (route["rows"], route["cols"]) == d.shape and route["assembly_error"] >= 0.0
     assert d.lower <= r.upper and r.lower <= d.upper
 
 
@@ -378,8 +383,10 @@ def test_fft_route_is_an_estimate_and_says_why():
     rng = np.random.default_rng(8)
     W = rng.standard_normal((3, 2, 3, 3))
     r = conv_operator_norm(W, (6, 6), padding=1, padding_mode="circular", method="fft")
-    assert r.method == "fft" and r.converged and not r.certified
-    assert "calibrated" in r.message and "not certified" in r.message and r.certificate == "fft (calibrated)"
+    assert r.method == "fft" and r.converged and not r.certified and r.certificate == "fft (calibrated)"
+    (route,) = said(r, "convolution")
+    assert route["route"] == "dft" and not route["certified"], r.notes
+    assert route["proven_lower"] <= r.lower <= r.upper <= route["proven_upper"], (r.lower, r.upper, route)
 
 
 def test_matrix_free_route_certifies_only_with_proven_ends():
@@ -393,7 +400,10 @@ def test_matrix_free_route_certifies_only_with_proven_ends():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r3 = conv_operator_norm(rng.standard_normal((4, 3, 3, 3)), (3, 8, 8), padding=1, method="lanczos", seed=0)
-    assert not r3.certified and "proven: [" in r3.message
+    (route,) = said(r3, "convolution")
+    assert not r3.certified and route["route"] == "operator-iteration" and not route["certified"], r3.notes
+    assert route["proven_lower"] <= r3.lower <= r3.upper <= route["proven_upper"], (r3.lower, r3.upper, route)
+    assert said(r, "convolution")[0]["certified"] and said(r, "convolution")[0]["upper_from"] == "conv-upper-bound"
 
 
 def test_certified_bracket_is_the_dense_route_where_it_fits():

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from lipbench import report  # noqa: E402
 from lipbench.report.plots import matvec_equivalents  # noqa: E402
 from lipbench.report.style import MISS_STYLE, method_style  # noqa: E402
+from properties.tolerances import GREY_SPREAD  # noqa: E402
 
 from .fakes import bench, cpu_run, write_run  # noqa: E402
 
@@ -85,7 +86,7 @@ def test_auto_stands_out_and_references_are_grey(figures):
     assert min(widths["auto"]) > max(w for m, ws in widths.items() if m != "auto" for w in ws), widths
     for ref in ("numpy.linalg.norm", "scipy.sparse.linalg.svds", "svd"):
         r, g, b = to_rgb(method_style(ref).color)
-        assert max(r, g, b) - min(r, g, b) < 0.05, f"{ref} is not grey or black: {method_style(ref).color}"
+        assert max(r, g, b) - min(r, g, b) < GREY_SPREAD, f"{ref} is not grey or black: {method_style(ref).color}"
 
 
 def test_every_figure_has_a_legend_and_misses_are_in_it(figures):

@@ -11,6 +11,7 @@ from scipy.sparse.linalg import aslinearoperator
 
 import lipbench as lb
 from lipbench import matrices
+from properties.tolerances import matvec_atol, monotone_slack, reference_atol, reference_rtol, sum_rtol
 from tests.helpers import FAMILY_KW, MAY_NOT_CONVERGE, NUMPY_METHODS, SHAPES, assert_certified, run_quietly
 
 
@@ -24,7 +25,8 @@ def test_every_method_every_family_numpy(method, family, shape_kind):
     tol = 1e-8
     r, warned = run_quietly(A, method, tol=tol, seed=3)
     assert_certified(r, truth, tol, A, f"family={family}")
-    assert abs(truth - ks.sigma_max) <= ks.atol + 1e-12 * ks.sigma_max, "construction spectrum vs stored matrix"
+    assert abs(truth - ks.sigma_max) <= ks.atol + reference_atol(A.shape, ks.sigma_max), \
+        "construction spectrum vs stored matrix"
     if method not in MAY_NOT_CONVERGE:
         assert r.converged, f"{method} did not converge on {family} {A.shape}: {r.message}"
     assert bool(warned) == (not r.converged), "a warning must be given exactly when not converged"
@@ -73,7 +75,7 @@ def test_entries_near_overflow_and_underflow(method, dtype, end):
     assert r.lower <= truth <= r.upper, (r.lower, truth, r.upper)
     if method != "svd":
         assert r.converged, r.message
-        assert abs(r.value - truth) <= (tol + 1e-12) * truth
+        assert abs(r.value - truth) <= (tol + reference_rtol(A.shape)) * truth
 
 
 @pytest.mark.parametrize("method", ["power", "lanczos", "randomized", "arpack", "propack", "lobpcg", "interpolative"])
@@ -100,11 +102,12 @@ def test_dense_only_methods_refuse_sparse(method):
 def test_stacks(method, rng):
     stack = rng.standard_normal((3, 4, 20, 12))
     truth = np.linalg.norm(stack, 2, axis=(-2, -1))
-    r, _ = run_quietly(stack, method, tol=1e-9, seed=0)
+    tol = 1e-9
+    r, _ = run_quietly(stack, method, tol=tol, seed=0)
     assert r.value.shape == (3, 4) and r.lower.shape == (3, 4)
     assert np.all(r.lower <= truth) and np.all(truth <= r.upper), (r.lower - truth, r.upper - truth)
     assert r.converged
-    np.testing.assert_array_less(np.abs(r.value - truth) / truth, 1e-9 + 1e-13)
+    assert np.all(np.abs(r.value - truth) <= (tol + reference_rtol(stack.shape)) * truth), (r.value, truth)
 
 
 @pytest.mark.parametrize("method", ["lanczos", "gram", "randomized", "arpack"])
@@ -120,7 +123,8 @@ def test_result_fields_and_history():
     # two products per iteration; the float64 certificate reuses the last A v
     assert r.iterations == len(r.history) and r.matvecs == 2 * r.iterations
     est = [h.estimate for h in r.history]
-    assert all(b >= a * (1 - 1e-14) for a, b in zip(est, est[1:])), "power estimates must not decrease"
+    assert all(b >= a - monotone_slack("float64", A.shape, a) for a, b in zip(est, est[1:])), \
+        "power estimates must not decrease"
     assert all(h.lower <= s[0] for h in r.history)
     assert r.history[-1].matvecs <= r.matvecs
     assert lb.spectral_norm(A, method="power", tol=1e-10, seed=9).history is None
@@ -189,15 +193,17 @@ def test_integer_bool_and_complex_inputs():
     A_int = np.array([[3, 0], [4, 5]], dtype=np.int32)
     r = lb.spectral_norm(A_int, method="lanczos")
     assert r.dtype == "float64" and r.input_dtype == "int32"
-    assert abs(r.value - np.linalg.norm(A_int.astype(float), 2)) <= 1e-12 * r.value
+    # two columns: the Krylov space is exhausted, the value is the 2 x 2 SVD's up to rounding
+    assert abs(r.value - np.linalg.norm(A_int.astype(float), 2)) <= 2 * reference_rtol(A_int.shape) * r.value
     B = np.eye(3, dtype=bool)
     assert lb.spectral_norm(B).value == 1.0
     rng = np.random.default_rng(0)
     C = rng.standard_normal((30, 20)) + 1j * rng.standard_normal((30, 20))
     truth = np.linalg.norm(C, 2)
+    tol = 1e-10
     for m in ["svd", "lanczos", "power", "arpack"]:
-        r = lb.spectral_norm(C, method=m, tol=1e-10, seed=0)
-        assert r.lower <= truth <= r.upper and abs(r.value - truth) <= 1e-9 * truth, m
+        r = lb.spectral_norm(C, method=m, tol=tol, seed=0)
+        assert r.lower <= truth <= r.upper and abs(r.value - truth) <= (tol + reference_rtol(C.shape)) * truth, m
 
 
 @pytest.mark.parametrize("method", NUMPY_METHODS)
@@ -231,8 +237,8 @@ def test_result_vector_certifies_lower_and_warm_starts(method):
     A, s = matrices.nn_like(150, 90, seed=6)
     r, _ = run_quietly(A, method, tol=1e-8, seed=0)
     v = r.vector
-    assert v.shape == (90,) and abs(np.linalg.norm(v) - 1) < 1e-12
-    assert r.lower <= np.linalg.norm(A @ v) * (1 + 1e-12)
+    assert v.shape == (90,) and abs(np.linalg.norm(v) - 1) <= sum_rtol("float64", v.size)
+    assert r.lower <= np.linalg.norm(A @ v) + matvec_atol("float64", A.shape, np.linalg.norm(A), np.linalg.norm(v))
     if method in ("power", "lanczos"):
         drifted = A + 1e-3 * np.random.default_rng(0).standard_normal(A.shape) / np.sqrt(150)
         warm = lb.spectral_norm(drifted, method=method, tol=1e-8, v0=v)

@@ -32,10 +32,12 @@ import numpy as np
 RIVALS = ("propack", "arpack", "lobpcg")
 
 
-def rule_setting(A: Any, rival: str, target: float, seed: int) -> tuple[dict, list[str]]:
+def rule_setting(A: Any, rival: str, target: float, seed: int, *,
+                 firsts: dict | None = None) -> tuple[dict, list[str]]:
     """Setting (a) of ``rival`` for relative accuracy ``target`` on ``A``, and
     the settings tried on the way (``maxiter`` doubled until the solver
-    reports convergence, at most ``min(m, n)``)."""
+    reports convergence, at most ``min(m, n)``).  ``firsts``, when given,
+    receives (seconds, return value) of the last call, the rule's own."""
     tol = math.sqrt(target)
     if rival == "arpack":
         return {"tol": tol}, []
@@ -45,7 +47,10 @@ def rule_setting(A: Any, rival: str, target: float, seed: int) -> tuple[dict, li
     tried, k = [], 20
     while True:
         setting = {"tol": tol, "maxiter": min(k, side)}
-        _, failed = svds_call(A, rival, setting, seed, strict=True)()
+        t0 = time.perf_counter()
+        value, failed = svds_call(A, rival, setting, seed, strict=True)()
+        if firsts is not None:
+            firsts[describe(rival, setting)] = (time.perf_counter() - t0, (value, failed))
         tried.append(describe(rival, setting) + (f": {failed}" if failed else ": converged"))
         if not failed or k >= side:
             return setting, tried

@@ -1,12 +1,16 @@
 """Contenders timed in turns, in one loop, at several thread counts.
 
-Every contender at the default threads is called once first (its warm-up,
-timed).  One that took over ``factor`` times as long as the kept contender
+Every contender at the default threads is called once first, timed: its
+first round (the caller has run each library's code on the input before --
+searches, rules' derivations, a warm-up -- so no call here pays first-call
+costs); a call made before the loop at these threads (a search's) may stand
+for it.  One that took over ``factor`` times as long as the kept contender
 (``auto``), and over ``min_seconds`` (below it a single call says little and
 more cost little), cannot win: that one call is its measurement, and it is
 not timed at fewer threads (where it would be slower still) -- unless it is
-the fastest verified contender of its ``library``: then one call at each
-thread count says what that library's best costs there.  Of the contenders
+the fastest verified contender of its ``pool`` (one library's own
+functions): then one call at each thread count says what that library's
+best costs there.  Of the contenders
 that share a ``group`` (one solver's settings), only the one whose first call
 was the fastest verified one is timed at fewer threads.  The rest
 -- at every thread count -- are then called in turns (as many as fit ``budget`` seconds,
@@ -105,28 +109,30 @@ def take_turns(contenders: list[Contender], *, keep: str, factor: float, budget:
             if not t.error:
                 first[c.base] = dt
     ok = [c for c in contenders if c.threads == hi and c.base in first and verified(out[c.name].outcome)]
-    group_best, library_best = _fastest(ok, first, "group"), _fastest(ok, first, "library")
+    group_best, pool_best = _fastest(ok, first, "group"), _fastest(ok, first, "pool")
     limit = max(factor * first[keep], min_seconds) if keep in first else math.inf
     slow = {b for b, t in first.items() if t > limit and b != keep}
     for b in slow:
         out[f"{b}@{hi}"].times = [first[b]]
         out[f"{b}@{hi}"].note = f"one call: {first[b] / first[keep]:.1f}x {keep}'s; it cannot win"
     for c in contenders:
-        if c.threads != hi and c.base in slow and library_best.get(c.meta.get("library")) == c.base:
+        if c.threads != hi and c.base in slow and pool_best.get(c.meta.get("pool")) == c.base:
             out[c.name] = t = Turns()
             t.times = [_call(c, t)]
-            t.note = f"one call: its library's fastest at {hi} threads, where it took over {factor:g}x {keep}'s"
+            t.note = f"one call: its pool's fastest at {hi} threads, where it took over {factor:g}x {keep}'s"
     live = [c for c in contenders if c.base in first and c.base not in slow
             and (c.threads == hi or not c.meta.get("group") or group_best.get(c.meta["group"]) == c.base)]
     for c in live:
         out.setdefault(c.name, Turns())
+        if c.threads == hi and c.first is None:
+            out[c.name].times = [first[c.base]]  # the first round
     turn = sum(first[c.base] for c in live)  # one turn, from the first calls (fewer threads: longer)
     rounds = max(min_rounds, plan_rounds(turn, budget, max_rounds)) if live else 0
     order = np.random.default_rng(seed)
     for _ in range(rounds):
         for i in order.permutation(len(live)):
             c, t = live[i], out[live[i].name]
-            if not t.error:
+            if not t.error and len(t.times) < rounds:
                 dt = _call(c, t)
                 if not t.error:
                     t.times.append(dt)

@@ -54,10 +54,10 @@ def test_svd_lowrank_rule_doubles_niter_until_two_estimates_agree():
     assert setting["q"] == 6 and setting["niter"] == 2 ** len(tried), (setting, tried)
     assert tried[-1].endswith(": settled") and not any("settled" in t for t in tried[:-1]), tried
     assert last.value == pytest.approx(truth, rel=TARGET)
-    # a user stops where a call costs more than the full SVD: the first call, here
+    # a user stops once the doubling has cost more than the full SVD: after the first call, here
     setting, tried, _ = tr.rule_setting(torch, torch.from_numpy(A), "svd_lowrank", TARGET, 1, "cpu",
                                         svd_seconds=0.0)
-    assert setting["niter"] == 2 and tried[0].endswith("costs more than the full SVD"), tried
+    assert setting["niter"] == 2 and tried[0].endswith("has cost more than the full SVD"), tried
 
 
 def test_lobpcg_rule_is_the_target_but_not_below_torchs_default_tol():
@@ -102,7 +102,7 @@ def test_auto_on_a_tensor_runs_or_says_why_not():
 
 def test_prepare_gives_every_torch_contender_its_row_fields():
     A, truth = _matrix(m=64, n=48)
-    side = tr.prepare(torch, A, truth, TARGET, 1, (1, 2), slow=math.inf)
+    side = tr.prepare(torch, A, truth, TARGET, 1, (1, 2))
     bases = {c.base for c in side.contenders}
     assert {"torch.svd_lowrank (rule)", "torch.lobpcg (rule)", "torch SN power (1 step)",
             "torch SN power (15 steps)"} <= bases, bases

@@ -6,7 +6,9 @@ contender of each library -- on the NumPy array, lipbench's ``auto``, SciPy's
 solvers at either setting and ``numpy.linalg.norm``; on the tensor made from
 the same data, torch's functions at either setting, ``torch.linalg.matrix_norm``
 and ``auto`` on the tensor -- with its time, its error and the ratio of the
-two; then ``auto`` on the tensor against ``auto`` on the NumPy array.  Both at
+two, once with lipbench among them and once among the libraries' own
+functions only; then ``auto`` on the tensor against ``auto`` on the NumPy
+array.  Both at
 one thread and at the default threads, from one loop of turns; the thread
 setting at which the input's fastest ran is marked.  The SN power iteration
 has no target and never counts.  The judges of PyTorch's targets
@@ -58,10 +60,10 @@ def _threads(c: dict) -> list[int]:
     return sorted({int(v["threads"]) for v in c.values()})
 
 
-def _best(c: dict, threads: int, lib: str) -> tuple[str, dict] | None:
-    """(contender, entry) of the fastest verified one of ``lib`` at ``threads``."""
+def _best(c: dict, threads: int, lib: str, roles: tuple = _ROLES) -> tuple[str, dict] | None:
+    """(contender, entry) of the fastest verified one of ``lib`` in ``roles`` at ``threads``."""
     pool = [(k.rsplit("@", 1)[0], v) for k, v in c.items() if int(v["threads"]) == threads and library(v) == lib
-            and v.get("role") in _ROLES and v.get("met_target") and _timed(v)]
+            and v.get("role") in roles and v.get("met_target") and _timed(v)]
     return min(pool, key=lambda kv: kv[1]["median"]) if pool else None
 
 
@@ -73,28 +75,37 @@ def _label(b: tuple[str, dict] | None) -> str:
     return "none verified" if b is None else f"{b[0]}: {b[1]['setting']}"
 
 
+#: which contenders a row of the comparison weighs: with lipbench, and the libraries' own functions only
+_SCOPES = (("with lipbench", _ROLES), ("own functions", tuple(r for r in _ROLES if r != "lipbench")))
+
+
 def implementations_table(d: pd.DataFrame) -> pd.DataFrame:
-    """Per machine, input and thread setting: the fastest verified contender
-    of NumPy/SciPy and of PyTorch, the ratio of their times, which to use."""
+    """Per machine, input, thread setting and scope (lipbench among the
+    contenders, or the libraries' own functions only): the fastest verified
+    contender of NumPy/SciPy and of PyTorch, the ratio of their times, which
+    to use."""
     rows = []
     for r, c in _with_torch(d):
         ts = _threads(c)
-        best = {t: {lib: _best(c, t, lib) for lib in _NAMES} for t in ts}
-        winner = {t: min((b for b in best[t].values() if b), key=lambda b: b[1]["median"], default=None) for t in ts}
-        fastest = min(ts, key=lambda t: _median(_entry(winner[t])) if winner[t] else math.inf)
-        for t in ts:
-            n, p, w = best[t]["numpy"], best[t]["torch"], winner[t]
-            nv, pv = _entry(n), _entry(p)
-            rows.append({
-                "machine": r["machine"], "input": f"{r['shape']} {r['dtype']} {r['family']}", "threads": t,
-                "NumPy/SciPy: fastest verified": _label(n), "time": fmt_time(_median(nv)),
-                "rel. error": fmt_err(nv.get("rel_error")) if nv else "",
-                "PyTorch: fastest verified": _label(p), "time ": fmt_time(_median(pv)),
-                "rel. error ": fmt_err(pv.get("rel_error")) if pv else "",
-                "PyTorch / NumPy": _ratio(pv, nv),
-                "use here": "" if w is None else f"{_NAMES[library(w[1])]}: {w[0]}",
-                "fastest of the thread settings": "yes" if w is not None and t == fastest else "",
-            })
+        for scope, roles in _SCOPES:
+            best = {t: {lib: _best(c, t, lib, roles) for lib in _NAMES} for t in ts}
+            winner = {t: min((b for b in best[t].values() if b), key=lambda b: b[1]["median"], default=None)
+                      for t in ts}
+            fastest = min(ts, key=lambda t: _median(_entry(winner[t])) if winner[t] else math.inf)
+            for t in ts:
+                n, p, w = best[t]["numpy"], best[t]["torch"], winner[t]
+                nv, pv = _entry(n), _entry(p)
+                rows.append({
+                    "machine": r["machine"], "input": f"{r['shape']} {r['dtype']} {r['family']}", "threads": t,
+                    "contenders": scope,
+                    "NumPy/SciPy: fastest verified": _label(n), "time": fmt_time(_median(nv)),
+                    "rel. error": fmt_err(nv.get("rel_error")) if nv else "",
+                    "PyTorch: fastest verified": _label(p), "time ": fmt_time(_median(pv)),
+                    "rel. error ": fmt_err(pv.get("rel_error")) if pv else "",
+                    "PyTorch / NumPy": _ratio(pv, nv),
+                    "use here": "" if w is None else f"{_NAMES[library(w[1])]}: {w[0]}",
+                    "fastest of the thread settings": "yes" if w is not None and t == fastest else "",
+                })
     return pd.DataFrame(rows)
 
 

@@ -212,8 +212,9 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
         sections.append(Section("NumPy/SciPy or PyTorch: which library and which method", _wrap(
             "Per machine, input and thread setting, the fastest contender of each library that met the target, "
             "from the same loop of turns: on the NumPy array lipbench's auto, SciPy's solvers and "
-            "numpy.linalg.norm; on a torch tensor of the same data torch's functions and auto on the tensor. "
-            "*fastest of the thread settings* marks where the input's fastest ran."), impl, level=3))
+            "numpy.linalg.norm; on a torch tensor of the same data torch's functions and auto on the tensor; "
+            "once with lipbench among them, once among the libraries' own functions only. *fastest of the "
+            "thread settings* marks where the input's fastest ran."), impl, level=3))
         auto_t = auto_torch_table(latest)
         sections.append(Section("auto on a torch tensor against auto on a NumPy array", _wrap(
             "The cost of handing lipbench a tensor instead of an array of the same data (the note says why a "

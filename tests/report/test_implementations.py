@@ -48,7 +48,9 @@ ROW = _row([
 
 
 def test_the_fastest_verified_contender_of_each_library_per_thread_setting():
-    t = implementations_table(pd.DataFrame([ROW])).set_index("threads")
+    table = implementations_table(pd.DataFrame([ROW]))
+    assert set(table["contenders"]) == {"with lipbench", "own functions"} and len(table) == 4
+    t = table[table["contenders"] == "with lipbench"].set_index("threads")
     assert t.loc[1, "NumPy/SciPy: fastest verified"] == "propack (luckiest): propack (luckiest) s"
     assert t.loc[1, "PyTorch: fastest verified"] == "auto (torch): auto (torch) s"
     assert t.loc[1, "PyTorch / NumPy"] == "1.38x" and t.loc[1, "use here"] == "NumPy/SciPy: propack (luckiest)"
@@ -56,6 +58,10 @@ def test_the_fastest_verified_contender_of_each_library_per_thread_setting():
     assert t.loc[2, "PyTorch: fastest verified"] == "torch.lobpcg (luckiest): torch.lobpcg (luckiest) s"
     assert t.loc[2, "PyTorch / NumPy"] == "0.83x" and t.loc[2, "use here"] == "PyTorch: torch.lobpcg (luckiest)"
     assert list(t["fastest of the thread settings"]) == ["", "yes"]
+    own = table[table["contenders"] == "own functions"].set_index("threads")  # lipbench's auto left out
+    assert own.loc[1, "PyTorch: fastest verified"] == "torch.lobpcg (luckiest): torch.lobpcg (luckiest) s"
+    assert own.loc[2, "NumPy/SciPy: fastest verified"] == "propack (luckiest): propack (luckiest) s"
+    assert own.loc[1, "PyTorch / NumPy"] == "3.75x" and own.loc[2, "PyTorch / NumPy"] == "0.71x"
 
 
 def test_each_dtype_of_an_input_keeps_its_own_newest_row_and_rows_without_torch_are_left_out():
@@ -64,7 +70,7 @@ def test_each_dtype_of_an_input_keeps_its_own_newest_row_and_rows_without_torch_
     numpy_only = _row([*_both(2, 0.05)], shape="8192x1024", run="0003", when="2026-03-01")
     t = implementations_table(pd.DataFrame([ROW, f32, numpy_only]))
     assert sorted(set(t["input"])) == ["2048x2048 float32 gaussian", "2048x2048 float64 gaussian"]
-    assert t[t["input"].str.contains("float32")]["PyTorch / NumPy"].tolist() == ["2.00x"]
+    assert t[t["input"].str.contains("float32")]["PyTorch / NumPy"].tolist() == ["2.00x", ""]
     assert implementations_table(pd.DataFrame([numpy_only])).empty
 
 

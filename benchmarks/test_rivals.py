@@ -8,13 +8,14 @@ threads (every CPU of the process) each SciPy rival of
 :mod:`benchmarks.rivals` and each torch rival of :mod:`benchmarks.torch_rivals`
 gets its rule-derived setting (a) and its luckiest setting (b), from one
 small search on that input (the pick was the same, or within 2%, at one
-thread in the searches of run 0028_readme, which searched at both).  Then every
-contender at every thread setting -- ``auto`` on the NumPy array, each
-rival's (a) and (b), torch's SN power iteration, ``auto`` on the tensor, and
-one ``A^T (A x)`` product (the floor) -- is timed in turns in one loop
+thread in the searches of run 0028_readme, which searched at both).  Then
+``auto`` on the NumPy array, each rival's (a) and (b), torch's SN power
+iteration, ``auto`` on the tensor, and one ``A^T (A x)`` product (the floor)
+are timed in turns in one loop at the default threads and at one thread
 (:mod:`benchmarks.turns`: the thread counts switched per call, torch's
-included); one that took over :data:`SLOW_FACTOR` times ``auto``'s first
-call is timed by that one call.  The full SVDs (``numpy.linalg.norm(A, 2)``
+included; at one thread each library's own functions by their fastest
+verified setting); one that took over :data:`SLOW_FACTOR` times ``auto``'s
+first call is timed by that one call.  The full SVDs (``numpy.linalg.norm(A, 2)``
 on float64 rows, ``torch.linalg.matrix_norm(A, 2)``) are one call per thread
 setting.  Each contender's last call is checked against the known sigma_max.
 The row (``kind="rivals"``) stores it all in ``extra_info['contenders']``,
@@ -54,7 +55,7 @@ TORCH_SHAPES = ("256x256", "2048x2048", "4096x4096")
 FLOAT32_RIVALS = ("propack", "arpack")
 #: a contender whose first call took over this many times auto's (and over MIN_SLOW
 #: seconds) is timed by that call
-SLOW_FACTOR, MIN_SLOW = 4.0, 0.25
+SLOW_FACTOR, MIN_SLOW = 3.0, 0.25
 
 
 def thread_settings() -> tuple[int, ...]:
@@ -116,7 +117,7 @@ def _scipy(A, truth: float, dtype: str, ts: tuple[int, ...], search: dict) -> li
         if best is not None and best != rule:
             settings["luckiest"] = (best, firsts[describe(rival, best)])
         for role, (setting, first) in settings.items():
-            meta = {**_numpy_meta(rival, role, describe(rival, setting), dtype), "group": rival, "pool": "scipy"}
+            meta = {**_numpy_meta(rival, role, describe(rival, setting), dtype), "pool": "scipy"}
             call = svds_call(A, rival, setting, grid.METHOD_SEED)
             out += [Contender(f"{rival} ({role})", t, tr.threaded(call, t), meta, first if t == ts[-1] else None)
                     for t in ts]

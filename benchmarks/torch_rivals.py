@@ -275,8 +275,7 @@ def prepare(torch: Any, A: Any, truth: float, target: float, seed: int, thread_c
                     roles["luckiest"] = (best, firsts[describe(rival, best)])
                 for role, (setting, first) in roles.items():
                     add(f"torch.{rival} ({role}){tag}", rival_call(torch, Td, rival, setting, seed, device),
-                        {**meta(f"torch.{rival}", role, describe(rival, setting)), "group": f"torch.{rival}{tag}",
-                         "pool": f"torch{tag}"},
+                        {**meta(f"torch.{rival}", role, describe(rival, setting)), "pool": f"torch{tag}"},
                         first)
             auto, why = auto_call(torch, Td, target, seed, device)
         auto_meta = meta("auto", "lipbench", f"lipbench.spectral_norm(tensor, tol={target:g})")

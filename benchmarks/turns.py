@@ -6,18 +6,16 @@ searches, rules' derivations, a warm-up -- so no call here pays first-call
 costs); a call made before the loop at these threads (a search's) may stand
 for it.  One that took over ``factor`` times as long as the kept contender
 (``auto``), and over ``min_seconds`` (below it a single call says little and
-more cost little), cannot win: that one call is its measurement, and it is
-not timed at fewer threads (where it would be slower still) -- unless it is
-the fastest verified contender of its ``pool`` (one library's own
-functions): then one call at each thread count says what that library's
-best costs there.  Of the contenders
-that share a ``group`` (one solver's settings), only the one whose first call
-was the fastest verified one is timed at fewer threads.  The rest
--- at every thread count -- are then called in turns (as many as fit ``budget`` seconds,
-by :func:`lipbench.timing.plan_rounds`, at least ``min_rounds``), each in a fresh
-seeded order (no contender always follows the same one), so that load that
-comes and goes hits them alike and every ratio, the speed-up from threads
-included, comes from one measurement.
+more cost little), cannot win: that one call is its measurement.  At fewer
+threads a ``pool`` (one library's own functions, over all their settings)
+is timed by its fastest verified contender alone -- by one call where that
+one could not win either -- and every contender outside a pool (``auto``,
+the product, fixed-step iterations) as at the default threads.  The rest are
+then called in turns (as many as fit ``budget`` seconds, by
+:func:`lipbench.timing.plan_rounds`, at least ``min_rounds``), each in a
+fresh seeded order (no contender always follows the same one), so that load
+that comes and goes hits them alike and every ratio, the speed-up from
+threads included, comes from one measurement.
 """
 
 from __future__ import annotations
@@ -109,7 +107,7 @@ def take_turns(contenders: list[Contender], *, keep: str, factor: float, budget:
             if not t.error:
                 first[c.base] = dt
     ok = [c for c in contenders if c.threads == hi and c.base in first and verified(out[c.name].outcome)]
-    group_best, pool_best = _fastest(ok, first, "group"), _fastest(ok, first, "pool")
+    pool_best = _fastest(ok, first, "pool")
     limit = max(factor * first[keep], min_seconds) if keep in first else math.inf
     slow = {b for b, t in first.items() if t > limit and b != keep}
     for b in slow:
@@ -121,7 +119,7 @@ def take_turns(contenders: list[Contender], *, keep: str, factor: float, budget:
             t.times = [_call(c, t)]
             t.note = f"one call: its pool's fastest at {hi} threads, where it took over {factor:g}x {keep}'s"
     live = [c for c in contenders if c.base in first and c.base not in slow
-            and (c.threads == hi or not c.meta.get("group") or group_best.get(c.meta["group"]) == c.base)]
+            and (c.threads == hi or not c.meta.get("pool") or pool_best.get(c.meta["pool"]) == c.base)]
     for c in live:
         out.setdefault(c.name, Turns())
         if c.threads == hi and c.first is None:

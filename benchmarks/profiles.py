@@ -109,7 +109,7 @@ _QUICK_METHODS = ("auto", "lanczos", "arpack", "propack", "cupy-eigsh", "numpy.l
 _QUICK_SMALL = _QUICK_METHODS + ("lobpcg", "interpolative")
 
 QUICK = Profile(
-    name="quick", summary="default, about 12 min on 2 CPU cores", budget_seconds=0.6, max_rounds=15,
+    name="quick", summary="default, about 7 min on 2 CPU cores, 9 with torch", budget_seconds=0.6, max_rounds=15,
     grid=(
         Slice(shapes={"256x256", "1024x1024"}, methods=_QUICK_SMALL),  # every spectrum, dtype and tol
         # the headline: float64 Gaussian at 1e-6 ...

@@ -35,11 +35,13 @@ import platform
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks import plan, profiles
+from benchmarks.inputs import InputCache
 from benchmarks.runners import backend_runs
 from lipbench import backends as _backends
 from lipbench.benchmark_meta import AUTO_RULE_VERSION
@@ -188,6 +190,7 @@ def pytest_benchmark_generate_commit_info(config: pytest.Config) -> dict:
 
 def pytest_configure(config: pytest.Config) -> None:
     _CONFIG["config"] = config
+    config._lipbench_start = time.monotonic()  # type: ignore[attr-defined]
     profile = config.getoption("--lipbench-size")
     config._lipbench_profile = profile  # type: ignore[attr-defined]
     results = Path(config.getoption("--lipbench-results")).resolve()
@@ -305,12 +308,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 _CONFIG: dict = {}
 
 
+@pytest.fixture(scope="session")
+def inputs() -> InputCache:
+    """The session's inputs, shared by every suite: a matrix and its ground
+    truth (a float64 SVD for float32) are built once, whichever suite asks first."""
+    return InputCache()
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     import numpy
     import scipy
 
     machine_info["lipbench_machine"] = config._lipbench_machine
     machine_info["lipbench_profile"] = config._lipbench_profile
+    # the session's wall time up to the save: what benchmarks/plan.py calibrates its estimates with
+    machine_info["lipbench_wall_seconds"] = round(time.monotonic() - config._lipbench_start, 1)
     machine_info["lipbench_backends"] = os.environ.get(_backends.ENV_VAR, "")
     machine_info["blas_threads"] = config._lipbench_threads
     machine_info["cpu_count"] = cpu_count()
@@ -321,12 +333,13 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["blas"] = blas_info()
     machine_info.update(_gpu_provenance())
     machine_info["lipbench_auto_rule"] = dict(AUTO_RULE_VERSION)
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import version
 
-        machine_info["lipbench_version"] = version("lipbench")
-    except Exception:
-        machine_info["lipbench_version"] = None
+    for name in ("lipbench", "torch"):
+        try:
+            machine_info[f"{name}_version"] = version(name)
+        except Exception:  # not installed, or installed without metadata
+            machine_info[f"{name}_version"] = None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -71,8 +71,9 @@ class Profile:
     batched_stack: tuple[int, int]
     #: (m, n, steps) of the drifting weight (test_training.py)
     training: tuple[int, int, int]
-    #: auto against SciPy's solvers at their best, at one thread and all (test_rivals.py), at these shapes
-    rival_shapes: frozenset[str] = frozenset()
+    #: auto against SciPy's and PyTorch's solvers at their best, at one thread and all (test_rivals.py), on
+    #: these inputs (a grid shape, ``-float32`` for its float32 rounding)
+    rival_inputs: frozenset[str] = frozenset()
 
 
 #: shapes that only the full profile runs
@@ -80,8 +81,9 @@ FULL_ONLY_SHAPES = ("8192x8192", "16384x16384")
 _FULL_ONLY = Exclusion(Slice(shapes=FULL_ONLY_SHAPES),
                        "not in {profile} profile: {case.shape} runs with --lipbench-size=full")
 _HEADLINE_SIDES = ("2048x2048", "4096x4096")
-#: the inputs of the speed targets against SciPy's solvers at their best
-_RIVAL_SHAPES = frozenset({"2048x2048", "4096x4096", "8192x1024", "1024x8192"})
+#: the inputs of the speed targets against SciPy's and PyTorch's solvers at their best
+_RIVAL_INPUTS = frozenset({"2048x2048", "4096x4096", "8192x1024", "1024x8192",
+                           "2048x2048-float32", "4096x4096-float32"})
 _QUICK_SPARSE = dict(shapes={SPARSE_SHAPE}, dtypes={"float64"}, families={"gaussian"}, tols={1e-3})
 
 TINY = Profile(
@@ -93,7 +95,7 @@ TINY = Profile(
     auto_accuracy_sides=frozenset({1024}),
     batched_stack=(32, 64),
     training=(256, 256, 10),
-    rival_shapes=frozenset({"256x256"}),
+    rival_inputs=frozenset({"256x256", "256x256-float32"}),
 )
 
 #: methods the quick profile times at the headline sizes, tall, wide and sparse: auto, the methods it
@@ -107,7 +109,7 @@ _QUICK_METHODS = ("auto", "lanczos", "arpack", "propack", "cupy-eigsh", "numpy.l
 _QUICK_SMALL = _QUICK_METHODS + ("lobpcg", "interpolative")
 
 QUICK = Profile(
-    name="quick", summary="default, about 12 min on 2 CPU cores", budget_seconds=0.6, max_rounds=15,
+    name="quick", summary="default, about 7 min on 2 CPU cores, 9 with torch", budget_seconds=0.6, max_rounds=15,
     grid=(
         Slice(shapes={"256x256", "1024x1024"}, methods=_QUICK_SMALL),  # every spectrum, dtype and tol
         # the headline: float64 Gaussian at 1e-6 ...
@@ -128,14 +130,14 @@ QUICK = Profile(
     auto_accuracy_sides=frozenset({1024}),
     batched_stack=(512, 64),
     training=(512, 512, 30),
-    rival_shapes=_RIVAL_SHAPES,
+    rival_inputs=_RIVAL_INPUTS,
 )
 
 FULL = Profile(
     name="full", summary="all sizes, for GPUs", budget_seconds=2.0, max_rounds=30,
     grid=None, exclusions=(), left_out="",
     curve_shapes=None, auto_accuracy_sides=None, batched_stack=(512, 64), training=(2048, 2048, 50),
-    rival_shapes=_RIVAL_SHAPES,
+    rival_inputs=_RIVAL_INPUTS,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (TINY, QUICK, FULL)}

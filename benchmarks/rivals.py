@@ -10,9 +10,10 @@
     on these inputs, and each says so (PROPACK raises, LOBPCG warns), so the
     user doubles ``maxiter`` from 20 until the solver reports convergence --
     the solver's own word, not the answer.
-(b) **luckiest**: the fastest setting of a small grid (:data:`SEARCH`) that
-    met the target on that input, found by timing every setting on it -- what
-    a user could reach only by knowing the answer.
+(b) **luckiest**: the fastest setting of a small grid (:func:`search_settings`)
+    that met the target on that input, found by timing every setting on it --
+    what a user could reach only by knowing the answer.  :func:`search` runs
+    such a grid for any library's calls (``benchmarks/torch_rivals.py`` too).
 
 Both are verified in the run that times them (relative error against the
 input's known sigma_max).
@@ -31,10 +32,12 @@ import numpy as np
 RIVALS = ("propack", "arpack", "lobpcg")
 
 
-def rule_setting(A: Any, rival: str, target: float, seed: int) -> tuple[dict, list[str]]:
+def rule_setting(A: Any, rival: str, target: float, seed: int, *,
+                 firsts: dict | None = None) -> tuple[dict, list[str]]:
     """Setting (a) of ``rival`` for relative accuracy ``target`` on ``A``, and
     the settings tried on the way (``maxiter`` doubled until the solver
-    reports convergence, at most ``min(m, n)``)."""
+    reports convergence, at most ``min(m, n)``).  ``firsts``, when given,
+    receives (seconds, return value) of the last call, the rule's own."""
     tol = math.sqrt(target)
     if rival == "arpack":
         return {"tol": tol}, []
@@ -44,7 +47,10 @@ def rule_setting(A: Any, rival: str, target: float, seed: int) -> tuple[dict, li
     tried, k = [], 20
     while True:
         setting = {"tol": tol, "maxiter": min(k, side)}
-        _, failed = svds_call(A, rival, setting, seed, strict=True)()
+        t0 = time.perf_counter()
+        value, failed = svds_call(A, rival, setting, seed, strict=True)()
+        if firsts is not None:
+            firsts[describe(rival, setting)] = (time.perf_counter() - t0, (value, failed))
         tried.append(describe(rival, setting) + (f": {failed}" if failed else ": converged"))
         if not failed or k >= side:
             return setting, tried
@@ -53,14 +59,18 @@ def rule_setting(A: Any, rival: str, target: float, seed: int) -> tuple[dict, li
 
 def search_settings(rival: str, m: int, n: int) -> list[dict]:
     """The grid that setting (b) is picked from: looser tolerances and smaller
-    Krylov spaces than the rule's, and the rule itself."""
+    Krylov spaces than the rule's.  Four settings per solver at most: the
+    settings that won a search of 30 on the 2-core box (run 0028_readme:
+    PROPACK at maxiter 40-80 and tol 0.01-0.03, ARPACK at ncv 20, LOBPCG at
+    tol 1e-3; every tol of 0.1 and every basis of 3 or 5 vectors missed or
+    lost) and their neighbours (docs/benchmarks.md)."""
     side = min(m, n)
     if rival == "propack":
-        grid = [{"tol": t, "maxiter": k} for t in (0.1, 0.03, 1e-2, 1e-3) for k in (20, 40, 80)]
+        grid = [{"tol": t, "maxiter": k} for t in (0.03, 1e-2) for k in (40, 80)]
     elif rival == "arpack":
-        grid = [{"tol": t, "ncv": k} for t in (0.1, 0.03, 1e-3) for k in (3, 5, 10, 20)]
+        grid = [{"tol": t, "ncv": k} for t in (0.03, 1e-3) for k in (10, 20)]
     elif rival == "lobpcg":
-        grid = [{"tol": t, "maxiter": k} for t in (0.1, 1e-3) for k in (20, 50, 200)]
+        grid = [{"tol": 1e-3, "maxiter": k} for k in (50, 100, 200)]
     else:
         raise ValueError(f"unknown rival {rival!r}; known: {RIVALS}")
     return [s for s in grid if s.get("maxiter", 1) <= side and s.get("ncv", 1) <= side]
@@ -97,28 +107,50 @@ def rel_error(value: float, truth: float) -> float:
     return abs(value - truth) / truth if math.isfinite(value) and truth > 0 else math.inf
 
 
-def luckiest(A: Any, rival: str, target: float, truth: float, seed: int, *,
-             repeats: int = 2) -> tuple[dict | None, list]:
+def search(calls: list[tuple[dict, str, Callable[[], Any]]], target: float, truth: float, *,
+           repeats: int = 1, slow: float = math.inf, firsts: dict | None = None) -> tuple[dict | None, list]:
     """(the fastest setting that met ``target``, or None; every setting tried
-    with its best time, error and outcome).  Each setting runs once to warm
-    up and check its error, then ``repeats`` timed calls (the fastest kept)."""
-    m, n = (int(d) for d in A.shape)
+    with its best time, error and outcome).  ``calls``: (setting, its call as
+    text, a zero-argument call returning (value, failure) or an object with
+    ``value`` and ``warning``).  Each setting's first call is timed and checks
+    the error; a setting that met the target and took less than ``slow``
+    seconds gets ``repeats`` more timed calls (the fastest kept): past
+    ``slow`` it cannot win, and one call says so.  ``firsts``, when given,
+    receives (best seconds, last return value) per call text."""
     tried = []
-    for setting in search_settings(rival, m, n):
-        call = svds_call(A, rival, setting, seed)
-        value, failed = call()
+    for setting, text, call in calls:
+        t0 = time.perf_counter()
+        out = call()
+        best = time.perf_counter() - t0
+        value, failed = _value(out)
         err = rel_error(value, truth)
         met = not failed and err <= target
-        best = math.inf
-        if met:
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                call()
-                best = min(best, time.perf_counter() - t0)
-        tried.append({"setting": setting, "call": describe(rival, setting), "seconds": best if met else None,
+        for _ in range(repeats if met and best < slow else 0):
+            t0 = time.perf_counter()
+            out = call()
+            best = min(best, time.perf_counter() - t0)
+        if firsts is not None:
+            firsts[text] = (best, out)
+        tried.append({"setting": setting, "call": text, "seconds": best,
+                      "value": value if math.isfinite(value) else None,
                       "rel_error": err if math.isfinite(err) else None, "met_target": met, "failed": failed})
     ok = [t for t in tried if t["met_target"]]
     return (min(ok, key=lambda t: t["seconds"])["setting"] if ok else None), tried
 
 
-__all__ = ["RIVALS", "describe", "luckiest", "rel_error", "rule_setting", "search_settings", "svds_call"]
+def _value(out: Any) -> tuple[float, str]:
+    if isinstance(out, tuple):
+        return float(out[0]), str(out[1])
+    return float(out.value), str(out.warning)
+
+
+def luckiest(A: Any, rival: str, target: float, truth: float, seed: int, *, repeats: int = 1,
+             slow: float = math.inf, firsts: dict | None = None) -> tuple[dict | None, list]:
+    """:func:`search` over SciPy ``rival``'s grid (:func:`search_settings`) on ``A``."""
+    m, n = (int(d) for d in A.shape)
+    calls = [(s, describe(rival, s), svds_call(A, rival, s, seed)) for s in search_settings(rival, m, n)]
+    return search(calls, target, truth, repeats=repeats, slow=slow, firsts=firsts)
+
+
+__all__ = ["RIVALS", "describe", "luckiest", "rel_error", "rule_setting", "search", "search_settings",
+           "svds_call"]

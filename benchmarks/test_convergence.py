@@ -13,7 +13,6 @@ import math
 import pytest
 
 from benchmarks import grid, profiles
-from benchmarks.inputs import InputCache
 from benchmarks.record import record
 from benchmarks.runners import applicability, lipbench_runner, require_backend, warm_up
 
@@ -45,11 +44,6 @@ def _curves_at(profile: profiles.Profile, shape: str) -> bool:
 def planned(profile: profiles.Profile, case: grid.Case) -> bool:
     """Whether the curve of ``case`` runs in ``profile`` (for the session's estimate)."""
     return _curves_at(profile, case.shape) and not (case.method == "cupy-eigsh" and case.backend != "cupy")
-
-
-@pytest.fixture(scope="session")
-def inputs() -> InputCache:
-    return InputCache()
 
 
 @pytest.mark.parametrize("case", _params())

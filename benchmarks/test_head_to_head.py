@@ -27,7 +27,6 @@ import numpy as np
 import pytest
 
 from benchmarks import grid, profiles
-from benchmarks.inputs import InputCache
 from benchmarks.runners import applicability, baseline_runner, device_name, lipbench_runner, require_backend
 from benchmarks.timing import budget
 
@@ -50,11 +49,6 @@ def regimes() -> list[grid.Case]:
 def planned(profile: profiles.Profile, case: grid.Case) -> bool:
     """Whether the regime ``case`` runs in ``profile`` (for the session's estimate)."""
     return profiles.skip_reason(case, profile.name) is None
-
-
-@pytest.fixture(scope="session")
-def inputs() -> InputCache:
-    return InputCache()
 
 
 def _runners(case: grid.Case, A) -> tuple[dict, dict]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import grid, profiles
-from benchmarks.inputs import InputCache
 from benchmarks.record import record
 from benchmarks.runners import applicability, baseline_runner, lipbench_runner, require_backend
 from benchmarks.timing import time_call
@@ -26,11 +25,6 @@ def planned(profile: profiles.Profile, case: grid.Case) -> bool:
     if profiles.skip_reason(case, profile.name) or (case.method == "cupy-eigsh" and case.backend != "cupy"):
         return False
     return not (case.sparse and case.method in grid.DENSE_ONLY)
-
-
-@pytest.fixture(scope="session")
-def inputs() -> InputCache:
-    return InputCache()
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])

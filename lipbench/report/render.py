@@ -32,6 +32,7 @@ from ..benchmark_meta import AUTO_RULE_HISTORY, AUTO_RULE_VERSION
 from .compare import add_speedups, broadcast_tol_independent, cross_hardware, method_picker
 from .formatting import STALE, fmt_tol, md_table
 from .html import html_page
+from .implementations import auto_torch_table, implementations_table
 from .lipschitz import lipschitz_sections
 from .load import LIST_FIELDS, ReportWarning, latest_per_case, load_curves, load_results
 from .plots import plot_error_vs_cost, plot_headline, plot_name, plot_time_vs_size, plot_tracking
@@ -188,13 +189,17 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
     rivals = rivals_table(latest)
     if not rivals.empty:
         sections.append(Section(
-            "Against SciPy's solvers at their best, at one thread and at every core",
+            "Against SciPy's and PyTorch's solvers at their best, at one thread and at every core",
             _wrap("Every contender of an input at every thread setting is timed in turns in one loop (the thread "
-                  "count switched per call), so each ratio comes from one measurement. Each SciPy solver runs "
-                  "at the setting a user derives from its documentation and the target (rule: tol = "
-                  "sqrt(target); maxiter doubled from 20 until the solver reports convergence) and at the "
-                  "fastest setting of a small search that met the target on that input (luckiest). "
-                  "numpy.linalg.norm(A, 2) is one call after the turns."),
+                  "count switched per call, torch's included), so each ratio comes from one measurement; one whose "
+                  "first call took over 3x auto's is timed by that call alone (it cannot win), and at fewer threads "
+                  "each library's own functions by their fastest verified setting. Each SciPy solver runs at the "
+                  "setting a user derives from its documentation and the target (rule: tol = sqrt(target); maxiter "
+                  "doubled from 20 until the solver reports convergence) and at the fastest setting of a small search "
+                  "that met the target on that input (luckiest); PyTorch's likewise, on a tensor of the same data "
+                  "(torch.svd_lowrank: niter doubled until two estimates agree to the target; torch.lobpcg on A^T "
+                  "A: tol = the target). The SN power iteration of torch's spectral_norm runs fixed steps and never "
+                  "counts as met. The full SVDs are one call per thread setting."),
             rivals))
         speed = threads_table(latest)
         if not speed.empty:
@@ -202,6 +207,18 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
                 "Median at one BLAS thread over the median at every core of the process, per contender, from "
                 "the same loop of turns; A^T(Ax) is one product, the floor a memory-bound method can reach."),
                 speed, level=3))
+    impl = implementations_table(latest)
+    if not impl.empty:
+        sections.append(Section("NumPy/SciPy or PyTorch: which library and which method", _wrap(
+            "Per machine, input and thread setting, the fastest contender of each library that met the target, "
+            "from the same loop of turns: on the NumPy array lipbench's auto, SciPy's solvers and "
+            "numpy.linalg.norm; on a torch tensor of the same data torch's functions and auto on the tensor; "
+            "once with lipbench among them, once among the libraries' own functions only. *fastest of the "
+            "thread settings* marks where the input's fastest ran."), impl, level=3))
+        auto_t = auto_torch_table(latest)
+        sections.append(Section("auto on a torch tensor against auto on a NumPy array", _wrap(
+            "The cost of handing lipbench a tensor instead of an array of the same data (the note says why a "
+            "tensor was refused)."), auto_t, level=3))
     batched = batched_table(latest)
     if not batched.empty:
         sections.append(Section("Stacks of small matrices", _wrap(

@@ -1,13 +1,17 @@
-"""``auto`` against SciPy's solvers at their best, at one thread and at all of them.
+"""``auto`` against SciPy's (and PyTorch's) solvers at their best, at one thread and at all of them.
 
 The rows come from ``benchmarks/test_rivals.py`` (``kind="rivals"``): per
 input, every contender at every thread setting, timed in turns in one loop,
-each with its setting, median and relative error.  Each rival has two
-settings: the one derived from SciPy's documentation and the target
-(``rule``) and the fastest of a search that met the target on that input
+each with its setting, median and relative error, and the library it runs on
+(``library``: ``numpy`` -- SciPy and lipbench on the NumPy array, the default
+of rows that predate the field -- or ``torch``).  Each rival has two
+settings: the one derived from its documentation and the target (``rule``)
+and the fastest of a search that met the target on that input
 (``luckiest``).  "Luckiest" here is the faster of the two verified settings
 in the turns, since the rule's setting is one the search could have found.
 The default threads are the most a row measured (every CPU of the process).
+The judges here hold auto to SciPy's solvers; :mod:`.implementations` holds
+it to PyTorch's.
 """
 
 from __future__ import annotations
@@ -19,15 +23,26 @@ import pandas as pd
 
 from .formatting import fmt_code, fmt_err, fmt_time
 
-__all__ = ["RIVAL_JUDGES", "rivals_table", "threads_table", "rivals_target_rows"]
+__all__ = ["RIVAL_JUDGES", "library", "latest_rivals", "rivals_table", "threads_table",
+           "rivals_target_rows"]
 
 
-def _latest(d: pd.DataFrame) -> pd.DataFrame:
+def latest_rivals(d: pd.DataFrame) -> pd.DataFrame:
+    """The newest rivals row per machine and input."""
     r = d[d["kind"] == "rivals"]
     if r.empty:
         return r
     r = r.sort_values(["datetime", "file"], na_position="first")
-    return r.groupby(["machine", "backend", "shape"], as_index=False).tail(1)
+    return r.groupby(["machine", "backend", "shape", "dtype"], as_index=False).tail(1)
+
+
+def library(v: dict) -> str:
+    """The library a contender runs on (``numpy`` for rows that predate the field)."""
+    return str(v.get("library") or "numpy")
+
+
+def _timed(v: dict) -> bool:
+    return v.get("median") is not None and math.isfinite(v["median"])
 
 
 def _contenders(row: pd.Series) -> dict:
@@ -44,33 +59,39 @@ def _auto(c: dict, threads: int) -> dict | None:
     return a if a and a.get("met_target") else None
 
 
-def _best(c: dict, threads: int, method: str | None = None, roles: tuple = ("rule", "luckiest")) -> dict | None:
-    """The fastest verified SciPy contender at ``threads`` (of one rival when ``method`` is given)."""
+def _best(c: dict, threads: int, method: str | None = None, roles: tuple = ("rule", "luckiest"),
+          lib: str = "numpy") -> dict | None:
+    """The fastest verified contender of library ``lib`` at ``threads`` in
+    ``roles`` (of one rival when ``method`` is given)."""
     pool = [v for v in c.values() if int(v["threads"]) == threads and v.get("role") in roles
-            and v.get("met_target") and (method is None or v["method"] == method)]
+            and v.get("met_target") and _timed(v) and library(v) == lib and (method is None or v["method"] == method)]
     return min(pool, key=lambda v: v["median"]) if pool else None
 
 
-def _rivals(c: dict) -> list[str]:
-    return sorted({v["method"] for v in c.values() if v.get("role") in ("rule", "luckiest")})
+def _rivals(c: dict, lib: str = "numpy") -> list[str]:
+    return sorted({v["method"] for v in c.values() if v.get("role") in ("rule", "luckiest") and library(v) == lib})
 
 
 def rivals_table(d: pd.DataFrame) -> pd.DataFrame:
     """Every contender of the newest rivals row per machine and input: its
     setting, median time, ratio to auto at the same threads, error."""
     rows = []
-    for _, r in _latest(d).iterrows():
+    for _, r in latest_rivals(d).iterrows():
         c = _contenders(r)
-        for name, v in sorted(c.items(), key=lambda kv: (kv[1]["threads"], kv[1]["median"])):
+        for name, v in sorted(c.items(), key=lambda kv: (kv[1]["threads"], kv[1]["median"] or math.inf)):
             auto = c.get(f"auto@{v['threads']}")
-            ratio = v["median"] / auto["median"] if auto and auto["median"] > 0 else math.nan
+            ratio = v["median"] / auto["median"] if _timed(v) and auto and auto["median"] > 0 else math.nan
+            note = str(v.get("note") or "")
             rows.append({
                 "machine": r["machine"], "input": f"{r['shape']} {r['dtype']} {r['family']}",
-                "threads": int(v["threads"]), "contender": name.rsplit("@", 1)[0],
-                "setting": v["setting"], "median time": fmt_time(v["median"]),
-                "time / auto's": "" if v["method"] == "auto" or not math.isfinite(ratio) else f"{ratio:.2f}x",
+                "threads": int(v["threads"]), "library": library(v), "contender": name.rsplit("@", 1)[0],
+                "setting": v["setting"],
+                "median time": fmt_time(v["median"]) if _timed(v) else note.split(":")[0],
+                "time / auto's": ("" if name.rsplit("@", 1)[0] == "auto" or not math.isfinite(ratio)
+                                  else f"{ratio:.2f}x"),
                 "rel. error": "" if v["role"] == "product" else fmt_err(v.get("rel_error")),
-                "met 1e-6": "" if v["role"] == "product" else ("yes" if v.get("met_target") else "NO"),
+                "met 1e-6": ("" if v["role"] == "product" or not _timed(v) else "never (fixed steps)"
+                             if v["role"] == "sn" else "yes" if v.get("met_target") else "NO"),
                 "rounds": int(v["rounds"]),
             })
     return pd.DataFrame(rows)
@@ -80,7 +101,7 @@ def threads_table(d: pd.DataFrame) -> pd.DataFrame:
     """Per machine, input and contender: the median at one thread, at the
     default threads, and the speed-up from threads (one loop of turns)."""
     rows = []
-    for _, r in _latest(d).iterrows():
+    for _, r in latest_rivals(d).iterrows():
         c = _contenders(r)
         ts = _threads(c)
         if len(ts) < 2:
@@ -90,9 +111,9 @@ def threads_table(d: pd.DataFrame) -> pd.DataFrame:
             if int(v["threads"]) != lo:
                 continue
             other = c.get(name.rsplit("@", 1)[0] + f"@{hi}")
-            if other is None:
+            if other is None or not (_timed(v) and _timed(other)):
                 continue
-            rows.append({"machine": r["machine"], "input": r["shape"],
+            rows.append({"machine": r["machine"], "input": f"{r['shape']} {r['dtype']}",
                          "contender": name.rsplit("@", 1)[0], f"{lo} thread": fmt_time(v["median"]),
                          f"{hi} threads": fmt_time(other["median"]),
                          "speed-up": f"{v['median'] / other['median']:.2f}x" if other["median"] > 0 else ""})
@@ -159,7 +180,7 @@ def _speedup(t: Any, c: dict, hi: int) -> list[tuple]:
     floor = (f"; one A^T(A x): {p1['median'] / p2['median']:.2f}x" if p1 and p2 else "")
     props = [(v["method"], c[k.replace(f"@{hi}", f"@{ts[0]}")]["median"] / v["median"])
              for k, v in c.items() if k.endswith(f"@{hi}") and v.get("role") in ("rule", "luckiest")
-             and k.replace(f"@{hi}", f"@{ts[0]}") in c]
+             and library(v) == "numpy" and k.replace(f"@{hi}", f"@{ts[0]}") in c]
     best = max(props, key=lambda p: p[1]) if props else None
     return [(f"auto at {hi} threads >= {t.threshold:g}x faster than at {ts[0]}", f"{s:.2f}x", s >= t.threshold,
              f"{fmt_time(one['median'])} -> {fmt_time(many['median'])}" + floor
@@ -176,13 +197,17 @@ RIVAL_JUDGES = {
 }
 
 
-def rivals_target_rows(d: pd.DataFrame, targets: tuple) -> list[dict]:
-    """The verdicts of the ``targets`` judged here, per machine, on the newest
-    rivals row of each target's input."""
+def rivals_target_rows(d: pd.DataFrame, targets: tuple, judges: dict | None = None, *,
+                       every_thread_count: bool = False) -> list[dict]:
+    """The verdicts of the ``targets`` judged by ``judges`` (default
+    :data:`RIVAL_JUDGES`), per machine, on the newest rivals row of each
+    target's input: at its default threads, or at each of its thread
+    settings with ``every_thread_count``."""
+    judges = RIVAL_JUDGES if judges is None else judges
     rows = []
-    latest = _latest(d)
+    latest = latest_rivals(d)
     for t in targets:
-        if t.target not in RIVAL_JUDGES:
+        if t.target not in judges:
             continue
         shape, dtype, family = t.regime.split()[:3]
         for _, r in latest[(latest["shape"] == shape) & (latest["dtype"] == dtype)
@@ -190,8 +215,8 @@ def rivals_target_rows(d: pd.DataFrame, targets: tuple) -> list[dict]:
             c = _contenders(r)
             if not c:
                 continue
-            hi = _threads(c)[-1]
-            for target, measured, ok, detail in RIVAL_JUDGES[t.target](t, c, hi):
+            counts = _threads(c) if every_thread_count else _threads(c)[-1:]
+            for target, measured, ok, detail, hi in [j + (n,) for n in counts for j in judges[t.target](t, c, n)]:
                 rows.append({"machine": r["machine"], "backend": r["backend"],
                              "target": f"{shape} {dtype} {family.capitalize()}, {hi} thread(s): {target}",
                              "measured": measured, "verdict": "met" if ok else "NOT met", "detail": detail,

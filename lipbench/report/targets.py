@@ -25,6 +25,7 @@ import pandas as pd
 
 from .compare import TOL_INDEPENDENT
 from .formatting import STALE, fmt_code, fmt_err, fmt_time
+from .implementations import TORCH_JUDGES
 from .load import isnan
 from .regimes import auto_regimes
 from .rivals import RIVAL_JUDGES, rivals_target_rows
@@ -44,6 +45,8 @@ class Target:
 
 _2048 = "2048x2048 float64 gaussian tol=1e-6"
 _4096 = "4096x4096 float64 gaussian tol=1e-6"
+_2048_32 = "2048x2048 float32 gaussian tol=1e-6"
+_4096_32 = "4096x4096 float32 gaussian tol=1e-6"
 
 #: What ``auto`` is held to, in the order of the report's rows.  "faster than":
 #: median(reference) / median(auto) >= threshold (a threshold of 1: strictly
@@ -60,7 +63,7 @@ TARGETS: tuple[Target, ...] = (
     Target("time / matvec floor",           1.2, "",                         _2048),
     Target("steps / theory",                1.0, "",                         _2048),
     Target("time / work-dtype floor",       1.2, "",                         _2048),
-    Target("rel. error",                   1e-6, "",                         "2048x2048 float32 gaussian tol=1e-6"),
+    Target("rel. error",                   1e-6, "",                         _2048_32),
     Target("faster than",                  50.0, "numpy.linalg.norm",        _4096),
     Target("faster than",                   3.0, "propack",                  _4096),
     Target("faster than",                   1.0, "scipy.sparse.linalg.svds", _4096),
@@ -68,7 +71,7 @@ TARGETS: tuple[Target, ...] = (
     Target("time / matvec floor",           1.2, "",                         _4096),
     Target("steps / theory",                1.0, "",                         _4096),
     Target("time / work-dtype floor",       1.2, "",                         _4096),
-    Target("rel. error",                   1e-6, "",                         "4096x4096 float32 gaussian tol=1e-6"),
+    Target("rel. error",                   1e-6, "",                         _4096_32),
     Target("faster than",                   5.0, "numpy.linalg.norm",        "8192x1024 float64 gaussian tol=1e-6"),
     # certify=True: a certified bracket of width tol at a fraction of the full SVD's time
     Target("certified width",              1e-6, "",                         _2048),
@@ -91,6 +94,19 @@ TARGETS: tuple[Target, ...] = (
            "8192x1024 float64 gaussian tol=1e-6"),
     Target("faster than, best verified SciPy setting", 2.0, "every SciPy setting",
            "1024x8192 float64 gaussian tol=1e-6"),
+    # against PyTorch on a tensor of the same data (benchmarks/test_rivals.py), at every thread setting
+    Target("torch tensor, time / NumPy's",            1.15, "auto on NumPy, same data", _2048),
+    Target("faster than, torch full SVD",             20.0, "torch.linalg.matrix_norm", _2048),
+    Target("not slower than, torch luckiest setting",  1.0, "each torch rival", _2048),
+    Target("torch tensor, time / NumPy's",            1.15, "auto on NumPy, same data", _2048_32),
+    Target("faster than, torch full SVD",             20.0, "torch.linalg.matrix_norm", _2048_32),
+    Target("not slower than, torch luckiest setting",  1.0, "each torch rival", _2048_32),
+    Target("torch tensor, time / NumPy's",            1.15, "auto on NumPy, same data", _4096),
+    Target("faster than, torch full SVD",             20.0, "torch.linalg.matrix_norm", _4096),
+    Target("not slower than, torch luckiest setting",  1.0, "each torch rival", _4096),
+    Target("torch tensor, time / NumPy's",            1.15, "auto on NumPy, same data", _4096_32),
+    Target("faster than, torch full SVD",             20.0, "torch.linalg.matrix_norm", _4096_32),
+    Target("not slower than, torch luckiest setting",  1.0, "each torch rival", _4096_32),
     Target("picks the winner",              1.1, "every method that met the target", "grid"),
     Target("rel. error, every family",     1e-6, "",                         "auto_accuracy"),
     Target("products per step",             2.0, "",                         "training power-1step-warm"),
@@ -399,10 +415,10 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
     ``code`` names the commit of the rows judged; a verdict on rows measured
     under an older rule of auto than today's reads ``met (STALE)`` or
     ``NOT met (STALE)``."""
-    unknown = {t.target for t in targets} - set(_INPUT_JUDGES) - set(_OTHER_JUDGES) - set(RIVAL_JUDGES)
+    known = [*_INPUT_JUDGES, *_OTHER_JUDGES, *RIVAL_JUDGES, *TORCH_JUDGES]
+    unknown = {t.target for t in targets} - set(known)
     if unknown:
-        raise ValueError(f"no judge for target(s) {sorted(unknown)}; known: "
-                         f"{sorted(_INPUT_JUDGES) + list(_OTHER_JUDGES) + list(RIVAL_JUDGES)}")
+        raise ValueError(f"no judge for target(s) {sorted(unknown)}; known: {sorted(known)}")
     rows: list[dict] = []
     spec = d[d["kind"] == "spectral"]
     for (machine, backend), g in spec.groupby(["machine", "backend"]):
@@ -421,6 +437,7 @@ def targets_table(d: pd.DataFrame, targets: tuple[Target, ...] = TARGETS) -> pd.
                              "verdict": _verdict(ok, bool(auto.get("stale"))), "detail": detail,
                              "code": _row_code(auto)})
     rows += rivals_target_rows(d, targets)
+    rows += rivals_target_rows(d, targets, TORCH_JUDGES, every_thread_count=True)
     names = {t.target for t in targets}
     if "picks the winner" in names:
         rows += auto_regimes(spec, d[d["kind"] == "head_to_head"], _one(targets, "picks the winner").threshold)

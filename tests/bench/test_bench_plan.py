@@ -26,15 +26,21 @@ def _bench(name, median, total, build=None, **extra):
 
 def test_case_seconds_adds_untimed_calls_and_the_first_build():
     doc = {"benchmarks": [
-        _bench("test_spectral_norm[a]", 0.01, 0.6, build=2.0),  # cheap: warm-up and calibration calls
-        _bench("test_spectral_norm[b]", 3.0, 3.0, build=2.0),  # same input: built already
-        _bench("test_spectral_norm[c]", 3.0, 3.0, timing="1 round, no warm-up call: ..."),
+        _bench("test_rivals[x]", 0.5, 1.5, build=2.0, wall_seconds=30.0),  # the whole test, its build included
+        _bench("test_spectral_norm[a]", 0.01, 0.6, build=2.0),  # cheap; built by the rivals (one shared cache)
+        _bench("test_spectral_norm[b]", 3.0, 3.0, build=2.0, shape="9x9"),  # the first of its input: the build
+        _bench("test_spectral_norm[c]", 3.0, 3.0, timing="1 round, no warm-up call: ...", shape="9x9"),
     ]}
     got = plan.case_seconds(doc)
-    assert got == pytest.approx({"test_spectral_norm[a]": 0.6 + 2 * 0.01 + 2.0,
-                                 "test_spectral_norm[b]": 3.0 + 3.0,
+    assert got == pytest.approx({"test_rivals[x]": 30.0,
+                                 "test_spectral_norm[a]": 0.6 + 2 * 0.01,
+                                 "test_spectral_norm[b]": 3.0 + 3.0 + 2.0,
                                  "test_spectral_norm[c]": 3.0})
     assert plan.calibration(doc, wall_seconds=2 * sum(got.values())) == pytest.approx(2.0)
+    doc["machine_info"] = {"lipbench_wall_seconds": 3 * sum(got.values())}  # a run's own wall time
+    assert plan.calibration(doc) == pytest.approx(3.0)
+    assert plan.calibration({"benchmarks": doc["benchmarks"]}) == pytest.approx(
+        plan.REFERENCE_WALL_SECONDS / sum(got.values()))
 
 
 def test_estimate_uses_the_reference_and_a_budget_for_unseen_cases():
@@ -114,18 +120,28 @@ def _minutes(line: str) -> float:
     return 60 * h + mins + s / 60
 
 
-def test_quick_profile_fits_in_eight_minutes_of_the_readme_box():
+def test_quick_profile_fits_in_ten_minutes_of_the_readme_box():
     """The README's command (quick profile), estimated from the committed run
-    of the 2-core box that its timing is for: at most 8 minutes of pytest."""
-    if not (REPO / "results" / plan.REFERENCE_RUN).is_file():
+    of the 2-core box that its timing is for: at most 10 minutes of pytest.
+    A reference whose rivals rows predate their recorded wall time
+    (``wall_seconds``) hides their searches in its calibration: it cannot
+    judge a change of them, and the test says so instead."""
+    import json
+
+    ref = REPO / "results" / plan.REFERENCE_RUN
+    if not ref.is_file():
         pytest.skip("the reference run is not in this checkout")
+    rivals = [b for b in json.loads(ref.read_text())["benchmarks"] if b["name"].startswith("test_rivals")]
+    if any("wall_seconds" not in b["extra_info"] for b in rivals):
+        pytest.skip(f"{plan.REFERENCE_RUN} predates the rivals rows' wall_seconds; commit a newer run of the "
+                    "README's command (results/README.md)")
     line = _collect()
     assert "README's run on a 2-core box" in line and "guessed" not in line, line
-    assert _minutes(line) <= 8.0, line
+    assert _minutes(line) <= 10.0, line
     full = _collect("--lipbench-size=full")
     assert _minutes(full) > _minutes(line), (line, full)
-    groups = dict(re.findall(r"(grid|head to head|error curves|stacks|training|auto on every family) (\d+) \(",
-                             line))
+    groups = dict(re.findall(r"(grid|head to head|error curves|stacks|training|auto on every family|rivals) "
+                             r"(\d+) \(", line))
     assert set(groups) == set(plan.GROUPS.values()), line
 
 

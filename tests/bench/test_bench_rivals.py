@@ -1,9 +1,10 @@
-"""SciPy's solvers at their best (benchmarks/rivals.py, benchmarks/test_rivals.py):
-the rule-derived setting, the search for the luckiest one, and a real tiny
-session whose row the report judges."""
+"""SciPy's (and PyTorch's) solvers at their best (benchmarks/rivals.py,
+benchmarks/test_rivals.py): the rule-derived setting, the search for the
+luckiest one, and a real tiny session whose rows the report judges."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -64,25 +65,41 @@ def test_a_tiny_session_stores_a_row_the_report_judges(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks/test_rivals.py", "-q", "-p", "no:cacheprovider",
          "--lipbench-size=tiny", f"--lipbench-results={tmp_path}", "--lipbench-no-report",
-         "--benchmark-save=rivals", "-k", "256x256"],
+         "--benchmark-save=rivals", "-k", "256x256", "-rs"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     runs = list(tmp_path.rglob("*.json"))
     assert len(runs) == 1
-    row = json.loads(runs[0].read_text())["benchmarks"][0]["extra_info"]
+    rows = {b["extra_info"]["dtype"]: b["extra_info"] for b in json.loads(runs[0].read_text())["benchmarks"]}
+    row = rows["float64"]
     c = row["contenders"]
     threads = row["thread_settings"]
+    hi = threads[-1]
     target = row["target_tol"]
+    for name in ("auto", "arpack (rule)", "propack (rule)", "lobpcg (rule)", "A^T(Ax)"):
+        assert f"{name}@{hi}" in c, (name, sorted(c))
     for t in threads:
-        for name in ("auto", "arpack (rule)", "propack (rule)", "lobpcg (rule)", "numpy.linalg.norm", "A^T(Ax)"):
-            assert f"{name}@{t}" in c, (name, t, sorted(c))
         assert c[f"auto@{t}"]["met_target"] and c[f"auto@{t}"]["rel_error"] <= target
-    for entry in c.values():  # each verdict agrees with its own error
-        if entry["role"] != "product":
+        assert f"numpy.linalg.norm@{t}" in c or f"numpy.linalg.norm@{t}" in row["left_out"], (t, sorted(c))
+    for entry in c.values():  # each verdict agrees with its own error; fixed-step rows never meet
+        if entry["role"] in ("product", "sn"):
+            assert not entry["met_target"]
+        elif entry["median"] is not None:
             assert entry["met_target"] == (entry["rel_error"] is not None and entry["rel_error"] <= target)
-        assert entry["median"] > 0 and math.isfinite(entry["median"])
-    assert {f"{r}@{t}" for r in rivals.RIVALS for t in threads} <= set(row["search"])
+            assert entry["median"] > 0 and math.isfinite(entry["median"])
+        assert {"library", "backend", "device", "dtype", "seed", "threads", "converged"} <= set(entry), entry
+    assert {f"{r}@{hi}" for r in rivals.RIVALS} <= set(row["search"])
+    if importlib.util.find_spec("torch") is None:
+        assert "torch" in row["left_out"] and set(rows) == {"float64"}
+        assert "the float32 rows compare NumPy/SciPy with PyTorch" in proc.stdout, proc.stdout[-2000:]
+    else:
+        assert set(rows) == {"float64", "float32"}
+        for name in ("torch.linalg.matrix_norm", "torch.svd_lowrank (rule)", "torch.lobpcg (rule)",
+                     "torch SN power (1 step)", "torch SN power (15 steps)", "auto (torch)"):
+            assert f"{name}@{hi}" in c, (name, sorted(c))
+            assert c[f"{name}@{hi}"]["backend"] == "torch", c[f"{name}@{hi}"]
+        assert f"torch.linalg.matrix_norm@{threads[0]}" in c
     df = load_results(tmp_path)
     table = rivals_table(df)
     assert set(table["contender"]) >= {"auto", "arpack (rule)", "numpy.linalg.norm"}
-    assert isinstance(targets_table(df), pd.DataFrame)  # the 256^2 row is no target's input: nothing judged
+    assert isinstance(targets_table(df), pd.DataFrame)  # the 256^2 rows are no target's input: nothing judged

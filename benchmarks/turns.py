@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lipbench.timing import plan_rounds
+from lipbench.timing import Timing, plan_rounds
 
 
 @dataclass
@@ -49,24 +49,11 @@ class Contender:
 
 
 @dataclass
-class Turns:
-    """What the loop measured of one contender."""
+class Turns(Timing):
+    """What the loop measured of one contender: its timed rounds, its last
+    outcome or error (:class:`lipbench.timing.Timing`), and a note."""
 
-    times: list[float] = field(default_factory=list)
-    outcome: Any = None
-    error: str = ""
     note: str = ""
-
-    @property
-    def median(self) -> float:
-        return float(np.median(self.times)) if self.times else math.nan
-
-    @property
-    def quartiles(self) -> tuple[float, float]:
-        if not self.times:
-            return math.nan, math.nan
-        q1, q3 = np.percentile(self.times, [25, 75])
-        return float(q1), float(q3)
 
 
 def _call(c: Contender, out: Turns) -> float:

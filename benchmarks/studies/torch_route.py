@@ -8,9 +8,11 @@ own pool is limited with ``torch.set_num_threads`` beside the BLAS's), three
 calls run interleaved round by round, the order rotating, so that drift on a
 shared machine hits them alike:
 
-(a) ``spectral_norm(A)`` on the NumPy array (auto, tol 1e-6);
+(a) ``spectral_norm(A)`` on the NumPy array (the method and options auto
+    plans for it, tol 1e-6);
 (b) the same on ``torch.from_numpy(A)``, the default route (the NumPy view);
-(c) the same with ``LIPBENCH_TORCH_CPU=native`` (torch's operations).
+(c) the same method and options with ``LIPBENCH_TORCH_CPU=native`` (torch's
+    operations; auto itself would plan a native tensor as a GPU array).
 
 Reported: the medians' ratios b/a and c/a, and whether the three answers agree
 within their brackets.  The route b is the default where c/a > 1.
@@ -49,11 +51,11 @@ def _route(name: str):
             os.environ[backends.TORCH_CPU_ENV] = old
 
 
-def _call(x, route: str):
+def _call(x, route: str, method: str, options: dict):
     with _route(route), warnings.catch_warnings():
         warnings.simplefilter("ignore", lb.ConvergenceWarning)
         t0 = time.perf_counter()
-        r = lb.spectral_norm(x, tol=TOL, seed=0)
+        r = lb.spectral_norm(x, method=method, tol=TOL, seed=0, **options)
         return time.perf_counter() - t0, r
 
 
@@ -61,7 +63,11 @@ def one_case(a: np.ndarray, repeat: int) -> dict:
     import torch
 
     t = torch.from_numpy(a)
-    calls = {"numpy": (a, "numpy"), "torch view": (t, "numpy"), "torch native": (t, "native")}
+    method, options = lb.auto_plan(a, TOL)
+    if options.get("engine") == "propack":  # SciPy's iteration: no native counterpart
+        method, options = "lanczos", {"normal": True}
+    calls = {"numpy": (a, "numpy", method, options), "torch view": (t, "numpy", method, options),
+             "torch native": (t, "native", method, options)}
     times: dict[str, list[float]] = {k: [] for k in calls}
     results = {}
     names = list(calls)
@@ -75,7 +81,8 @@ def one_case(a: np.ndarray, repeat: int) -> dict:
     med = {k: statistics.median(v) for k, v in times.items()}
     lo = max(float(r.lower) for r in results.values())
     hi = min(float(r.upper) for r in results.values())
-    return {"median": med, "agree": lo <= hi, "methods": {k: r.method for k, r in results.items()}}
+    return {"median": med, "agree": lo <= hi,
+            "methods": {k: f"{r.method} {r.options}" if r.options else r.method for k, r in results.items()}}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
+import array_api_compat
 import numpy as np
 
 from . import backends as _backends
@@ -208,7 +209,7 @@ def compare(A: Any, *, tol: float | None = None, methods: Sequence[str] | None =
     allow, at least 3), BLAS ``threads`` (None: :func:`lipbench.timing.default_threads`),
     ``seed`` shared by every method (None: drawn and recorded)."""
     A = _backends.host_view(A)  # a CPU torch tensor: its NumPy view, what the rivals take
-    if _backends.backend_name_of(A) not in ("numpy",) and not isinstance(A, (list, tuple)):
+    if array_api_compat.is_array_api_obj(A) and not isinstance(A, np.ndarray):  # a GPU or native tensor
         raise ValueError(f"compare times NumPy and SciPy methods on the host; got a {_backends.backend_name_of(A)} "
                          "array (move it to the CPU as a NumPy array, e.g. tensor.cpu().float().numpy())")
     if np.ndim(A) != 2:

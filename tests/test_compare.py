@@ -147,3 +147,12 @@ def test_a_converged_answer_off_by_more_than_tol_did_not_meet_it(small):
     np_row = rows["numpy.linalg.norm"]
     assert np_row.converged and np_row.relative_error > tol + ref_width and not np_row.met_tol, np_row
     assert res.rows[-1] is np_row
+
+
+def test_a_scipy_sparse_matrix_is_compared():
+    """Sparse input stays the host's: only a tensor compare cannot time is refused."""
+    import scipy.sparse as sp
+
+    A = sp.random(50, 40, density=0.2, random_state=0, format="csr")
+    c = compare(A, methods=["lanczos"], repeat=3)
+    assert [r.method for r in c.rows] == ["lanczos"] and c.shape == (50, 40)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lipbench._rounding import prod_up
 from lipbench.lipschitz import conv_operator_norm
 from lipbench.models.scan import scan_weights, weight_kind
 from lipbench.models.weights import WeightFile, read_weights
+from lipbench.testing import rounding
 
 LIPSDP = Path(__file__).parent / "data" / "lipsdp" / "random_weights.mat"
 
@@ -104,7 +104,7 @@ def test_the_lipsdp_chain_product():
     scan = scan_weights(read_weights(LIPSDP))
     assert [r.kind for r in scan.rows] == ["dense"] * 4 and all(r.certified for r in scan.rows)
     uppers = {r.name: r.upper for r in scan.rows}
-    assert scan.chain_upper == prod_up(uppers[n] for n in scan.chain)
+    assert scan.chain_upper == rounding.prod_up(uppers[n] for n in scan.chain)
     assert scan.chain_upper >= 39.839  # LipSDP-Layer's published bound is tighter than the product
 
 

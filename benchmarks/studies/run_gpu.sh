@@ -5,10 +5,13 @@
 #
 #   1. facts about the box (GPU, driver, CUDA, versions)            <= 20 s
 #   2. GPU-required checks: pytest properties tests -m gpu           <= 90 s
+#      (backends numpy, cupy, and torch where torch sees the GPU)
 #   3. benchmarks, cupy backend, quick profile (short budget)       <= 260 s
 #   4. benchmarks, cupy backend, auto/lanczos/eigsh at 8192^2, 16384^2 <= 40 s
 #   5. the floor: A @ x timed as a stream with CUDA events, each method's
-#      time per product against it, torch reference rows (gpu_floor.py) <= 100 s
+#      time per product against it, torch rows on CUDA: torch's rivals, the
+#      spectral-norm parametrization's power iteration, and auto on the CUDA
+#      tensor with its speed-up over the fastest verified rival (gpu_floor.py) <= 100 s
 #   6. copy this run's JSONs to $OUT (before the report, so a cut-off run keeps them)
 #   7. lipbench report over results/ (CPU baseline + this GPU)      <= 30 s
 #
@@ -72,6 +75,8 @@ if [[ "$DRY" == "1" ]]; then
   echo "== DRY RUN: numpy backend, tiny profile, results in $RESULTS"
 else
   BACKENDS=numpy,cupy
+  # torch's own CUDA route in the GPU-required checks too, where torch sees the GPU
+  "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())" 2>/dev/null && BACKENDS=$BACKENDS,torch
   BENCH_BACKENDS=cupy
   SIZE=quick
   RESULTS=$ROOT/results
@@ -101,7 +106,7 @@ step facts 20 bash -c '
 import numpy, scipy, lipbench
 from lipbench import backends as b
 print("numpy", numpy.__version__, "scipy", scipy.__version__, "lipbench", lipbench.__version__)
-for name in ("numpy", "cupy"):
+for name in ("numpy", "cupy", "torch"):
     print(name, b.availability(name))
 try:
     import cupy as cp

@@ -11,33 +11,46 @@ coordinate follows PyTorch's ``padding_mode`` names: ``zeros`` (read 0),
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Windowed", "PADDING_MODES", "as_tuple", "check_shape", "window_table", "output_size", "coverage"]
+__all__ = ["FlatSizes", "Windowed", "PADDING_MODES", "as_tuple", "check_shape", "window_table", "output_size",
+           "coverage"]
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
 
-class Windowed:
-    """What a layer with an ``input_shape`` and an ``output_shape`` (a
-    convolution, a pooling, a padding, a permutation, a whole graph) derives
-    from them: flat sizes."""
+class _Shaped(Protocol):
+    @property
+    def input_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def output_shape(self) -> tuple[int, ...]: ...
+
+
+class FlatSizes:
+    """Flat sizes of whatever has an ``input_shape`` and an ``output_shape``
+    (a layer of :class:`Windowed`, a whole graph), in (channels, *spatial) order."""
+
+    @property
+    def in_features(self: _Shaped) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self: _Shaped) -> int:
+        return int(np.prod(self.output_shape))
+
+
+class Windowed(FlatSizes):
+    """A layer with an ``input_shape`` (a convolution, a pooling, a padding, a
+    permutation) whose ``output_shape`` follows from it."""
 
     input_shape: tuple[int, ...]
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         raise NotImplementedError
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def out_features(self) -> int:
-        return int(np.prod(self.output_shape))
 
 
 def as_tuple(value: Any, d: int, name: str, minimum: int) -> tuple[int, ...]:

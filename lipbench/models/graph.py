@@ -37,6 +37,7 @@ import numpy as np
 from .._rounding import prod_up, sqrt_int_up, sum_up, up
 from ..lipschitz.layers import check_input
 from ..lipschitz.network import Sequential
+from ..lipschitz.windows import FlatSizes
 
 __all__ = ["Node", "Graph", "NotGloballyLipschitz", "NODE_KINDS"]
 
@@ -73,7 +74,7 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Graph:
+class Graph(FlatSizes):
     """A single-input, single-output network of :class:`Node` s in topological order."""
 
     input: str
@@ -106,14 +107,6 @@ class Graph:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return self.shapes[self.output]
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def out_features(self) -> int:
-        return int(np.prod(self.output_shape))
 
     def not_lipschitz(self) -> list[tuple[str, str, str]]:
         """``(node, op type, reason)`` for every node with no global Lipschitz constant."""

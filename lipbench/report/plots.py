@@ -30,6 +30,14 @@ __all__ = ["plot_name", "plot_headline", "plot_time_vs_size", "plot_error_vs_cos
            "matvec_equivalents"]
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Lay out, write (PNG, 90 dpi) and close one figure; its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def _plt():
     import matplotlib
 
@@ -105,11 +113,7 @@ def plot_time_vs_size(df: pd.DataFrame, out_dir: Path) -> list[Path]:
         order = sorted(handles, key=lambda k: (k != "auto", k))
         legend = [handles[k] for k in order] + ([_miss_handle(plt)] if any_miss else [])
         fig.legend(handles=legend, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        fig.tight_layout()
-        p = out_dir / plot_name("time_vs_size", machine)
-        fig.savefig(p, dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_save(plt, fig, out_dir / plot_name("time_vs_size", machine)))
     return paths
 
 
@@ -159,11 +163,7 @@ def plot_error_vs_cost(curves: pd.DataFrame, out_dir: Path) -> list[Path]:
         fig.suptitle(f"{key[0]} ({key[1]} arrays): error against cost, {key[4]} {key[2]} {key[3]} spectrum",
                      fontsize=10)
         fig.legend(handles=a1.get_lines(), fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        fig.tight_layout()
-        p = out_dir / plot_name("error_vs_cost", *key)
-        fig.savefig(p, dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_save(plt, fig, out_dir / plot_name("error_vs_cost", *key)))
     return paths
 
 
@@ -191,11 +191,7 @@ def plot_tracking(df: pd.DataFrame, out_dir: Path) -> list[Path]:
                      fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        fig.tight_layout()
-        p = out_dir / plot_name("tracking", *key)
-        fig.savefig(p, dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_save(plt, fig, out_dir / plot_name("tracking", *key)))
     return paths
 
 
@@ -232,8 +228,4 @@ def plot_headline(df: pd.DataFrame, out_dir: Path) -> list[Path]:
                  "cupy.linalg.norm(A, 2) on CuPy), same run, same input", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    p = out_dir / plot_name("headline")
-    fig.savefig(p, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return [p]
+    return [_save(plt, fig, out_dir / plot_name("headline"))]

@@ -119,6 +119,11 @@ class Graph:
         """``(node, op type, reason)`` for every node with no global Lipschitz constant."""
         return [(n.name, n.op_type, n.reason) for n in self.nodes if n.kind in ("product", "quotient")]
 
+    def eps_dominated(self) -> list[str]:
+        """Names of the layer nodes whose constant is finite only through an eps (layer
+        normalisation: ``max|gamma| / sqrt(eps)``, reached only at zero variance)."""
+        return [n.name for n in self.nodes if n.kind == "layer" and getattr(n.layer, "eps_dominated", False)]
+
     def branch_nodes(self) -> list[str]:
         """Names of the nodes that make the graph more than a chain (sums, concatenations, products)."""
         return [n.name for n in self.nodes if n.kind != "layer"]

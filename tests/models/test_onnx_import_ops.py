@@ -205,6 +205,8 @@ def test_elementwise_patterns_are_one_activation(case):
 NOT_PATTERNS = {  # the erf and clip forms on a different tensor than the one they multiply
     "erf_of_another": [H("Relu", ["x"], ["r"]), H("Div", ["r", "sqrt2"], ["d"]), H("Erf", ["d"], ["e"]),
                        H("Add", ["e", "one"], ["a"]), H("Mul", ["x", "a"], ["y"], name="prod")],
+    "erf_of_another_by_mul": [H("Relu", ["x"], ["r"]), H("Mul", ["isqrt2", "r"], ["d"]), H("Erf", ["d"], ["e"]),
+                              H("Add", ["e", "one"], ["a"]), H("Mul", ["x", "a"], ["y"], name="prod")],
     "clip_times_another": [H("Add", ["x", "three"], ["a"]), H("Clip", ["a", "zero", "six"], ["c"]),
                            H("Tanh", ["x"], ["t"]), H("Mul", ["t", "c"], ["y"], name="prod")],
     "clip_not_from_zero": [H("Add", ["x", "three"], ["a"]), H("Clip", ["a", "one", "six"], ["c"]),

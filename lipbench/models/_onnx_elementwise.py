@@ -13,6 +13,7 @@ import numpy as np
 from ..lipschitz.activations import activation
 from ..lipschitz.layers import ActivationLayer, Dense
 from ._onnx_context import Context, Handler, Refuse, not_lipschitz, one_dynamic, per_sample_constant, unary
+from ._onnx_layer_norm import fuse_center, fuse_layer_norm
 from ._onnx_patterns import fold_scale, fuse_product
 from .graph import Node
 from .graph_layers import ConstantOp, PReLU
@@ -92,6 +93,9 @@ def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     a, b = node.input[0], node.input[1]
     op = node.op_type
     if ctx.dynamic(a) and ctx.dynamic(b):
+        fused = fuse_center(node, name, ctx) or fuse_layer_norm(node, name, ctx)  # layer norm written out
+        if fused is not None:
+            return fused
         if op in ("Add", "Sub"):
             if ctx.shapes[a] != ctx.shapes[b]:
                 raise Refuse(f"broadcasts input-dependent tensors of shapes {ctx.shapes[a]} and {ctx.shapes[b]}; "

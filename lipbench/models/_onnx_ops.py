@@ -26,6 +26,7 @@ from ._onnx_context import (
 )
 from ._onnx_conv_transpose import conv_transpose
 from ._onnx_elementwise import ELEMENTWISE_OPS
+from ._onnx_layer_norm import LAYER_NORM_OPS
 from .graph import Node
 from .graph_layers import PAD_MODES, ConstantOp, Pad, Permute
 
@@ -349,7 +350,7 @@ def _concat(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 #: op type -> handler; every op listed here has an import test and a forward-pass check
 SUPPORTED_OPS: dict[str, Handler] = {
-    **ELEMENTWISE_OPS, **AXIS_OPS,
+    **ELEMENTWISE_OPS, **AXIS_OPS, **LAYER_NORM_OPS,
     "Gemm": _gemm, "MatMul": _matmul, "Conv": _conv, "ConvTranspose": conv_transpose, "BatchNormalization": _batchnorm,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_avg, "Pad": _pad,
     "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze, "Unsqueeze": _squeeze,

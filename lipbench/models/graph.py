@@ -172,7 +172,7 @@ class Graph:
             parts = [v.reshape(batch, *self.shapes[t]) for v, t in zip(ins, n.inputs)]
             return np.concatenate(parts, axis=n.axis + 1).reshape(batch, -1)
         if n.kind == "product":
-            return ins[0] * ins[1] if n.layer is None else n.layer(ins[0], ins[1])
+            return ins[0] * ins[1] if n.layer is None else n.layer(*ins)
         return ins[0] / ins[1]
 
     # ---------------------------------------------------------- product rung

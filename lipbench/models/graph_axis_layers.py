@@ -32,6 +32,12 @@ variance, and the layer's constant is at most ``max|gamma| / sqrt(eps)``, comput
 exact rationals from the float ``eps`` and rounded up.  It is finite only through eps:
 the layer is **eps-dominated** (:attr:`LayerNorm.eps_dominated`), a worst case met only
 where a group has (near) zero variance; the graph ladder says so in its notes.
+
+Two linear pieces of the layer normalisation that older exporters write out
+(``ReduceMean``, then ``Sub`` of it): **GroupMean**, the mean of each group of n, is
+``(1/n) 1^T`` per group on disjoint groups, so its norm is ``1/sqrt(n)`` exactly
+(rounded up); **Center**, ``x - mean``, is the orthogonal projection ``P`` per
+group, norm 1 (0 for n = 1).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from scipy import special
 from .._rounding import sqrt_int_up, up
 from ..lipschitz.layers import check_input
 
-__all__ = ["Softmax", "LayerNorm"]
+__all__ = ["Softmax", "LayerNorm", "GroupMean", "Center"]
 
 
 class _Grouped:
@@ -203,3 +209,74 @@ class LayerNorm(_Grouped):
 
     def lipschitz_exact(self) -> float:
         return self.lipschitz_upper()
+
+
+@dataclass(frozen=True)
+class GroupMean(_Grouped):
+    """The mean over the axes from per-sample ``axis`` on (ONNX ``ReduceMean`` over trailing
+    axes); ``keepdims`` keeps them as size-1 axes."""
+
+    shape: tuple[int, ...]
+    axis: int
+    keepdims: bool = True
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.shape)
+        if int(self.axis) == 0 and not self.keepdims:
+            raise ValueError("the mean over every per-sample axis without keepdims leaves no per-sample axis")
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "groups", _groups(shape, int(self.axis), True))
+
+    @property
+    def out_features(self) -> int:
+        return self.groups[0]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        head = self.shape[:self.axis]
+        return head + (1,) * (len(self.shape) - self.axis) if self.keepdims else head
+
+    def __call__(self, x: Any) -> np.ndarray:
+        rows, one = self._rows(x)
+        y = rows.mean(axis=2).reshape(rows.shape[0], -1)
+        return y.reshape(-1) if one else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        check_input(x, self.in_features)
+        outer, n, _ = self.groups
+        return np.kron(np.eye(outer), np.full((1, n), 1.0 / n))
+
+    def lipschitz_upper(self) -> float:
+        """``1 / sqrt(n)`` rounded up (1/n exact in rationals, the square root stepped up)."""
+        n = self.groups[1]
+        return 1.0 if n == 1 else up(math.sqrt(up(Fraction(1, n))))
+
+    def lipschitz_exact(self) -> float:
+        return 1.0 / math.sqrt(self.groups[1])
+
+
+@dataclass(frozen=True)
+class Center(_Grouped):
+    """``x - mean`` over the axes from per-sample ``axis`` on: the orthogonal projection per group."""
+
+    shape: tuple[int, ...]
+    axis: int
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in self.shape)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "groups", _groups(shape, int(self.axis), True))
+
+    def __call__(self, x: Any) -> np.ndarray:
+        rows, one = self._rows(x)
+        y = (rows - rows.mean(axis=2, keepdims=True)).reshape(rows.shape[0], -1)
+        return y.reshape(-1) if one else y
+
+    def jacobian(self, x: Any) -> np.ndarray:
+        return self._jacobian(x, lambda v, _: np.eye(v.size) - 1.0 / v.size)
+
+    def lipschitz_upper(self) -> float:
+        """1 (a projection), 0 for groups of one entry."""
+        return 0.0 if self.groups[1] == 1 else 1.0
+
+    lipschitz_exact = lipschitz_upper

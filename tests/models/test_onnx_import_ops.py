@@ -266,3 +266,70 @@ def test_copying_pads_match_reference_and_their_norm(mode, pads):
     M = _linear_reference(lambda X: reference(m, X.reshape(-1, 2, 5, 4)).reshape(len(X), -1).astype(np.float64), 40)
     bound, s = g.product_bound(), _sigma(M)  # a 0/1 matrix: onnx.reference's copy is exact
     assert s <= bound and bound - s <= svd_atol("float64", M.shape, bound), (mode, s, bound)
+
+
+# ------------------------------------------------------------------ layer normalisation written out
+def _decomposed_layer_norm(opset: int, eps_node: bool = True, var_axes: tuple[int, ...] = (-1,)):
+    """torch.onnx's layer norm before opset 17: ReduceMean, Sub, Pow, ReduceMean, Add eps, Sqrt, Div, Mul, Add."""
+    axes = {"axes": [-1]} if opset < 18 else {}
+    extra = [] if opset < 18 else ["axes"]
+    var = "ve" if eps_node else "var"
+    nodes = [H("ReduceMean", ["x"] + extra, ["mu"], name="mean", **axes), H("Sub", ["x", "mu"], ["d"], name="sub"),
+             H("Pow", ["d", "two"], ["sq"], name="pow"),
+             H("ReduceMean", ["sq"] + extra, ["var"], name="var", **({"axes": list(var_axes)} if axes else {}))]
+    nodes += [H("Add", ["var", "eps"], ["ve"], name="add_eps")] if eps_node else []
+    nodes += [H("Sqrt", [var], ["std"], name="sqrt"), H("Div", ["d", "std"], ["n"], name="div"),
+              H("Mul", ["n", "gamma"], ["s"], name="scale"), H("Add", ["s", "beta"], ["y"], name="shift")]
+    rng = np.random.default_rng(26)
+    inits = [const("two", np.float32(2)), const("eps", np.float32(1e-5)), const("gamma", f32(rng, 4)),
+             const("beta", f32(rng, 4)), const("axes", np.array([-1], np.int64))]
+    return model(nodes, ["N", 3, 4], None, inits, opset=opset), inits[2]
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_decomposed_layer_norm_is_one_layer(opset):
+    m, gamma = _decomposed_layer_norm(opset)
+    g = import_onnx(m)
+    x = f32(np.random.default_rng(27), 5, 3, 4, scale=3.0)
+    assert_matches(g(x.reshape(5, -1).astype(np.float64)), reference(m, x), f"decomposed layer norm, opset {opset}")
+    assert [type(n.layer).__name__ for n in g.nodes] == ["LayerNorm", "ConstantOp", "ConstantOp"], g.nodes
+    peak = float(np.max(np.abs(onnx.numpy_helper.to_array(gamma))))
+    bound = g.product_bound()
+    assert peak / math.sqrt(float(np.float32(1e-5))) <= bound
+    assert sampled_lower_bound(g, n_samples=16, scale=3.0) <= bound
+    assert "eps-dominated: div" in graph_ladder(g, n_samples=4, ascent_steps=2).row("product").note
+
+
+@pytest.mark.parametrize("change", [{"eps_node": False}, {"var_axes": (-2, -1)}], ids=["no_eps", "variance_axes"])
+def test_decomposed_layer_norm_otherwise_is_refused(change):
+    with pytest.raises(UnsupportedModel, match="'div' \\(Div\\): broadcasts input-dependent tensors"):
+        import_onnx(_decomposed_layer_norm(13, **change)[0])
+
+
+@pytest.mark.parametrize("op,reason", [("Pow", "a square grows quadratically"), ("Sqrt", "slope is unbounded")])
+def test_square_and_root_alone_are_not_globally_lipschitz(op, reason):
+    inputs = ["x", "two"] if op == "Pow" else ["x"]
+    m = model([H(op, inputs, ["y"], name="f")], ["N", 4], None, [const("two", np.float32(2))], opset=13)
+    g = import_onnx(m)
+    x = np.abs(f32(np.random.default_rng(28), 3, 4)) + 1.0
+    assert_matches(g(x.astype(np.float64)), reference(m, x), op)
+    with pytest.raises(NotGloballyLipschitz, match=f"node 'f' \\({op}\\): .*{reason}"):
+        g.product_bound()
+
+
+@pytest.mark.parametrize("keepdims", [1, 0])
+def test_reduce_mean_and_centring_constants(keepdims):
+    nodes = [H("ReduceMean", ["x"], ["y"], name="mean", axes=[2, 3], keepdims=keepdims)]
+    m = model(nodes, ["N", 2, 3, 4], None, opset=13)
+    g = import_onnx(m)
+    x = f32(np.random.default_rng(29), 3, 2, 3, 4)
+    assert_matches(g(x.reshape(3, -1).astype(np.float64)), reference(m, x), "ReduceMean")
+    J = g.nodes[0].layer.jacobian(np.zeros(24))
+    assert abs(_sigma(J) - g.product_bound()) <= svd_atol("float64", J.shape, g.product_bound())
+    m = model([H("ReduceMean", ["x"], ["mu"], name="mean", axes=[-1]), H("Sub", ["x", "mu"], ["y"], name="center")],
+              ["N", 2, 3, 4], None, opset=13)
+    g = import_onnx(m)
+    assert_matches(g(x.reshape(3, -1).astype(np.float64)), reference(m, x), "centring")
+    assert g.product_bound() == 1.0 and len(g.nodes) == 1
+    with pytest.raises(UnsupportedModel, match="'mean' \\(ReduceMean\\): axes=\\[1\\]: only a mean over trailing"):
+        import_onnx(model([H("ReduceMean", ["x"], ["y"], name="mean", axes=[1])], ["N", 2, 3, 4], None, opset=13))

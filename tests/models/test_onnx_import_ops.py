@@ -333,3 +333,13 @@ def test_reduce_mean_and_centring_constants(keepdims):
     assert g.product_bound() == 1.0 and len(g.nodes) == 1
     with pytest.raises(UnsupportedModel, match="'mean' \\(ReduceMean\\): axes=\\[1\\]: only a mean over trailing"):
         import_onnx(model([H("ReduceMean", ["x"], ["y"], name="mean", axes=[1])], ["N", 2, 3, 4], None, opset=13))
+
+
+def test_pooling_and_padding_that_cannot_be_expressed_are_refused():
+    m = model([H("MaxPool", ["x"], ["y"], name="p", kernel_shape=[1, 1], pads=[1, 0, 0, 0])], ["N", 1, 3, 3], None)
+    with pytest.raises(UnsupportedModel, match="'p' \\(MaxPool\\): .*with no input in it"):
+        import_onnx(m)
+    m = model([H("Pad", ["x", "pads"], ["y"], name="pad", mode="reflect")], ["N", 1, 3, 3], None,
+              [const("pads", np.array([0, 0, 3, 0, 0, 0, 0, 0], np.int64))], opset=13)
+    with pytest.raises(UnsupportedModel, match="'pad' \\(Pad\\): .*reflect padding must be shorter"):
+        import_onnx(m)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 from scipy import optimize, special
@@ -45,6 +46,7 @@ __all__ = [
     "softplus",
     "elu",
     "gelu",
+    "erf",
     "selu",
     "hard_sigmoid",
     "hard_swish",
@@ -199,6 +201,13 @@ def _phi(x: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * np.square(x)) / math.sqrt(2.0 * math.pi)
 
 
+def _sqrt_pi_lower() -> Fraction:
+    """A rational lower bound on sqrt(pi): ``pi > 3.14159265358979323846`` and an integer square root."""
+    pi_lo = Fraction(314159265358979323846, 10**20)
+    scale = 10**30
+    return Fraction(math.isqrt(int(pi_lo * scale * scale)), scale)
+
+
 def gelu_sup_upper() -> float:
     """A proven upper bound on GELU's constant ``Phi(sqrt 2) + sqrt 2 phi(sqrt 2) =
     1/2 + (erf(1) sqrt(pi) / 2 + 1/e) / sqrt(pi)``, in exact rationals: erf(1) sqrt(pi) / 2
@@ -206,33 +215,43 @@ def gelu_sup_upper() -> float:
     with decreasing terms, so a partial sum ending on a positive term bounds each from
     above; ``sqrt(pi)`` is bounded below through ``pi > 3.14159265358979323846`` and an integer
     square root; the result is rounded up once."""
-    from fractions import Fraction
-
     erf_part, e_inv = Fraction(0), Fraction(0)
     for n in range(0, 31):  # 31 terms, the last (n = 30) positive
         t = Fraction((-1) ** n, math.factorial(n))
         erf_part += t / (2 * n + 1)
         e_inv += t
-    pi_lo = Fraction(314159265358979323846, 10**20)
-    scale = 10**30
-    sqrt_pi_lo = Fraction(math.isqrt(int(pi_lo * scale * scale)), scale)
-    bound = Fraction(1, 2) + (erf_part + e_inv) / sqrt_pi_lo
+    bound = Fraction(1, 2) + (erf_part + e_inv) / _sqrt_pi_lower()
     return up(bound)
 
 
-def gelu() -> Activation:
-    """x Phi(x) (exact, erf form).  g' = Phi + x phi, g'' = phi (2 - x^2): critical points +-sqrt 2."""
-    return Activation("gelu", lambda x: x * special.ndtr(x), lambda x: special.ndtr(x) + x * _phi(x),
-                      lambda x: _phi(x) * (2.0 - np.square(x)),
-                      critical_brackets=((0.5, 3.0), (-3.0, -0.5)), limits=(0.0, 1.0),
-                      proven_upper=gelu_sup_upper())
+def gelu(a: float = 1.0) -> Activation:
+    """x Phi(a x), a > 0 (a = 1: GELU, erf form; other a: the exporters' x (1 + erf(x / c)) / 2
+    with a = sqrt 2 / c).  g' = Phi(a x) + a x phi(a x) = G'(a x) with G' GELU's derivative,
+    so sup |g'| = sup |G'| whatever a is: GELU's proven constant holds for every a.
+    g'' = a phi(a x)(2 - (a x)^2): critical points +-sqrt 2 / a."""
+    a = float(a)
+    if not (math.isfinite(a) and a > 0):
+        raise ValueError(f"gelu needs a finite scale a > 0; got {a}")
+    return Activation("gelu" if a == 1.0 else f"gelu(a={a:.17g})", lambda x: x * special.ndtr(a * x),
+                      lambda x: special.ndtr(a * x) + a * x * _phi(a * x),
+                      lambda x: a * _phi(a * x) * (2.0 - np.square(a * x)),
+                      critical_brackets=((0.5 / a, 3.0 / a), (-3.0 / a, -0.5 / a)), limits=(0.0, 1.0),
+                      params={} if a == 1.0 else {"a": a}, proven_upper=gelu_sup_upper())
+
+
+def erf() -> Activation:
+    """erf(x); g' = 2 exp(-x^2) / sqrt(pi), largest at 0: constant 2 / sqrt(pi), proven through
+    a rational lower bound on sqrt(pi) and rounded up."""
+    c = 2.0 / math.sqrt(math.pi)
+    return Activation("erf", special.erf, lambda x: c * np.exp(-np.square(x)),
+                      lambda x: -2.0 * c * x * np.exp(-np.square(x)), critical_brackets=((-1.0, 1.0),),
+                      limits=(0.0, 0.0), proven_upper=up(Fraction(2) / _sqrt_pi_lower()))
 
 
 def selu(alpha: float = 1.6732632423543772, gamma: float = 1.0507009873554805) -> Activation:
     """gamma x for x > 0, gamma alpha (exp(x) - 1) otherwise (ONNX's defaults, in float64);
     g' = gamma or gamma alpha exp(x), so the constant is gamma max(1, alpha) (alpha >= 0),
     reached at 0+ or 0-; its layer uses the exact product rounded up."""
-    from fractions import Fraction
 
     alpha, gamma = float(alpha), float(gamma)
     if not (math.isfinite(alpha) and alpha >= 0 and math.isfinite(gamma) and gamma > 0):
@@ -286,7 +305,6 @@ def silu_sup_upper() -> float:
     for x < 0, s < 1/2, |x| s <= |x| e^{-|x|} <= 1/e and 1 - s <= 1, so |g'| < 1/2 + 1/e.
     Hence sup |g'| <= 1 + 1/e, bounded here with 1/e <= 0.36787944117144234 (the
     alternating series to n = 20) and rounded up once."""
-    from fractions import Fraction
 
     e_inv = sum((Fraction((-1) ** n, math.factorial(n)) for n in range(0, 21)), Fraction(0))  # last term positive
     return up(1 + e_inv)
@@ -335,6 +353,7 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "softplus": softplus,
     "elu": elu,
     "gelu": gelu,
+    "erf": erf,
     "selu": selu,
     "hard_sigmoid": hard_sigmoid,
     "hard_swish": hard_swish,

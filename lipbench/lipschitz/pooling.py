@@ -1,4 +1,9 @@
-"""Average and max pooling (no padding) on flattened ``(C, *spatial)`` inputs, with exact constants.
+"""Average and max pooling on flattened ``(C, *spatial)`` inputs, with exact constants.
+
+Windows may be dilated (``dilation``: taps ``d`` apart) and max pooling may be
+padded (``pad_begin``/``pad_end`` per spatial axis, read as ``-inf`` as in ONNX
+and PyTorch); average pooling takes no padding (zero padding that is counted is a
+padding layer before it).
 
 Average pooling with window ``k = (k_1, ..., k_d)`` and stride ``s`` is linear:
 per channel it is the Kronecker product ``A_1 (x) ... (x) A_d`` of 1-D averaging
@@ -15,7 +20,12 @@ Max pooling is piecewise linear: its Jacobian picks one input per output, so
 ``sigma(J) = sqrt(max_j #outputs selecting j)``.  An input larger than every
 other is selected by every window that covers it, so
 ``L = sqrt(max_j #windows covering j) = sqrt(prod_j c_j)``: 1 without overlap,
-3 for a 3x3 window with stride 1.
+3 for a 3x3 window with stride 1.  Both arguments hold unchanged for dilated windows
+(each window is still a product of per-axis tap sets, read once each), and for max
+pooling with ``-inf`` padding: a padded position never wins a window that holds a real
+input (every window must hold one), so the Jacobian still picks one real input per
+output and ``L = sqrt(max_j #windows covering real input j)``, the padded positions
+not counted.
 """
 
 from __future__ import annotations
@@ -40,6 +50,9 @@ class _Pool(Windowed):
     kernel_size: Any
     input_shape: tuple[int, ...]
     stride: Any = None
+    dilation: Any = 1
+    pad_begin: Any = 0
+    pad_end: Any = 0
     _table: np.ndarray = field(init=False, repr=False, compare=False)
     _out_spatial: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
@@ -48,19 +61,34 @@ class _Pool(Windowed):
         d = len(shape) - 1
         k = as_tuple(self.kernel_size, d, "kernel_size", 1)
         s = k if self.stride is None else as_tuple(self.stride, d, "stride", 1)
-        table, out_spatial = window_table(shape[1:], k, s, (0,) * d, (1,) * d)
-        for name, value in (("input_shape", shape), ("kernel_size", k), ("stride", s), ("_table", table),
-                            ("_out_spatial", out_spatial)):
+        dl = as_tuple(self.dilation, d, "dilation", 1)
+        begin, end = as_tuple(self.pad_begin, d, "pad_begin", 0), as_tuple(self.pad_end, d, "pad_end", 0)
+        padded = tuple(n + b + e for n, b, e in zip(shape[1:], begin, end))
+        table, out_spatial = window_table(padded, k, s, (0,) * d, dl)
+        if any(begin) or any(end):  # padded flat index -> the input's, -1 in the padding
+            coords = np.unravel_index(table, padded)
+            inside = np.all([(c >= b) & (c < b + n) for c, b, n in zip(coords, begin, shape[1:])], axis=0)
+            flat = np.ravel_multi_index(tuple(np.clip(c - b, 0, n - 1) for c, b, n in zip(coords, begin, shape[1:])),
+                                        shape[1:])
+            table = np.where(inside, flat, -1)
+            if np.any(np.all(table < 0, axis=1)):
+                raise ValueError(f"pads {begin}/{end} leave a window of kernel {k}, dilation {dl} on input "
+                                 f"{shape[1:]} with no input in it")
+        for name, value in (("input_shape", shape), ("kernel_size", k), ("stride", s), ("dilation", dl),
+                            ("pad_begin", begin), ("pad_end", end), ("_table", table), ("_out_spatial", out_spatial)):
             object.__setattr__(self, name, value)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.input_shape[0],) + self._out_spatial
 
-    def _windows(self, a: np.ndarray) -> np.ndarray:
-        """(batch, C, P, K): the inputs each window reads."""
+    def _windows(self, a: np.ndarray, fill: float = -math.inf) -> np.ndarray:
+        """(batch, C, P, K): the inputs each window reads (``fill`` at padded positions)."""
         c = self.input_shape[0]
-        return a.reshape(a.shape[0], c, -1)[:, :, self._table]
+        x = a.reshape(a.shape[0], c, -1)
+        if np.any(self._table < 0):
+            x = np.concatenate([x, np.full((a.shape[0], c, 1), fill)], axis=2)  # index -1 reads the fill
+        return x[:, :, self._table]
 
     def max_coverage(self) -> int:
         """The most windows that contain one input position."""
@@ -69,7 +97,13 @@ class _Pool(Windowed):
 
 @dataclass(frozen=True)
 class AvgPool(_Pool):
-    """Mean over each window (``torch.nn.AvgPool{d}d`` without padding)."""
+    """Mean over each window (``torch.nn.AvgPool{d}d`` without padding; dilated windows allowed)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if any(self.pad_begin) or any(self.pad_end):
+            raise ValueError(f"AvgPool takes no pads (got {self.pad_begin}/{self.pad_end}); zero padding counted "
+                             f"in the mean is a padding layer before it")
 
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
@@ -95,8 +129,9 @@ class AvgPool(_Pool):
         n, k, s = self.input_shape[1 + j], self.kernel_size[j], self.stride[j]
         p = self._out_spatial[j]
         B = np.zeros((p, n))
+        dl = self.dilation[j]
         for i in range(p):
-            B[i, i * s:i * s + k] = 1.0
+            B[i, i * s:i * s + (k - 1) * dl + 1:dl] = 1.0
         return B
 
     def lipschitz_upper(self) -> float:
@@ -127,7 +162,7 @@ class AvgPool(_Pool):
 
 @dataclass(frozen=True)
 class MaxPool(_Pool):
-    """Max over each window (``torch.nn.MaxPool{d}d`` without padding; ties pick the first)."""
+    """Max over each window (``torch.nn.MaxPool{d}d``: padding reads -inf; ties pick the first)."""
 
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)

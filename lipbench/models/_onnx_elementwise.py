@@ -1,6 +1,6 @@
-"""The elementwise ONNX op handlers: activations with their derived constants,
-PRelu, and Add/Sub/Mul/Div (by constants, residual sums, or named as not
-globally Lipschitz)."""
+"""The elementwise ONNX op handlers: activations with their derived constants (Erf
+alone too), PRelu, Neg, and Add/Sub/Mul/Div (by constants, residual sums, the fused
+patterns of :mod:`._onnx_patterns`, or named as not globally Lipschitz)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 from ..lipschitz.activations import activation
 from ..lipschitz.layers import ActivationLayer, Dense
 from ._onnx_context import Context, Handler, Refuse, not_lipschitz, one_dynamic, per_sample_constant, unary
+from ._onnx_layer_norm import fuse_center, fuse_layer_norm
+from ._onnx_patterns import fold_scale, fuse_product
 from .graph import Node
 from .graph_layers import ConstantOp, PReLU
 
@@ -91,6 +93,9 @@ def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     a, b = node.input[0], node.input[1]
     op = node.op_type
     if ctx.dynamic(a) and ctx.dynamic(b):
+        fused = fuse_center(node, name, ctx) or fuse_layer_norm(node, name, ctx)  # layer norm written out
+        if fused is not None:
+            return fused
         if op in ("Add", "Sub"):
             if ctx.shapes[a] != ctx.shapes[b]:
                 raise Refuse(f"broadcasts input-dependent tensors of shapes {ctx.shapes[a]} and {ctx.shapes[b]}; "
@@ -98,13 +103,9 @@ def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
             ctx.shapes[node.output[0]] = ctx.shapes[a]
             return [Node(name, op, op.lower(), (a, b), node.output[0])]
         if op == "Mul":
-            for x, s in ((a, b), (b, a)):
-                src = ctx.onnx_producer.get(s)
-                if src is not None and src.op_type == "Sigmoid" and src.input[0] == x:
-                    width = int(np.prod(ctx.shapes[x]))
-                    ctx.shapes[node.output[0]] = ctx.shapes[x]
-                    return [Node(name, "Mul(x, Sigmoid(x))", "layer", (x,), node.output[0],
-                                 ActivationLayer(activation("silu"), width))]
+            fused = fuse_product(node, name, ctx)  # SiLU, hard swish, GELU's erf form
+            if fused is not None:
+                return fused
             return not_lipschitz(node, name, ctx, "product", "the product of two input-dependent tensors "
                                   "(gating) grows quadratically: no global Lipschitz constant")
         return not_lipschitz(node, name, ctx, "quotient", "division by an input-dependent tensor is unbounded "
@@ -115,6 +116,9 @@ def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
         return _refuse_reciprocal(node, name, ctx, x, c)
     kind = {"Add": "add", "Sub": "sub" if first else "rsub", "Mul": "mul", "Div": "div"}[op]
     cs = per_sample_constant(c, ctx.shapes[x])
+    folded = fold_scale(node, name, ctx, x, kind, cs)  # a pattern's scale times this one, exactly
+    if folded is not None:
+        return folded
     producer = ctx.producer.get(x)
     if (kind == "add" and producer is not None and isinstance(producer.layer, Dense) and producer.layer.bias is None
             and ctx.consumers.get(x, 0) == 1 and cs.ndim == 1):
@@ -123,6 +127,11 @@ def _arith(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
                      Dense(producer.layer.weight, cs))]
     ctx.shapes[node.output[0]] = ctx.shapes[x]
     return [Node(name, op, "layer", (x,), node.output[0], ConstantOp(kind, cs, ctx.shapes[x]))]
+
+
+def _neg(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
+    x = one_dynamic(node, ctx)
+    return unary(node, name, ConstantOp("mul", np.asarray(-1.0), ctx.shapes[x]), ctx)
 
 
 def _refuse_reciprocal(node: Any, name: str, ctx: Context, x: str, c: np.ndarray) -> list[Node]:
@@ -137,6 +146,7 @@ def _refuse_reciprocal(node: Any, name: str, ctx: Context, x: str, c: np.ndarray
 ELEMENTWISE_OPS: dict[str, Handler] = {
     "Relu": _activation_layer("relu"), "LeakyRelu": _leaky_relu, "Elu": _elu, "Selu": _selu,
     "Sigmoid": _activation_layer("sigmoid"), "Tanh": _activation_layer("tanh"), "Softplus": _softplus,
-    "HardSigmoid": _hard_sigmoid, "HardSwish": _hard_swish, "Gelu": _gelu, "Clip": _clip, "PRelu": _prelu,
-    "Add": _arith, "Sub": _arith, "Mul": _arith, "Div": _arith,
+    "HardSigmoid": _hard_sigmoid, "HardSwish": _hard_swish, "Gelu": _gelu, "Erf": _activation_layer("erf"),
+    "Clip": _clip, "PRelu": _prelu,
+    "Add": _arith, "Sub": _arith, "Mul": _arith, "Div": _arith, "Neg": _neg,
 }

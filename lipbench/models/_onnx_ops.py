@@ -13,6 +13,7 @@ from ..lipschitz.batchnorm import BatchNorm
 from ..lipschitz.conv_layer import Conv
 from ..lipschitz.layers import Dense
 from ..lipschitz.pooling import AvgPool, MaxPool
+from ._onnx_axis_ops import AXIS_OPS
 from ._onnx_context import (
     Context,
     Handler,
@@ -23,9 +24,11 @@ from ._onnx_context import (
     shape_of,
     unary,
 )
+from ._onnx_conv_transpose import conv_transpose
 from ._onnx_elementwise import ELEMENTWISE_OPS
+from ._onnx_layer_norm import LAYER_NORM_OPS
 from .graph import Node
-from .graph_layers import ConstantOp, Pad, Permute
+from .graph_layers import PAD_MODES, ConstantOp, Pad, Permute
 
 __all__ = ["SUPPORTED_OPS", "needed", "attributes", "shape_of", "Context", "Refuse"]
 
@@ -252,22 +255,26 @@ def _pool(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     kernel = tuple(int(k) for k in attrs["kernel_shape"])
     strides = tuple(int(s) for s in attrs.get("strides", [1] * d))
     dilations = tuple(int(s) for s in attrs.get("dilations", [1] * d))
-    if any(v != 1 for v in dilations):
-        raise Refuse(f"dilations={list(dilations)}: pooling layers with dilated windows are not implemented")
     begin, end = _spatial_pads(attrs, shape[1:], kernel, strides, dilations)
     padded = any(begin) or any(end)
-    if padded and node.op_type == "MaxPool":
-        raise Refuse(f"pads={list(begin + end)}: MaxPool pads with -inf, which a zero Pad layer cannot express")
-    if padded and not attrs.get("count_include_pad", 0):
+    if padded and node.op_type == "AveragePool" and not attrs.get("count_include_pad", 0):
         raise Refuse(f"pads={list(begin + end)} with count_include_pad=0 divides each window by its own count; "
                       f"needs a pooling layer with per-window divisors")
-    nodes, t, tshape = _padded(node, name, x, begin, end, ctx) if padded else ([], x, shape)
-    floor_out = [(n - k) // s + 1 for n, k, s in zip(tshape[1:], kernel, strides)]
-    if attrs.get("ceil_mode", 0) and [math.ceil((n - k) / s) + 1 for n, k, s in zip(tshape[1:], kernel, strides)] \
-            != floor_out:
+    span = [(k - 1) * dl + 1 for k, dl in zip(kernel, dilations)]
+    total = [n + b + e for n, b, e in zip(shape[1:], begin, end)]
+    if attrs.get("ceil_mode", 0) and any((n - sp) % s for n, sp, s in zip(total, span, strides)):
         raise Refuse("ceil_mode=1 adds partial windows here; needs pooling with partial windows")
-    cls = MaxPool if node.op_type == "MaxPool" else AvgPool
-    layer = cls(kernel, tshape, strides)
+    nodes: list[Node] = []
+    t = x
+    layer: MaxPool | AvgPool
+    try:
+        if node.op_type == "MaxPool":  # pads read -inf: the layer's own padding
+            layer = MaxPool(kernel, shape, strides, dilations, begin, end)
+        else:  # zero padding counted in the mean: a Pad layer before the pooling
+            nodes, t, tshape = _padded(node, name, x, begin, end, ctx) if padded else ([], x, shape)
+            layer = AvgPool(kernel, tshape, strides, dilations)
+    except ValueError as exc:
+        raise Refuse(str(exc)) from None
     ctx.shapes[node.output[0]] = layer.output_shape
     return nodes + [Node(name, node.op_type, "layer", (t,), node.output[0], layer)]
 
@@ -285,9 +292,9 @@ def _pad(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     x = node.input[0]
     if not ctx.dynamic(x):
         raise Refuse("pads a constant")
-    if attrs.get("mode", "constant") != "constant":
-        raise Refuse(f"mode={attrs['mode']!r}: only constant padding is implemented (reflect/edge need a "
-                      f"padding-mode layer)")
+    mode = attrs.get("mode", "constant")
+    if mode not in PAD_MODES:
+        raise Refuse(f"mode={mode!r} is not an ONNX padding mode")
     if len(node.input) > 1 and node.input[1]:
         pads_c = ctx.const(node.input[1])
         if pads_c is None:
@@ -309,7 +316,9 @@ def _pad(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
                       f"channels or cropping)")
     if not any(pads):
         return _identity(node, name, attrs, ctx)
-    layer = Pad(ctx.shapes[x], tuple(pads[2:r]), tuple(pads[r + 2:]), value)
+    if mode == "reflect" and any(p >= n for p, n in zip(pads[2:r] + pads[r + 2:], 2 * ctx.shapes[x][1:])):
+        raise Refuse(f"pads={pads}: reflect padding must be shorter than the axis it reflects")
+    layer = Pad(ctx.shapes[x], tuple(pads[2:r]), tuple(pads[r + 2:]), value, mode)
     return unary(node, name, layer, ctx, layer.output_shape)
 
 
@@ -341,8 +350,8 @@ def _concat(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 #: op type -> handler; every op listed here has an import test and a forward-pass check
 SUPPORTED_OPS: dict[str, Handler] = {
-    **ELEMENTWISE_OPS,
-    "Gemm": _gemm, "MatMul": _matmul, "Conv": _conv, "BatchNormalization": _batchnorm,
+    **ELEMENTWISE_OPS, **AXIS_OPS, **LAYER_NORM_OPS,
+    "Gemm": _gemm, "MatMul": _matmul, "Conv": _conv, "ConvTranspose": conv_transpose, "BatchNormalization": _batchnorm,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_avg, "Pad": _pad,
     "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze, "Unsqueeze": _squeeze,
     "Identity": _identity, "Dropout": _identity, "Transpose": _transpose, "Concat": _concat,
@@ -351,11 +360,6 @@ SUPPORTED_OPS: dict[str, Handler] = {
 
 #: what an op the importer has no handler for would need, for the error message
 _NEEDS = {
-    "ConvTranspose": "a transposed-convolution layer in the graph (the operator norm exists: conv_operator_norm)",
-    "Softmax": "a softmax layer along its axis, with a derived constant",
-    "LogSoftmax": "a log-softmax layer along its axis, with a derived constant",
-    "LayerNormalization": "the eps-dominated constant |gamma| / sqrt(eps) (not globally Lipschitz otherwise)",
-    "Erf": "fusing the exporter's GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))",
     "Gather": "an embedding layer (a row lookup is not Lipschitz in the index); a Gather of constants folds",
 }
 

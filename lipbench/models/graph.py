@@ -112,6 +112,11 @@ class Graph(FlatSizes):
         """``(node, op type, reason)`` for every node with no global Lipschitz constant."""
         return [(n.name, n.op_type, n.reason) for n in self.nodes if n.kind in ("product", "quotient")]
 
+    def eps_dominated(self) -> list[str]:
+        """Names of the layer nodes whose constant is finite only through an eps (layer
+        normalisation: ``max|gamma| / sqrt(eps)``, reached only at zero variance)."""
+        return [n.name for n in self.nodes if n.kind == "layer" and getattr(n.layer, "eps_dominated", False)]
+
     def branch_nodes(self) -> list[str]:
         """Names of the nodes that make the graph more than a chain (sums, concatenations, products)."""
         return [n.name for n in self.nodes if n.kind != "layer"]
@@ -160,7 +165,7 @@ class Graph(FlatSizes):
             parts = [v.reshape(batch, *self.shapes[t]) for v, t in zip(ins, n.inputs)]
             return np.concatenate(parts, axis=n.axis + 1).reshape(batch, -1)
         if n.kind == "product":
-            return ins[0] * ins[1] if n.layer is None else n.layer(ins[0], ins[1])
+            return ins[0] * ins[1] if n.layer is None else n.layer(*ins)
         return ins[0] / ins[1]
 
     # ---------------------------------------------------------- product rung

@@ -9,12 +9,17 @@ so every rung it has runs.  A graph with branches gets
 * ``empirical`` -- sampled difference quotients ``||f(x) - f(y)|| / ||x - y||`` of the
   graph's forward pass, each a lower bound on L(f).
 
+A graph holding eps-dominated layers (layer normalisation, whose constant
+``max|gamma| / sqrt(eps)`` is reached only at zero variance) says so in the
+``product`` row's note, naming them.
+
 A graph without a global Lipschitz constant raises
 :class:`~lipbench.models.graph.NotGloballyLipschitz` naming its nodes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -49,7 +54,8 @@ def graph_ladder(graph: Graph, *, seed: int = 0, n_samples: int = 32, **options:
     if reasons:
         raise NotGloballyLipschitz(reasons)
     if graph.is_chain():
-        return lipschitz_ladder(graph.as_sequential(), seed=seed, n_samples=n_samples, **options)  # type: ignore[arg-type]
+        chain = lipschitz_ladder(graph.as_sequential(), seed=seed, n_samples=n_samples, **options)  # type: ignore[arg-type]
+        return _flag_eps(graph, chain)
     t0 = time.perf_counter()
     prod = graph.product_bound()
     rows = [Rung("product", "upper", prod, True, time.perf_counter() - t0,
@@ -61,4 +67,15 @@ def graph_ladder(graph: Graph, *, seed: int = 0, n_samples: int = 32, **options:
     low = sampled_lower_bound(graph, n_samples=n_samples, seed=seed)
     rows.append(Rung("empirical", "lower", low, False, time.perf_counter() - t0,
                      f"{n_samples} sampled difference quotients of the forward pass (no gradient ascent on graphs)"))
-    return Ladder(tuple(rows))
+    return _flag_eps(graph, Ladder(tuple(rows)))
+
+
+def _flag_eps(graph: Graph, ladder: Ladder) -> Ladder:
+    """The ladder with its product row's note naming the graph's eps-dominated layers."""
+    names = graph.eps_dominated()
+    if not names:
+        return ladder
+    flag = (f"eps-dominated: {', '.join(names)} (layer normalisation's max|gamma| / sqrt(eps), "
+            f"reached only where a group has zero variance)")
+    return Ladder(tuple(dataclasses.replace(r, note=f"{r.note}; {flag}" if r.note else flag)
+                        if r.name == "product" else r for r in ladder.rows))

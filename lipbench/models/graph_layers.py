@@ -6,8 +6,12 @@ sample) and offers ``__call__``, ``jacobian`` and a certified ``lipschitz_upper`
 * :class:`ConstantOp` -- elementwise ``x + c``, ``x - c``, ``c - x``, ``x * c``,
   ``x / c`` with a constant ``c`` broadcast to the input's shape: a diagonal affine
   map, constant 1 for a shift and ``max |c|`` (``max 1/|c|`` for a quotient) for a scale;
-* :class:`Pad` -- constant padding of the spatial axes (any begin/end widths, any
-  fill value): an isometric embedding plus a constant, so its constant is exactly 1;
+* :class:`Pad` -- padding of the spatial axes (any begin/end widths): ``constant``
+  mode (any fill value) is an isometric embedding plus a constant, so its constant is
+  exactly 1; ``reflect``, ``edge`` and ``wrap`` modes copy inputs (NumPy's ``np.pad``
+  modes, ONNX's too): a 0/1 matrix ``P`` with one 1 per row, so ``P^T P`` is diagonal
+  with entry j the number of outputs copying input j, and ``||P||_2 = sqrt(max_j copies)``
+  exactly (a unit vector at the most-copied input attains it);
 * :class:`Permute` -- a permutation of the per-sample axes (ONNX ``Transpose``): it
   only reorders entries, so its constant is exactly 1;
 * :class:`PReLU` -- ``x`` where ``x > 0``, ``slope * x`` elsewhere, with slopes
@@ -17,17 +21,21 @@ sample) and offers ``__call__``, ``jacobian`` and a certified ``lipschitz_upper`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .._rounding import up
+from .._rounding import sqrt_int_up, up
 from ..lipschitz.layers import check_input
 from ..lipschitz.windows import Windowed
 
-__all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS"]
+__all__ = ["ConstantOp", "Pad", "Permute", "PReLU", "CONSTANT_OPS", "PAD_MODES"]
+
+#: the padding modes of :class:`Pad` (``np.pad``'s names, as ONNX's)
+PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
 #: the elementwise operations with a constant; ``rsub`` is ``c - x``
 CONSTANT_OPS = ("add", "sub", "rsub", "mul", "div")
@@ -119,14 +127,15 @@ class ConstantOp(_Elementwise):
 
 @dataclass(frozen=True)
 class Pad(Windowed):
-    """Constant padding of ``input_shape = (C, *spatial)``: ``begin[i]`` and ``end[i]`` entries
-    of ``value`` before and after spatial axis i.  The linear part copies every input to its own
-    output, so the constant is exactly 1."""
+    """Padding of ``input_shape = (C, *spatial)``: ``begin[i]`` and ``end[i]`` entries before and
+    after spatial axis i, filled with ``value`` (``mode="constant"``) or copies of the input
+    (``reflect``, ``edge``, ``wrap``).  Constant: 1, or ``sqrt(max copies of one input)``."""
 
     input_shape: tuple[int, ...]
     begin: tuple[int, ...]
     end: tuple[int, ...]
     value: float = 0.0
+    mode: str = "constant"
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
@@ -135,6 +144,8 @@ class Pad(Windowed):
         if d < 1 or len(begin) != d or len(end) != d or min(begin + end) < 0:
             raise ValueError(f"Pad needs (C, *spatial) and non-negative begin/end widths per spatial axis; "
                              f"got input_shape {shape}, begin {begin}, end {end}")
+        if self.mode not in PAD_MODES:
+            raise ValueError(f"mode must be one of {PAD_MODES}; got {self.mode!r}")
         object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "begin", begin)
         object.__setattr__(self, "end", end)
@@ -145,27 +156,48 @@ class Pad(Windowed):
         return (self.input_shape[0],) + tuple(n + b + e for n, b, e in
                                               zip(self.input_shape[1:], self.begin, self.end))
 
+    def sources(self) -> np.ndarray:
+        """The flat spatial input index each output position reads (-1: the fill value)."""
+        spatial = self.input_shape[1:]
+        widths = list(zip(self.begin, self.end))
+        idx = np.arange(int(np.prod(spatial))).reshape(spatial)
+        if self.mode == "constant":
+            return np.pad(idx, widths, constant_values=-1).reshape(-1)
+        return np.pad(idx, widths, mode=self.mode).reshape(-1)  # type: ignore[call-overload]
+
     def __call__(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
         rows = np.atleast_2d(a).reshape(-1, *self.input_shape)
-        widths = [(0, 0), (0, 0)] + list(zip(self.begin, self.end))
-        y = np.pad(rows, widths, constant_values=self.value).reshape(rows.shape[0], -1)
+        if self.mode == "constant":
+            widths = [(0, 0), (0, 0)] + list(zip(self.begin, self.end))
+            y = np.pad(rows, widths, constant_values=self.value).reshape(rows.shape[0], -1)
+        else:
+            y = rows.reshape(rows.shape[0], self.input_shape[0], -1)[:, :, self.sources()].reshape(rows.shape[0], -1)
         return y.reshape(-1) if a.ndim == 1 else y
 
     def jacobian(self, x: Any) -> np.ndarray:
         a = check_input(x, self.in_features)
         if a.ndim != 1:
             raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
-        idx = Pad(self.input_shape, self.begin, self.end, -1.0)(np.arange(self.in_features, dtype=np.float64))
+        src, c, n = self.sources(), self.input_shape[0], int(np.prod(self.input_shape[1:]))
+        idx = (np.arange(c)[:, None] * n + src[None, :]).reshape(-1)  # flat input index of each output
+        idx[np.tile(src < 0, c)] = -1
         J = np.zeros((self.out_features, self.in_features))
         rows = np.flatnonzero(idx >= 0)
-        J[rows, idx[rows].astype(np.int64)] = 1.0
+        J[rows, idx[rows]] = 1.0
         return J
 
-    def lipschitz_upper(self) -> float:
-        return 1.0
+    def copies(self) -> int:
+        """The most outputs that read one input (1 for constant padding)."""
+        src = self.sources()
+        return int(np.bincount(src[src >= 0]).max(initial=0))
 
-    lipschitz_exact = lipschitz_upper
+    def lipschitz_upper(self) -> float:
+        """``sqrt(max copies)`` rounded up (exact when a perfect square: 1 for constant padding)."""
+        return sqrt_int_up(self.copies())
+
+    def lipschitz_exact(self) -> float:
+        return math.sqrt(self.copies())
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ attributes the layers cannot express, are collected and the import fails with
 need.  A product of two input-dependent tensors (``Mul``, ``MatMul``) or a division
 by one (``Div``) is imported (the forward pass runs) as a node that is **not globally
 Lipschitz**, with its reason; :meth:`Graph.product_bound` then refuses, naming it.
-``Mul(x, Sigmoid(x))`` is recognised as SiLU, and ``Add`` of a constant after a
-``MatMul`` becomes the Dense layer's bias.
+The exporters' elementwise patterns (SiLU, hard swish, GELU's erf form) and the
+written-out layer normalisation are fused into one layer each, and ``Add`` of a
+constant after a ``MatMul`` becomes the Dense layer's bias.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The activations ONNX models use (SELU, hard sigmoid, hard swish, SiLU, clip): values and constants."""
+"""The activations ONNX models use (SELU, hard sigmoid, hard swish, SiLU, clip, erf, scaled GELU): values and
+constants."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ CASES = {
     "hard_swish": ({}, lambda x: x * np.clip(x / 6 + 0.5, 0, 1), 1.5),
     "silu": ({}, lambda x: x * special.expit(x), 1.0998393201288668),
     "clip": ({"lo": 0.0, "hi": 6.0}, lambda x: np.clip(x, 0, 6), 1.0),
+    "erf": ({}, special.erf, 2 / math.sqrt(math.pi)),
+    # x Phi(a x), the exporters' erf form with a = sqrt 2 / c: GELU's constant Phi(sqrt 2) + sqrt 2 phi(sqrt 2)
+    "gelu": ({"a": 0.7}, lambda x: x * special.ndtr(0.7 * x),
+             float(special.ndtr(math.sqrt(2))) + math.sqrt(2) * math.exp(-1) / math.sqrt(2 * math.pi)),
 }
 
 

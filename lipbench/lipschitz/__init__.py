@@ -25,7 +25,7 @@ from .eclipse import EclipseResult, eclipse_fast
 from .gram import gram_eigenvalues, gram_matrix
 from .ladder import Ladder, Rung, lipschitz_ladder
 from .layers import ActivationLayer, Dense
-from .lipsdp import LipSDPResult, lipsdp
+from .lipsdp import LipSDPResult, lipsdp_bound
 from .network import Sequential
 from .patterns import PatternBound, pattern_bound, realise_pattern
 from .pooling import AvgPool, MaxPool
@@ -66,7 +66,7 @@ __all__ = [
     "EclipseResult",
     "eclipse_fast",
     "LipSDPResult",
-    "lipsdp",
+    "lipsdp_bound",
     "PatternBound",
     "pattern_bound",
     "realise_pattern",

@@ -36,7 +36,7 @@ from .bounds import empirical_lower_bound, product_bound
 from .chain import network_chain
 from .eclipse import eclipse_fast
 from .layers import ActivationLayer, Dense
-from .lipsdp import FORMS, lipsdp, lipsdp_applies
+from .lipsdp import FORMS, lipsdp_applies, lipsdp_bound
 from .network import Sequential
 from .patterns import MAX_HIDDEN_UNITS, pattern_bound, realise_pattern
 
@@ -192,7 +192,7 @@ def _lipsdp_rows(chain: Any, t_chain: float, max_order: int) -> list[Rung]:
     rows = []
     for form in FORMS:
         try:
-            r, t = _timed(functools.partial(_out_of_range, functools.partial(lipsdp, chain, form)))
+            r, t = _timed(functools.partial(_out_of_range, functools.partial(lipsdp_bound, chain, form)))
         except RuntimeError as exc:  # the solver did not reach a solution
             r, t = f"RuntimeError: {exc}", 0.0
         if isinstance(r, str):

@@ -62,7 +62,7 @@ from . import _sigma
 from .chain import Chain
 from .lipsdp_verify import lmi_margin
 
-__all__ = ["LipSDPResult", "lipsdp", "FORMS", "cvxpy_available", "lmi_size", "lipsdp_applies", "SOLVERS",
+__all__ = ["LipSDPResult", "lipsdp_bound", "FORMS", "cvxpy_available", "lmi_size", "lipsdp_applies", "SOLVERS",
            "CLARABEL_MAX_CLIQUE", "INSTALL_HINT"]
 
 FORMS = ("layer", "neuron")
@@ -208,7 +208,7 @@ def _split(chain: Chain, size: int) -> list[Chain]:
     return pieces
 
 
-def lipsdp(chain: Chain, form: str = "neuron", *, split: int | None = None, solver: str | None = None,
+def lipsdp_bound(chain: Chain, form: str = "neuron", *, split: int | None = None, solver: str | None = None,
            reduce: bool = True) -> LipSDPResult:
     """LipSDP's bound on L(f) for ``chain`` (see the module docstring), verified in floating point."""
     if form not in FORMS:

@@ -10,8 +10,8 @@ import pytest
 import scipy.io
 from hypothesis import given, settings
 
+import lipbench.lipschitz.lipsdp as lsdp
 from lipbench.lipschitz import Dense, Sequential, lipschitz_ladder, network_chain
-from lipbench.lipschitz import lipsdp as lsdp
 from lipbench.lipschitz.chain import Chain
 from lipbench.lipschitz.lipsdp_verify import lmi_margin
 from properties import strategies as S
@@ -50,8 +50,8 @@ def exact_constant() -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def reference() -> dict[str, lsdp.LipSDPResult]:
     chain = reference_chain()
-    return {"layer": lsdp.lipsdp(chain, "layer"), "neuron": lsdp.lipsdp(chain, "neuron"),
-            "neuron_split2": lsdp.lipsdp(chain, "neuron", split=2)}
+    return {"layer": lsdp.lipsdp_bound(chain, "layer"), "neuron": lsdp.lipsdp_bound(chain, "neuron"),
+            "neuron_split2": lsdp.lipsdp_bound(chain, "neuron", split=2)}
 
 
 @pytest.mark.parametrize("key", sorted(PUBLISHED))
@@ -84,7 +84,7 @@ def test_a_lying_solver_is_caught(monkeypatch):
 
     monkeypatch.setattr(lsdp, "_solve", lying)
     s, slack = exact_constant()
-    r = lsdp.lipsdp(reference_chain(), "neuron")
+    r = lsdp.lipsdp_bound(reference_chain(), "neuron")
     assert not r.certified or r.value >= s - slack, f"certified {r.value} below the exact constant {s}: {r}"
     assert r.tau > 0 or not r.certified, f"the lie was certified as it stood: {r}"
 
@@ -108,7 +108,7 @@ def _first_layer_wide_chain(seed: int) -> Chain:
 def test_the_input_reduction_keeps_the_value(form):
     """W1 of 4 x 12: the reduced LMI (order 4 + 9) and the full one (12 + 9) give one LipSDP value."""
     chain = _first_layer_wide_chain(3)
-    full, red = lsdp.lipsdp(chain, form, reduce=False), lsdp.lipsdp(chain, form)
+    full, red = lsdp.lipsdp_bound(chain, form, reduce=False), lsdp.lipsdp_bound(chain, form)
     assert red.reduced and not full.reduced
     assert full.certified and red.certified, (full, red)
     for a, b in ((full, red), (red, full)):
@@ -124,7 +124,7 @@ def test_reduced_verification_rejects_rho_below_the_constant():
                       ActivationLayer(activation("leaky_relu", alpha=0.25)), Dense(chain.weights[2])])
     rng = np.random.default_rng(0)
     s, slack = max(jacobian_lower(net, rng.standard_normal(12)) for _ in range(8))
-    r = lsdp.lipsdp(chain, "neuron")
+    r = lsdp.lipsdp_bound(chain, "neuron")
     assert r.certified and r.value >= s - slack, (r, s)
     U, sv, _ = np.linalg.svd(chain.weights[0], full_matrices=False)
     t, rho, _ = lsdp._solve([U * sv, *chain.weights[1:]], chain.slopes, "neuron", None)
@@ -142,7 +142,7 @@ def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
     rng = np.random.default_rng(seed)
     lowers = [jacobian_lower(net, 3.0 * rng.standard_normal(net.in_features)) for _ in range(4)]
     for form in lsdp.FORMS:
-        r = lsdp.lipsdp(chain, form)
+        r = lsdp.lipsdp_bound(chain, form)
         assert r.certified, f"{form}: not verified: {r}"
         for low, slack in lowers:
             assert low <= r.value + slack, f"{form}: certified {r.value} below a Jacobian norm {low} (+{slack})"
@@ -151,11 +151,11 @@ def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
 def test_bad_arguments_name_the_problem():
     chain = reference_chain()
     with pytest.raises(ValueError, match="LipSDP-Network"):
-        lsdp.lipsdp(chain, "network")
+        lsdp.lipsdp_bound(chain, "network")
     with pytest.raises(ValueError, match="split must be an integer >= 2"):
-        lsdp.lipsdp(chain, split=1)
+        lsdp.lipsdp_bound(chain, split=1)
     with pytest.raises(ValueError, match="slopes"):
-        lsdp.lipsdp(Chain(chain.weights, chain.errors, ((-1.0, 1.0),) * 3))
+        lsdp.lipsdp_bound(Chain(chain.weights, chain.errors, ((-1.0, 1.0),) * 3))
     with pytest.raises(ValueError, match="non-negative"):
         lmi_margin(chain.weights, chain.errors, chain.slopes, [np.full(W.shape[0], -1.0) for W in chain.weights[:-1]],
                    1.0)
@@ -164,7 +164,7 @@ def test_bad_arguments_name_the_problem():
 def test_the_callers_weights_are_not_modified():
     chain = _first_layer_wide_chain(7)
     before = [W.copy() for W in chain.weights]
-    lsdp.lipsdp(chain, "neuron")
+    lsdp.lipsdp_bound(chain, "neuron")
     assert all(np.array_equal(a, b) for a, b in zip(before, chain.weights))
 
 

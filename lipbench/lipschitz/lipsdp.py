@@ -31,7 +31,7 @@ rounded to floats and the LMI is *verified* with the exact-arithmetic
 accounting of :func:`.lipsdp_verify.lmi_margin` (certified PSD through
 :func:`.chain.psd_margin`, every assembly rounding and the chain's errors on
 each ``W_k`` included).  While it fails, ``rho`` is raised by a relative
-``tau`` (``2^-40`` growing 64-fold to ``2^-4``); the result is certified only
+``tau`` (``2^-36``, ``2^-24``, ``2^-16``, ``2^-10``, ``2^-4``); the result is certified only
 when a check passes, and then reports the verified ``sqrt(rho)`` rounded up
 beside the solver's value.  To leave a margin over the solver's own
 feasibility tolerance the SDP asks for ``G >= margin * blkdiag(rho I, 2 T)``
@@ -210,7 +210,13 @@ def _split(chain: Chain, size: int) -> list[Chain]:
 
 def lipsdp_bound(chain: Chain, form: str = "neuron", *, split: int | None = None, solver: str | None = None,
            reduce: bool = True) -> LipSDPResult:
-    """LipSDP's bound on L(f) for ``chain`` (see the module docstring), verified in floating point."""
+    """LipSDP's bound on L(f) for ``chain``, ``form`` ``"neuron"`` or ``"layer"``, optionally ``split``
+    into sub-networks of ``split`` weights (see the module docstring).
+
+    ``certified`` is True only when every piece's LMI, with the solver's multipliers as floats, was
+    verified positive semidefinite in exact arithmetic (:func:`.lipsdp_verify.lmi_margin`; the proof
+    is the S-procedure on the slope-restriction quadratic constraint, LipSDP's Theorem 2, stated in
+    :mod:`.lipsdp_verify`); then ``value >= L(f)``.  Otherwise ``value`` is the solver's estimate."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}; got {form!r} (LipSDP-Network is not a proven bound)")
     if split is not None and (not isinstance(split, int) or split < 2):

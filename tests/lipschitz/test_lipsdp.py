@@ -11,7 +11,7 @@ import scipy.io
 from hypothesis import given, settings
 
 import lipbench.lipschitz.lipsdp as lsdp
-from lipbench.lipschitz import Dense, Sequential, lipschitz_ladder, network_chain
+from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, lipschitz_ladder, network_chain
 from lipbench.lipschitz.chain import Chain
 from lipbench.lipschitz.lipsdp_verify import lmi_margin
 from properties import strategies as S
@@ -32,8 +32,6 @@ def reference_chain() -> Chain:
 
 
 def reference_net() -> Sequential:
-    from lipbench.lipschitz import ActivationLayer, activation
-
     layers: list = []
     for W in reference_chain().weights:
         layers += [Dense(W), ActivationLayer(activation("relu"))]
@@ -104,6 +102,13 @@ def _first_layer_wide_chain(seed: int) -> Chain:
     return Chain(weights, (0.0, 0.0, 0.0), (RELU, (0.25, 1.0)))
 
 
+def _net_of(chain: Chain) -> Sequential:
+    """The network of a chain from :func:`_first_layer_wide_chain` (ReLU, then leaky ReLU 0.25)."""
+    W1, W2, W3 = chain.weights
+    return Sequential([Dense(W1), ActivationLayer(activation("relu")), Dense(W2),
+                       ActivationLayer(activation("leaky_relu", alpha=0.25)), Dense(W3)])
+
+
 @pytest.mark.parametrize("form", lsdp.FORMS)
 def test_the_input_reduction_keeps_the_value(form):
     """W1 of 4 x 12: the reduced LMI (order 4 + 9) and the full one (12 + 9) give one LipSDP value."""
@@ -118,10 +123,7 @@ def test_the_input_reduction_keeps_the_value(form):
 def test_reduced_verification_rejects_rho_below_the_constant():
     """The reduced check is a check of the full LMI: with rho under a Jacobian norm it fails."""
     chain = _first_layer_wide_chain(5)
-    from lipbench.lipschitz import ActivationLayer, activation
-
-    net = Sequential([Dense(chain.weights[0]), ActivationLayer(activation("relu")), Dense(chain.weights[1]),
-                      ActivationLayer(activation("leaky_relu", alpha=0.25)), Dense(chain.weights[2])])
+    net = _net_of(chain)
     rng = np.random.default_rng(0)
     s, slack = max(jacobian_lower(net, rng.standard_normal(12)) for _ in range(8))
     r = lsdp.lipsdp_bound(chain, "neuron")
@@ -148,6 +150,16 @@ def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
             assert low <= r.value + slack, f"{form}: certified {r.value} below a Jacobian norm {low} (+{slack})"
 
 
+def test_a_failed_verification_is_an_estimate(monkeypatch):
+    """When no check passes, the value is the solver's and nothing is certified (rung: an estimate)."""
+    monkeypatch.setattr(lsdp, "lmi_margin", lambda *args, **kwargs: -1.0)
+    chain = _first_layer_wide_chain(13)
+    r = lsdp.lipsdp_bound(chain, "layer")
+    assert not r.certified and r.value == r.solver_value and math.isnan(r.tau), r
+    row = lipschitz_ladder(_net_of(chain), n_samples=2, ascent_steps=1).row("lipsdp_layer")
+    assert not row.certified and row.note.startswith("estimate"), row
+
+
 def test_bad_arguments_name_the_problem():
     chain = reference_chain()
     with pytest.raises(ValueError, match="LipSDP-Network"):
@@ -169,12 +181,8 @@ def test_the_callers_weights_are_not_modified():
 
 
 def test_ladder_rungs_and_their_notes(monkeypatch):
-    chain = _first_layer_wide_chain(11)
-    from lipbench.lipschitz import ActivationLayer, activation
-
-    small_net = Sequential([Dense(chain.weights[0]), ActivationLayer(activation("relu")), Dense(chain.weights[1]),
-                            ActivationLayer(activation("leaky_relu", alpha=0.25)), Dense(chain.weights[2])])
-    rows = {r.name: r for r in lipschitz_ladder(small_net, n_samples=2, ascent_steps=1).rows}
+    rows = {r.name: r for r in lipschitz_ladder(_net_of(_first_layer_wide_chain(11)), n_samples=2,
+                                                ascent_steps=1).rows}
     for form in lsdp.FORMS:
         row = rows[f"lipsdp_{form}"]
         assert row.certified and row.kind == "upper" and row.value <= rows["product"].value, row

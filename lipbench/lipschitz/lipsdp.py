@@ -184,7 +184,8 @@ def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[float, float], 
     ``2^{2 E_l}``: ``rho = 2^{-2 E_l} rho'`` and ``t_k = 2^{2 (E_k - E_l)} t'_k`` (powers of two:
     exact).  A well-scaled problem takes the interior-point solver fewer iterations (16 instead of
     24 on LipSDP's reference net)."""
-    exps = [-round(math.log2(float(np.linalg.norm(W, 2)))) for W in weights]
+    norms = [float(np.linalg.norm(W, 2)) for W in weights]
+    exps = [-round(math.log2(n)) if n > 0 else 0 for n in norms]
     cum = np.cumsum(exps).tolist()
     t, rho, name = _solve([np.ldexp(W, e) for W, e in zip(weights, exps)], slopes, form, solver)
     return ([np.ldexp(tk, 2 * (cum[k] - cum[-1])) for k, tk in enumerate(t)],

@@ -15,15 +15,15 @@ weight: its certified sigma_max).
 LipSDP-Network (coupled multipliers between pairs of neurons) is **not**
 implemented: the quadratic constraint it rests on does not hold for
 slope-restricted activations in general (Pauli et al., "Training robust neural
-networks using Lipschitz bounds", IEEE Control Systems Letters 2021, give a
-counterexample), so its value is not a proven bound.
+networks using Lipschitz bounds", IEEE Control Systems Letters 2021, report it
+invalid in general), so its value is not a proven bound.
 
 **Never trust the solver.**  CVXPY solves the SDP: MOSEK when installed, else
 Clarabel (interior point, accurate), or SCS (first order) when the LMI's largest
 clique -- two consecutive blocks, ``n_{k-1} + n_k``, which Clarabel's chordal
 decomposition keeps as one dense cone -- has more than ``CLARABEL_MAX_CLIQUE``
 rows: Clarabel's cost grows as the cube of the clique's ``n (n + 1) / 2``
-(about 0.3 s per iteration at 50 rows on a 2-core machine, minutes at 100),
+(0.3-0.6 s per iteration at 50 rows on a shared 2-core machine, minutes at 100),
 while SCS projects onto the PSD cone with one ``n x n`` eigendecomposition per
 iteration (on the LipSDP reference net SCS needs 47k iterations where Clarabel
 needs 24, so it is no default).  The solver's ``t_k`` (negatives clipped to 0) and ``rho`` are then

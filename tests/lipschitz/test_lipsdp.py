@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 import lipbench.lipschitz.lipsdp as lsdp
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, lipschitz_ladder, network_chain
@@ -137,6 +137,8 @@ def test_reduced_verification_rejects_rho_below_the_constant():
 
 @settings(max_examples=20, deadline=None)
 @given(net=S.chain_networks(max_depth=3, max_width=4), seed=S.seeds)
+@example(net=Sequential([Dense(np.zeros((2, 2))), ActivationLayer(activation("relu")), Dense(np.ones((1, 2)))]),
+         seed=0)  # a zero weight: rho = 0 and a singular LMI (L = 0, certified without a solve)
 def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
     """On small random chains (monotone activations): every certified LipSDP value sits above
     sigma(J_f(x)) at random inputs x, each a lower bound on L(f) attained by an input."""

@@ -37,7 +37,7 @@ __all__ = [
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
     "scale_back",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
-    "product_rounding",
+    "product_rounding", "entrywise_rounding",
 ]
 
 U64 = 2.0**-53
@@ -70,6 +70,8 @@ TERMS: dict[str, str] = {
     "psd_entries": "u / (1 - u) ||M||_F + n eta / 2: a PSD check's matrix, each entry its exact value rounded",
     "eclipse_multiplier": "|fl(lambda b / 2) - lambda b / 2| ||W||_F: ECLipsE-Fast's rounded multiplier "
                           "in the off-diagonal block",
+    "lipsdp_assembly": "the LipSDP LMI assembled in floats: the products W^T T W, T W, W1 W1^T, each block's "
+                       "multipliers and sums (lipsdp_verify)",
 }
 
 _FACTORS: dict[str, float] = {}
@@ -440,6 +442,16 @@ def product_rounding(first_fro: float, steps: Sequence[tuple[float, int, int]], 
         err = up(up(a * err) + local)
         x = up(up(a * x) + local)
     return err
+
+
+def entrywise_rounding(fro_up: float, count: int, name: str) -> float:
+    """Bound on ``||fl(X) - X||_F`` when each of the ``count`` entries of ``fl(X)`` is
+    one operation on floats correctly rounded (a sum, a product): ``|fl(x) - x| <=
+    u |fl(x)| / (1 - u) + eta / 2``, so ``u / (1 - u) ||fl(X)||_F + sqrt(count) eta / 2``
+    with ``fro_up >= ||fl(X)||_F`` (the ``eta`` covers a product that underflows)."""
+    f = Fraction(term(name))
+    rel = Fraction(U64) / (1 - Fraction(U64))
+    return up((rel * Fraction(float(fro_up)) + Fraction(sqrt_int_up(int(count))) * Fraction(ETA) / 2) * f)
 
 
 def linop_lower_bound(norm_av: float, m: int, n: int) -> float:

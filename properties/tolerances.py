@@ -65,6 +65,9 @@ __all__ = [
     "central_difference_atol",
     "located_max_rtol",
     "eclipse_rtol",
+    "lipsdp_rtol",
+    "LIPSDP_SOLVER_RTOL",
+    "LIPSDP_TARGET_RTOL",
     "GREY_SPREAD",
 ]
 
@@ -236,3 +239,20 @@ def eclipse_rtol(tau: float, shape: tuple[int, ...]) -> float:
     the largest weight's)."""
     m, n = _dims(shape)
     return math.sqrt((1 + tau) / (1 - tau)) - 1 + C_SVD * max(m, n) * eps("float64")
+
+
+def lipsdp_rtol(tau: float) -> float:
+    """How far, relatively, LipSDP's verified value may exceed the solver's: the
+    verified ``rho`` is the solver's raised by a relative ``tau`` and rounded up,
+    then its square root rounded up, so ``sqrt(1 + tau) - 1`` plus a few ulps
+    (:func:`scalar_rtol`)."""
+    return math.sqrt(1 + tau) - 1 + scalar_rtol("float64", 4)
+
+
+#: not rounding: how far apart, relatively, two conic solves of one LipSDP problem may land
+#: (the SDP keeps a relative margin of 1e-7 over the exact LMI, Clarabel stops at a relative gap
+#: of 1e-8 and SCS at 1e-7; 1e-6 is ten times the larger, for sqrt(rho))
+LIPSDP_SOLVER_RTOL = 1e-6
+#: not rounding: the accuracy target for the certified LipSDP-Neuron value on LipSDP's reference
+#: net, relative to its exact constant (LipSDP-Neuron is exact there)
+LIPSDP_TARGET_RTOL = 1e-4

@@ -8,7 +8,7 @@ from fractions import Fraction as Q
 
 import numpy as np
 
-from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes
+from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes, lipsdp_verify
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
@@ -117,3 +117,12 @@ def eclipse_multiplier_covers_its_rounding() -> None:
     assert exact > U / 4 * mu, "no multiplier rounding near half an ulp among the pairs tried"
     got = leclipse.off_block_error(lam, hi, W, 0.0)
     assert Q(got) >= exact, f"off-block error {got!r} < {float(exact)!r}"
+
+
+@check("lipsdp_assembly", kind="bound")
+def lipsdp_weighted_gram_covers_a_product_that_lost_its_tail() -> None:
+    """LipSDP's block c W^T diag(t) W with W = b (a column), t = 1, c = 1: the product b^T b,
+    summed left to right, loses nearly (count - 1) u; the block's error bound must cover it."""
+    col, _, computed, exact = _column_and_row(200)
+    _, err = lipsdp_verify.weighted_gram(col, 0.0, np.ones(col.shape[0]), Q(1))
+    assert Q(err) >= abs(Q(computed) - exact), f"LMI block bound {err!r} < the error {float(exact - Q(computed))!r}"

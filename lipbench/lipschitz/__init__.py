@@ -25,6 +25,7 @@ from .eclipse import EclipseResult, eclipse_fast
 from .gram import gram_eigenvalues, gram_matrix
 from .ladder import Ladder, Rung, lipschitz_ladder
 from .layers import ActivationLayer, Dense
+from .lipsdp import LipSDPResult, lipsdp_bound
 from .network import Sequential
 from .patterns import PatternBound, pattern_bound, realise_pattern
 from .pooling import AvgPool, MaxPool
@@ -64,6 +65,8 @@ __all__ = [
     "network_chain",
     "EclipseResult",
     "eclipse_fast",
+    "LipSDPResult",
+    "lipsdp_bound",
     "PatternBound",
     "pattern_bound",
     "realise_pattern",

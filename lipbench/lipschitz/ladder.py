@@ -5,12 +5,15 @@
 1. ``product`` -- the product of the layers' certified constants (claim C12);
 2. ``eclipse_fast`` -- ECLipsE-Fast, each step verified in floating point
    (:mod:`.eclipse`); for chains of linear layers and monotone activations;
-3. ``patterns`` -- the maximum of sigma_max over all activation patterns
+3. ``lipsdp_layer``, ``lipsdp_neuron`` -- LipSDP (:mod:`.lipsdp`), solved with CVXPY and
+   verified in floating point; when cvxpy is installed and the LMI's order is at most
+   ``lipsdp_max_order``;
+4. ``patterns`` -- the maximum of sigma_max over all activation patterns
    (:mod:`.patterns`), certified; for up to ~20 hidden units;
-4. ``realised_pattern`` -- a lower bound: sigma(J_f(x)) at an input x found by
+5. ``realised_pattern`` -- a lower bound: sigma(J_f(x)) at an input x found by
    linear programming inside the region of a top pattern (plain ReLU-type MLPs);
-   when it meets rung 3, L(f) is known to rounding;
-5. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
+   when it meets rung 4, L(f) is known to rounding;
+6. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
    (sampled difference quotients and Jacobian norms, gradient ascent), also at
    any given ``points``.
 
@@ -20,6 +23,7 @@ certified (rounding accounted for).  A rung that does not apply says why.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -32,10 +36,15 @@ from .bounds import empirical_lower_bound, product_bound
 from .chain import network_chain
 from .eclipse import eclipse_fast
 from .layers import ActivationLayer, Dense
+from .lipsdp import FORMS, lipsdp_applies, lipsdp_bound
 from .network import Sequential
 from .patterns import MAX_HIDDEN_UNITS, pattern_bound, realise_pattern
 
-__all__ = ["Rung", "Ladder", "lipschitz_ladder"]
+__all__ = ["Rung", "Ladder", "lipschitz_ladder", "LIPSDP_MAX_ORDER"]
+
+#: the largest LMI order the LipSDP rungs take by default: LipSDP's reference net (62) in a few seconds;
+#: a 784-50-10 MLP reduces to 100 and takes SCS about 10 s (docs/lipschitz-ladder.md)
+LIPSDP_MAX_ORDER = 64
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ def _plain_piecewise_mlp(net: Sequential) -> bool:
 
 def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = MAX_HIDDEN_UNITS,
                      points: Any = None, n_samples: int = 32, ascent_steps: int = 10, scale: float = 1.0,
-                     realise_top: int = 16) -> Ladder:
+                     realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER) -> Ladder:
     """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
     to the empirical rung; ``scale`` is the spread of its random samples."""
     if not isinstance(net, Sequential):
@@ -119,6 +128,7 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
         chain, reason = None, str(exc)
     if chain is None:
         rows.append(Rung("eclipse_fast", "upper", math.nan, False, 0.0, reason))
+        rows.extend(Rung(f"lipsdp_{form}", "upper", math.nan, False, 0.0, reason) for form in FORMS)
         rows.append(Rung("patterns", "upper", math.nan, False, 0.0, reason))
     else:
         ecl, t = _timed(lambda: _out_of_range(lambda: eclipse_fast(chain)))
@@ -129,6 +139,7 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
             rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
                              f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
                              "estimate (exact arithmetic): a step failed verification"))
+        rows.extend(_lipsdp_rows(chain, t_chain, lipsdp_max_order))
         if chain.hidden_units > max_hidden_units:
             rows.append(Rung("patterns", "upper", math.nan, False, 0.0,
                              f"{chain.hidden_units} hidden units > {max_hidden_units}"))
@@ -172,6 +183,25 @@ def _out_of_range(fn: Callable[[], Any]) -> Any:
 # What lipbench's and NumPy/SciPy's input checks say about a non-finite array.
 _NON_FINITE_MESSAGES = ("contains NaN or inf", "contains NaN at", "contains Inf at", "contains -Inf at",
                         "must not contain infs or NaNs", "non-finite")
+
+
+def _lipsdp_rows(chain: Any, t_chain: float, max_order: int) -> list[Rung]:
+    why = lipsdp_applies(chain, max_order)
+    if why is not None:
+        return [Rung(f"lipsdp_{form}", "upper", math.nan, False, 0.0, why) for form in FORMS]
+    rows = []
+    for form in FORMS:
+        try:
+            r, t = _timed(functools.partial(_out_of_range, functools.partial(lipsdp_bound, chain, form)))
+        except RuntimeError as exc:  # the solver did not reach a solution
+            r, t = f"RuntimeError: {exc}", 0.0
+        if isinstance(r, str):
+            rows.append(Rung(f"lipsdp_{form}", "upper", math.nan, False, t + t_chain, f"n/a: {r}"))
+            continue
+        note = (f"LMI verified (solver {r.solver} gave {r.solver_value:.6g}, rho raised {r.tau:.3g})" if r.certified
+                else f"estimate: the LMI failed verification (solver {r.solver})")
+        rows.append(Rung(f"lipsdp_{form}", "upper", r.value, r.certified, t + t_chain, note))
+    return rows
 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:

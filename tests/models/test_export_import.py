@@ -175,3 +175,13 @@ def test_scan_takes_each_conv_at_its_own_input_size(tmp_path, capsys):
     assert main(["scan", str(tmp_path / "m.pt2"), "--input-shape", "3,6,6", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["0.weight"]["input_size"] == rows["3.weight"]["input_size"] == [6, 6], rows
+
+
+def test_the_callers_program_is_left_as_it_was():
+    """The import drops the shape guard from a module of its own; the program keeps its guard."""
+    module = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).eval()
+    program = torch.export.export(module, (torch.randn(1, 4),))
+    before = str(program.graph)
+    assert import_exported(program).input_shape == (4,)
+    assert str(program.graph) == before
+    assert "_guards_fn" in [n.target for n in program.module().graph.nodes if n.op == "call_module"]

@@ -10,7 +10,7 @@ Subcommands:
 * ``lipbench scan FILE [--input-shape C,H,W] [--json | --csv]`` -- every
   weight of a checkpoint (safetensors, ``.pt``, ``.npz``, ONNX, LipSDP ``.mat``)
   with a certified bound, largest first (:mod:`lipbench.cli_scan`).
-* ``lipbench lipschitz FILE.onnx`` -- the bound ladder on an imported network
+* ``lipbench lipschitz FILE.onnx|FILE.pt2`` -- the bound ladder on an imported network
   (:mod:`lipbench.models.lipschitz_cli`).
 * ``lipbench compare FILE`` -- every method that applies, timed side by side on
   that matrix (:mod:`lipbench.compare`).
@@ -39,7 +39,7 @@ __all__ = ["main", "build_parser", "load_matrix", "CLIError"]
 
 #: subcommands implemented in other modules: name -> (module, help)
 _PLUGINS = {
-    "lipschitz": ("lipbench.models.lipschitz_cli", "bounds on the Lipschitz constant of an ONNX network"),
+    "lipschitz": ("lipbench.models.lipschitz_cli", "bounds on the Lipschitz constant of a network (.onnx, .pt2)"),
     "compare": ("lipbench.compare", "time every method that applies on a matrix, side by side"),
     "scan": ("lipbench.cli_scan", "every weight of a checkpoint with a certified bound, largest first"),
     "claims": ("lipbench.claims", "run the property suite and write results/claims.md"),

@@ -1,56 +1,131 @@
 """``lipbench lipschitz FILE [--input-shape C,H,W] [--json]``: the bound ladder on an imported network.
 
 The file is imported (an ONNX model: :func:`lipbench.models.import_onnx`; a
-LipSDP/ECLipsE ``.mat`` file: its ``weights`` as a chain of dense layers with
-ReLU between), then the ladder runs
+PyTorch program saved with ``torch.export.save``, ``.pt2``:
+:func:`lipbench.models.export_import.import_exported`, its input shape from the
+program's example input; a LipSDP/ECLipsE ``.mat`` file: its ``weights`` as a
+chain of dense layers with ReLU between; ``package.module:factory``: the
+``nn.Module`` the factory returns, which runs that code), then the ladder runs
 (:func:`lipbench.models.graph_ladder`: every rung of ``lipschitz_ladder`` for a
 chain, the graph's product rung otherwise).  A model with unsupported nodes exits
 with status 2 naming each; a model that is not globally Lipschitz prints the
 refusal with its nodes and reasons and exits with status 1.  ``--json`` prints one
-object: ``file``, ``input_shape``, ``output_shape``, ``nodes``, ``onnx_load_seconds``
-(loading the onnx package), ``import_seconds`` (the model), ``layers`` (node,
+object: ``file``, ``input_shape``, ``output_shape``, ``nodes``, ``package`` (``onnx``,
+``torch`` or ``scipy``), ``<package>_load_seconds`` (loading it: ``onnx_load_seconds``
+for an ONNX file), ``import_seconds`` (the model), ``layers`` (node,
 constant), and ``rows`` (``name``, ``kind``, ``value``, ``certified``, ``seconds``,
-``note``), or ``refused`` (``node``, ``op``, ``reason``).
+``note``), or ``refused`` (``node``, ``op``, ``reason``).  A ``.pt``/``.pth`` file
+is refused with what to do: a pickled ``nn.Module`` would need its code run to load
+(``torch.load(weights_only=True)`` refuses it), and a state_dict holds no structure.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 from ..cli_input import CLIError, ints
 
-__all__ = ["add_cli_arguments", "run_cli", "lipschitz_record", "mat_chain"]
+__all__ = ["add_cli_arguments", "run_cli", "lipschitz_record", "load_graph", "mat_chain", "torch_file_refusal",
+           "factory_graph"]
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="an ONNX model (.onnx) or a LipSDP/ECLipsE weights file (.mat)")
+    parser.add_argument("file", help="an ONNX model (.onnx), a torch.export program (.pt2), a LipSDP/ECLipsE "
+                                     "weights file (.mat), or package.module:factory (runs that Python code)")
     parser.add_argument("--input-shape", default=None, metavar="SHAPE",
-                        help="per-sample input shape without the batch axis (e.g. 3,32,32), needed when the "
-                             "model's input dimensions are symbolic")
+                        help="per-sample input shape without the batch axis (e.g. 3,32,32): needed when an ONNX "
+                             "model's dimensions are symbolic and for a factory; overrides a .pt2's example input")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled lower bounds (default 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> dict[str, Any]:
-    """Import ``path`` and run the ladder; everything ``lipbench lipschitz`` prints, as data."""
-    from . import NotGloballyLipschitz, graph_ladder, import_onnx
+#: ``package.module:function`` (dotted Python names)
+FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_TORCH_FILES = (".pt", ".pth", ".bin")
 
+
+def load_graph(path: str, input_shape: tuple[int, ...] | None = None) -> tuple[Any, str, float, float]:
+    """``(graph, package, seconds loading the package, seconds importing the model)`` for ``path``."""
     t0 = time.perf_counter()
-    if path.endswith(".mat"):
-        t1 = t0
-        graph = mat_chain(path)
-    else:
-        import onnx  # noqa: F401  (loading the package is timed apart from the import of the model)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".mat":
+        return mat_chain(path), "scipy", 0.0, time.perf_counter() - t0
+    if suffix in _TORCH_FILES:
+        raise ValueError(torch_file_refusal(path))
+    if suffix == ".pt2" or (FACTORY.match(path) and not Path(path).exists()):
+        import torch  # noqa: F401  (loading the package is timed apart from the import of the model)
 
         t1 = time.perf_counter()
-        graph = import_onnx(path, input_shape=input_shape)
+        if suffix == ".pt2":
+            from .export_import import import_exported
+
+            graph = import_exported(path, input_shape)
+        else:
+            graph = factory_graph(path, input_shape)
+        return graph, "torch", t1 - t0, time.perf_counter() - t1
+    import onnx  # noqa: F401
+
+    t1 = time.perf_counter()
+    from . import import_onnx
+
+    return import_onnx(path, input_shape=input_shape), "onnx", t1 - t0, time.perf_counter() - t1
+
+
+def torch_file_refusal(path: str) -> str:
+    """Why a ``.pt`` file cannot be a network here, and what to do instead."""
+    from .weights import WeightFileError, load_torch_file
+
+    todo = ("save the network with torch.export.save(torch.export.export(model.eval(), (example_input,)), "
+            "'model.pt2') and run lipbench lipschitz model.pt2, or export it to ONNX")
+    try:
+        load_torch_file(path)
+    except WeightFileError:
+        return ("a pickled nn.Module is refused: loading it would run arbitrary code from the file, so "
+                f"lipbench loads PyTorch files with weights_only=True, which reads tensors only; {todo}")
+    return (f"holds weights (a state_dict) but not the network's structure; lipbench scan {path} bounds "
+            f"each weight; for the whole network, {todo}")
+
+
+def factory_graph(spec: str, input_shape: tuple[int, ...] | None) -> Any:
+    """The ``nn.Module`` that ``package.module:function()`` returns, in eval mode, imported by
+    :func:`~lipbench.models.import_torch`.  This imports the module and calls the function: it
+    runs that code."""
+    from . import import_torch
+
+    if input_shape is None:
+        raise ValueError("a factory's network needs --input-shape (per sample, e.g. 3,32,32)")
+    module_name, func_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r} ({exc}); install it or put its folder on "
+                         f"PYTHONPATH") from None
+    factory = getattr(module, func_name, None)
+    if not callable(factory):
+        raise ValueError(f"{module_name!r} has no function {func_name!r}")
+    import torch
+
+    model = factory()
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"{func_name}() returned a {type(model).__name__}, not a torch.nn.Module")
+    return import_torch(model.eval(), input_shape)
+
+
+def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Import ``path`` and run the ladder; everything ``lipbench lipschitz`` prints, as data."""
+    from . import NotGloballyLipschitz, graph_ladder
+
+    graph, package, load_s, import_s = load_graph(path, input_shape)
     record: dict[str, Any] = {"file": path, "input_shape": list(graph.input_shape),
                               "output_shape": list(graph.output_shape), "nodes": len(graph.nodes),
-                              "onnx_load_seconds": t1 - t0, "import_seconds": time.perf_counter() - t1}
+                              "package": package, f"{package}_load_seconds": load_s, "import_seconds": import_s}
     try:
         ladder = graph_ladder(graph, seed=seed)
     except NotGloballyLipschitz as exc:
@@ -95,17 +170,20 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         record = lipschitz_record(args.file, shape, args.seed)
     except ImportError as exc:
-        raise CLIError(f"reading ONNX needs the onnx package ({exc}); install with: pip install 'lipbench[models]'") \
-            from None
+        need = ("torch (pip install torch)" if args.file.lower().endswith(".pt2") or FACTORY.match(args.file)
+                else "the onnx package (pip install 'lipbench[models]')")
+        raise CLIError(f"reading {args.file} needs {need}: {exc}") from None
     except (ValueError, OSError) as exc:  # UnsupportedModel is a ValueError and names every node
         raise CLIError(f"{args.file}: {exc}") from None
     table = record.pop("table", None)
     if args.json:
         print(json.dumps(record, indent=2))
     else:
+        package = record["package"]
         print(f"file   {record['file']}  input {tuple(record['input_shape'])} -> output "
               f"{tuple(record['output_shape'])}, {record['nodes']} nodes, imported in "
-              f"{record['import_seconds']:.3f} s (loading the onnx package: {record['onnx_load_seconds']:.3f} s)")
+              f"{record['import_seconds']:.3f} s (loading the {package} package: "
+              f"{record[package + '_load_seconds']:.3f} s)")
         if "refused" in record:
             print("no global Lipschitz bound: the network is not globally Lipschitz")
             for r in record["refused"]:

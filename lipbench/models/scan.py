@@ -153,7 +153,9 @@ def scan_weights(weights: WeightFile, input_shape: Sequence[int] | None = None, 
     """Bound every array of ``weights`` (a :func:`~lipbench.models.weights.read_weights` result).
 
     input_shape : ``(C, *spatial)`` of the network's input; conv kernels of that spatial rank are
-        taken at that spatial size (the module's docstring says how), the others by the size-free bound.
+        taken at that spatial size (the module's docstring says how); without it, a kernel whose
+        input size the file records (``weights.input_sizes``, a ``.pt2`` program) is taken at that
+        size, the others by the size-free bound.
     tol : the relative width asked of each bracket (``spectral_norm(W, certify=True, tol=tol)``).
     progress : called as ``progress(k, n, name)`` before the k-th of n arrays (1-based).
 
@@ -185,7 +187,7 @@ def scan_weights(weights: WeightFile, input_shape: Sequence[int] | None = None, 
         kind = weight_kind(name, a)
         t = time.perf_counter()
         try:
-            fields = _bracket(name, a, kind, spatial, tol)
+            fields = _bracket(name, a, kind, spatial or weights.input_sizes.get(name), tol)
         except (ValueError, TypeError, FloatingPointError, np.linalg.LinAlgError) as exc:
             fields = {"lower": None, "upper": None, "certified": False, "bound": "none", "reason": "failed",
                       "detail": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from .graph import Graph, Node
 from .graph_layers import ConstantOp
 from .onnx_import import UnsupportedModel
 
-__all__ = ["import_torch"]
+__all__ = ["import_torch", "walk_fx", "BATCH"]
 
 BATCH = 2  # the trace's batch size: a tensor whose axis 0 differs mixes samples
 
@@ -166,14 +167,40 @@ def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
     every node it cannot import."""
     import torch
     import torch.fx as fx
-    from torch.fx.passes.shape_prop import ShapeProp
 
     gm = fx.symbolic_trace(module)
     param = next(iter(module.parameters()), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-    device = param.device if param is not None else None
+    subs = dict(gm.named_modules())
+
+    def handle(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...]) -> Node:
+        return _node(n, op, dyn, shapes, shape, subs)
+
+    return walk_fx(gm, input_shape, handle, dtype, param.device if param is not None else None)
+
+
+#: ``handle(fx node, op label, its input-dependent inputs, shapes so far, its per-sample shape)``
+NodeHandler = Callable[[Any, str, list[str], dict, tuple[int, ...]], Node]
+
+
+def walk_fx(gm: Any, input_shape: tuple[int, ...], handle: NodeHandler, dtype: Any = None,
+            device: Any = None) -> Graph:
+    """The fx graph of ``gm`` as a :class:`Graph`: ``ShapeProp`` on a zero input of batch
+    :data:`BATCH`, then ``handle`` on every input-dependent node (the shared walk of
+    :func:`import_torch` and :func:`lipbench.models.export_import.import_exported`)."""
+    import torch
+    import torch.fx as fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
     with torch.no_grad():
-        ShapeProp(gm).propagate(torch.zeros((BATCH, *input_shape), dtype=dtype, device=device))
+        try:
+            ShapeProp(gm).propagate(torch.zeros((BATCH, *input_shape), dtype=dtype or torch.float32, device=device))
+        except Exception as exc:  # the module's own error at this shape (ShapeProp's cause), named
+            root = exc.__cause__ or exc
+            first = str(root).splitlines()[0] if str(root) else ""
+            raise ValueError(f"running the network on a zero input of shape {(BATCH, *input_shape)} failed "
+                             f"({type(root).__name__}: {first}); check the input shape, and that the batch size "
+                             f"is not fixed in the network") from None
     shapes: dict[str, tuple[int, ...]] = {}
     nodes: list[Node] = []
     problems: list[tuple[str, str, str]] = []
@@ -190,6 +217,8 @@ def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
             continue
         if n.op == "output":
             res = n.args[0]
+            if isinstance(res, (tuple, list)) and len(res) == 1:
+                res = res[0]
             if not isinstance(res, fx.Node):
                 problems.append((n.name, "output", "the module returns several values; one tensor is supported"))
             else:
@@ -208,7 +237,7 @@ def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
                 raise _Refuse(f"mixes the batch axis with the others (output shape {tensor_shape} for batch {BATCH})")
             shape = tensor_shape[1:]
             shapes[n.name] = shape  # known from the trace even when the node is refused: later nodes are checked
-            nodes.append(_node(n, op, dyn, shapes, shape, subs))
+            nodes.append(handle(n, op, dyn, shapes, shape))
         except (_Refuse, ValueError) as exc:
             problems.append((label, op, str(exc)))
     if problems:

@@ -10,6 +10,8 @@ suffix                    reader
 ``.pt`` ``.pth`` ``.bin`` ``torch.load(weights_only=True)`` (tensors and containers only);
                           nested dicts flattened to dotted names
 ``.npz`` ``.npy``         ``numpy.load(allow_pickle=False)``
+``.pt2``                  a ``torch.export`` program (``torch.export.load``): its parameters,
+                          buffers and constants, and each conv kernel's input size in the program
 ``.onnx``                 the graph's initializers (``onnx.numpy_helper.to_array``)
 ``.mat``                  the ``weights`` cell array of LipSDP and ECLipsE (dense layers
                           ``W1 .. Wn`` of the chain ``Wn relu(... relu(W1 x))``)
@@ -52,6 +54,8 @@ class WeightFile:
         ``None`` where the file does not say how its weights compose.
     tied : name -> the earlier name whose tensor it shares (a ``.pt`` file's tied weights, such as
         a language model's output layer and its embedding table).
+    input_sizes : name -> the spatial size of the input its convolution reads, where the file
+        says it (a ``.pt2`` program, at its example input).
     """
 
     path: Path
@@ -60,6 +64,7 @@ class WeightFile:
     ignored: tuple[str, ...] = ()
     chain: tuple[str, ...] | None = None
     tied: dict[str, str] = dataclasses.field(default_factory=dict)
+    input_sizes: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
 
 
 class LazyArrays(Mapping[str, np.ndarray]):
@@ -221,6 +226,32 @@ def _read_torch(path: Path) -> WeightFile:
     return WeightFile(path, "torch", LazyArrays(arrays), tuple(ignored), tied=tied)
 
 
+def _read_exported(path: Path) -> WeightFile:
+    head = _head(path, 8)
+    if not _is_zip(head):
+        raise _not_what_it_says(path, "torch.export (.pt2)", head)
+    _need("torch", path, "a torch.export program", "pip install -e '.[torch]'")
+    from .export_import import conv_input_sizes, load_exported
+
+    try:
+        program = load_exported(path)  # reads the program's own format: nothing is unpickled
+    except ValueError as exc:
+        raise WeightFileError(f"{path}: {exc}") from None
+    tensors = {**program.state_dict, **program.constants}
+    arrays: dict[str, Callable[[], np.ndarray]] = {}
+    ignored = [k for k, t in tensors.items() if not hasattr(t, "detach")]
+
+    def loader(t: Any) -> Callable[[], np.ndarray]:
+        narrow = t.is_floating_point() and t.element_size() < 4
+        return lambda: (t.detach().float() if narrow else t.detach()).cpu().numpy()  # widening is exact
+
+    for k, t in tensors.items():
+        if hasattr(t, "detach"):
+            arrays[k] = loader(t)
+    return WeightFile(path, "torch.export", LazyArrays(arrays), tuple(ignored),
+                      input_sizes=conv_input_sizes(program))
+
+
 # --- NumPy --------------------------------------------------------------------------------------
 
 def _read_numpy(path: Path) -> WeightFile:
@@ -299,6 +330,7 @@ def _read_mat(path: Path) -> WeightFile:
 FORMATS: dict[str, tuple[tuple[str, ...], Callable[[Path], WeightFile]]] = {
     "safetensors": ((".safetensors",), _read_safetensors),
     "torch": ((".pt", ".pth", ".bin"), _read_torch),
+    "torch.export": ((".pt2",), _read_exported),
     "numpy": ((".npz", ".npy"), _read_numpy),
     "onnx": ((".onnx",), _read_onnx),
     "mat": ((".mat",), _read_mat),

@@ -33,7 +33,21 @@ def _same(wf: WeightFile, expected: dict[str, np.ndarray]) -> None:
 
 
 def test_every_reader_is_named_by_its_suffixes():
-    assert set(FORMATS) == {"safetensors", "torch", "numpy", "onnx", "mat"}
+    assert set(FORMATS) == {"safetensors", "torch", "torch.export", "numpy", "onnx", "mat"}
+
+
+def test_pt2_program_weights_and_a_wrong_file(tmp_path):
+    """A torch.export program's parameters and buffers by their module paths; a file that is not
+    a zip archive is refused before torch reads it."""
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).eval()
+    torch.export.save(torch.export.export(module, (torch.zeros(2, 3),)), str(tmp_path / "m.pt2"))
+    wf = read_weights(tmp_path / "m.pt2")
+    assert wf.format == "torch.export"
+    _same(wf, {k: v.numpy() for k, v in module.state_dict().items()})
+    (tmp_path / "text.pt2").write_text("not a program")
+    with pytest.raises(WeightFileError, match="not a torch.export"):
+        read_weights(tmp_path / "text.pt2")
 
 
 def test_npz_and_npy(tmp_path):

@@ -48,7 +48,7 @@ from . import _sigma
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
 from .conv_fft import fft_applies
-from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_side
+from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
 
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
@@ -117,8 +117,8 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
                              strict=strict)
     if certify and (float(r.lower), float(r.upper)) != (lower, upper):
         side = gram_side(g)[1]
-        why = (f"the Gram route's smaller side {side} exceeds GRAM_MAX_SIDE = {GRAM_MAX_SIDE}"
-               if side > GRAM_MAX_SIDE else f"method {method!r} gives estimates")
+        why = (f"the Gram route's smaller side {side} (x {g.groups} groups) exceeds GRAM_MAX_SIDE = {GRAM_MAX_SIDE}"
+               if not gram_fits(g, GRAM_MAX_SIDE) else f"method {method!r} gives estimates")
         r = routes.proven_ends(r, lower, upper, why)
     return r
 
@@ -130,7 +130,7 @@ def _auto(g: ConvGeometry, certify: bool | None) -> str:
     if not certify and fft_applies(g)[0]:
         return "fft"
     limit = GRAM_MAX_SIDE if certify else GRAM_AUTO_SIDE if certify is None else 0
-    return "gram-cholesky" if gram_side(g)[1] <= limit else "lanczos"
+    return "gram-cholesky" if limit and gram_fits(g, limit) else "lanczos"
 
 
 def _route(g: ConvGeometry, method: str, input_dtype: str, *, tol: float | None, maxiter: int | None,

@@ -54,10 +54,10 @@ from .._rounding import abs_sum_upper, conv_gram_error, dn, gamma, rump_shift, u
 from .conv_bound import conv_upper_bound
 from .conv_map import ConvGeometry, conv_operator
 
-__all__ = ["GRAM_AUTO_SIDE", "GRAM_MAX_SIDE", "gram_side", "spatial_maps", "assemble_gram", "gram_rounding",
-           "gram_bracket"]
+__all__ = ["GRAM_AUTO_SIDE", "GRAM_MAX_SIDE", "gram_side", "gram_fits", "spatial_maps", "assemble_gram",
+           "gram_rounding", "gram_bracket"]
 
-#: ``method="auto"`` takes the Gram route up to this smaller side (per group)
+#: ``method="auto"`` takes the Gram route up to this smaller side (per group; :func:`gram_fits`)
 GRAM_AUTO_SIDE = 4096
 #: ``certify=True`` takes it up to this smaller side (per group); beyond, proven bounds only
 GRAM_MAX_SIDE = 8192
@@ -71,6 +71,14 @@ def gram_side(g: ConvGeometry) -> tuple[str, int]:
     right = (g.in_channels // g.groups) * math.prod(g.in_spatial)
     left = (g.out_channels // g.groups) * math.prod(g.out_spatial)
     return ("right", right) if right <= left else ("left", left)
+
+
+def gram_fits(g: ConvGeometry, limit: int) -> bool:
+    """Whether the Gram route stays within ``limit``: its smaller side at most
+    ``limit`` and all groups' matrices together at most ``limit^2`` entries
+    (a depthwise layer holds one matrix per channel)."""
+    n = gram_side(g)[1]
+    return n <= limit and g.groups * n * n <= limit * limit
 
 
 def spatial_maps(g: ConvGeometry, axis: int) -> np.ndarray:

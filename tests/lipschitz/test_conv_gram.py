@@ -14,7 +14,7 @@ import pytest
 
 from lipbench.lipschitz import conv as conv_module
 from lipbench.lipschitz import conv_geometry, conv_operator_norm, conv_upper_bound
-from lipbench.lipschitz.conv_gram import assemble_gram, gram_rounding, gram_side
+from lipbench.lipschitz.conv_gram import assemble_gram, gram_fits, gram_rounding, gram_side
 from lipbench.lipschitz.conv_routes import entry_hits
 from lipbench.testing import weakened
 from properties.tolerances import svd_atol
@@ -137,3 +137,10 @@ def test_cli_certify_takes_the_gram_route(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["method"] == "gram-cholesky" and data["certified"] is True, data["message"]
+
+
+def test_the_size_limit_counts_every_group():
+    """A depthwise layer holds one Gram matrix per group: the limit is on them all together."""
+    g = conv_geometry(np.ones((4, 1, 3, 3)), (4, 4), padding=1, groups=4)
+    assert gram_side(g)[1] == 16
+    assert gram_fits(g, 32) and not gram_fits(g, 31) and not gram_fits(g, 15)

@@ -29,7 +29,8 @@ Proof of the bracket:
   on M, ``-G~`` off the diagonal (the triangle LAPACK reads: each entry is a
   computed entry, within the same bound) and ``t^2 - G~_ii - E`` rounded down
   on it, proves ``sigma_max(A) < t``;
-* lower end: the top eigenvector of ``G~`` (ARPACK, or LAPACK for small N),
+* lower end: the top eigenvector of the Gram operator (ARPACK through the
+  convolution and its adjoint, or LAPACK on ``G~`` for small N),
   mapped to the operator's input and fed to :func:`.conv_routes.vector_lower`
   (``||A v|| / ||v||`` through the convolution, its rounding bounded; passed
   in by the route, so that imports run one way).
@@ -138,8 +139,31 @@ def gram_rounding(g: ConvGeometry) -> float:
     return conv_gram_error(abs_sigma, c * T * T, g.ndim, n, peak)
 
 
-def _top_pair(G: np.ndarray, tol: float, seed: int | None) -> tuple[float, np.ndarray]:
-    """G's largest eigenvalue and its vector (estimates): LAPACK for small N, else ARPACK."""
+def _group_normal(g: ConvGeometry, group: int, side: str) -> Any:
+    """One group's ``A^T A`` (side ``"right"``) or ``A A^T`` as a ``LinearOperator``
+    through the convolution and its adjoint: a product costs two convolutions,
+    far less than one with the N x N Gram matrix."""
+    from scipy.sparse.linalg import LinearOperator
+
+    op = conv_operator(g, ())
+    A, At = (op.rmatvec, op.matvec) if g.transposed else (op.matvec, op.rmatvec)
+    first, second = (A, At) if side == "right" else (At, A)
+    channels, spatial = (g.in_channels, g.in_spatial) if side == "right" else (g.out_channels, g.out_spatial)
+    per, size = channels // g.groups, math.prod(spatial)
+    rows = slice(group * per * size, (group + 1) * per * size)
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        full = np.zeros(channels * size)
+        full[rows] = np.ravel(x)
+        return second(first(full))[rows]
+
+    return LinearOperator((per * size, per * size), matvec=matvec, rmatvec=matvec, dtype=np.float64)
+
+
+def _top_pair(g: ConvGeometry, group: int, side: str, G: np.ndarray, tol: float,
+              seed: int | None) -> tuple[float, np.ndarray]:
+    """The group's largest Gram eigenvalue and its vector (estimates): LAPACK on
+    ``G`` for small N, else ARPACK on :func:`_group_normal`."""
     n = G.shape[0]
     if n <= 512:
         from scipy.linalg import eigh
@@ -149,7 +173,7 @@ def _top_pair(G: np.ndarray, tol: float, seed: int | None) -> tuple[float, np.nd
     from scipy.sparse.linalg import eigsh
 
     v0 = np.random.default_rng(0 if seed is None else seed).standard_normal(n)
-    w, v = eigsh(G, k=1, which="LA", v0=v0, tol=min(1e-10, tol / 100))
+    w, v = eigsh(_group_normal(g, group, side), k=1, which="LA", v0=v0, tol=min(1e-10, tol / 100))
     return float(w[0]), v[:, 0]
 
 
@@ -231,7 +255,7 @@ def gram_bracket(g: ConvGeometry, tol: float, seed: int | None,
         G = assemble_gram(g, group, side)
         if not np.all(np.isfinite(G)):
             raise ValueError(f"the Gram matrix of {g.describe()} overflows; scale the kernel by a power of two")
-        lam, v = _top_pair(G, tol, seed)
+        lam, v = _top_pair(g, group, side, G, tol, seed)
         groups.append({"neg": np.negative(G, out=G).T, "diag": -np.diagonal(G), "lam": lam, "v": v,
                        "lower": vector_lower(g, _user_vector(g, group, side, v))})
     lower = max(r["lower"] for r in groups)

@@ -12,7 +12,7 @@ from lipbench.lipschitz import Conv, conv_gram, conv_operator_norm, conv_routes
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
-from lipbench.testing import chain_merge, pattern_rounding
+from lipbench.testing import chain_merge, pattern_rounding, rounding
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -87,6 +87,19 @@ def conv_gram_rounding_covers_a_gram_entry_that_lost_its_tail() -> None:
     exact = sum(Q(x) ** 2 for x in b)
     err = conv_gram.gram_rounding(g)
     assert Q(err) >= abs(Q(computed) - exact), f"conv_gram bound {err!r} < the error {float(exact - Q(computed))!r}"
+
+
+@check("conv_embedding", kind="bound")
+def conv_embedding_error_covers_a_block_that_lost_its_tail() -> None:
+    """A 200-tap 1-D kernel of one channel: its DFT block at frequency 0 is the sum of
+    the taps (twiddles exactly 1), summed left to right (a legitimate order), losing
+    nearly 199 u; the embedding's block error bound must cover it."""
+    taps = one_then_half_ulps(200, above=False)
+    computed = left_to_right(taps)
+    exact = sum(map(Q, taps))
+    err = rounding.conv_embedding_error(np.array([[sum(taps)]]), len(taps))
+    assert Q(err) >= abs(Q(computed) - exact), \
+        f"conv_embedding bound {err!r} < the error {float(exact - Q(computed))!r}"
 
 
 # ------------------------------------------------------------------ chains

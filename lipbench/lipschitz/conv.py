@@ -47,6 +47,7 @@ from ..spectral.notes import note, render
 from . import _sigma
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
+from .conv_embedding import embedding_applies, proven_embedding_upper
 from .conv_fft import fft_applies
 from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
@@ -90,8 +91,10 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         matrix-free route; ``tol`` decides ``converged`` and ``certified`` on every route.
     certify : True: the bracket is proven ends; ``"auto"`` then takes ``"dense"``
         or ``"gram-cholesky"`` (up to a smaller side of :data:`~.conv_gram.GRAM_MAX_SIDE`),
-        else ``"lanczos"`` with its proven ends (:func:`conv_upper_bound`, the
-        final vector's lower bound), said in a note.  False: ``"auto"`` never
+        else ``"lanczos"`` with its proven ends, said in a note: the final
+        vector's lower bound, and the smaller of :func:`conv_upper_bound` and,
+        for stride 1, the circular embedding with its rounding proven
+        (:mod:`.conv_embedding`).  False: ``"auto"`` never
         takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
@@ -119,7 +122,13 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         side = gram_side(g)[1]
         why = (f"the Gram route's smaller side {side} (x {g.groups} groups) exceeds GRAM_MAX_SIDE = {GRAM_MAX_SIDE}"
                if not gram_fits(g, GRAM_MAX_SIDE) else f"method {method!r} gives estimates")
-        r = routes.proven_ends(r, lower, upper, why)
+        upper_from = "conv_upper_bound"
+        peak = float(np.max(np.abs(g.weight)))
+        if embedding_applies(g) and _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
+            embedded = proven_embedding_upper(g, float(r.tol))[0]
+            if embedded < upper:
+                upper, upper_from = embedded, "circular-embedding (proven)"
+        r = routes.proven_ends(r, min(lower, upper), upper, why, upper_from)
     return r
 
 

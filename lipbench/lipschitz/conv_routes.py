@@ -163,10 +163,10 @@ def gram_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str,
     return dataclasses.replace(r, seconds=time.perf_counter() - start), lower, upper
 
 
-def proven_ends(r: Any, lower: float, upper: float, why: str) -> Any:
+def proven_ends(r: Any, lower: float, upper: float, why: str, upper_from: str) -> Any:
     """A route's result with its proven ends as the bracket (``certify=True`` past the
-    Gram route's size: ``why`` says so in a note)."""
-    said = (*r.notes, notes.note("conv-certify-ends", why=why))
+    Gram route's size: ``why`` and ``upper_from`` say so in a note)."""
+    said = (*r.notes, notes.note("conv-certify-ends", why=why, upper_from=upper_from))
     err = (upper - lower) / upper if upper > 0 else 0.0
     return dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
                                error_estimate=err, converged=bool(err <= float(r.tol)), message=render(said),

@@ -174,6 +174,7 @@ CODES: dict[str, Callable[..., str]] = {
     "certify-missed": _certify_missed,
     # convolutions
     "convolution": _convolution,  # describe (the layer), route (a key of CONV_ROUTES) and that route's values
-    "conv-certify-ends": lambda why: f"certify=True: the bracket is the proven ends ({why})",
+    "conv-certify-ends": lambda why, upper_from: (f"certify=True: the bracket is the proven ends ({why}); "
+                                                  f"upper end from {upper_from}"),
     "kernel-scaled": lambda e: f"the kernel was scaled by 2^{-e} and the norm back by 2^{e}, rounded outward",
 }

@@ -98,7 +98,7 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
-    (:mod:`.conv_routes`): the dense and bound routes' brackets are proofs;
+    (:mod:`.conv_routes`): the dense, gram-cholesky and bound routes' brackets are proofs;
     the FFT route's and the matrix-free route's are estimates (calibrated FFT
     constants; a ``LinearOperator``'s assumed rounding), certified only by
     :func:`conv_upper_bound` and a proven lower bound.  :func:`conv_certified_bracket`

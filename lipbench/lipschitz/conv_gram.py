@@ -35,11 +35,14 @@ Proof of the bracket:
   (``||A v|| / ||v||`` through the convolution, its rounding bounded; passed
   in by the route, so that imports run one way).
 
-Size limits: :data:`GRAM_AUTO_SIDE` for ``method="auto"`` (about a second on
-two cores at N = 3072, four at 4096) and :data:`GRAM_MAX_SIDE` for
-``certify=True`` (memory ``3 N^2`` floats, 1.5 GB at 8192; the Cholesky about
-10 s on two cores there and 8x more per doubling).  Rump's floor
-``~ N^2 u / 2`` relative is 4e-9 at 8192, still below the default tol.
+Size limits (per group, and all groups' matrices together, :func:`gram_fits`):
+:data:`GRAM_AUTO_SIDE` = 4096 for ``method="auto"`` and :data:`GRAM_MAX_SIDE` =
+8192 for ``certify=True``.  Memory is about ``3 N^2`` floats (the matrix, the
+copy LAPACK factors, a transient), 1.5 GB at 8192, and the Cholesky's
+``N^3 / 3`` flops grow 8x per doubling: 4096 stays within seconds on two
+cores, 8192 within a minute or two (docs/convolutions.md, "Measured").
+Rump's floor, ``~ N^2 u / 2`` relative, is 4e-9 at 8192: still below the
+default tol, not far beyond.
 """
 
 from __future__ import annotations

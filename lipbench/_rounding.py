@@ -37,7 +37,7 @@ __all__ = [
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
     "scale_back",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
-    "product_rounding", "entrywise_rounding",
+    "product_rounding", "entrywise_rounding", "conv_gram_error", "conv_embedding_error",
 ]
 
 U64 = 2.0**-53
@@ -64,6 +64,10 @@ TERMS: dict[str, str] = {
     "gram_iteration": "the Gram iteration's per-step product and normalization roundings",
     "conv_assembly": "gamma_{K-1} || |A| ||_F: a convolution's matrix assembled from unit vectors, "
                      "each entry a sum of at most K kernel taps",
+    "conv_gram": "gamma_k sigma(|A|)^2 + N c P eta: a convolution's Gram matrix summed from its kernel's "
+                 "autocorrelation, k = c + d + 1 roundings per product of c (conv_gram_error)",
+    "conv_embedding": "sqrt 2 (gamma_T (1 + e_z) + e_z) ||sum_t |W_t| ||_F + underflow: a DFT block summed over T taps "
+                      "with twiddles off by e_z (conv_embedding_error)",
     "chain_merge": "gamma_n ||F||_F ||X||_F + n eta sqrt(size) per step: a chain's linear layers multiplied "
                    "out (network_chain)",
     "pattern_products": "the same per step for the activation-pattern products W_l D ... D W_1 (pattern_bound)",
@@ -419,6 +423,41 @@ def assembly_error(abs_computed: Any, hits: int, name: str = "conv_assembly") ->
     _, fro = fro_bounds(abs_computed)
     fro = up(fro / dn(1 - gamma_up(k)))
     return up(gamma_up(k, name) * fro)
+
+
+def conv_gram_error(abs_sigma_up: float, products: int, ndim: int, side: int, peak_count: int) -> float:
+    """Bound on ``||G~ - G||_2`` for a convolution's Gram matrix (N = ``side``) whose every
+    entry is a sum of at most c = ``products`` products ``W W P_1 ... P_d`` (two kernel
+    taps, d = ``ndim`` integer counts of at most ``peak_count`` in product), evaluated in
+    any order and association: each product passes through at most ``k = c + d + 1``
+    roundings, so the entry errs by ``gamma_k`` times the sum of the products' absolute
+    values (Higham Lemma 3.1, 3.3), i.e. by ``gamma_k (B^T B)_ij`` with ``B`` the
+    convolution with ``|W|``, and ``||.||_2 <= gamma_k sigma(B)^2``; the at most
+    ``c (d + 1)`` underflows of a product (``eta / 2`` each, then multiplied by the counts
+    and ``1 + gamma_k <= 2``) add ``N c (d + 1) P eta`` (Frobenius over N^2 entries)."""
+    g = gamma_up(int(products) + int(ndim) + 1, "conv_gram")
+    s2 = up(up(float(abs_sigma_up) ** 2) * g) if g < 1 else math.inf
+    if not math.isfinite(s2):
+        return math.inf
+    under = Fraction(int(side) * int(products) * (int(ndim) + 1) * int(peak_count)) * Fraction(ETA)
+    return up(Fraction(s2) + under * Fraction(term("conv_gram")))
+
+
+def conv_embedding_error(abs_taps: Any, taps: int) -> float:
+    """Bound on ``||R~ - R||_2`` for the real embedding ``[[Re B, -Im B], [Im B, Re B]]``
+    of a DFT block ``B = sum_t W_t z_t`` summed directly over ``taps`` = T terms, the
+    twiddles' components each within ``e_z = u (1 + 2^-20)`` (``|z| = 1``), and
+    ``abs_taps = sum_t |W_t|``: each entry of Re B and Im B errs by at most
+    ``c (sum_t |W_t|)_ij + T eta / 2``, ``c = gamma_T (1 + e_z) + e_z`` (Higham Thm 3.5
+    with underflow), and ``||R~ - R||_2 = ||B~ - B||_2 <= ||B~ - B||_F``, so
+    ``<= sqrt 2 c ||abs_taps||_F + T eta sqrt(size)``."""
+    e_z = Fraction(U64) * (1 + Fraction(2) ** -20)
+    c = Fraction(gamma_up(int(taps), "conv_embedding")) * (1 + e_z) + e_z * Fraction(term("conv_embedding"))
+    _, fro = fro_bounds(abs_taps)
+    if not math.isfinite(fro):
+        return math.inf
+    under = int(taps) * Fraction(ETA) * Fraction(sqrt_int_up(int(np.size(abs_taps)))) * Fraction(term("conv_embedding"))
+    return up(Fraction(sqrt_int_up(2)) * c * Fraction(fro) + under)
 
 
 def product_rounding(first_fro: float, steps: Sequence[tuple[float, int, int]], name: str) -> float:

@@ -55,8 +55,8 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     from . import METHODS
 
     parser.add_argument("file", help="a .npy, .npz or .pt file holding the matrix")
-    parser.add_argument("--method", default="auto", choices=["auto", *METHODS, "fft", "bound"],
-                        help="estimator (default: auto); 'fft' and 'bound' apply with --conv")
+    parser.add_argument("--method", default="auto", choices=["auto", *METHODS, "fft", "bound", "gram-cholesky"],
+                        help="estimator (default: auto); 'fft', 'bound' and 'gram-cholesky' apply with --conv")
     parser.add_argument("--tol", type=float, default=None,
                         help="relative accuracy (default: 1e-8 float64, 1e-5 float32); a tol below the rounding "
                              "floor of the computation is raised to it, with a note")
@@ -72,7 +72,9 @@ def _norm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certify", action=argparse.BooleanOptionalAction, default=None,
                         help="prove the upper bound within tol of the lower one (default: on for dense matrices "
-                             "whose smaller side is at most 4096, where it is cheap; see docs/certify.md)")
+                             "whose smaller side is at most 4096, where it is cheap; see docs/certify.md); with "
+                             "--conv: the Gram route up to a smaller side of 8192, else the proven ends "
+                             "(docs/convolutions.md)")
     shape = parser.add_argument_group("arrays with more than two axes (one of these is required)")
     shape.add_argument("--stack", action="store_true", help="the array is a stack (..., m, n): one norm per matrix")
     shape.add_argument("--conv", metavar="SHAPE", default=None,
@@ -107,7 +109,8 @@ def _run_norm(args: argparse.Namespace) -> int:
                     padding=axes(args.padding, "--padding", words=("same", "valid")),
                     dilation=axes(args.dilation, "--dilation"), groups=args.groups, padding_mode=args.padding_mode,
                     transposed=args.transposed, output_padding=axes(args.output_padding, "--output-padding"),
-                    method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed, strict=args.strict)
+                    method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed, strict=args.strict,
+                    certify=args.certify)
             else:
                 certify, why_not = _certify_choice(A, args)
                 r = spectral_norm(A, method=args.method, tol=args.tol, maxiter=args.maxiter, seed=args.seed,

@@ -8,11 +8,11 @@ from fractions import Fraction as Q
 
 import numpy as np
 
-from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes, lipsdp_verify
+from lipbench.lipschitz import Conv, conv_gram, conv_operator_norm, conv_routes, lipsdp_verify
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
-from lipbench.testing import chain_merge, pattern_rounding
+from lipbench.testing import chain_merge, pattern_rounding, rounding
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -62,6 +62,44 @@ def conv_impulse_lower_stays_below_a_product_that_gained() -> None:
     lower = conv_routes.impulse_lower(g)
     exact = _sigma_squared(W, g.shape[0])
     assert Q(lower) ** 2 <= exact, f"impulse lower {lower!r} > sigma {math.sqrt(float(exact))!r}"
+
+
+@check("product_gamma", kind="bracket")
+def conv_gram_route_lower_stays_below_a_product_that_gained() -> None:
+    """The Gram route's lower end recomputes ``A v`` through the convolution: on the
+    kernel whose responses gain nearly 999 u per entry it must stay below sigma."""
+    W, args = _replicate_kernel(above=True)
+    r = conv_operator_norm(W, (1,), method="gram-cholesky", **args)
+    exact = _sigma_squared(W, r.shape[0])
+    assert Q(r.lower) ** 2 <= exact, f"gram-cholesky lower {r.lower!r} > sigma {math.sqrt(float(exact))!r}"
+    assert Q(r.upper) ** 2 >= exact, f"gram-cholesky upper {r.upper!r} < sigma {math.sqrt(float(exact))!r}"
+
+
+@check("conv_gram", kind="bound")
+def conv_gram_rounding_covers_a_gram_entry_that_lost_its_tail() -> None:
+    """A 1x1 kernel of 200 output channels on one input entry: the Gram matrix is the
+    1 x 1 sum of its 200 squared taps, summed left to right (a legitimate order),
+    losing nearly 199 u; the route's bound on the assembly must cover it."""
+    b = [math.sqrt(x) for x in one_then_half_ulps(200, above=False)]
+    g = conv_geometry(np.array(b).reshape(200, 1, 1), (1,))
+    assert conv_gram.gram_side(g) == ("right", 1)
+    computed = left_to_right([x * x for x in b])
+    exact = sum(Q(x) ** 2 for x in b)
+    err = conv_gram.gram_rounding(g)
+    assert Q(err) >= abs(Q(computed) - exact), f"conv_gram bound {err!r} < the error {float(exact - Q(computed))!r}"
+
+
+@check("conv_embedding", kind="bound")
+def conv_embedding_error_covers_a_block_that_lost_its_tail() -> None:
+    """A 200-tap 1-D kernel of one channel: its DFT block at frequency 0 is the sum of
+    the taps (twiddles exactly 1), summed left to right (a legitimate order), losing
+    nearly 199 u; the embedding's block error bound must cover it."""
+    taps = one_then_half_ulps(200, above=False)
+    computed = left_to_right(taps)
+    exact = sum(map(Q, taps))
+    err = rounding.conv_embedding_error(np.array([[sum(taps)]]), len(taps))
+    assert Q(err) >= abs(Q(computed) - exact), \
+        f"conv_embedding bound {err!r} < the error {float(exact - Q(computed))!r}"
 
 
 # ------------------------------------------------------------------ chains

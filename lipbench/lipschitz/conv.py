@@ -19,10 +19,13 @@ Methods:
   convolution and its exact adjoint as a ``LinearOperator`` fed to
   :func:`lipbench.spectral_norm`; every padding mode, stride, dilation, group
   count and transposition.
+* ``"gram-cholesky"`` -- the Gram matrix on the smaller side assembled from the kernel,
+  Rump's Cholesky test and the top eigenvector (:mod:`.conv_gram`): both ends
+  proven, at the sizes of real layers (smaller side up to a few thousand).
 * ``"bound"`` -- :func:`~lipbench.lipschitz.conv_bound.conv_upper_bound`, no iteration; lower end from impulses.
 * ``"auto"`` -- ``"fft"`` where it applies, else ``"dense"`` for small
-  operators, else ``"lanczos"``; the upper end is always intersected with
-  :func:`conv_upper_bound`.
+  operators, else ``"gram-cholesky"`` up to :data:`~.conv_gram.GRAM_AUTO_SIDE`, else
+  ``"lanczos"``; the upper end is always intersected with :func:`conv_upper_bound`.
 
 The map itself (geometry, products, ``LinearOperator``) is :mod:`.conv_map`.
 """
@@ -44,13 +47,15 @@ from ..spectral.notes import note, render
 from . import _sigma
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
+from .conv_embedding import embedding_applies, proven_embedding_upper
 from .conv_fft import fft_applies
+from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
 
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
            "CONV_METHODS", "PADDING_MODES"]
 
-CONV_METHODS = ("auto", "fft", "dense", "lanczos", "bound")
+CONV_METHODS = ("auto", "fft", "dense", "gram-cholesky", "lanczos", "bound")
 #: ``method="auto"`` assembles operators with at most this many entries (32 MiB
 #: in float64) and takes the dense matrix's certified bracket
 DENSE_MAX_ENTRIES = 1 << 22
@@ -60,7 +65,8 @@ DENSE_MAX_ENTRIES = 1 << 22
 def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
                        dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", transposed: bool = False,
                        output_padding: Any = 0, method: str = "auto", tol: float | None = None,
-                       maxiter: int | None = None, seed: int | None = None, strict: bool = False):
+                       maxiter: int | None = None, seed: int | None = None, strict: bool = False,
+                       certify: bool | None = None):
     """sigma_max of the convolution ``x -> conv(x, kernel)`` on inputs of shape
     ``(C_in, *input_shape)``, with PyTorch's arguments, as a
     :class:`lipbench.SpectralNormResult`.
@@ -73,16 +79,26 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         PyTorch (``padding`` also ``"same"``/``"valid"``; padding modes
         ``"zeros"``, ``"circular"``, ``"reflect"``, ``"replicate"``).
     method : ``"auto"`` (``"fft"`` where exact, else ``"dense"`` up to
-        :data:`DENSE_MAX_ENTRIES` entries, else ``"lanczos"``), ``"fft"``,
+        :data:`DENSE_MAX_ENTRIES` entries, else ``"gram-cholesky"`` up to a smaller side
+        of :data:`~.conv_gram.GRAM_AUTO_SIDE`, else ``"lanczos"``), ``"fft"``,
         ``"dense"`` (the operator's matrix assembled from its columns, then the
         ``svd`` method's proven bracket, widened by the assembly's rounding),
+        ``"gram-cholesky"`` (:mod:`.conv_gram`: the Gram matrix on the smaller side from
+        the kernel, Rump's Cholesky test; both ends proven),
         ``"lanczos"`` (or another matrix-free method of :data:`lipbench.METHODS`),
         ``"bound"`` (:func:`conv_upper_bound` only, an impulse for the lower end).
     tol, maxiter, seed, strict : passed to :func:`lipbench.spectral_norm` on the
         matrix-free route; ``tol`` decides ``converged`` and ``certified`` on every route.
+    certify : True: the bracket is proven ends; ``"auto"`` then takes ``"dense"``
+        or ``"gram-cholesky"`` (up to a smaller side of :data:`~.conv_gram.GRAM_MAX_SIDE`),
+        else ``"lanczos"`` with its proven ends, said in a note: the final
+        vector's lower bound, and the smaller of :func:`conv_upper_bound` and,
+        for stride 1, the circular embedding with its rounding proven
+        (:mod:`.conv_embedding`).  False: ``"auto"`` never
+        takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
-    (:mod:`.conv_routes`): the dense and bound routes' brackets are proofs;
+    (:mod:`.conv_routes`): the dense, gram-cholesky and bound routes' brackets are proofs;
     the FFT route's and the matrix-free route's are estimates (calibrated FFT
     constants; a ``LinearOperator``'s assumed rounding), certified only by
     :func:`conv_upper_bound` and a proven lower bound.  :func:`conv_certified_bracket`
@@ -96,21 +112,48 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     if not isinstance(method, str) or (method not in CONV_METHODS and method not in METHODS):
         raise ValueError(f"unknown method {method!r}; choose one of {CONV_METHODS} or a matrix-free method of "
                          f"lipbench.METHODS ({', '.join(METHODS)})")
+    if certify not in (None, True, False):
+        raise ValueError(f"certify must be True, False or None; got {certify!r}")
     if method == "auto":
-        method = ("fft" if fft_applies(g)[0]
-                  else "dense" if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES else "lanczos")
-    return _route(g, method, _sigma.dtype_label(kernel), tol=tol, maxiter=maxiter, seed=seed, strict=strict)[0]
+        method = _auto(g, certify)
+    r, lower, upper = _route(g, method, _sigma.dtype_label(kernel), tol=tol, maxiter=maxiter, seed=seed,
+                             strict=strict)
+    if certify and (float(r.lower), float(r.upper)) != (lower, upper):
+        side = gram_side(g)[1]
+        why = (f"the Gram route's smaller side {side} (x {g.groups} groups) exceeds GRAM_MAX_SIDE = {GRAM_MAX_SIDE}"
+               if not gram_fits(g, GRAM_MAX_SIDE) else f"method {method!r} gives estimates")
+        upper_from = "conv_upper_bound"
+        peak = float(np.max(np.abs(g.weight)))
+        if embedding_applies(g) and _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
+            embedded = proven_embedding_upper(g, float(r.tol))[0]
+            if embedded < upper:
+                upper, upper_from = embedded, "circular-embedding (proven)"
+        r = routes.proven_ends(r, min(lower, upper), upper, why, upper_from)
+    return r
+
+
+def _auto(g: ConvGeometry, certify: bool | None) -> str:
+    """``method="auto"``'s route (see :func:`conv_operator_norm`)."""
+    if g.shape[0] * g.shape[1] <= DENSE_MAX_ENTRIES and (certify or not fft_applies(g)[0]):
+        return "dense"
+    if not certify and fft_applies(g)[0]:
+        return "fft"
+    limit = GRAM_MAX_SIDE if certify else GRAM_AUTO_SIDE if certify is None else 0
+    return "gram-cholesky" if limit and gram_fits(g, limit) else "lanczos"
 
 
 def _route(g: ConvGeometry, method: str, input_dtype: str, *, tol: float | None, maxiter: int | None,
            seed: int | None, strict: bool) -> tuple[Any, float, float]:
     """(result, proven lower end, proven upper end) of one route (:mod:`.conv_routes`)."""
     peak = float(np.max(np.abs(g.weight)))
-    if peak > 0 and not _SAFE_PEAK[0] <= peak <= _SAFE_PEAK[1]:
+    safe = _GRAM_SAFE_PEAK if method == "gram-cholesky" else _SAFE_PEAK
+    if peak > 0 and not safe[0] <= peak <= safe[1]:
         return _scaled_route(g, peak, method, input_dtype, tol=tol, maxiter=maxiter, seed=seed, strict=strict)
     bound = conv_upper_bound(g, g.in_spatial)
-    if method in ("fft", "bound"):
+    if method in ("fft", "bound", "gram-cholesky"):
         tol = default_tol("float64") if tol is None else tol
+        if method == "gram-cholesky":
+            return routes.gram_route(g, bound, tol, input_dtype, seed)
         if method == "fft":
             ok, why = fft_applies(g)
             if not ok:
@@ -125,6 +168,8 @@ def _route(g: ConvGeometry, method: str, input_dtype: str, *, tol: float | None,
 
 #: a kernel whose largest entry lies outside this range is scaled by a power of two first
 _SAFE_PEAK = (2.0**-500, 2.0**500)
+#: the same for the Gram route, whose entries are sums of squares of the kernel's
+_GRAM_SAFE_PEAK = (2.0**-100, 2.0**100)
 
 
 def _scaled_route(g: ConvGeometry, peak: float, method: str, input_dtype: str, **kw: Any) -> tuple[Any, float, float]:

@@ -11,6 +11,9 @@ intersected with the proven ends.
   most K kernel taps (:func:`entry_hits`) off by ``gamma_{K-1} || |A| ||_F``
   in all (:func:`lipbench._rounding.assembly_error`), then the ``svd`` method's
   proven bracket: both ends proven.
+* ``gram-cholesky`` -- :mod:`.conv_gram`: the Gram matrix on the smaller side assembled
+  from the kernel with its rounding bounded, Rump's Cholesky test for the upper
+  end and the top eigenvector through the convolution for the lower: both proven.
 * ``bound`` -- :func:`~.conv_bound.conv_upper_bound` and one impulse
   (:func:`impulse_lower`): both proven, usually far apart.
 * ``fft`` -- exact in exact arithmetic, but its rounding constants (8 u per
@@ -42,7 +45,7 @@ from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
 from .conv_map import ConvGeometry, conv_operator
 
 __all__ = ["entry_hits", "terms_per_entry", "impulse_lower", "vector_lower", "dense_route", "bound_route",
-           "fft_route", "matrix_free_route"]
+           "fft_route", "matrix_free_route", "gram_route", "proven_ends"]
 
 # ------------------------------------------------------------ proven pieces
 def terms_per_entry(g: ConvGeometry) -> int:
@@ -139,6 +142,35 @@ def bound_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> 
     r = _result(g, method="bound", value=bound, lower=lower, upper=bound, tol=tol, input_dtype=input_dtype,
                 certificate="conv-bound", certified=within(lower, bound, tol), note=_route_note(g, "conv-upper-bound"))
     return r, lower, bound
+
+
+def gram_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str,
+               seed: int | None) -> tuple[Any, float, float]:
+    """:func:`.conv_gram.gram_bracket`: both ends proven."""
+    import time
+
+    from .conv_gram import gram_bracket
+
+    start = time.perf_counter()
+    lower, upper, info = gram_bracket(g, tol, seed, vector_lower)
+    upper = min(upper, bound)
+    if lower == 0.0:  # no usable eigenvector: an impulse instead
+        lower = min(impulse_lower(g), upper)
+    certified = within(lower, upper, tol)
+    note = _route_note(g, "gram-cholesky", certified=certified, **info)
+    r = _result(g, method="gram-cholesky", value=lower, lower=lower, upper=upper, tol=tol, input_dtype=input_dtype,
+                certificate="conv-gram (Rump)" if info["proven"] else "conv-bound", certified=certified, note=note)
+    return dataclasses.replace(r, seconds=time.perf_counter() - start), lower, upper
+
+
+def proven_ends(r: Any, lower: float, upper: float, why: str, upper_from: str) -> Any:
+    """A route's result with its proven ends as the bracket (``certify=True`` past the
+    Gram route's size: ``why`` and ``upper_from`` say so in a note)."""
+    said = (*r.notes, notes.note("conv-certify-ends", why=why, upper_from=upper_from))
+    err = (upper - lower) / upper if upper > 0 else 0.0
+    return dataclasses.replace(r, lower=lower, upper=upper, value=min(max(float(r.value), lower), upper),
+                               error_estimate=err, converged=bool(err <= float(r.tol)), message=render(said),
+                               notes=said, certified=within(lower, upper, float(r.tol)))
 
 
 def fft_route(g: ConvGeometry, bound: float, tol: float, input_dtype: str) -> tuple[Any, float, float]:

@@ -106,6 +106,16 @@ def _conv_operator_iteration(certified: bool, upper_from: str, grid: tuple[int, 
                    f"constants are calibrated; proven: [{proven_lower:.17g}, {proven_upper:.17g}]")
 
 
+def _conv_gram(certified: bool, side: str, size: int, groups: int, gram_error: float, tests: int,
+               proven: bool) -> str:
+    gram = "A^T A" if side == "right" else "A A^T"
+    text = (f"the {size} x {size} Gram matrix {gram}{f' of each of {groups} groups' if groups > 1 else ''} "
+            f"from the kernel (within {gram_error:.3g} in 2-norm), {tests} Cholesky test(s) ")
+    text += "(Rump) for the upper end" if proven else "failed: upper end from conv_upper_bound"
+    text += ", the top eigenvector through the convolution for the lower"
+    return text + ("; certified" if certified else "; not within tol")
+
+
 #: a convolution's route -> the function writing what it did from the note's values
 CONV_ROUTES: dict[str, Callable[..., str]] = {
     "dense-assembly": _conv_dense_assembly,  # rows, cols, assembly_error
@@ -113,6 +123,7 @@ CONV_ROUTES: dict[str, Callable[..., str]] = {
     "dft": _conv_dft,  # frequencies, block_shape, fft_rounding, svd_rounding, certified, proven_lower, proven_upper
     # certified, upper_from (a route above, or the iteration's own), grid, proven_lower, proven_upper
     "operator-iteration": _conv_operator_iteration,
+    "gram-cholesky": _conv_gram,  # certified, side, size, groups, gram_error, tests, proven
 }
 
 
@@ -163,5 +174,7 @@ CODES: dict[str, Callable[..., str]] = {
     "certify-missed": _certify_missed,
     # convolutions
     "convolution": _convolution,  # describe (the layer), route (a key of CONV_ROUTES) and that route's values
+    "conv-certify-ends": lambda why, upper_from: (f"certify=True: the bracket is the proven ends ({why}); "
+                                                  f"upper end from {upper_from}"),
     "kernel-scaled": lambda e: f"the kernel was scaled by 2^{-e} and the norm back by 2^{e}, rounded outward",
 }

@@ -1,0 +1,182 @@
+"""A proven upper bound on a stride-1 convolution's norm from its circular embedding.
+
+Past the Gram route's size, the tightest upper end measured is the circular
+embedding (:func:`.conv_fft.embedding_upper`): ``A = V P`` with ``V`` the first
+rows of the circular correlation ``C`` on the padded grid ``N' = L + pads``, so
+``||A|| <= ||C|| ||P||`` with ``||C|| = max_w sigma(B(w))``, ``B(w) = sum_t W_t
+z_t(w)`` the DFT blocks (Sedghi, Gupta & Long, ICLR 2019).  There its FFT's
+rounding constants are calibrated; here every step is proven instead, for
+stride 1 (any dilation, padding mode, groups, transposition):
+
+* twiddles: ``z_t(w) = exp(-2 pi i sum_a t_a d_a w_a / N'_a)`` take at most
+  ``lcm(N')`` values, computed with :mod:`decimal` to 40 digits and rounded to
+  float64 once: each component off by at most ``u (1 + 2^-20)``;
+* the blocks, summed directly over the T taps (no FFT): each entry of
+  ``Re B`` and ``Im B`` errs by ``gamma_T`` times the sum of its terms'
+  magnitudes plus the twiddles' error, so the real embedding
+  ``R = [[Re B, -Im B], [Im B, Re B]]`` (whose singular values are B's, each
+  twice) moves by ``e <= sqrt 2 (gamma_T (1 + e_z) + e_z) || sum_t |W_t| ||_F`` plus
+  underflow (:func:`lipbench._rounding.conv_embedding_error`, term
+  ``conv_embedding``);
+* ``sigma(R~(w)) < t`` for every w (t just above the largest eigenvalue of
+  the blocks' Hermitian Gram matrices, an estimate): the inertia test (Rump's Cholesky of
+  ``t^2 I - fl(R~^T R~)`` with the Gram rounding bounded,
+  :func:`lipbench.spectral.inertia.shifted_diagonals`), batched over w;
+* then ``||A|| <= (t + e) sqrt(copies)``, rounded up.
+
+Cost: ``prod(N') / 2`` blocks (``B(-w)`` is ``B(w)``'s conjugate) of ``C_out/G x C_in/G`` per group: their sums
+(``T`` products each), batched Hermitian eigenvalues for the estimate and one
+batched Gram and Cholesky per tested t.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, localcontext
+from typing import Any
+
+import numpy as np
+
+from .._rounding import conv_embedding_error, prod_up, sqrt_int_up, sum_up, up
+from ..spectral.inertia import shifted_diagonals
+from .conv_map import ConvGeometry
+
+__all__ = ["embedding_applies", "twiddle_table", "proven_embedding_upper"]
+
+#: frequencies per batch (bounds the temporary memory)
+_CHUNK = 512
+#: t widened 8x at most this many times
+_TESTS = 6
+
+
+def embedding_applies(g: ConvGeometry) -> bool:
+    """Stride 1 on every axis: the embedding needs no polyphase split."""
+    return all(s == 1 for s in g.stride)
+
+
+def twiddle_table(L: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos(2 pi j / L)`` and ``sin(2 pi j / L)`` for j < L, each within
+    ``u (1 + 2^-20)`` of the exact value (40 digits, then one correct rounding)."""
+    with localcontext() as ctx:
+        ctx.prec = 45
+        pi = _decimal_pi()
+        cos, sin = [], []
+        for j in range(L):
+            x = 2 * pi * j / L
+            c, s = _decimal_cos_sin(x)
+            cos.append(float(c))
+            sin.append(float(s))
+    return np.array(cos), np.array(sin)
+
+
+def _decimal_pi() -> Decimal:
+    """pi to the context's precision (the recipe of Python's decimal docs)."""
+    with localcontext() as ctx:
+        ctx.prec += 2
+        lasts, t, s = Decimal(0), Decimal(3), Decimal(3)
+        n, na, d, da = 1, 0, 0, 24
+        while s != lasts:
+            lasts = s
+            n, na = n + na, na + 8
+            d, da = d + da, da + 32
+            t = (t * n) / d
+            s += t
+    return +s
+
+
+def _decimal_cos_sin(x: Decimal) -> tuple[Decimal, Decimal]:
+    """cos x and sin x by their Taylor series (|x| < 7: the terms fall below the precision)."""
+    with localcontext() as ctx:
+        ctx.prec += 10
+        c, s = Decimal(0), Decimal(0)
+        term, k = Decimal(1), 0
+        while True:
+            nxt = (c + term, s) if k % 4 == 0 else (c, s + term) if k % 4 == 1 else \
+                (c - term, s) if k % 4 == 2 else (c, s - term)
+            if nxt == (c, s):
+                break
+            c, s = nxt
+            k += 1
+            term = term * x / k
+    return +c, +s
+
+
+def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], cos: np.ndarray, sin: np.ndarray,
+            L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Re B(w) and Im B(w) for every frequency w of ``grid``: (F, C_out/G, C_in/G) each."""
+    co = g.out_channels // g.groups
+    W = g.weight[group * co:(group + 1) * co]
+    taps = list(np.ndindex(*g.kernel_size))
+    # B(-w) = conj B(w) (a real kernel) has the same singular values: half the last axis suffices
+    freqs = np.indices(grid[:-1] + (grid[-1] // 2 + 1,)).reshape(g.ndim, -1)  # (d, F)
+    phase = np.zeros((len(taps), freqs.shape[1]), dtype=np.int64)
+    for i, t in enumerate(taps):  # exact integers: sum_a t_a d_a w_a (L / N'_a) mod L
+        for ax in range(g.ndim):
+            phase[i] += (t[ax] * g.dilation[ax] * freqs[ax] * (L // grid[ax])) % L
+    phase %= L
+    Wt = np.stack([W[(slice(None), slice(None)) + t] for t in taps])  # (T, co, ci)
+    re = np.einsum("tf,tab->fab", cos[phase], Wt)
+    im = np.einsum("tf,tab->fab", -sin[phase], Wt)
+    return re, im
+
+
+def _embedded(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    """The real embeddings ``[[Re, -Im], [Im, Re]]`` of a batch of complex blocks."""
+    return np.concatenate([np.concatenate([re, -im], axis=2), np.concatenate([im, re], axis=2)], axis=1)
+
+
+def _all_below(R: np.ndarray, t: float) -> bool:
+    """The inertia test on every matrix of the batch R at t: True proves ``sigma(R_b) < t`` for all b."""
+    m, n = R.shape[1:]
+    Rt = np.ascontiguousarray(np.swapaxes(R, 1, 2))  # contiguous: matmul then calls BLAS
+    G = np.matmul(Rt, R) if m >= n else np.matmul(R, Rt)
+    diag = np.diagonal(G, axis1=1, axis2=2).copy()
+    newdiag, _ = shifted_diagonals(diag, np.full(G.shape[0], t), m, n)
+    if np.isnan(newdiag).any():
+        return False
+    M = -G
+    idx = np.arange(G.shape[1])
+    M[:, idx, idx] = newdiag
+    try:
+        L = np.linalg.cholesky(M)  # reads the lower triangle: each entry a computed one
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.isfinite(L)))
+
+
+def proven_embedding_upper(g: ConvGeometry, tol: float) -> tuple[float, dict[str, Any]]:
+    """A proven upper bound on the operator norm (module doc), and what it used;
+    ``inf`` where :func:`embedding_applies` does not."""
+    if not embedding_applies(g):
+        return math.inf, {"grid": None}
+    grid = tuple(L + a + b for L, a, b in zip(g.in_spatial, g.pad_left, g.pad_right))
+    L = math.lcm(*grid)
+    cos, sin = twiddle_table(L)
+    T = math.prod(g.kernel_size)
+    co = g.out_channels // g.groups
+    err = 0.0
+    best = 0.0
+    blocks = []
+    for group in range(g.groups):
+        re, im = _blocks(g, group, grid, cos, sin, L)
+        S = np.sum(np.abs(g.weight[group * co:(group + 1) * co]), axis=tuple(range(2, g.weight.ndim)))
+        err = max(err, conv_embedding_error(S, T))
+        for start in range(0, re.shape[0], _CHUNK):
+            B = re[start:start + _CHUNK] + 1j * im[start:start + _CHUNK]
+            Bh = np.ascontiguousarray(np.conj(np.swapaxes(B, 1, 2)))  # contiguous: matmul then calls BLAS
+            H = np.matmul(Bh, B) if B.shape[1] >= B.shape[2] else np.matmul(B, Bh)
+            best = max(best, math.sqrt(max(float(np.linalg.eigvalsh(H)[:, -1].max()), 0.0)))  # the estimate
+            blocks.append(_embedded(re[start:start + _CHUNK], im[start:start + _CHUNK]))
+    width, t = tol / 4, math.inf
+    for _ in range(_TESTS):
+        t = up(best * (1 + width))
+        if all(_all_below(R, t) for R in blocks):
+            break
+        width, t = width * 8, math.inf
+    copies = 1
+    for ax in range(g.ndim):
+        idx = g.pad_index(ax)
+        copies *= int(np.bincount(idx[idx >= 0], minlength=g.in_spatial[ax]).max())
+    upper = prod_up([sum_up([t, err]), sqrt_int_up(copies)]) if math.isfinite(t) else math.inf
+    return upper, {"grid": grid, "twiddles": L, "block_error": err, "padding_norm_squared": copies,
+                   "estimate": best}

@@ -1,0 +1,51 @@
+"""The proven circular-embedding upper bound (``lipbench.lipschitz.conv_embedding``)
+against the dense matrices of ``test_conv`` (filled entry by entry from PyTorch's formulas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipbench.lipschitz import conv_geometry
+from lipbench.lipschitz.conv_embedding import embedding_applies, proven_embedding_upper, twiddle_table
+from lipbench.lipschitz.conv_fft import embedding_upper
+from lipbench.testing import weakened
+from properties.tolerances import svd_atol
+from tests.lipschitz.test_conv import CASES, _case_matrix, _kwargs
+
+STRIDE_ONE = [c for c in CASES if c[2] == 1]
+#: the relative width asked of the inertia test (an input, not a tolerance)
+TOL = 1e-8
+
+
+@pytest.mark.parametrize("case", STRIDE_ONE[::3], ids=str)
+def test_proven_embedding_bound_holds_and_matches_the_calibrated_one(case):
+    W, shape, D = _case_matrix(case)
+    g = conv_geometry(W, shape, **_kwargs(case))
+    sigma = float(np.linalg.norm(D, 2))
+    upper, info = proven_embedding_upper(g, TOL)
+    assert sigma <= upper + svd_atol("float64", D.shape, sigma), f"{case}: proven {upper} < sigma {sigma}"
+    calibrated = embedding_upper(g)[0]
+    assert abs(upper - calibrated) <= TOL * calibrated + info["block_error"] + svd_atol(
+        "float64", D.shape, calibrated), f"{case}: proven {upper} vs calibrated {calibrated}"
+
+
+def test_strides_are_left_to_the_other_bounds():
+    g = conv_geometry(np.ones((2, 2, 3, 3)), (8, 8), stride=2, padding=1)
+    assert not embedding_applies(g) and proven_embedding_upper(g, TOL)[0] == float("inf")
+
+
+def test_twiddles_are_exact_where_the_value_is_a_float():
+    cos, sin = twiddle_table(12)  # angles 2 pi j / 12: 0, 30, 60, 90, ... degrees
+    assert (cos[0], sin[0], sin[3], cos[6], cos[2], sin[1]) == (1.0, 0.0, 1.0, -1.0, 0.5, 0.5)
+
+
+def test_dropping_the_block_rounding_leaves_only_the_estimate_s_slack():
+    """With the term dropped the bound is t itself (the inertia test's), so it can
+    only grow back when the term returns: the term is what covers the blocks' sums."""
+    W = np.random.default_rng(5).standard_normal((3, 2, 3, 3))
+    g = conv_geometry(W, (5, 6), padding=1)
+    with_term = proven_embedding_upper(g, TOL)
+    with weakened("conv_embedding", 0.0):
+        without = proven_embedding_upper(g, TOL)
+    assert without[1]["block_error"] < with_term[1]["block_error"] and without[0] <= with_term[0]

@@ -7,7 +7,8 @@ scaled matrix the scaled copy), against one plain read of it.
 Cases: a Gaussian matrix as it is, times 1e-12 (scaled, no rung of the
 summary's ladder), times 1e-300 and 1e300 (the ladder's lowest and highest
 rungs), C-ordered (the blocked pass) and F-ordered (whole-array reductions).
-Reported: per case the median time of ``operator_of`` in milliseconds and
+Reported: per case the median CPU time of ``operator_of`` in milliseconds (CPU
+time: steadier than wall time on a shared machine) and
 its ratio to the median time of ``float(np.max(np.abs(A)))`` (one read and a
 temporary), the calls of a round interleaved, one BLAS thread.  Issue 24: a
 badly scaled matrix was summarized twice (its own sums out of range, then its
@@ -34,9 +35,9 @@ def _median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, f
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for k, fn in fns.items():
-            t = time.perf_counter()
+            t = time.process_time()
             fn()
-            times[k].append(time.perf_counter() - t)
+            times[k].append(time.process_time() - t)
     return {k: 1e3 * statistics.median(v) for k, v in times.items()}
 
 

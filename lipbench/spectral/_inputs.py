@@ -10,7 +10,7 @@ matrix scaled by an exact power of two so that its largest entry is about 1
 dtype.  The caller's object is never modified: scaling and casting make new
 arrays, and a real float matrix whose Frobenius norm already lies in a safe
 range (:data:`SAFE_FRO_SQUARED`) is used as it is, unscaled and uncopied.  For
-such a matrix one pass over it (:func:`dense_summary`) checks that every
+such a matrix one pass over it (:func:`._summary.summarize`) checks that every
 entry is finite and yields the cheap bounds, so validation costs about one
 read of A.
 

@@ -3,7 +3,8 @@ one pass gives max|A| and sums that, fed to the rounding model, bracket the
 exact sums of ``A 2^-e``, the operator's scaled matrix.  Rows climbing from
 2^-1070 to 2^1020 move the blocked pass's running scale over every rung of
 its ladder (the rescaled partial sums of the columns); the whole-array path
-picks its scale from max|A| first."""
+picks its scale from max|A| first.  On a well-scaled matrix the summary is
+A's own sums, as direct reductions give them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import lipbench as lb
-from lipbench.testing import operator_of, rounding, summarize
+from lipbench.testing import dense_summary, operator_of, rounding, summarize
 from properties.tolerances import reference_rtol, sum_rtol
 
 SHAPE = (40, 12)
@@ -96,3 +97,33 @@ def test_a_badly_scaled_matrix_keeps_a_certified_bracket(case, rng):
     ref = math.ldexp(float(np.linalg.norm(np.ldexp(A, -e), 2)), e)
     rtol = reference_rtol(A.shape)
     assert r.certified and r.lower <= ref * (1 + rtol) and r.upper >= ref * (1 - rtol), (case, r.lower, ref, r.upper)
+
+
+def _expected(A):
+    a = np.asarray(A, dtype=np.float64)
+    col2 = np.sum(a * a, axis=0)
+    return (float(col2.sum()), float(col2.max()), float(np.abs(a).sum(0).max()), float(np.abs(a).sum(1).max()),
+            float(np.abs(a).max()))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", [(1, 7), (37, 5), (300, 260), (5, 400)])
+def test_dense_summary_matches_direct_reductions(shape, dtype, order, rng):
+    A = np.asarray(rng.standard_normal(shape) * rng.uniform(0.1, 10, size=shape[1]), dtype=dtype, order=order)
+    got = dense_summary(np, A, block_bytes=8 * 3 * shape[1])  # several row blocks, a short last one
+    want = _expected(A)
+    m, n = shape  # float64 sums of: every square, a column's squares, a column's, a row's |a|; the max is exact
+    rtol = np.array([sum_rtol("float64", m * n), sum_rtol("float64", m), sum_rtol("float64", m),
+                     sum_rtol("float64", n), 0.0])
+    err = np.abs(np.asarray(got) - np.asarray(want))
+    assert np.all(err <= rtol * np.abs(want)), (shape, dtype, err / np.abs(want), rtol)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_dense_summary_flags_non_finite_entries(bad, rng):
+    A = rng.standard_normal((50, 40))
+    A[17, 3] = bad
+    assert not all(map(math.isfinite, dense_summary(np, A)))
+    with pytest.raises(ValueError, match=r"\(17, 3\)"):
+        lb.spectral_norm(A)

@@ -35,7 +35,7 @@ __all__ = [
     "U64", "ETA", "TERMS", "unit_roundoff", "smallest_subnormal", "gamma", "term", "up", "dn",
     "gamma_up", "sum_bounds", "norm_bounds", "abs_sum_upper", "product_error", "lower_from_product",
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
-    "scale_back",
+    "scale_back", "rescale_slack",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
     "product_rounding", "entrywise_rounding", "conv_gram_error", "conv_embedding_error",
 ]
@@ -49,6 +49,8 @@ ETA = 2.0**-1074
 TERMS: dict[str, str] = {
     "sum_gamma": "relative error gamma_c of a sum of c non-negative terms in any order (norms, traces)",
     "sum_underflow": "c eta / 2: squares that underflow in a sum of c squares",
+    "rescale_underflow": "(1 + gamma_c) r eta / 2: r partial sums of a sum of c terms moved to a smaller "
+                         "power of two (the one-pass summary's running scale), each rounding below the normal range",
     "product_gamma": "gamma_k ||A||_F ||v||: a computed product A v, k terms per entry",
     "product_underflow": "(1 + gamma_k) sqrt(m) k eta / 2: products that underflow in A v",
     "gram_gamma": "gamma_M ||A||_F^2: the computed Gram matrix, inner products of length M",
@@ -154,6 +156,8 @@ def _const(kind: str, a: int, b: int, factor: float, factor2: float = 1.0) -> tu
         return (up(_gamma_q(a) * f),)
     if kind == "sum_under":  # a eta / 2
         return (up(a * eta / 2 * f),)
+    if kind == "rescale_under":  # (1 + gamma_a) b eta / 2
+        return (up((1 + _gamma_q(a)) * b * eta / 2 * f),)
     if kind == "product_under":  # (1 + gamma_a) sqrt(b) a eta / 2
         return (up((1 + _gamma_q(a)) * Fraction(up(math.sqrt(b))) * a * eta / 2 * f),)
     if kind == "fro":  # (N M eta, 1 - gamma_M) for an a x b matrix
@@ -188,6 +192,21 @@ def sum_bounds(s: Any, count: int, *, squares: bool = True) -> tuple[Any, Any]:
     hi = up(up(s + under) / dn(1 - g)) if g < 1 else math.inf
     lo = np.maximum(lo, 0.0) if isinstance(lo, np.ndarray) else max(lo, 0.0)
     return lo, hi
+
+
+def rescale_slack(count: int, rescaled: int) -> float:
+    """Bound on what ``rescaled`` partial sums of a sum of ``count`` non-negative
+    terms lose when each is multiplied once by a power of two ``2^-j <= 1`` (a
+    blockwise sum moved to a smaller common scale): such a product is exact
+    unless it lands below the normal range, where it rounds to nearest, by at
+    most ``eta / 2``; each such error then passes through at most ``count - 1``
+    of the additions that follow (and later rescalings, which only shrink it),
+    so the computed sum s obeys "Sums" with ``s -+ (1 + gamma_count) rescaled
+    eta / 2`` in place of s (term ``rescale_underflow``; docs/certify.md, "Sums
+    under a running scale").  0 when nothing was rescaled."""
+    if rescaled <= 0:
+        return 0.0
+    return _const("rescale_under", max(int(count), 1), int(rescaled), term("rescale_underflow"))[0]
 
 
 def norm_bounds(ss: Any, count: int) -> tuple[Any, Any]:

@@ -6,7 +6,8 @@ module.  Names here carry no stability promise.
 
 * :func:`operator_of` -- the validated, scaled :class:`Operator` that every
   method runs on (products, certified lower bound, cheap bounds);
-* :func:`dense_summary` -- the one-pass summary behind validation;
+* :func:`dense_summary`, :func:`summarize` -- the one-pass summary behind
+  validation (A's own sums; the record under its power-of-two scale);
 * :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
 * the rounding model (:mod:`lipbench._rounding`): ``unit_roundoff``,
   ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``, ``residual_floor``;
@@ -44,9 +45,10 @@ from .spectral import theory as _theory
 from .spectral._certification import certified_width
 from .spectral._dense_operator import row_block_normal
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
-from .spectral._inputs import classify, dense_summary
+from .spectral._inputs import classify
 from .spectral._operator import Operator
 from .spectral._scaling import scale_array
+from .spectral._summary import dense_summary, summarize
 from .spectral._validate import prepare
 from .spectral.lanczos._tools import CheckSchedule, top_eigenpair
 from .spectral.lanczos.plan import CHECK_WARMUP
@@ -55,6 +57,7 @@ __all__ = [
     "operator_of",
     "Operator",
     "dense_summary",
+    "summarize",
     "row_block_normal",
     "top_eigenpair",
     "CheckSchedule",

@@ -111,6 +111,27 @@ def squares_that_round_up_to_eta_stay_above_the_lower_bound() -> None:
     assert Q(lo) <= c * Q(x) ** 2, f"lower {lo!r} above the exact sum {float(c * Q(x) ** 2)!r}"
 
 
+@check("rescale_underflow", kind="bound")
+def partial_sums_rescaled_to_zero_stay_below_the_upper_bound() -> None:
+    """The one-pass summary's running scale: 64 partial sums of |x| (no
+    underflow term) each moved down by 2^-600 to just under eta / 2, so each
+    rounds to 0 (``ldexp``, correctly rounded); the sum of what is left is 0."""
+    p = math.ldexp(1.0 - 2.0**-30, -1075 + 600)
+    r = 64
+    parts = np.ldexp(np.full(r, p), -600)
+    assert not np.any(parts)
+    s = rounding.up(left_to_right(parts.tolist()) + rounding.rescale_slack(r, r))
+    hi = rounding.abs_sum_upper(s, r)
+    assert Q(hi) >= r * Q(p) * Q(2) ** -600, f"upper {hi!r} below the exact sum of {r} rescaled partial sums"
+
+
+@check("rescale_underflow", kind="theorem")
+def rescale_term_is_half_an_eta_per_rescaled_partial_sum() -> None:
+    c, r = 10**6, 10**6  # (the term must dwarf eta, the step of the outward rounding)
+    got = rounding.rescale_slack(c, r)
+    assert Q(got) >= (1 + gamma(c)) * r * ETA / 2, f"{got!r} < (1 + gamma_c) r eta / 2"
+
+
 # --------------------------------------------------------------- products
 @check("product_gamma", kind="bound")
 def a_product_that_gained_keeps_the_lower_bound_below_the_norm() -> None:

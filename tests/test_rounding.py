@@ -62,6 +62,17 @@ def test_sum_bounds_hold_for_every_summation_order(rng):
             assert Fraction(lo) <= exact <= Fraction(hi), (s, float(exact))
 
 
+def test_rescaled_partial_sums_stay_within_the_rescale_slack(rng):
+    """Partial sums moved down by ``ldexp`` into the subnormal range (the
+    one-pass summary's running scale) lose at most the slack, exactly."""
+    parts = rng.uniform(0.5, 1.0, size=300) * 2.0**-1000
+    moved = np.ldexp(parts, -60)  # results near 2^-1060: each rounds to a multiple of 2^-1074
+    lost = abs(sum(map(Fraction, moved.tolist())) - sum(map(Fraction, parts.tolist())) * Fraction(2) ** -60)
+    assert lost > 0 and R.rescale_slack(parts.size, 0) == 0.0
+    slack = R.rescale_slack(parts.size, parts.size)
+    assert lost <= Fraction(slack), (float(lost), slack)
+
+
 def test_conversion_error_grows_with_the_root_of_the_duplicates():
     one, four = R.conversion_error(1.0), R.conversion_error(1.0, k=4)
     assert four >= 2 * one and Fraction(one) >= Fraction(R.U64) / (1 - Fraction(R.U64))

@@ -10,7 +10,7 @@ matrix scaled by an exact power of two so that its largest entry is about 1
 dtype.  The caller's object is never modified: scaling and casting make new
 arrays, and a real float matrix whose Frobenius norm already lies in a safe
 range (:data:`SAFE_FRO_SQUARED`) is used as it is, unscaled and uncopied.  For
-such a matrix one pass over it (:func:`dense_summary`) checks that every
+such a matrix one pass over it (:func:`._summary.summarize`) checks that every
 entry is finite and yields the cheap bounds, so validation costs about one
 read of A.
 
@@ -33,12 +33,13 @@ from .. import backends as _backends
 from .. import timing as _timing
 from .._rounding import abs_sum_upper, conversion_error, duplicate_error, norm_bounds, up
 from ._dense_operator import DenseOperator
-from ._operator import FUSED_BLOCK_BYTES, Operator, format_index
+from ._operator import Operator, format_index
 from ._scaling import pow2_exponent, scale_array, scale_data
 from ._sparse_operator import MatrixFreeOperator, SparseOperator
+from ._summary import Summary, summarize
 
 __all__ = ["InputKind", "InputInfo", "classify", "prepare_dense", "prepare_sparse", "prepare_linop",
-           "checked_dtypes", "compute_dtype", "dtype_name", "dense_summary", "SAFE_FRO_SQUARED"]
+           "checked_dtypes", "compute_dtype", "dtype_name", "SAFE_FRO_SQUARED"]
 
 #: A real float matrix with ``||A||_F^2`` in this range is used unscaled: its
 #: entries, products and squared singular values stay far inside the float32
@@ -159,49 +160,6 @@ def compute_dtype(name: str, where: str) -> str:
     )
 
 
-def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES,
-                  peak: bool = True) -> tuple[float, float, float, float, float]:
-    """``(sum of squares, largest squared column norm, ||A||_1, ||A||_inf,
-    max |a_ij|)`` of a real 2-D matrix, accumulated in float64 (NaN or inf when
-    an entry is not finite or a square overflows; the max is exact, so it also
-    sets the scale when the sums leave the safe range; NaN when ``peak`` is
-    False and the max is not wanted).
-
-    On a C-ordered NumPy matrix this is one pass over A in cache-sized row
-    blocks (absolute values and squares of a block reduced by BLAS products
-    with a vector of ones); elsewhere whole-array reductions.
-    """
-    m, n = (int(d) for d in A.shape)
-    if isinstance(A, np.ndarray) and A.flags.c_contiguous:
-        rows = min(m, max(1, block_bytes // (8 * n)))
-        col2, col1, row1 = np.zeros(n), np.zeros(n), np.empty(m)
-        peaks = np.empty(-(-m // rows))
-        t = np.empty((rows, n))
-        ones_r, ones_n = np.ones(rows), np.ones(n)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for i in range(0, m, rows):
-                b = A[i:i + rows]
-                r = b.shape[0]
-                ti = t[:r]
-                np.abs(b, out=ti)
-                peaks[i // rows] = ti.max()  # NaN propagates
-                col1 += ones_r[:r] @ ti
-                row1[i:i + r] = ti @ ones_n
-                np.multiply(ti, ti, out=ti)
-                col2 += ones_r[:r] @ ti
-        return (float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), float(np.max(row1)),
-                float(np.max(peaks)))
-    with np.errstate(over="ignore", invalid="ignore"):  # array-API arrays backed by NumPy
-        a = A if dtype_name(A.dtype) == "float64" else xp.astype(A, xp.float64)
-        ab = xp.abs(a)
-        col2 = xp.sum(a * a, axis=0)
-        # one stacked read: on a GPU each float() would wait for the queue
-        parts = [xp.sum(col2), xp.max(col2), xp.max(xp.sum(ab, axis=0)), xp.max(xp.sum(ab, axis=1))]
-        stats = xp.stack(parts + [xp.max(ab)] if peak else parts)
-        got = [float(x) for x in np.asarray(_backends.to_numpy(stats), dtype=np.float64)]
-        return got[0], got[1], got[2], got[3], got[4] if peak else math.nan
-
-
 def _check_finite_dense(xp: Any, A: Any, name: str) -> None:
     finite = xp.isfinite(A)
     if bool(xp.all(finite)):
@@ -272,7 +230,7 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
     in_name, cdt = checked_dtypes(A, shape, name)
     backend = _backends.backend_name_of(A)
     threads = _timing.blas_threads() if isinstance(A, np.ndarray) else None
-    conv_err, peak = 0.0, None
+    conv_err, summary = 0.0, None
     if cdt == "complex":
         if len(shape) > 2:
             raise ValueError(f"{name} is a complex stack {shape}; "
@@ -287,37 +245,54 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
             original, A = A, xp.astype(A, getattr(xp, cdt))
             conv_err = _integer_conversion_error(xp, original, A, in_name)
         if len(shape) == 2:
-            ss, col2, one, inf, peak = dense_summary(xp, A)
-            # (the range test is False for NaN and inf: such input takes the checked path below)
-            if SAFE_FRO_SQUARED[0] <= ss <= SAFE_FRO_SQUARED[1]:
+            summary = summarize(xp, A)
+            # (the range test is False for NaN and inf: such input takes the checked path below;
+            # a matrix in the safe range has k == 0: its sums are those of A itself)
+            if summary.k == 0 and SAFE_FRO_SQUARED[0] <= summary.ss <= SAFE_FRO_SQUARED[1]:
                 return DenseOperator(
                     kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
                     backend=backend, device=_backends.device_name(A), dense=A, threads=threads,
-                    input_error=conv_err,
-                    _fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf,
+                    input_error=conv_err, **_bounds(summary, 0, shape),
                 )
-    if peak is None:  # a stack or the complex embedding: no summary yet
+    return _scaled_dense(xp, A, summary, shape=shape, cdt=cdt, in_name=in_name, conv_err=conv_err,
+                         backend=backend, threads=threads, name=name)
+
+
+def _bounds(summary: Summary, shift: int, shape: tuple[int, ...]) -> dict:
+    """The operator's cheap-bound ingredients from a summary, its sums moved by ``2^shift``."""
+    ss, col2, one, inf = summary.sums(shift)
+    return dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
+
+
+def _scaled_dense(xp: Any, A: Any, summary: Summary | None, *, shape: tuple[int, ...], cdt: str, in_name: str,
+                  conv_err: float, backend: str, threads: int | None, name: str) -> Operator:
+    """The operator of ``A_s = fl(A 2^-e)``, the largest entry in [1/2, 1).  A 2-D
+    real matrix's summary is about ``A 2^-k`` (:mod:`._summary`), hence about
+    ``A_s`` whenever that copy is exact (``scale_err == 0``); a copy that rounded,
+    a stack and the complex embedding (no summary yet) are summarized as copies."""
+    if summary is None:  # a stack or the complex embedding
         # max and min propagate NaN and inf, so two reductions (no temporary the
         # size of A) both find the scale and tell whether an entry needs naming
         hi, lo = (float(x) for x in np.asarray(_backends.to_numpy(xp.stack([xp.max(A), xp.min(A)])),
                                                dtype=np.float64))
         peak = max(abs(hi), abs(lo)) if math.isfinite(hi) and math.isfinite(lo) else math.nan
+    else:
+        peak = summary.peak
     if not math.isfinite(peak):
         _check_finite_dense(xp, A, name)
-    maxabs = peak
-    e = pow2_exponent(maxabs)
+    e = pow2_exponent(peak)
     scaled, scale_err = scale_array(xp, A, e, cdt)  # a new array, in A's dtype
     scale = math.ldexp(1.0, e)
     input_error = up(up(conv_err / scale) + scale_err) if conv_err else scale_err
     bounds: dict = {}
-    if len(shape) == 2 and maxabs > 0:
-        # the cheap bounds' ingredients in one pass over the scaled copy
-        # (entries in [-2, 2]: no square overflows) instead of three later
-        ss, col2, one, inf, _ = dense_summary(xp, scaled, peak=False)
-        bounds = dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
+    if len(shape) == 2 and peak > 0:
+        if summary is not None and not scale_err:
+            bounds = _bounds(summary, summary.k - e, shape)
+        else:  # the copy's largest entry is peak 2^-e exactly (in [1/2, 2): nothing rounded it)
+            bounds = _bounds(summarize(xp, scaled, peak=math.ldexp(peak, -e)), 0, shape)
     return DenseOperator(
         kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
-        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=maxabs == 0.0, threads=threads,
+        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=peak == 0.0, threads=threads,
         input_error=input_error, **bounds,
     )
 

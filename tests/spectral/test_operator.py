@@ -1,6 +1,6 @@
-"""The operator under every estimator: the one-pass summary that validation
-and the cheap bounds come from, the unscaled no-copy rule and the fused
-``A^T (A x)`` product."""
+"""The operator under every estimator: the cheap bounds it takes from the
+one-pass summary (the summary itself: test_summary.py), the unscaled no-copy
+rule and the fused ``A^T (A x)`` product."""
 
 from __future__ import annotations
 
@@ -13,40 +13,10 @@ import pytest
 from hypothesis import given, settings
 
 import lipbench as lb
-from lipbench.testing import dense_summary, top_eigenpair
 from lipbench.testing import operator_of as prepare
+from lipbench.testing import top_eigenpair
 from properties.tolerances import eigh_atol, matvec_atol, normal_matvec_bound, sum_rtol
 from tests.helpers import assert_same_certificate
-
-
-def _expected(A):
-    a = np.asarray(A, dtype=np.float64)
-    col2 = np.sum(a * a, axis=0)
-    return (float(col2.sum()), float(col2.max()), float(np.abs(a).sum(0).max()), float(np.abs(a).sum(1).max()),
-            float(np.abs(a).max()))
-
-
-@pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("shape", [(1, 7), (37, 5), (300, 260), (5, 400)])
-def test_dense_summary_matches_direct_reductions(shape, dtype, order, rng):
-    A = np.asarray(rng.standard_normal(shape) * rng.uniform(0.1, 10, size=shape[1]), dtype=dtype, order=order)
-    got = dense_summary(np, A, block_bytes=8 * 3 * shape[1])  # several row blocks, a short last one
-    want = _expected(A)
-    m, n = shape  # float64 sums of: every square, a column's squares, a column's, a row's |a|; the max is exact
-    rtol = np.array([sum_rtol("float64", m * n), sum_rtol("float64", m), sum_rtol("float64", m),
-                     sum_rtol("float64", n), 0.0])
-    err = np.abs(np.asarray(got) - np.asarray(want))
-    assert np.all(err <= rtol * np.abs(want)), (shape, dtype, err / np.abs(want), rtol)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_dense_summary_flags_non_finite_entries(bad, rng):
-    A = rng.standard_normal((50, 40))
-    A[17, 3] = bad
-    assert not all(map(math.isfinite, dense_summary(np, A)))
-    with pytest.raises(ValueError, match=r"\(17, 3\)"):
-        lb.spectral_norm(A)
 
 
 def test_safe_matrix_is_used_unscaled_and_uncopied(rng):

@@ -36,3 +36,10 @@ def test_applies_to_matches_what_the_method_accepts(name):
             assert name in why
             with pytest.raises((TypeError, ValueError)):
                 lb.spectral_norm(X, method=name)
+
+
+def test_methods_registry_documents_every_method():
+    for name, info in lb.METHODS.items():
+        assert info.name == name
+        doc = info.doc.lower()
+        assert "cost" in doc and ("bound" in doc), f"{name} must document its cost and bounds"

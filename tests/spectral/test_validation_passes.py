@@ -49,10 +49,24 @@ def test_the_certificate_reads_nothing_the_summary_has_read(A, dtype, factor):
     assert _whole_matrix_reductions(B, certify=True) == _whole_matrix_reductions(B)
 
 
-@pytest.mark.parametrize("factor, check", [(1e-300, 0), (1e300, 1)])
-def test_a_badly_scaled_matrix_is_summarized_twice(A, factor, check):
-    """The summary of A finds its sums out of range but gives max|A| (before,
-    a max/min pass followed); the scaled copy is summarized again (without
-    its max), and a copy scaled down is compared with A once (``check``: did
-    anything round?).  One summary in all is the target: not met here."""
-    assert _whole_matrix_reductions(A * factor) == SUMMARY + (SUMMARY - 1) + check
+@pytest.mark.parametrize("dtype, factor, check", [("float64", 1e-300, 0), ("float64", 1e300, 1),
+                                                  ("float64", 1e-12, 0), ("float64", 1e40, 1),
+                                                  ("float32", 1e-30, 0), ("float32", 1e30, 1)])
+def test_a_badly_scaled_matrix_is_summarized_once(A, dtype, factor, check):
+    """One summary whatever the scale (issue 24): max|A| first, then the sums
+    of ``|A| 2^-k`` with k chosen from it on the device, never a second
+    summary of the scaled copy (before: 4 + 3 reductions).  Making the copy
+    is elementwise work, no reduction; a copy scaled down is compared with A
+    once (``check``: did anything round? a reduction of its own, which is no
+    summary)."""
+    assert _whole_matrix_reductions((A * factor).astype(dtype)) == SUMMARY + check
+
+
+def test_a_copy_that_rounds_is_summarized_as_a_copy():
+    """When the copy scaled down rounds (entries pushed below the normal
+    range), the summary of A is not about the copy: the copy's own sums are
+    taken (3 more reductions, the max is known).  Rare: entries 2^1022 times
+    below the largest."""
+    B = np.full((30, 20), 1e300)
+    B[3, 4] = 3e-20  # 3e-20 * 2^-997 is subnormal and rounds
+    assert _whole_matrix_reductions(B) == SUMMARY + 1 + (SUMMARY - 1)

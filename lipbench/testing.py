@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import _rounding as rounding
+from . import _rounding_maps as rounding_maps
 from ._rounding import TERMS, gamma, unit_roundoff
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
@@ -72,6 +73,7 @@ __all__ = [
     "TERMS",
     "weakened",
     "rounding",
+    "rounding_maps",
     "scale_array",
     "gram_record",
     "inertia_test_on_gram",

@@ -12,7 +12,7 @@ from lipbench.lipschitz import Conv, conv_gram, conv_operator_norm, conv_routes,
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
-from lipbench.testing import chain_merge, pattern_rounding, rounding
+from lipbench.testing import chain_merge, pattern_rounding, rounding_maps
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -97,7 +97,7 @@ def conv_embedding_error_covers_a_block_that_lost_its_tail() -> None:
     taps = one_then_half_ulps(200, above=False)
     computed = left_to_right(taps)
     exact = sum(map(Q, taps))
-    err = rounding.conv_embedding_error(np.array([[sum(taps)]]), len(taps))
+    err = rounding_maps.conv_embedding_error(np.array([[sum(taps)]]), len(taps))
     assert Q(err) >= abs(Q(computed) - exact), \
         f"conv_embedding bound {err!r} < the error {float(exact - Q(computed))!r}"
 

@@ -5,7 +5,7 @@ between elementwise activations whose slopes lie in an interval ``[lo, hi]``.
 :func:`network_chain` merges each run of linear layers (Dense, Conv, AvgPool,
 BatchNorm, Flatten, test-time Dropout) into one computed matrix and keeps, for
 each, a bound on how far it is from the exact linear map (the rounding of
-assembling and multiplying, :func:`lipbench._rounding.product_rounding`, term
+assembling and multiplying, :func:`lipbench._rounding_maps.product_rounding`, term
 ``chain_merge``), so bounds built on the chain stay certified.  Biases do not
 matter for Lipschitz constants and are dropped.
 
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import ETA, U64, dn, fro_bounds, product_rounding, sqrt_int_up, sum_up, term, up
+from .._rounding import ETA, U64, dn, fro_bounds, sqrt_int_up, sum_up, term, up
+from .._rounding_maps import product_rounding
 from . import _sigma
 from .batchnorm import BatchNorm
 from .conv_layer import Conv
@@ -135,7 +136,7 @@ def perturbation(norms: list[float], errors: list[float]) -> float:
 
 def _merge(group: list[tuple[np.ndarray | float, float]], width: int | None) -> tuple[np.ndarray, float]:
     """fl(A_k ... A_1) and a bound on its distance to the exact product of the exact maps:
-    the rounding of the products (:func:`lipbench._rounding.product_rounding`, term ``chain_merge``)
+    the rounding of the products (:func:`lipbench._rounding_maps.product_rounding`, term ``chain_merge``)
     plus the layers' own errors carried through (:func:`perturbation`)."""
     mats = [(np.asarray(A, dtype=np.float64), float(e)) for A, e in group]
     if width is None:

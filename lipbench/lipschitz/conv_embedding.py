@@ -16,7 +16,7 @@ stride 1 (any dilation, padding mode, groups, transposition):
   magnitudes plus the twiddles' error, so the real embedding
   ``R = [[Re B, -Im B], [Im B, Re B]]`` (whose singular values are B's, each
   twice) moves by ``e <= sqrt 2 (gamma_T (1 + e_z) + e_z) || sum_t |W_t| ||_F`` plus
-  underflow (:func:`lipbench._rounding.conv_embedding_error`, term
+  underflow (:func:`lipbench._rounding_maps.conv_embedding_error`, term
   ``conv_embedding``);
 * ``sigma(R~(w)) < t`` for every w (t just above the largest eigenvalue of
   the blocks' Hermitian Gram matrices, an estimate): the inertia test (Rump's Cholesky of
@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import conv_embedding_error, prod_up, sqrt_int_up, sum_up, up
+from .._rounding import prod_up, sqrt_int_up, sum_up, up
+from .._rounding_maps import conv_embedding_error
 from ..spectral.inertia import shifted_diagonals
 from .conv_map import ConvGeometry
 

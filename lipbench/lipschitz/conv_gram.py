@@ -16,7 +16,7 @@ factorization (N^3 / 3) per tested t.
 
 Proof of the bracket:
 
-* rounding of the assembly (:func:`lipbench._rounding.conv_gram_error`, term
+* rounding of the assembly (:func:`lipbench._rounding_maps.conv_gram_error`, term
   ``conv_gram``): every entry is a sum of ``c T^2`` products of two taps and d
   counts, in any order, so ``||G~ - G||_2 <= gamma_{cT^2+d+1} sigma(B)^2 +``
   underflow, ``B`` the convolution with ``|W|`` (Higham, *Accuracy and
@@ -54,7 +54,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import abs_sum_upper, conv_gram_error, dn, gamma, rump_shift, up, within
+from .._rounding import abs_sum_upper, dn, gamma, rump_shift, up, within
+from .._rounding_maps import conv_gram_error
 from .conv_bound import conv_upper_bound
 from .conv_map import ConvGeometry, conv_operator
 
@@ -131,7 +132,7 @@ def assemble_gram(g: ConvGeometry, group: int, side: str) -> np.ndarray:
 
 def gram_rounding(g: ConvGeometry) -> float:
     """The bound ``E >= ||G~ - G||_2`` on every group's assembled Gram matrix
-    (:func:`lipbench._rounding.conv_gram_error`): ``c T^2`` products per entry
+    (:func:`lipbench._rounding_maps.conv_gram_error`): ``c T^2`` products per entry
     (c the channels summed: C_out/G on the right, C_in/G on the left), the
     largest product of the counts, and ``sigma(B)`` from :func:`conv_upper_bound`."""
     side, n = gram_side(g)

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import assembly_error, sum_up
+from .._rounding import sum_up
+from .._rounding_maps import assembly_error
 from . import _sigma
 from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
 from .conv_bound import conv_upper_bound
@@ -142,7 +143,7 @@ class Conv(Windowed):
     def operator_error_bound(self) -> float:
         """A bound on ``||operator_matrix() - exact matrix||_2``: 0 when no entry is a
         sum (m = 1), else ``gamma_{m-1} || |A| ||_F`` with ``|A|`` assembled from |weight|
-        (:func:`lipbench._rounding.assembly_error`, term ``conv_assembly``)."""
+        (:func:`lipbench._rounding_maps.assembly_error`, term ``conv_assembly``)."""
         m = self.taps_per_entry()
         if m == 1:
             return 0.0

@@ -9,7 +9,7 @@ intersected with the proven ends.
 
 * ``dense`` -- the operator applied to unit vectors, each entry a sum of at
   most K kernel taps (:func:`entry_hits`) off by ``gamma_{K-1} || |A| ||_F``
-  in all (:func:`lipbench._rounding.assembly_error`), then the ``svd`` method's
+  in all (:func:`lipbench._rounding_maps.assembly_error`), then the ``svd`` method's
   proven bracket: both ends proven.
 * ``gram-cholesky`` -- :mod:`.conv_gram`: the Gram matrix on the smaller side assembled
   from the kernel with its rounding bounded, Rump's Cholesky test for the upper
@@ -38,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import assembly_error, dn, operator_lower, sum_up, within
+from .._rounding import dn, sum_up, within
+from .._rounding_maps import assembly_error, operator_lower
 from ..spectral import SpectralNormResult, default_tol, notes, spectral_norm
 from ..spectral.notes import render
 from .conv_fft import circular_conv_norm, embedding_upper, fft_applies
@@ -77,7 +78,7 @@ def _abs_operator(g: ConvGeometry) -> Any:
 def vector_lower(g: ConvGeometry, v: Any) -> float:
     """A proven lower bound ``||A v|| / ||v||`` on the operator norm, ``A v``
     computed through the convolution and its rounding bounded with the
-    convolution of ``|kernel|`` (:func:`lipbench._rounding.operator_lower`)."""
+    convolution of ``|kernel|`` (:func:`lipbench._rounding_maps.operator_lower`)."""
     if v is None:
         return 0.0
     v = np.asarray(v, dtype=np.float64).reshape(-1)

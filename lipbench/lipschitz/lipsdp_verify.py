@@ -37,9 +37,9 @@ SVD enters the proof: the solver may work on ``U S`` of ``W_1 = U S V^T``
 and the chain's matrices, and bounded against the exact block built from the
 exact weights (``||W_k - exact W_k||_2 <= e_k``, the chain's errors,
 :func:`.chain.perturbation`) and the exact coefficients ``2 a b``, ``a + b``:
-the products' rounding by :func:`lipbench._rounding.product_rounding`, each
+the products' rounding by :func:`lipbench._rounding_maps.product_rounding`, each
 scaling and the final sum of a block by
-:func:`lipbench._rounding.entrywise_rounding` (all term ``lipsdp_assembly``),
+:func:`lipbench._rounding_maps.entrywise_rounding` (all term ``lipsdp_assembly``),
 ``W_l^T W_l`` and ``Gamma`` by ``gram_error``.  A block matrix's 2-norm is at most
 the sum of its diagonal blocks' norms plus, once per symmetric pair, its
 off-diagonal blocks' norms; that sum is the ``exact_error`` of
@@ -53,7 +53,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._rounding import entrywise_rounding, fro_bounds, gram_error, prod_up, product_rounding, sum_up, up
+from .._rounding import fro_bounds, gram_error, prod_up, sum_up, up
+from .._rounding_maps import entrywise_rounding, product_rounding
 from .chain import perturbation, psd_margin
 
 __all__ = ["lmi", "lmi_margin", "weighted_gram", "TERM"]

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .._rounding import fro_bounds, product_rounding, sum_up
+from .._rounding import fro_bounds, sum_up
+from .._rounding_maps import product_rounding
 from ..spectral import ConvergenceWarning, spectral_norm
 from .chain import Chain, perturbation
 
@@ -64,7 +65,7 @@ def _products(chain: Chain, bits: np.ndarray) -> np.ndarray:
 def _rounding(chain: Chain) -> float:
     """Bound on ``||fl(product) - exact product||_2`` for every pattern: the products'
     rounding as :func:`_products` forms them, ``P <- fl(W fl(D P))``
-    (:func:`lipbench._rounding.product_rounding`, term ``pattern_products``; each D a diagonal
+    (:func:`lipbench._rounding_maps.product_rounding`, term ``pattern_products``; each D a diagonal
     factor of norm ``max(|lo|, |hi|)``), plus the chain's error bounds carried
     through the other factors (:func:`.chain.perturbation`)."""
     norms = [fro_bounds(chain.weights[0])[1]]

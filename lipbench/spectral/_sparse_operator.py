@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .. import backends as _backends
-from .._rounding import linop_lower_bound, norm_bounds
+from .._rounding import norm_bounds
+from .._rounding_maps import linop_lower_bound
 from ._operator import Operator, format_index
 
 __all__ = ["SparseOperator", "MatrixFreeOperator"]

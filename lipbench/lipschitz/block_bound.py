@@ -20,8 +20,8 @@ exact ``P``, ``Q``, ``A`` within ``dP``, ``dQ``, ``dA`` of the computed ones) is
 a shift and the proven sigma_max of the shifted computed ``B``, plus its distance to the exact one:
 each Gram block's rounding (:func:`lipbench._rounding.gram_error`, inner products of
 length n + 1 with the weights), the computed factors' errors carried through
-(``max a (2 |P| dP + dP^2)``), ``dA / 2``, and the rounding of adding ``mu`` on the
-diagonal (``2 u`` of each entry).
+(``max a (2 |P| dP + dP^2)``), ``dA / 2`` (and ``n eta`` for halving subnormal
+entries of A), and the rounding of adding ``mu`` on the diagonal (``2 u`` of each entry).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._rounding import U64, fro_bounds, gram_error, sum_up, up
+from .._rounding import ETA, U64, fro_bounds, gram_error, sum_up, up
 from ..spectral import ConvergenceWarning, spectral_norm
 
 __all__ = ["optimise", "certify_blocks", "norms_upper"]
@@ -101,7 +101,8 @@ def optimise(A: np.ndarray, P: np.ndarray, Q: np.ndarray, r: np.ndarray, *, x0: 
         x = np.where(free & np.isfinite(x0), x0, x)
     np.clip(x, -_LOG_RANGE, _LOG_RANGE, out=x)
     scale = np.linalg.norm(A, axis=(1, 2)) + np.abs(r).max(axis=1) * (
-        np.linalg.norm(P, axis=(1, 2)) * np.linalg.norm(Q, axis=(1, 2))) + tiny
+        np.linalg.norm(P, axis=(1, 2)) * np.linalg.norm(Q, axis=(1, 2)))
+    scale = np.where(scale > 1e-150, scale, 1.0)  # a node whose products vanish: any scale will do
     mu = np.zeros(k) if mu0 is None else np.nan_to_num(mu0 / scale)
     moments = [np.zeros_like(x), np.zeros_like(x), np.zeros(k), np.zeros(k)]
     best, best_x, best_mu = np.full(k, np.inf), x.copy(), mu.copy()
@@ -164,10 +165,11 @@ def certify_blocks(A: np.ndarray, P: np.ndarray, Q: np.ndarray, a: np.ndarray, b
     c = np.linalg.eigvalsh(B)[:, 0]
     N = B - c[:, None, None] * np.eye(B.shape[1])
     sigma = norms_upper(N)
+    under = up(B.shape[1] * ETA)  # A / 2 halving a subnormal entry: eta / 2 each, n of them per row
     for t, node in enumerate(np.flatnonzero(ok)):
         diag = up(2 * U64 * float(np.abs(np.diag(B[t])).max()))  # fl(B_ii + mu): one rounding each
         shift = up(2 * U64 * float(np.abs(np.diag(N[t])).max()))
         err = sum_up([_gram_block_error(P[node], a[node], dP), _gram_block_error(Q[node].T, b[node], dQ),
-                      up(dA / 2), diag, shift, float(sigma[t])])
+                      up(dA / 2), diag, shift, float(sigma[t]), under])
         out[node] = max(up(2 * (Fraction(float(c[t])) + Fraction(err))), 0.0) if np.isfinite(err) else np.inf
     return out

@@ -174,9 +174,10 @@ def _evaluate(prep: Prepared, fixed: np.ndarray, threshold: float = 0.0,
     k = fixed.shape[0]
     M = np.broadcast_to(W[0], (k, *W[0].shape))
     rho = np.zeros(k)
-    centres, products, radii = [], [], []
+    centres, products, radii, rhos = [], [], [], []
     start = 0
     for layer, (lo, hi) in enumerate(prep.chain.slopes):
+        rhos.append(rho)
         n = W[layer].shape[0]
         f = fixed[:, start:start + n]
         start += n
@@ -196,41 +197,68 @@ def _evaluate(prep: Prepared, fixed: np.ndarray, threshold: float = 0.0,
     U, _, Vt = np.linalg.svd(M)
     u, v = U[:, :, 0], Vt[:, 0, :]
     if warm is None:
-        warm = (np.full(fixed.shape, np.nan), np.full(k, np.nan))
+        warm = (np.full(fixed.shape, np.nan), np.full((k, len(radii)), np.nan))
     warm = (warm[0].copy(), warm[1].copy())
-    _block(prep, b, threshold, M, warm, centres, products, radii)
+    _block(prep, b, threshold, M, warm, centres, products, radii, rhos)
     return b, _scores(W, u, v, centres, products, radii), warm
 
 
 def _block(prep: Prepared, b: np.ndarray, threshold: float, M: np.ndarray, warm: tuple[np.ndarray, np.ndarray],
-           centres: list, products: list, radii: list) -> None:
-    """Lower ``b`` in place by :mod:`.block_bound` for the nodes whose free units lie in one layer
-    (warm started from, and writing back, ``warm``: log-weights per unit and mu per node)."""
+           centres: list, products: list, radii: list, rhos: list) -> None:
+    """Lower ``b`` in place by :mod:`.block_bound`, one layer ``l`` at a time, for the nodes above
+    ``threshold`` with free units in it (warm started from, and writing back, ``warm``:
+    log-weights per unit, mu per node and layer).  The other layers' free units enter as
+    radii: the products before ``l`` lie within ``rho_l`` of the centre ``Q`` (the forward
+    recursion), those after within ``sigma_l`` of the centre ``Post`` (the same recursion run
+    backward: ``sigma_{l-1} = r_l (|Post_l restricted to free columns| + delta) |W_l| +
+    sigma_l m_l |W_l|``), so ``|Post D Pre| <= block(Post, Q) + m_l (|Post| rho + sigma |Q| + sigma rho)``."""
     W = prep.weights
     free_layers = np.stack([(r > 0).any(axis=1) for r in radii], axis=1)
-    single = (free_layers.sum(axis=1) == 1) & (b > threshold)
-    start = 0
-    for layer in range(len(radii)):
-        n = radii[layer].shape[1]
-        sl = slice(start, start + n)
-        start += n
-        idx = np.flatnonzero(single & free_layers[:, layer])
+    live = b > threshold
+    bounds = np.cumsum([0, *(r.shape[1] for r in radii)])
+    P = np.broadcast_to(W[-1], (len(b), *W[-1].shape))
+    sigma = np.zeros(len(b))
+    for layer in range(len(radii) - 1, -1, -1):  # P: the centre Post of this layer, sigma its radius
+        lo, hi = prep.chain.slopes[layer]
+        m = max(abs(lo), abs(hi))
+        idx = np.flatnonzero(live & free_layers[:, layer])
+        if idx.size:
+            _block_layer(prep, b, layer, idx, P[idx], products[layer][idx], radii[layer][idx], M[idx],
+                         rhos[layer][idx], sigma[idx], m, warm, slice(bounds[layer], bounds[layer + 1]))
+        if layer:
+            w_norm = float(norms_upper(W[layer][None])[0])
+            r = radii[layer].max(axis=1)
+            n_pu = up(norms_upper(P * (radii[layer] > 0)[:, None, :]) + prep.post_delta[layer])
+            sigma = up(up(up(r * n_pu) * w_norm) + up(up(sigma * m) * w_norm))
+            P = (P * centres[layer][:, None, :]) @ W[layer]
+
+
+def _block_layer(prep: Prepared, b: np.ndarray, layer: int, idx: np.ndarray, P: np.ndarray, Q: np.ndarray,
+                 r: np.ndarray, A: np.ndarray, rho: np.ndarray, sigma: np.ndarray, m: float,
+                 warm: tuple[np.ndarray, np.ndarray], units: slice) -> None:
+    """The block bound of layer ``layer`` for the nodes ``idx`` (see :func:`_block`), skipping those
+    where the centre's norm plus the other layers' radii (floats) already reach the bound."""
+    slack = m * (np.linalg.norm(P, 2, axis=(1, 2)) * rho + sigma * np.linalg.norm(Q, 2, axis=(1, 2)) + sigma * rho)
+    keep = np.linalg.norm(A, 2, axis=(1, 2)) + slack < b[idx]
+    if not keep.all():
+        idx, P, Q, r, A, rho, sigma = idx[keep], P[keep], Q[keep], r[keep], A[keep], rho[keep], sigma[keep]
         if not idx.size:
-            continue
-        P = np.broadcast_to(W[-1], (idx.size, *W[-1].shape))
-        for j in range(len(radii) - 1, layer, -1):
-            P = (P * centres[j][idx][:, None, :]) @ W[j]
-        Q, r, A = products[layer][idx], radii[layer][idx], M[idx]
-        cold = np.isnan(warm[1][idx])
-        x, mu, a, bb, est = optimise(A, P, Q, r, x0=warm[0][idx, sl], mu0=warm[1][idx],
-                                     steps=_COLD_STEPS if cold.any() else _WARM_STEPS)
-        warm[0][idx, sl], warm[1][idx] = x, mu
-        go = est < b[idx]
-        if go.any():
-            t = np.flatnonzero(go)
-            cert = certify_blocks(A[t], P[t], Q[t], a[t], bb[t], mu[t], prep.delta[-1], prep.post_delta[layer],
-                                  prep.delta[layer])
-            b[idx[t]] = np.minimum(b[idx[t]], _lift(prep, cert))
+            return
+    cold = np.isnan(warm[1][idx, layer])
+    x, mu, a, bb, est = optimise(A, P, Q, r, x0=warm[0][idx, units], mu0=warm[1][idx, layer],
+                                 steps=_COLD_STEPS if cold.any() else _WARM_STEPS)
+    warm[0][idx, units], warm[1][idx, layer] = x, mu
+    go = np.flatnonzero(est < b[idx])
+    if not go.size:
+        return
+    cert = certify_blocks(A[go], P[go], Q[go], a[go], bb[go], mu[go], prep.delta[-1], prep.post_delta[layer],
+                          prep.delta[layer])
+    rho, sigma = rho[go], sigma[go]
+    if np.any(rho > 0) or np.any(sigma > 0):  # the other layers' free units
+        n_p = up(norms_upper(P[go]) + prep.post_delta[layer])
+        n_q = up(norms_upper(Q[go]) + prep.delta[layer])
+        cert = up(cert + up(m * up(up(up(n_p * rho) + up(sigma * n_q)) + up(sigma * rho))))
+    b[idx[go]] = np.minimum(b[idx[go]], _lift(prep, cert))
 
 
 def _scores(W: tuple[np.ndarray, ...], u: np.ndarray, v: np.ndarray, centres: list, products: list,

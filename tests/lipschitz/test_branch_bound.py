@@ -108,11 +108,12 @@ def test_stopping_rules_are_respected():
     chain = network_chain(_mlp(11, (20, 24, 4), bias=False))
     few = branch_and_bound(chain, gap=0.0, max_nodes=5, batch=4)
     assert few.stop == "nodes" and few.nodes == 5, few
-    lower = float(np.linalg.norm(chain.weights[1] @ chain.weights[0], 2))  # the all-on pattern: a vertex
-    gap = 0.5  # an input: the rule asked for
-    loose = branch_and_bound(chain, gap=gap, lower=lower)
-    assert loose.stop == "gap" and loose.gap_reached and loose.upper <= lower * (1 + gap), loose
-    assert loose.relative_gap <= gap
+    small = network_chain(_mlp(11, (20, 12, 4), bias=False))
+    lower = pattern_bound(small).top[0][1]  # the largest vertex pattern: the gap can be reached
+    for gap in (0.5, 0.01):  # inputs: the rule asked for (0.01 takes about ten nodes here)
+        run = branch_and_bound(small, gap=gap, lower=lower, batch=1)  # one node at a time: stops at once
+        assert run.stop == "gap" and run.gap_reached and run.upper <= lower * (1 + gap), (gap, run)
+        assert run.relative_gap <= gap
     tight = branch_and_bound(chain, gap=0.0, max_nodes=10**6, max_seconds=1e-9)
     assert tight.stop == "seconds" and tight.nodes == 0 and not tight.gap_reached, tight
 
@@ -185,3 +186,15 @@ def test_certified_upper_is_above_certified_lower(net, seed):
     if br.attained is not None:
         sj = float(np.linalg.norm(net.jacobian(br.attained.x), 2))
         assert br.lower <= sj + svd_atol("float64", (net.out_features, net.in_features), sj), (br.lower, sj)
+
+
+def test_a_pattern_too_close_to_call_is_not_claimed():
+    """A pre-activation inside its own rounding error has no proven sign: no pattern, no lower bound."""
+    W1 = np.zeros((2, 3))
+    W1[0, 0] = W1[1, 1] = 1.0
+    x = np.array([1.0, 1.0, 0.0])
+    near = -(1.0 - np.finfo(np.float64).eps / 2)  # 1 + near is 2**-53 > 0: computed exactly, but not provably
+    for bias, expect in [(np.array([near, -0.5]), None), (np.array([-0.5, -2.0]), [1, 0])]:
+        net = Sequential([Dense(W1, bias), ActivationLayer(activation("relu")), Dense(np.ones((1, 2)))])
+        got = certified_pattern(net, x)
+        assert (got is None) if expect is None else np.array_equal(got, expect), (bias, got)

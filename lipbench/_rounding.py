@@ -37,7 +37,7 @@ __all__ = [
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
     "scale_back",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds", "operator_lower", "assembly_error",
-    "product_rounding",
+    "product_rounding", "one_rounding",
 ]
 
 U64 = 2.0**-53
@@ -70,6 +70,9 @@ TERMS: dict[str, str] = {
     "psd_entries": "u / (1 - u) ||M||_F + n eta / 2: a PSD check's matrix, each entry its exact value rounded",
     "eclipse_multiplier": "|fl(lambda b / 2) - lambda b / 2| ||W||_F: ECLipsE-Fast's rounded multiplier "
                           "in the off-diagonal block",
+    "one_rounding": "u / (1 - u) |fl(x)|: one addition or subtraction rounded (the branch and bound's block "
+                    "relaxation: mu added on a diagonal, lambda_min subtracted; the first-layer reduction's "
+                    "Gram difference)",
 }
 
 _FACTORS: dict[str, float] = {}
@@ -417,6 +420,14 @@ def assembly_error(abs_computed: Any, hits: int, name: str = "conv_assembly") ->
     _, fro = fro_bounds(abs_computed)
     fro = up(fro / dn(1 - gamma_up(k)))
     return up(gamma_up(k, name) * fro)
+
+
+def one_rounding(abs_computed: Any) -> Any:
+    """Bound on ``|fl(x) - x|`` for x the exact result of one addition or subtraction of floats,
+    from ``|fl(x)| <= abs_computed``: ``|fl(x) - x| <= u |x|`` and ``|x| <= |fl(x)| / (1 - u)``,
+    so ``u / (1 - u) |fl(x)|`` (an addition never underflows; term ``one_rounding``)."""
+    rel = up(Fraction(U64) / (1 - Fraction(U64)) * Fraction(term("one_rounding")))
+    return up(rel * abs_computed)
 
 
 def product_rounding(first_fro: float, steps: Sequence[tuple[float, int, int]], name: str) -> float:

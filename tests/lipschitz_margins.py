@@ -12,7 +12,7 @@ from lipbench.lipschitz import Conv, conv_operator_norm, conv_routes
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
-from lipbench.testing import chain_merge, pattern_rounding
+from lipbench.testing import chain_merge, pattern_rounding, rounding
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -117,3 +117,13 @@ def eclipse_multiplier_covers_its_rounding() -> None:
     assert exact > U / 4 * mu, "no multiplier rounding near half an ulp among the pairs tried"
     got = leclipse.off_block_error(lam, hi, W, 0.0)
     assert Q(got) >= exact, f"off-block error {got!r} < {float(exact)!r}"
+
+
+@check("one_rounding", kind="bound")
+def one_rounding_covers_a_sum_rounded_down() -> None:
+    """1 + u (1 - 2^-20) rounds to 1 (the spacing above 1 is 2u): the error u (1 - 2^-20) is
+    all but the term's u / (1 - u) |fl(x)|, so halving or dropping it falls short."""
+    x = 1 + U * (1 - Q(2) ** -20)
+    computed = 1.0 + float(U * (1 - Q(2) ** -20))
+    assert computed == 1.0
+    assert Q(rounding.one_rounding(computed)) >= abs(Q(computed) - x), "one rounding below the error of a sum"

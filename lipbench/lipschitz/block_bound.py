@@ -21,7 +21,7 @@ a shift and the proven sigma_max of the shifted computed ``B``, plus its distanc
 each Gram block's rounding (:func:`lipbench._rounding.gram_error`, inner products of
 length n + 1 with the weights), the computed factors' errors carried through
 (``max a (2 |P| dP + dP^2)``), ``dA / 2`` (and ``n eta`` for halving subnormal
-entries of A), and the rounding of adding ``mu`` on the diagonal (``2 u`` of each entry).
+entries of A), and the rounding of adding ``mu`` on the diagonal (term ``one_rounding``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._rounding import ETA, U64, fro_bounds, gram_error, sum_up, up
+from .._rounding import ETA, fro_bounds, gram_error, one_rounding, sum_up, up
 from ..spectral import ConvergenceWarning, spectral_norm
 
 __all__ = ["optimise", "certify_blocks", "norms_upper"]
@@ -151,8 +151,8 @@ def certify_blocks(A: np.ndarray, P: np.ndarray, Q: np.ndarray, a: np.ndarray, b
     nodes (module docstring); ``inf`` where the check cannot be made.
 
     ``lambda_max(B_ex) <= lambda_max(B) + e <= c + ||N|| + s + e`` for any float c, with
-    ``N = fl(B - c I)``, s >= the distance of N's diagonal from ``B_ii - c`` (``2 u |N_ii|``, one
-    subtraction each), e the distance of ``B`` to ``B_ex`` and ``||N||`` the proven upper end
+    ``N = fl(B - c I)``, s >= the distance of N's diagonal from ``B_ii - c`` (one subtraction
+    each, term ``one_rounding``), e the distance of ``B`` to ``B_ex`` and ``||N||`` the proven upper end
     of :func:`lipbench.spectral_norm`; c = the computed lambda_min(B) makes N positive
     semidefinite, so ``||N|| = lambda_max(N)`` and the bound is tight (the same step as
     :func:`.chain.psd_margin`, for a stack)."""
@@ -167,8 +167,8 @@ def certify_blocks(A: np.ndarray, P: np.ndarray, Q: np.ndarray, a: np.ndarray, b
     sigma = norms_upper(N)
     under = up(B.shape[1] * ETA)  # A / 2 halving a subnormal entry: eta / 2 each, n of them per row
     for t, node in enumerate(np.flatnonzero(ok)):
-        diag = up(2 * U64 * float(np.abs(np.diag(B[t])).max()))  # fl(B_ii + mu): one rounding each
-        shift = up(2 * U64 * float(np.abs(np.diag(N[t])).max()))
+        diag = one_rounding(float(np.abs(np.diag(B[t])).max()))  # fl(F_ii + mu), fl(H_ii - mu)
+        shift = one_rounding(float(np.abs(np.diag(N[t])).max()))  # fl(B_ii - c)
         err = sum_up([_gram_block_error(P[node], a[node], dP), _gram_block_error(Q[node].T, b[node], dQ),
                       up(dA / 2), diag, shift, float(sigma[t]), under])
         out[node] = max(up(2 * (Fraction(float(c[t])) + Fraction(err))), 0.0) if np.isfinite(err) else np.inf

@@ -18,7 +18,12 @@ bound (:func:`node_bounds`) is certified:
   forming ``M_k`` (:func:`lipbench._rounding.product_rounding`, term
   ``pattern_products``: the same products as the pattern bound);
 * the node's bound is ``||M_l|| + delta_l + rho_l``, every norm the proven
-  upper end of ``lipbench.spectral_norm`` (stacks of nodes at once).
+  upper end of ``lipbench.spectral_norm`` (stacks of nodes at once);
+* where it can do better, the smaller bound of :mod:`.block_bound` (the
+  relaxation ``max u^T A v + sum_i r_i |p_i| |q_i| <= 2 lambda_max(B)`` for one
+  layer's free units, the other layers' free units added as radii:
+  :func:`_block`); measured on a trained 784-50-10 net it closes the gap to
+  0.2% in about a thousand nodes where the radius bound alone stays percents away.
 
 A full pattern has no radius, so its bound is its certified sigma_max (the
 pattern bound's leaf).  When the first layer is wider than it is tall,
@@ -49,7 +54,7 @@ from fractions import Fraction
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._rounding import U64, fro_bounds, gram_error, product_rounding, sqrt_up, sum_up, up
+from .._rounding import fro_bounds, gram_error, one_rounding, product_rounding, sqrt_up, sum_up, up
 from .block_bound import certify_blocks, norms_upper, optimise
 from .chain import Chain, perturbation
 
@@ -106,7 +111,8 @@ def _reduction(W1: np.ndarray) -> tuple[np.ndarray, float]:
     each Gram matrix's rounding (:func:`lipbench._rounding.gram_error`)."""
     R1 = np.ascontiguousarray(np.asarray(np.linalg.qr(W1.T, mode="r")).T)
     diff = W1 @ W1.T - R1 @ R1.T
-    d = up(fro_bounds(diff)[1] * up(1 + 2 * U64))
+    f = fro_bounds(diff)[1]
+    d = up(f + one_rounding(f))  # each entry one subtraction: |exact| <= |fl| + u / (1 - u) |fl|
     g1 = gram_error(up(fro_bounds(W1)[1] ** 2), *W1.shape)
     g2 = gram_error(up(fro_bounds(R1)[1] ** 2), *R1.shape)
     return R1, sum_up([d, g1, g2])

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import ETA, U64, abs_sum_upper, dn, gamma_up, up
+from .._rounding import ETA, abs_sum_upper, dn, gamma_up, one_rounding, up
 from ..spectral import spectral_norm
 from .chain import Chain, network_chain
 from .layers import ActivationLayer, Dense
@@ -147,7 +147,7 @@ def certified_pattern(net: Sequential, x: np.ndarray) -> np.ndarray | None:
         slope = np.where(z > 0, 1.0, float(act.activation.params.get("alpha", 0.0)))
         bits.append((slope == hi).astype(np.int8))
         a = act(z)
-        e = up(up(slope * err) + up(U64 * np.abs(a)))  # the activation's product rounds once
+        e = up(up(slope * err) + up(one_rounding(np.abs(a)) + ETA))  # the activation's product: one rounding
     return np.concatenate(bits) if bits else np.zeros(0, dtype=np.int8)
 
 

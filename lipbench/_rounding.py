@@ -35,7 +35,7 @@ __all__ = [
     "U64", "ETA", "TERMS", "unit_roundoff", "smallest_subnormal", "gamma", "term", "up", "dn",
     "gamma_up", "sum_bounds", "norm_bounds", "abs_sum_upper", "product_error", "lower_from_product",
     "fro2_from_trace", "gram_error", "rump_shift", "subnormal_loss", "conversion_error", "duplicate_error",
-    "scale_back", "rescale_slack",
+    "scale_back", "rescale_slack", "one_rounding",
     "prod_up", "sum_up", "sqrt_int_up", "within", "fro_bounds",
 ]
 
@@ -77,6 +77,9 @@ TERMS: dict[str, str] = {
                           "in the off-diagonal block",
     "lipsdp_assembly": "the LipSDP LMI assembled in floats: the products W^T T W, T W, W1 W1^T, each block's "
                        "multipliers and sums (lipsdp_verify)",
+    "one_rounding": "u / (1 - u) |fl(x)|: one addition or subtraction rounded (the branch and bound's block "
+                    "relaxation: mu added on a diagonal, lambda_min subtracted; the first-layer reduction's "
+                    "Gram difference)",
 }
 
 _FACTORS: dict[str, float] = {}
@@ -393,3 +396,11 @@ def fro_bounds(A: Any) -> tuple[float, float]:
         lo, hi = max(dn(lo - loss), 0.0), up(hi + loss)
     s = math.ldexp(1.0, e)
     return scale_back(float(lo), s, "down"), scale_back(float(hi), s, "up")
+
+
+def one_rounding(abs_computed: Any) -> Any:
+    """Bound on ``|fl(x) - x|`` for x the exact result of one addition or subtraction of floats,
+    from ``|fl(x)| <= abs_computed``: ``|fl(x) - x| <= u |x|`` and ``|x| <= |fl(x)| / (1 - u)``,
+    so ``u / (1 - u) |fl(x)|`` (an addition never underflows; term ``one_rounding``)."""
+    rel = up(Fraction(U64) / (1 - Fraction(U64)) * Fraction(term("one_rounding")))
+    return up(rel * abs_computed)

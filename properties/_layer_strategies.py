@@ -186,10 +186,11 @@ MONOTONE = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu")
 
 
 @st.composite
-def chain_networks(draw: Any, *, max_depth: int = 3, max_width: int = 5, piecewise_linear: bool = False) -> Sequential:
+def chain_networks(draw: Any, *, max_depth: int = 3, max_width: int = 5, piecewise_linear: bool = False,
+                   min_depth: int = 1, max_alpha: float = 3.0) -> Sequential:
     """Dense -> monotone activation -> ... -> Dense (at most ~12 hidden units), the activations the
-    chain bounds take (leaky ReLU and ELU slopes non-negative)."""
-    depth = draw(st.integers(1, max_depth), label="depth")
+    chain bounds take (leaky ReLU and ELU slopes in [0, max_alpha])."""
+    depth = draw(st.integers(min_depth, max_depth), label="depth")
     widths = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1), label="widths")
     names = ("relu", "leaky_relu") if piecewise_linear else MONOTONE
     layers: list[Any] = []
@@ -198,7 +199,7 @@ def chain_networks(draw: Any, *, max_depth: int = 3, max_width: int = 5, piecewi
         layers.append(Dense(W, draw(st.none() | vectors(widths[i + 1], bound=2.0), label=f"b{i}")))
         if i < depth - 1:
             name = draw(st.sampled_from(names), label=f"act{i}")
-            params = {"alpha": draw(st.floats(0.0, 3.0), label="alpha")} if name in ("leaky_relu", "elu") else {}
+            params = {"alpha": draw(st.floats(0.0, max_alpha), label="alpha")} if name in ("leaky_relu", "elu") else {}
             layers.append(ActivationLayer(activation(name, **params)))
     return Sequential(layers)
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from lipbench.lipschitz import Conv, conv_gram, conv_operator_norm, conv_routes,
 from lipbench.lipschitz import chain as lchain
 from lipbench.lipschitz import eclipse as leclipse
 from lipbench.lipschitz.conv import conv_geometry
-from lipbench.testing import chain_merge, pattern_rounding, rounding_maps
+from lipbench.testing import chain_merge, pattern_rounding, rounding, rounding_maps
 from tests.margins import U, check, left_to_right, one_then_half_ulps
 
 
@@ -164,3 +164,13 @@ def lipsdp_weighted_gram_covers_a_product_that_lost_its_tail() -> None:
     col, _, computed, exact = _column_and_row(200)
     _, err = lipsdp_verify.weighted_gram(col, 0.0, np.ones(col.shape[0]), Q(1))
     assert Q(err) >= abs(Q(computed) - exact), f"LMI block bound {err!r} < the error {float(exact - Q(computed))!r}"
+
+
+@check("one_rounding", kind="bound")
+def one_rounding_covers_a_sum_rounded_down() -> None:
+    """1 + u (1 - 2^-20) rounds to 1 (the spacing above 1 is 2u): the error u (1 - 2^-20) is
+    all but the term's u / (1 - u) |fl(x)|, so halving or dropping it falls short."""
+    x = 1 + U * (1 - Q(2) ** -20)
+    computed = 1.0 + float(U * (1 - Q(2) ** -20))
+    assert computed == 1.0
+    assert Q(rounding.one_rounding(computed)) >= abs(Q(computed) - x), "one rounding below the error of a sum"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from .activations import ACTIVATIONS, Activation, activation, numerical_sup_abs_derivative
 from .batchnorm import BatchNorm
 from .bounds import LowerBound, difference_quotient, empirical_lower_bound, product_bound
+from .branch_bound import BranchBoundResult, branch_and_bound
 from .chain import Chain, network_chain
 from .conv import conv_certified_bracket, conv_geometry, conv_operator, conv_operator_norm
 from .conv_bound import conv_upper_bound
@@ -27,6 +28,7 @@ from .ladder import Ladder, Rung, lipschitz_ladder
 from .layers import ActivationLayer, Dense
 from .lipsdp import LipSDPResult, lipsdp_bound
 from .network import Sequential
+from .pattern_search import Bracket, lipschitz_bracket
 from .patterns import PatternBound, pattern_bound, realise_pattern
 from .pooling import AvgPool, MaxPool
 from .residual import Flatten, Residual
@@ -70,6 +72,10 @@ __all__ = [
     "PatternBound",
     "pattern_bound",
     "realise_pattern",
+    "BranchBoundResult",
+    "branch_and_bound",
+    "Bracket",
+    "lipschitz_bracket",
     "Ladder",
     "Rung",
     "lipschitz_ladder",

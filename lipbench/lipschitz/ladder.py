@@ -13,7 +13,11 @@
 5. ``realised_pattern`` -- a lower bound: sigma(J_f(x)) at an input x found by
    linear programming inside the region of a top pattern (plain ReLU-type MLPs);
    when it meets rung 4, L(f) is known to rounding;
-6. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
+6. ``branch_and_bound`` and ``attained_pattern`` (when ``bnb_seconds`` > 0, plain
+   ReLU-type MLPs of any width) -- a certified upper bound by best-first branch
+   and bound over activation patterns, and a certified lower bound attained by an
+   input (:mod:`.pattern_search`); the note gives the nodes explored;
+7. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
    (sampled difference quotients and Jacobian norms, gradient ascent), also at
    any given ``points``.
 
@@ -113,9 +117,11 @@ def _plain_piecewise_mlp(net: Sequential) -> bool:
 
 def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = MAX_HIDDEN_UNITS,
                      points: Any = None, n_samples: int = 32, ascent_steps: int = 10, scale: float = 1.0,
-                     realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER) -> Ladder:
+                     realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER, bnb_seconds: float = 0.0,
+                     bnb_gap: float = 1e-3) -> Ladder:
     """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
-    to the empirical rung; ``scale`` is the spread of its random samples."""
+    to the empirical rung; ``scale`` is the spread of its random samples; ``bnb_seconds`` > 0
+    adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget."""
     if not isinstance(net, Sequential):
         raise TypeError(f"lipschitz_ladder takes a Sequential network; got {type(net).__name__}")
     rows = []
@@ -148,6 +154,8 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
             rows.append(Rung("patterns", "upper", pb.value, True, t + t_chain, f"max over {pb.patterns} patterns"))
             if _plain_piecewise_mlp(net):
                 rows.append(_realised(net, chain, pb))
+        if bnb_seconds > 0 and _plain_piecewise_mlp(net):
+            rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
 
     def empirical() -> tuple[float, str]:
         low = empirical_lower_bound(net, n_samples=n_samples, ascent_steps=ascent_steps, scale=scale, seed=seed)
@@ -202,6 +210,24 @@ def _lipsdp_rows(chain: Any, t_chain: float, max_order: int) -> list[Rung]:
                 else f"estimate: the LMI failed verification (solver {r.solver})")
         rows.append(Rung(f"lipsdp_{form}", "upper", r.value, r.certified, t + t_chain, note))
     return rows
+
+
+def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, n_samples: int, scale: float,
+                      seed: int) -> list[Rung]:
+    from .pattern_search import lipschitz_bracket
+
+    br, t = _timed(lambda: lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
+                                             n_samples=n_samples, scale=scale, seed=seed))
+    s = br.search
+    upper = Rung("branch_and_bound", "upper", br.upper, True, t,
+                 f"{s.nodes} nodes explored, stopped by {s.stop}; relative width {br.relative_width:.3g} "
+                 f"({'reached' if s.gap_reached else 'not reached'}: gap {gap:g})")
+    if br.attained is None:
+        return [upper, Rung("attained_pattern", "lower", math.nan, False, 0.0,
+                            "no candidate pattern's region gave an input with a proven pattern")]
+    return [upper, Rung("attained_pattern", "lower", br.lower, True, 0.0,
+                        f"certified sigma(J(x)) at an input x in the region of a pattern found by local search "
+                        f"({br.attained.tried} tried)")]
 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:

@@ -34,7 +34,8 @@ from .._rounding_maps import product_rounding
 from ..spectral import ConvergenceWarning, spectral_norm
 from .chain import Chain, perturbation
 
-__all__ = ["PatternBound", "pattern_bound", "realise_pattern", "MAX_HIDDEN_UNITS"]
+__all__ = ["PatternBound", "pattern_bound", "realise_pattern", "MAX_HIDDEN_UNITS", "pattern_products",
+           "pattern_rounding"]
 
 MAX_HIDDEN_UNITS = 20
 _CHUNK = 4096
@@ -82,6 +83,10 @@ def _rounding(chain: Chain) -> float:
         rows = W.shape[0]
     rounding = product_rounding(norms[0], steps, "pattern_products")
     return sum_up([rounding, perturbation(norms, errs)])
+
+
+pattern_products = _products  # public names for the lower-bound search (lower_search.py)
+pattern_rounding = _rounding
 
 
 def pattern_bound(chain: Chain, *, max_hidden_units: int = MAX_HIDDEN_UNITS, keep: int = 16) -> PatternBound:

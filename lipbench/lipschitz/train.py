@@ -35,14 +35,24 @@ class Trained:
     X_test: np.ndarray
 
 
-def digits(seed: int = 0, test_fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X_train, y_train, X_test, y_test): pixels scaled to [0, 1], a seeded random split."""
+def digits(seed: int = 0, test_fraction: float = 0.25, side: int = 8
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_test, y_test): pixels scaled to [0, 1], a seeded random split;
+    ``side`` > 8 resizes each image to side x side (bilinear, ``scipy.ndimage.zoom``), e.g.
+    28 for MNIST-shaped inputs (784 pixels)."""
+    if side < 8:
+        raise ValueError(f"side must be at least the images' own 8 pixels; got {side}")
     try:
         from sklearn.datasets import load_digits
     except ImportError:
         raise ImportError("the digits data set needs scikit-learn: pip install 'lipbench[examples]'") from None
     d = load_digits()
     X, y = d.data.astype(np.float64) / 16.0, d.target.astype(np.int64)
+    if side != 8:
+        from scipy import ndimage
+
+        X = np.clip(ndimage.zoom(X.reshape(-1, 8, 8), (1, side / 8, side / 8), order=1), 0.0, 1.0)
+        X = X.reshape(len(y), side * side)
     idx = np.random.default_rng(seed).permutation(len(y))
     cut = int(round(len(y) * (1 - test_fraction)))
     return X[idx[:cut]], y[idx[:cut]], X[idx[cut:]], y[idx[cut:]]
@@ -143,12 +153,12 @@ def _accuracy(net: Sequential, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def train_mlp(hidden: tuple[int, ...] = (32, 32), *, epochs: int = 30, lr: float = 3e-3, batch: int = 64,
-              seed: int = 0) -> Trained:
-    """A ReLU MLP 64 -> hidden... -> 10 on the digits."""
+              seed: int = 0, side: int = 8) -> Trained:
+    """A ReLU MLP side**2 -> hidden... -> 10 on the digits (``side`` as in :func:`digits`)."""
     t0 = time.perf_counter()
-    Xtr, ytr, Xte, yte = digits(seed)
+    Xtr, ytr, Xte, yte = digits(seed, side=side)
     rng = np.random.default_rng(seed)
-    widths = (64, *hidden, 10)
+    widths = (side * side, *hidden, 10)
     spec: list[Any] = []
     for i in range(len(widths) - 1):
         spec.append(_Linear(rng, widths[i], widths[i + 1]))

@@ -15,7 +15,7 @@ bound (:func:`node_bounds`) is certified:
   ``W_{k+1} D_k P_k = M_{k+1} + W_{k+1} R_k S_k M_k + W_{k+1} D_k Delta``, so
   ``rho_{k+1} = ||W_{k+1} R_k|| (||M_k|_{free rows}|| + delta_k) + ||W_{k+1} diag(m_k)|| rho_k``
   with ``m_k = max(|lo|, |hi|)`` per unit and ``delta_k`` the rounding of
-  forming ``M_k`` (:func:`lipbench._rounding.product_rounding`, term
+  forming ``M_k`` (:func:`lipbench._rounding_maps.product_rounding`, term
   ``pattern_products``: the same products as the pattern bound);
 * the node's bound is ``||M_l|| + delta_l + rho_l``, every norm the proven
   upper end of ``lipbench.spectral_norm`` (stacks of nodes at once);
@@ -54,7 +54,8 @@ from fractions import Fraction
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._rounding import fro_bounds, gram_error, one_rounding, product_rounding, sqrt_up, sum_up, up
+from .._rounding import fro_bounds, gram_error, one_rounding, sqrt_up, sum_up, up
+from .._rounding_maps import product_rounding
 from .block_bound import certify_blocks, norms_upper, optimise
 from .chain import Chain, perturbation
 

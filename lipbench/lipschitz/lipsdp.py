@@ -10,7 +10,10 @@ takes one multiplier per hidden neuron, ``form="layer"`` one per hidden layer
 (``T_k = lambda_k I``).  ``split=s`` is LipSDP's split into sub-networks of ``s``
 weight matrices (its ``split_weights``: consecutive groups of ``s``, the last
 shorter), the bound being the product of the pieces' bounds (a piece with one
-weight: its certified sigma_max).
+weight: its certified sigma_max) and of the Lipschitz constants ``max(|a_k|, |b_k|)``
+of the activations *between* pieces, which no piece contains (LipSDP's own split
+leaves them out: it assumes slopes in [0, 1], where they are 1; a leaky ReLU
+with slope 2 on one side would otherwise be lost).
 
 LipSDP-Network (coupled multipliers between pairs of neurons) is **not**
 implemented: the quadratic constraint it rests on does not hold for
@@ -218,13 +221,16 @@ def _piece(chain: Chain, form: str, solver: str | None, reduce: bool) -> tuple[f
     return sqrt_up(found[0]), True, solver_value, name, found[1], reduced
 
 
-def _split(chain: Chain, size: int) -> list[Chain]:
-    """LipSDP's ``split_weights``: consecutive groups of ``size`` weights, the last shorter."""
-    pieces = []
+def _split(chain: Chain, size: int) -> tuple[list[Chain], list[float]]:
+    """LipSDP's ``split_weights``: consecutive groups of ``size`` weights, the last shorter; and the
+    Lipschitz constant ``max(|a|, |b|)`` of each activation left between two pieces."""
+    pieces, joints = [], []
     for i in range(0, len(chain.weights), size):
         j = min(i + size, len(chain.weights))
         pieces.append(Chain(chain.weights[i:j], chain.errors[i:j], chain.slopes[i:j - 1]))
-    return pieces
+        if j < len(chain.weights):
+            joints.append(max(abs(chain.slopes[j - 1][0]), abs(chain.slopes[j - 1][1])))
+    return pieces, joints
 
 
 def lipsdp_bound(chain: Chain, form: str = "neuron", *, split: int | None = None, solver: str | None = None,
@@ -248,8 +254,8 @@ def lipsdp_bound(chain: Chain, form: str = "neuron", *, split: int | None = None
     if any(not np.any(W) and e == 0 for W, e in zip(chain.weights, chain.errors)):
         # an exactly zero map makes f constant: L = 0, and an LMI with rho = 0 is singular, never verified
         return LipSDPResult(0.0, True, 0.0, form, "-", 0.0, False, 0, time.perf_counter() - t0)
-    pieces = _split(chain, split) if split else [chain]
-    values, solver_values, cert, names, taus, red = [], [], True, set(), [0.0], False
+    pieces, joints = _split(chain, split) if split else ([chain], [])
+    values, solver_values, cert, names, taus, red = list(joints), list(joints), True, set(), [0.0], False
     for p in pieces:
         if len(p.weights) == 1:
             values.append(sum_up([_sigma.sigma_upper(p.weights[0]), p.errors[0]]))

@@ -139,6 +139,10 @@ def test_reduced_verification_rejects_rho_below_the_constant():
 @given(net=S.chain_networks(max_depth=3, max_width=4), seed=S.seeds)
 @example(net=Sequential([Dense(np.zeros((2, 2))), ActivationLayer(activation("relu")), Dense(np.ones((1, 2)))]),
          seed=0)  # a zero weight: rho = 0 and a singular LMI (L = 0, certified without a solve)
+@example(net=Sequential([Dense(-np.ones((1, 1))), ActivationLayer(activation("leaky_relu", alpha=2.0)),
+                         Dense(-np.ones((1, 1))), ActivationLayer(activation("leaky_relu", alpha=2.0)),
+                         Dense(-np.ones((1, 1)))]),
+         seed=0)  # slope 2 between two split pieces: LipSDP's split must keep that activation's constant
 def test_verified_upper_is_never_below_a_realised_jacobian_norm(net, seed):
     """On small random chains (monotone activations): every certified LipSDP value sits above
     sigma(J_f(x)) at random inputs x, each a lower bound on L(f) attained by an input."""

@@ -214,8 +214,18 @@ def _lipsdp_rows(chain: Any, t_chain: float, max_order: int) -> list[Rung]:
 
 def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, n_samples: int, scale: float,
                       seed: int) -> list[Rung]:
+    from .lower_search import plain_mlp
     from .pattern_search import lipschitz_bracket
 
+    try:
+        pairs = plain_mlp(net)
+    except ValueError as exc:
+        why = f"n/a: {exc}"
+    else:
+        why = None if len(pairs) > 1 else "n/a: no hidden units (the product rung is L(f) itself)"
+    if why is not None:
+        return [Rung("branch_and_bound", "upper", math.nan, False, 0.0, why),
+                Rung("attained_pattern", "lower", math.nan, False, 0.0, why)]
     br, t = _timed(lambda: lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
                                              n_samples=n_samples, scale=scale, seed=seed))
     s = br.search

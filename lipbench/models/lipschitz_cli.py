@@ -43,6 +43,12 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-sample input shape without the batch axis (e.g. 3,32,32): needed when an ONNX "
                              "model's dimensions are symbolic and for a factory; overrides a .pt2's example input")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled lower bounds (default 0)")
+    parser.add_argument("--exact-seconds", type=float, default=0.0, metavar="S",
+                        help="for a ReLU/leaky-ReLU MLP: run the branch and bound over activation patterns for up "
+                             "to S seconds (rungs branch_and_bound and attained_pattern, both certified; "
+                             "default 0: off)")
+    parser.add_argument("--gap", type=float, default=1e-3,
+                        help="relative width at which the branch and bound stops (default 1e-3)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -118,8 +124,10 @@ def factory_graph(spec: str, input_shape: tuple[int, ...] | None) -> Any:
     return import_torch(model.eval(), input_shape)
 
 
-def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed: int = 0) -> dict[str, Any]:
-    """Import ``path`` and run the ladder; everything ``lipbench lipschitz`` prints, as data."""
+def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed: int = 0,
+                     exact_seconds: float = 0.0, gap: float = 1e-3) -> dict[str, Any]:
+    """Import ``path`` and run the ladder (with the branch and bound for ``exact_seconds`` > 0);
+    everything ``lipbench lipschitz`` prints, as data."""
     from . import NotGloballyLipschitz, graph_ladder
 
     graph, package, load_s, import_s = load_graph(path, input_shape)
@@ -127,7 +135,8 @@ def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed
                               "output_shape": list(graph.output_shape), "nodes": len(graph.nodes),
                               "package": package, f"{package}_load_seconds": load_s, "import_seconds": import_s}
     try:
-        ladder = graph_ladder(graph, seed=seed)
+        options = {"bnb_seconds": exact_seconds, "bnb_gap": gap} if exact_seconds > 0 else {}
+        ladder = graph_ladder(graph, seed=seed, **options)
     except NotGloballyLipschitz as exc:
         record["refused"] = [{"node": n, "op": op, "reason": why} for n, op, why in exc.reasons]
         return record
@@ -168,7 +177,11 @@ def mat_chain(path: str) -> Any:
 def run_cli(args: argparse.Namespace) -> int:
     shape = ints(args.input_shape, "--input-shape") if args.input_shape else None
     try:
-        record = lipschitz_record(args.file, shape, args.seed)
+        if not (args.exact_seconds >= 0 and math.isfinite(args.exact_seconds)):
+            raise CLIError(f"--exact-seconds must be a finite number >= 0; got {args.exact_seconds}")
+        if not 0 < args.gap < 1:
+            raise CLIError(f"--gap must lie in (0, 1); got {args.gap}")
+        record = lipschitz_record(args.file, shape, args.seed, args.exact_seconds, args.gap)
     except ImportError as exc:
         need = ("torch (pip install torch)" if args.file.lower().endswith(".pt2") or FACTORY.match(args.file)
                 else "the onnx package (pip install 'lipbench[models]')")

@@ -45,6 +45,26 @@ def test_json_rows(small_mlp, capsys):
     assert [layer["node"] for layer in data["layers"]] == ["fc0", "relu0", "fc1"]
 
 
+def test_exact_seconds_adds_the_branch_and_bound_rungs(small_mlp, capsys):
+    """--exact-seconds runs the branch and bound: its certified upper end and an attained, certified
+    lower end, the lower below every certified upper row; off by default."""
+    assert main(["lipschitz", str(small_mlp), "--json", "--exact-seconds", "30", "--gap", "1e-6"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    bnb, low = rows["branch_and_bound"], rows["attained_pattern"]
+    assert bnb["certified"] and low["certified"], (bnb, low)
+    assert all(low["value"] <= r["value"] for r in rows.values() if r["kind"] == "upper" and r["certified"])
+    assert "nodes explored" in bnb["note"]
+    assert main(["lipschitz", str(small_mlp), "--json"]) == 0
+    assert "branch_and_bound" not in {r["name"] for r in json.loads(capsys.readouterr().out)["rows"]}
+
+
+@pytest.mark.parametrize("flag", [["--exact-seconds", "-1"], ["--exact-seconds", "nan"], ["--gap", "0"],
+                                  ["--gap", "1.5"]])
+def test_exact_search_flags_are_checked(small_mlp, capsys, flag):
+    assert main(["lipschitz", str(small_mlp), *flag]) == 2
+    assert flag[0] in capsys.readouterr().err
+
+
 def test_graph_with_a_residual_add(tmp_path, capsys):
     p = tmp_path / "cnn.onnx"
     onnx.save(residual_cnn(np.random.default_rng(1)), str(p))

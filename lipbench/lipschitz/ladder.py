@@ -217,12 +217,12 @@ def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, 
     from .lower_search import plain_mlp
     from .pattern_search import lipschitz_bracket
 
+    why: str | None = None
     try:
-        pairs = plain_mlp(net)
+        if len(plain_mlp(net)) < 2:
+            why = "n/a: no hidden units (the product rung is L(f) itself)"
     except ValueError as exc:
         why = f"n/a: {exc}"
-    else:
-        why = None if len(pairs) > 1 else "n/a: no hidden units (the product rung is L(f) itself)"
     if why is not None:
         return [Rung("branch_and_bound", "upper", math.nan, False, 0.0, why),
                 Rung("attained_pattern", "lower", math.nan, False, 0.0, why)]

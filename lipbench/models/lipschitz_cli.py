@@ -135,7 +135,7 @@ def lipschitz_record(path: str, input_shape: tuple[int, ...] | None = None, seed
                               "output_shape": list(graph.output_shape), "nodes": len(graph.nodes),
                               "package": package, f"{package}_load_seconds": load_s, "import_seconds": import_s}
     try:
-        options = {"bnb_seconds": exact_seconds, "bnb_gap": gap} if exact_seconds > 0 else {}
+        options: dict[str, Any] = {"bnb_seconds": exact_seconds, "bnb_gap": gap} if exact_seconds > 0 else {}
         ladder = graph_ladder(graph, seed=seed, **options)
     except NotGloballyLipschitz as exc:
         record["refused"] = [{"node": n, "op": op, "reason": why} for n, op, why in exc.reasons]

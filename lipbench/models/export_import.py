@@ -100,6 +100,7 @@ def import_exported(program: Any, input_shape: tuple[int, ...] | None = None) ->
     for n in list(gm.graph.nodes):
         if n.op == "call_module" and str(n.target).startswith("_guards"):  # the example shape's guard
             gm.graph.erase_node(n)
+    _untuple(gm)
     gm.recompile()
     floats = [p for p in gm.parameters() if p.is_floating_point()]
 
@@ -107,6 +108,35 @@ def import_exported(program: Any, input_shape: tuple[int, ...] | None = None) ->
         return _node(gm, n, op, dyn, shapes, per_sample)
 
     return walk_fx(gm, tuple(int(s) for s in shape), handle, floats[0].dtype if floats else None)
+
+
+#: core ATen's tuple-valued calls -> the call giving their first value, with the arguments it reads
+_FIRST_OF = {"native_layer_norm": ("layer_norm", 5), "max_pool1d_with_indices": ("max_pool1d", 6),
+             "max_pool2d_with_indices": ("max_pool2d", 6), "max_pool3d_with_indices": ("max_pool3d", 6)}
+
+
+def _untuple(gm: Any) -> None:
+    """A program decomposed to core ATen writes layer normalisation and max pooling as calls
+    returning tuples (with the mean and inverse deviation, or the indices); where only the
+    first value is read (``getitem`` 0), the call giving just that value replaces them."""
+    import operator
+
+    import torch
+
+    for n in list(gm.graph.nodes):
+        name = getattr(getattr(n.target, "_overloadpacket", None), "__name__", "")
+        users = list(n.users)
+        if n.op != "call_function" or name not in _FIRST_OF or n.kwargs or not users or any(
+                u.op != "call_function" or u.target is not operator.getitem or u.args[1] != 0 for u in users):
+            continue
+        single, count = _FIRST_OF[name]
+        with gm.graph.inserting_before(n):
+            new = gm.graph.call_function(getattr(torch.ops.aten, single).default, tuple(n.args[:count]))
+        new.meta = dict(n.meta, val=n.meta["val"][0]) if "val" in n.meta else {}
+        for u in users:
+            u.replace_all_uses_with(new)
+            gm.graph.erase_node(u)
+        gm.graph.erase_node(n)
 
 
 def _value(gm: Any, a: Any) -> np.ndarray | None:

@@ -227,3 +227,31 @@ def test_conv_transpose_called_with_output_size_is_refused():
 
     with pytest.raises(UnsupportedModel, match="output_size"):
         import_torch(Sized().eval(), (2, 5))
+
+
+#: torch's own deprecation, raised inside run_decompositions() (its copy of a tree spec), not lipbench's
+TORCH_TREESPEC = "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
+
+
+@pytest.mark.filterwarnings(TORCH_TREESPEC)
+@pytest.mark.parametrize("module, shape", [
+    pytest.param(nn.LayerNorm([3, 4], eps=1e-3), (2, 3, 4), id="native_layer_norm"),
+    pytest.param(nn.MaxPool2d(3, 2, padding=1, dilation=2), (2, 7, 7), id="max_pool2d_with_indices"),
+])
+def test_core_aten_tuple_calls_read_for_their_first_value(module, shape):
+    """run_decompositions() writes these as tuple-valued calls read through getitem 0."""
+    module = _randomise(module)
+    program = torch.export.export(module, (torch.zeros(2, *shape, dtype=torch.float64),)).run_decompositions()
+    names = {str(n.target) for n in program.graph.nodes}
+    assert any("native_layer_norm" in t or "with_indices" in t for t in names), names
+    g = import_exported(program)
+    _assert_matches(g, module, shape, "core aten")
+    assert g.product_bound() == import_torch(module, shape).product_bound()
+
+
+@pytest.mark.filterwarnings(TORCH_TREESPEC)
+def test_core_aten_index_padding_is_refused_by_name():
+    module = nn.ReflectionPad1d(1).double().eval()
+    program = torch.export.export(module, (torch.zeros(2, 2, 5, dtype=torch.float64),)).run_decompositions()
+    with pytest.raises(UnsupportedModel, match="no importer for aten"):
+        import_exported(program)

@@ -44,6 +44,7 @@ class Refuse(Exception):
 
 
 def _tuple(v: Any, d: int, what: str) -> tuple[int, ...]:
+    """PyTorch's int-or-sequence argument as ``d`` ints (a one-entry sequence repeats, as torch's)."""
     t = tuple(int(a) for a in v) if isinstance(v, (list, tuple)) else (int(v),) * d
     if len(t) == 1 and d > 1:
         t = t * d
@@ -53,12 +54,14 @@ def _tuple(v: Any, d: int, what: str) -> tuple[int, ...]:
 
 
 def _shaped(layer: Any, out: tuple[int, ...]) -> Any:
+    """``layer`` when its output shape is the traced one; else refused (an argument read wrongly)."""
     if tuple(layer.output_shape) != tuple(out):
         raise Refuse(f"the layer's output shape {layer.output_shape} differs from the traced {out}")
     return layer
 
 
 def _layer(make: Any, *args: Any, **kwargs: Any) -> Any:
+    """The layer, its own validation error as a refusal."""
     try:
         return make(*args, **kwargs)
     except ValueError as exc:

@@ -8,13 +8,15 @@ pickled ``nn.Module``, which lipbench refuses (``weights_only=True``).
 :func:`import_exported` takes the program's module (``ExportedProgram.module()``, an fx
 ``GraphModule`` of ATen calls), drops its input-shape guard so that the shared walk
 (:func:`lipbench.models.torch_import.walk_fx`) can run it at batch 2, and maps each ATen
-call to a lipschitz layer: ``linear``, ``conv1d/2d/3d`` (and ``convolution``, not
-transposed), ``batch_norm`` in inference, the activations (``relu``, ``leaky_relu``,
+call to a lipschitz layer: ``linear``, ``conv1d/2d/3d`` and ``convolution``,
+``conv_transpose1d/2d/3d`` (and transposed ``convolution``), ``batch_norm`` in inference,
+``layer_norm``, ``softmax`` / ``log_softmax``, the activations (``relu``, ``leaky_relu``,
 ``elu``, ``selu``, ``tanh``, ``sigmoid``, ``gelu`` (erf), ``silu``, ``hardswish``,
-``hardsigmoid``, ``hardtanh`` as a clip, ``softplus`` without its threshold),
-unpadded ``max_pool*d``/``avg_pool*d``, ``adaptive_avg_pool*d`` to size 1, reshapes
-that keep the batch axis, inference ``dropout``, ``add``/``sub`` (residual) and
-``+ - * /`` by a number, ``cat``.  Anything else is named in
+``hardsigmoid``, ``hardtanh`` / ``relu6`` as a clip, ``softplus`` without its threshold),
+``max_pool*d``/``avg_pool*d`` (padded and dilated as :mod:`._torch_layers` allows),
+``adaptive_avg_pool*d`` to size 1, ``pad`` and the ``*_pad*d`` calls, reshapes that keep
+the batch axis, inference ``dropout``, ``add``/``sub`` (residual) and ``+ - * /`` by a
+number, ``cat``.  Anything else is named in
 :class:`~lipbench.models.onnx_import.UnsupportedModel`.
 
 The per-sample input shape is the example input's (without its batch axis) unless
@@ -34,7 +36,8 @@ from ..lipschitz.activations import activation
 from ..lipschitz.batchnorm import BatchNorm
 from ..lipschitz.conv_layer import Conv
 from ..lipschitz.layers import ActivationLayer, Dense
-from ..lipschitz.pooling import AvgPool, MaxPool
+from ..lipschitz.pooling import AvgPool
+from . import _torch_layers as tl
 from .graph import Graph, Node
 from .graph_layers import ConstantOp
 from .torch_import import _gelu, _np, _Refuse, _softplus, walk_fx
@@ -97,13 +100,43 @@ def import_exported(program: Any, input_shape: tuple[int, ...] | None = None) ->
     for n in list(gm.graph.nodes):
         if n.op == "call_module" and str(n.target).startswith("_guards"):  # the example shape's guard
             gm.graph.erase_node(n)
+    _untuple(gm)
     gm.recompile()
     floats = [p for p in gm.parameters() if p.is_floating_point()]
 
-    def handle(n: Any, op: str, dyn: list[str], shapes: dict, per_sample: tuple[int, ...]) -> Node:
+    def handle(n: Any, op: str, dyn: list[str], shapes: dict, per_sample: tuple[int, ...]) -> Node | list[Node]:
         return _node(gm, n, op, dyn, shapes, per_sample)
 
     return walk_fx(gm, tuple(int(s) for s in shape), handle, floats[0].dtype if floats else None)
+
+
+#: core ATen's tuple-valued calls -> the call giving their first value, with the arguments it reads
+_FIRST_OF = {"native_layer_norm": ("layer_norm", 5), "max_pool1d_with_indices": ("max_pool1d", 6),
+             "max_pool2d_with_indices": ("max_pool2d", 6), "max_pool3d_with_indices": ("max_pool3d", 6)}
+
+
+def _untuple(gm: Any) -> None:
+    """A program decomposed to core ATen writes layer normalisation and max pooling as calls
+    returning tuples (with the mean and inverse deviation, or the indices); where only the
+    first value is read (``getitem`` 0), the call giving just that value replaces them."""
+    import operator
+
+    import torch
+
+    for n in list(gm.graph.nodes):
+        name = getattr(getattr(n.target, "_overloadpacket", None), "__name__", "")
+        users = list(n.users)
+        if n.op != "call_function" or name not in _FIRST_OF or n.kwargs or not users or any(
+                u.op != "call_function" or u.target is not operator.getitem or u.args[1] != 0 for u in users):
+            continue
+        single, count = _FIRST_OF[name]
+        with gm.graph.inserting_before(n):
+            new = gm.graph.call_function(getattr(torch.ops.aten, single).default, tuple(n.args[:count]))
+        new.meta = dict(n.meta, val=n.meta["val"][0]) if "val" in n.meta else {}
+        for u in users:
+            u.replace_all_uses_with(new)
+            gm.graph.erase_node(u)
+        gm.graph.erase_node(n)
 
 
 def _value(gm: Any, a: Any) -> np.ndarray | None:
@@ -129,7 +162,7 @@ def _arg(n: Any, i: int, key: str, default: Any) -> Any:
     return n.args[i] if len(n.args) > i else n.kwargs.get(key, default)
 
 
-def _node(gm: Any, n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...]) -> Node:
+def _node(gm: Any, n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...]) -> Node | list[Node]:
     if n.op != "call_function":
         raise _Refuse(f"an fx {n.op} node; an exported program holds ATen calls")
     name = getattr(getattr(n.target, "_overloadpacket", None), "__name__", op)
@@ -149,7 +182,8 @@ def _node(gm: Any, n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[i
             raise _Refuse("concatenates a constant tensor or along the batch axis")
         return Node(n.name, op, "concat", tuple(parts), n.name, axis=dim - 1)
     layer = _layer(gm, n, name, shapes[x], shape)
-    return Node(n.name, op, "layer", (x,), n.name, layer)
+    return tl.chain(n.name, op, x, layer, shapes) if isinstance(layer, list) else \
+        Node(n.name, op, "layer", (x,), n.name, layer)
 
 
 def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
@@ -158,6 +192,8 @@ def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[in
         return ActivationLayer(act, int(np.prod(shape)))
     if name == "linear":
         return Dense(_required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None)))
+    if name.startswith("conv_transpose") or name == "convolution" and _arg(n, 6, "transposed", False):
+        return _conv_transpose(gm, n, name, x_shape, shape)
     if name in ("conv1d", "conv2d", "conv3d", "convolution"):
         return _conv(gm, n, name, x_shape)
     if name == "batch_norm":
@@ -170,7 +206,39 @@ def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[in
                          eps=float(_arg(n, 7, "eps", 1e-5)),
                          input_shape=x_shape)
     if name.startswith(("max_pool", "avg_pool", "adaptive_avg_pool")):
-        return _pool(n, name, x_shape)
+        return _pool(n, name, x_shape, shape)
+    return _axis_or_pad(gm, n, name, x_shape, shape)
+
+
+def _conv_transpose(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """``conv_transpose{d}d`` and ``convolution(transposed=True)``, whose arguments differ in order."""
+    weight, bias = _required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None))
+    if name == "convolution":
+        return tl.conv_transpose(weight, bias, x_shape, shape, n.args[3], n.args[4], _arg(n, 7, "output_padding", 0),
+                                 _arg(n, 8, "groups", 1), n.args[5])
+    return tl.conv_transpose(weight, bias, x_shape, shape, _arg(n, 3, "stride", 1), _arg(n, 4, "padding", 0),
+                             _arg(n, 5, "output_padding", 0), _arg(n, 6, "groups", 1), _arg(n, 7, "dilation", 1))
+
+
+_PADS = {"reflection_pad1d": "reflect", "reflection_pad2d": "reflect", "reflection_pad3d": "reflect",
+         "replication_pad1d": "replicate", "replication_pad2d": "replicate", "replication_pad3d": "replicate",
+         "_pad_circular": "circular"}
+
+
+def _axis_or_pad(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """Softmax and log-softmax, layer normalisation, and the padding calls."""
+    if name in ("softmax", "_softmax", "log_softmax", "_log_softmax"):
+        return tl.softmax(x_shape, _arg(n, 1, "dim", None), "log" in name)
+    if name == "layer_norm":
+        dtype = "float64" if str(n.meta["val"].dtype) == "torch.float64" else "float32"
+        return tl.layer_norm(x_shape, _arg(n, 1, "normalized_shape", ()), _value(gm, _arg(n, 2, "weight", None)),
+                             _value(gm, _arg(n, 3, "bias", None)), float(_arg(n, 4, "eps", 1e-5)), dtype)
+    if name == "pad":
+        return tl.pad(x_shape, shape, _arg(n, 1, "pad", ()), _arg(n, 2, "mode", "constant"), _arg(n, 3, "value", None))
+    if name == "constant_pad_nd":
+        return tl.pad(x_shape, shape, _arg(n, 1, "pad", ()), "constant", _arg(n, 2, "value", 0.0))
+    if name in _PADS:
+        return tl.pad(x_shape, shape, _arg(n, 1, "padding", ()), _PADS[name], None)
     raise _Refuse(f"no importer for aten.{name}")
 
 
@@ -187,6 +255,8 @@ def _activation(n: Any, name: str) -> Any:
         return _gelu(str(n.kwargs.get("approximate", "none")))
     if name == "hardsigmoid":
         return activation("hard_sigmoid", alpha=1 / 6, beta=0.5)
+    if name == "relu6":
+        return activation("clip", lo=0.0, hi=6.0)
     if name == "hardtanh":
         return activation("clip", lo=float(_arg(n, 1, "min_val", -1.0)), hi=float(_arg(n, 2, "max_val", 1.0)))
     if name == "softplus":
@@ -198,8 +268,6 @@ def _conv(gm: Any, n: Any, name: str, x_shape: tuple[int, ...]) -> Conv:
     d = len(x_shape) - 1
     weight, bias = _required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None))
     if name == "convolution":
-        if _arg(n, 6, "transposed", False):
-            raise _Refuse("a transposed convolution needs a transposed-convolution layer")
         stride, padding, dilation, groups = n.args[3], n.args[4], n.args[5], _arg(n, 8, "groups", 1)
     else:
         stride, padding = _arg(n, 3, "stride", 1), _arg(n, 4, "padding", 0)
@@ -217,26 +285,19 @@ def _conv(gm: Any, n: Any, name: str, x_shape: tuple[int, ...]) -> Conv:
                 groups=int(groups))
 
 
-def _pool(n: Any, name: str, x_shape: tuple[int, ...]) -> Any:
+def _pool(n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     d = len(x_shape) - 1
     if name.startswith("adaptive"):
         size = _arg(n, 1, "output_size", None)
         if any(int(s) != 1 for s in size):
             raise _Refuse(f"adaptive average pooling to {list(size)}: only output size 1 (global average)")
         return AvgPool(tuple(x_shape[1:]), x_shape)
-    kernel = tuple(_arg(n, 1, "kernel_size", ()))
-    stride = tuple(_arg(n, 2, "stride", ())) or kernel
-    padding = _arg(n, 3, "padding", 0)
-    pads = tuple(padding) if isinstance(padding, (list, tuple)) else (int(padding),) * d
-    ceil = _arg(n, 5 if name.startswith("max") else 4, "ceil_mode", False)
-    dilation = _arg(n, 4, "dilation", 1) if name.startswith("max") else 1
-    dil = tuple(dilation) if isinstance(dilation, (list, tuple)) else (int(dilation),) * d
-    if any(pads) or any(v != 1 for v in dil) or ceil:
-        raise _Refuse(f"padding={list(pads)}, dilation={list(dil)}, ceil_mode={ceil}: only unpadded, undilated "
-                      f"pooling with floor output sizes is supported")
-    if name.startswith("avg") and _arg(n, 6, "divisor_override", None):
-        raise _Refuse("divisor_override changes the average's divisor")
-    return (MaxPool if name.startswith("max") else AvgPool)(kernel, x_shape, stride)
+    kernel, stride, padding = _arg(n, 1, "kernel_size", ()), _arg(n, 2, "stride", ()), _arg(n, 3, "padding", 0)
+    if name.startswith("max"):
+        return tl.pool("max", x_shape, shape, kernel, stride, padding, _arg(n, 4, "dilation", 1),
+                       bool(_arg(n, 5, "ceil_mode", False)))
+    return tl.pool("avg", x_shape, shape, kernel, stride, padding, (1,) * d, bool(_arg(n, 4, "ceil_mode", False)),
+                   bool(_arg(n, 5, "count_include_pad", True)), _arg(n, 6, "divisor_override", None))
 
 
 def _arith(n: Any, op: str, name: str, shapes: dict, shape: tuple[int, ...]) -> Node:

@@ -8,15 +8,19 @@ axis 0 is not the batch of 2 mixes samples and is refused; a reshape (``view``,
 the flattened per-sample layout.  Weights are read detached, as float64.
 
 Supported: ``nn.Linear``; ``nn.Conv1d/2d/3d`` (every padding mode, ``'same'`` and
-``'valid'``); ``nn.BatchNorm1d/2d/3d`` in eval mode; ``nn.ReLU``, ``LeakyReLU``,
-``ELU``, ``SELU``, ``Tanh``, ``Sigmoid``, ``Softplus``, ``GELU`` (erf), ``SiLU``,
-``Hardswish``, ``Hardsigmoid`` and the same as ``torch.relu`` / ``F.relu`` etc.;
-``nn.MaxPool*d`` / ``nn.AvgPool*d`` without padding; ``nn.AdaptiveAvgPool*d`` to
-size 1; ``nn.Flatten`` and reshapes; ``nn.Identity``, ``nn.Dropout`` in eval mode;
-``+`` / ``-`` of two tensors (residual) or with a number; ``*`` / ``/`` by a
-number; ``torch.cat``.  A product of two input-dependent tensors is imported as
-not globally Lipschitz.  Anything else fails the import with
-:class:`~lipbench.models.onnx_import.UnsupportedModel` naming every such node.
+``'valid'``); ``nn.ConvTranspose1d/2d/3d``; ``nn.BatchNorm1d/2d/3d`` in eval mode;
+``nn.LayerNorm`` / ``F.layer_norm``; ``nn.Softmax``, ``nn.LogSoftmax`` and the functions;
+``nn.ReLU``, ``LeakyReLU``, ``ELU``, ``SELU``, ``Tanh``, ``Sigmoid``, ``Softplus``, ``GELU``
+(erf), ``SiLU``, ``Hardswish``, ``Hardsigmoid``, ``Hardtanh``, ``ReLU6`` and the same as
+``torch.relu`` / ``F.relu`` etc.; ``nn.MaxPool*d`` / ``nn.AvgPool*d`` (padded, dilated,
+``ceil_mode`` without partial windows; average pooling counting its padding);
+``nn.AdaptiveAvgPool*d`` to size 1; the padding modules and ``F.pad``; ``nn.Flatten``
+and reshapes; ``nn.Identity``, ``nn.Dropout`` in eval mode; ``+`` / ``-`` of two tensors
+(residual) or with a number; ``*`` / ``/`` by a number; ``torch.cat``.  The ops the
+ONNX importer gained are translated by :mod:`._torch_layers` onto its layers.  A product
+of two input-dependent tensors is imported as not globally Lipschitz.  Anything else
+fails the import with :class:`~lipbench.models.onnx_import.UnsupportedModel` naming
+every such node.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from ..lipschitz.activations import activation
 from ..lipschitz.batchnorm import BatchNorm
 from ..lipschitz.conv_layer import Conv
 from ..lipschitz.layers import ActivationLayer, Dense
-from ..lipschitz.pooling import AvgPool, MaxPool
+from ..lipschitz.pooling import AvgPool
+from . import _torch_layers as tl
 from .graph import Graph, Node
 from .graph_layers import ConstantOp
 from .onnx_import import UnsupportedModel
@@ -42,8 +47,7 @@ __all__ = ["import_torch", "walk_fx", "BATCH"]
 BATCH = 2  # the trace's batch size: a tensor whose axis 0 differs mixes samples
 
 
-class _Refuse(Exception):
-    pass
+_Refuse = tl.Refuse
 
 
 def _np(t: Any) -> np.ndarray:
@@ -62,6 +66,8 @@ def _module_activation(m: Any) -> Any:
         nn.Hardswish: lambda: activation("hard_swish"),
         nn.Hardsigmoid: lambda: activation("hard_sigmoid", alpha=1 / 6, beta=0.5),
         nn.GELU: lambda: _gelu(m.approximate),
+        nn.Hardtanh: lambda: activation("clip", lo=float(m.min_val), hi=float(m.max_val)),
+        nn.ReLU6: lambda: activation("clip", lo=0.0, hi=6.0),
     }
     make = table.get(type(m))
     return None if make is None else make()
@@ -76,7 +82,8 @@ def _softplus(beta: float, threshold: float) -> Any:
 
 def _gelu(approximate: str) -> Any:
     if approximate != "none":
-        raise _Refuse("GELU(approximate='tanh') needs the tanh approximation's constant")
+        raise _Refuse(f"GELU(approximate={approximate!r}): the tanh approximation has no proven constant "
+                      f"here; use approximate='none' (the erf form)")
     return activation("gelu")
 
 
@@ -88,6 +95,21 @@ def _function_activation(fn: Any) -> Any:
              F.silu: "silu", F.gelu: "gelu", F.elu: "elu", F.hardswish: "hard_swish"}
     name = table.get(fn)
     return None if name is None else activation(name)
+
+
+def _function_call_activation(n: Any) -> Any:
+    """``F.gelu``, ``F.hardtanh`` and ``F.relu6`` read with their arguments; else the plain table's."""
+    import torch.nn.functional as F
+
+    if n.target is F.gelu:
+        return _gelu(n.kwargs.get("approximate", n.args[1] if len(n.args) > 1 else "none"))
+    if n.target is F.hardtanh:
+        lo = n.kwargs.get("min_val", n.args[1] if len(n.args) > 1 else -1.0)
+        hi = n.kwargs.get("max_val", n.args[2] if len(n.args) > 2 else 1.0)
+        return activation("clip", lo=float(lo), hi=float(hi))
+    if n.target is F.relu6:
+        return activation("clip", lo=0.0, hi=6.0)
+    return _function_activation(n.target)
 
 
 def _conv(m: Any, shape: tuple[int, ...]) -> Conv:
@@ -105,7 +127,7 @@ def _conv(m: Any, shape: tuple[int, ...]) -> Conv:
                 padding=padding, dilation=tuple(m.dilation), groups=m.groups, padding_mode=m.padding_mode)
 
 
-def _pool(m: Any, shape: tuple[int, ...]) -> Any:
+def _pool(m: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> Any:
     import torch.nn as nn
 
     d = len(shape) - 1
@@ -115,21 +137,47 @@ def _pool(m: Any, shape: tuple[int, ...]) -> Any:
         if any(s != 1 for s in size):
             raise _Refuse(f"AdaptiveAvgPool to {size}: only output size 1 (global average) is supported")
         return AvgPool(tuple(shape[1:]), shape)
-    pad = m.padding if isinstance(m.padding, tuple) else (m.padding,) * d
-    dil = getattr(m, "dilation", 1)
-    dil = dil if isinstance(dil, tuple) else (dil,) * d
-    if any(pad) or any(v != 1 for v in dil) or m.ceil_mode:
-        raise _Refuse(f"padding={m.padding}, dilation={dil}, ceil_mode={m.ceil_mode}: only unpadded, undilated "
-                      f"pooling with floor output sizes is supported")
-    if isinstance(m, nn.AvgPool1d | nn.AvgPool2d | nn.AvgPool3d) and getattr(m, "divisor_override", None):
-        raise _Refuse("divisor_override changes the average's divisor")
-    cls = MaxPool if isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d) else AvgPool
-    return cls(m.kernel_size, shape, m.stride)
+    if isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d):
+        if m.return_indices:
+            raise _Refuse("return_indices=True returns the indices too; only the pooled values are supported")
+        return tl.pool("max", shape, out, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)
+    return tl.pool("avg", shape, out, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode, m.count_include_pad,
+                   getattr(m, "divisor_override", None))
 
 
-def _module_layer(m: Any, shape: tuple[int, ...]) -> Any:
-    """The lipschitz layer for a leaf module, None for the identity; raises _Refuse."""
+def _pad_module(m: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> Any:
+    """The padding modules (``ReflectionPad``, ``ReplicationPad``, ``CircularPad``, ``ZeroPad``,
+    ``ConstantPad`` 1d/2d/3d) as a :class:`Pad`; None for any other module."""
     import torch.nn as nn
+
+    for prefix, mode in (("Reflection", "reflect"), ("Replication", "replicate"), ("Circular", "circular"),
+                         ("Zero", "constant"), ("Constant", "constant")):
+        classes = tuple(c for c in (getattr(nn, f"{prefix}Pad{d}d", None) for d in (1, 2, 3)) if c is not None)
+        if isinstance(m, classes):
+            return tl.pad(shape, out, m.padding, mode, getattr(m, "value", 0.0))
+    return None
+
+
+def _dtype_name(n: Any) -> str:
+    """``"float64"`` for a node whose traced value is float64, else ``"float32"`` (the dtype eps is added in)."""
+    return "float64" if str(n.meta["tensor_meta"].dtype) == "torch.float64" else "float32"
+
+
+def _module_layer(m: Any, shape: tuple[int, ...], out: tuple[int, ...], dtype: str) -> Any:
+    """The lipschitz layer for a leaf module (a list: several in turn), None for the identity;
+    raises _Refuse."""
+    import torch.nn as nn
+
+    if isinstance(m, nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d):
+        if m.padding_mode != "zeros":
+            raise _Refuse(f"padding_mode={m.padding_mode!r}: a transposed convolution pads with zeros")
+        return tl.conv_transpose(_np(m.weight), None if m.bias is None else _np(m.bias), shape, out, m.stride,
+                                 m.padding, m.output_padding, m.groups, m.dilation)
+    if isinstance(m, nn.Softmax | nn.LogSoftmax):
+        return tl.softmax(shape, m.dim, isinstance(m, nn.LogSoftmax))
+    if isinstance(m, nn.LayerNorm):
+        return tl.layer_norm(shape, m.normalized_shape, None if m.weight is None else _np(m.weight),
+                             None if m.bias is None else _np(m.bias), m.eps, dtype)
 
     if isinstance(m, nn.Linear):
         return Dense(_np(m.weight), None if m.bias is None else _np(m.bias))
@@ -151,7 +199,10 @@ def _module_layer(m: Any, shape: tuple[int, ...]) -> Any:
         return None
     if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
                       nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
-        return _pool(m, shape)
+        return _pool(m, shape, out)
+    padding = _pad_module(m, shape, out)
+    if padding is not None:
+        return padding
     act = _module_activation(m)
     if act is not None:
         return ActivationLayer(act, int(np.prod(shape)))
@@ -168,19 +219,20 @@ def import_torch(module: Any, input_shape: tuple[int, ...]) -> Graph:
     import torch
     import torch.fx as fx
 
+    if fx.Tracer().is_leaf_module(module, ""):  # a bare torch.nn layer: traced as the one leaf it is
+        module = torch.nn.Sequential(module)
     gm = fx.symbolic_trace(module)
     param = next(iter(module.parameters()), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-    subs = dict(gm.named_modules())
 
-    def handle(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...]) -> Node:
-        return _node(n, op, dyn, shapes, shape, subs)
+    def handle(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...]) -> Node | list[Node]:
+        return _node(n, op, dyn, shapes, shape, gm)
 
     return walk_fx(gm, input_shape, handle, dtype, param.device if param is not None else None)
 
 
 #: ``handle(fx node, op label, its input-dependent inputs, shapes so far, its per-sample shape)``
-NodeHandler = Callable[[Any, str, list[str], dict, tuple[int, ...]], Node]
+NodeHandler = Callable[[Any, str, list[str], dict, tuple[int, ...]], "Node | list[Node]"]
 
 
 def walk_fx(gm: Any, input_shape: tuple[int, ...], handle: NodeHandler, dtype: Any = None,
@@ -237,7 +289,8 @@ def walk_fx(gm: Any, input_shape: tuple[int, ...], handle: NodeHandler, dtype: A
                 raise _Refuse(f"mixes the batch axis with the others (output shape {tensor_shape} for batch {BATCH})")
             shape = tensor_shape[1:]
             shapes[n.name] = shape  # known from the trace even when the node is refused: later nodes are checked
-            nodes.append(handle(n, op, dyn, shapes, shape))
+            made = handle(n, op, dyn, shapes, shape)
+            nodes.extend(made if isinstance(made, list) else [made])
         except (_Refuse, ValueError) as exc:
             problems.append((label, op, str(exc)))
     if problems:
@@ -247,12 +300,16 @@ def walk_fx(gm: Any, input_shape: tuple[int, ...], handle: NodeHandler, dtype: A
     return Graph(inp, out, tuple(nodes), shapes)
 
 
-def _node(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...], subs: dict) -> Node:
+def _node(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...], gm: Any) -> Node | list[Node]:
     import torch
 
     x = dyn[0]
     if n.op == "call_module":
-        return Node(n.name, op, "layer", (x,), n.name, _module_layer(subs[n.target], shapes[x]))
+        if len(n.args) > 1 or n.kwargs:
+            raise _Refuse("the module is called with more than its input (e.g. output_size)")
+        layer = _module_layer(gm.get_submodule(n.target), shapes[x], shape, _dtype_name(n))
+        return tl.chain(n.name, op, x, layer, shapes) if isinstance(layer, list) else \
+            Node(n.name, op, "layer", (x,), n.name, layer)
     if n.op == "call_method" and n.target in _RESHAPES or n.op == "call_function" and n.target in (
             torch.flatten, torch.reshape):
         return Node(n.name, op, "layer", (x,), n.name, None)
@@ -268,12 +325,49 @@ def _node(n: Any, op: str, dyn: list[str], shapes: dict, shape: tuple[int, ...],
     if n.op == "call_function" and n.target in (operator.add, operator.sub, operator.mul, operator.truediv,
                                                  torch.add, torch.sub, torch.mul):
         return _arith(n, op, shapes, shape)
-    act = _function_activation(n.target) if n.op == "call_function" else None
+    layer = _function_layer(n, gm, shapes[x], shape)
+    if layer is not None:
+        return Node(n.name, op, "layer", (x,), n.name, layer)
+    act = _function_call_activation(n) if n.op == "call_function" else None
     if act is None and n.op == "call_method" and n.target in ("relu", "tanh", "sigmoid"):
         act = activation(n.target)
     if act is not None:
         return Node(n.name, op, "layer", (x,), n.name, ActivationLayer(act, int(np.prod(shape))))
     raise _Refuse("no importer for this function or method")
+
+
+def _function_layer(n: Any, gm: Any, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """``softmax`` / ``log_softmax`` (function or method), ``F.pad``, ``F.layer_norm``; None otherwise."""
+    import torch
+    import torch.nn.functional as F
+
+    def arg(i: int, key: str, default: Any) -> Any:
+        return n.args[i] if len(n.args) > i else n.kwargs.get(key, default)
+
+    fn = n.target if n.op == "call_function" else None
+    method = n.target if n.op == "call_method" else None
+    if fn in (F.softmax, F.log_softmax, torch.softmax, torch.log_softmax) or method in ("softmax", "log_softmax"):
+        log = fn in (F.log_softmax, torch.log_softmax) or method == "log_softmax"
+        return tl.softmax(x_shape, arg(1, "dim", None), log)
+    if fn is F.pad:
+        return tl.pad(x_shape, shape, arg(1, "pad", ()), arg(2, "mode", "constant"), arg(3, "value", None))
+    if fn is F.layer_norm:
+        weight, bias = (_attr(gm, arg(i, key, None)) for i, key in ((2, "weight"), (3, "bias")))
+        return tl.layer_norm(x_shape, arg(1, "normalized_shape", ()), weight, bias, float(arg(4, "eps", 1e-5)),
+                             _dtype_name(n))
+    return None
+
+
+def _attr(gm: Any, a: Any) -> np.ndarray | None:
+    """A ``get_attr`` argument (a parameter or buffer of the module) as float64; None for None."""
+    if a is None:
+        return None
+    if getattr(a, "op", None) != "get_attr":
+        raise _Refuse(f"needs a weight held by the module; got {a!r}")
+    obj = gm
+    for part in str(a.target).split("."):
+        obj = getattr(obj, part)
+    return _np(obj)
 
 
 def _arith(n: Any, op: str, shapes: dict, shape: tuple[int, ...]) -> Node:

@@ -1,0 +1,125 @@
+"""What each rung of the bound ladder would cost, read from the network's sizes before it runs.
+
+The ladder's rungs scale very differently: the product rung costs one certified
+norm per layer (convolutions through their own routes, never unrolled), while
+the chain rungs (ECLipsE-Fast, LipSDP, the pattern maximum) work on each
+convolution's unrolled matrix, ECLipsE-Fast takes eigendecompositions of
+``n_i x n_i`` matrices for every hidden width ``n_i``, and the empirical rung's
+Jacobians are ``width x n_in`` matrices.  :func:`ladder_sizes` reads these sizes
+from the layers alone (nothing is assembled) and the ``*_skip`` functions return
+the note of a rung that would pass its limit -- naming the size, the limit and
+the keyword that raises it -- or None when it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .batchnorm import BatchNorm
+from .conv_layer import Conv
+from .layers import ActivationLayer
+from .network import Sequential
+from .pooling import AvgPool
+
+__all__ = ["LadderSizes", "ladder_sizes", "MAX_UNROLLED_ENTRIES", "MAX_ECLIPSE_WIDTH", "MAX_JACOBIAN_ENTRIES",
+           "chain_skip", "eclipse_skip", "patterns_skip", "jacobian_skip"]
+
+#: the largest unrolled matrix (entries) of one convolution or pooling layer the chain rungs assemble:
+#: 2^22 float64 entries = 32 MiB, the size past which a convolution's own norm stops assembling it too
+MAX_UNROLLED_ENTRIES = 1 << 22
+#: the widest hidden layer ECLipsE-Fast takes: each step is an eigendecomposition of an n x n matrix and a
+#: certified check of a 2n x 2n block (about 3 s for n = 512 on a 2-core machine, docs/lipschitz-ladder.md)
+MAX_ECLIPSE_WIDTH = 1024
+#: the largest Jacobian (entries) the empirical rung builds at a point (the same 32 MiB)
+MAX_JACOBIAN_ENTRIES = 1 << 22
+
+
+#: the linear layers the chain assembles as matrices (a dense layer's weight is its matrix already)
+_ASSEMBLED = (Conv, AvgPool, BatchNorm)
+
+
+@dataclass(frozen=True)
+class LadderSizes:
+    """``hidden``: (width, shape text) at each activation; ``unrolled``: (rows, cols, what) of the
+    largest matrix a non-dense linear layer unrolls to; ``widest``: the widest layer output."""
+
+    in_features: int
+    hidden: tuple[tuple[int, str], ...]
+    unrolled: tuple[int, int, str] | None
+    widest: int
+
+
+def _shape_text(layer: Any, width: int) -> str:
+    shape = getattr(layer, "output_shape", None)
+    return "x".join(str(int(s)) for s in shape) if shape else str(width)
+
+
+def ladder_sizes(net: Sequential) -> LadderSizes:
+    """The sizes of ``net`` that set the rungs' costs (read from the layers; nothing assembled)."""
+    n_in = net.in_features
+    if n_in is None:
+        raise ValueError("the network's input width is unknown (no layer with in_features); the ladder needs it")
+    width, shape, widest = n_in, str(n_in), n_in
+    hidden: list[tuple[int, str]] = []
+    unrolled: tuple[int, int, str] | None = None
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, ActivationLayer):
+            hidden.append((width, shape))
+            continue
+        out = getattr(layer, "out_features", None)
+        out = width if out is None else int(out)
+        if isinstance(layer, _ASSEMBLED):
+            if unrolled is None or out * width > unrolled[0] * unrolled[1]:
+                unrolled = (out, width, f"layer {i}, {type(layer).__name__} {shape} -> {_shape_text(layer, out)}")
+        width, shape = out, _shape_text(layer, out)
+        widest = max(widest, width)
+    return LadderSizes(n_in, tuple(hidden), unrolled, widest)
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:.3g}M" if n >= 10**6 else str(n)
+
+
+def chain_skip(sizes: LadderSizes, max_unrolled_entries: int) -> str | None:
+    """The chain rungs' note when a layer's unrolled matrix passes ``max_unrolled_entries``."""
+    if sizes.unrolled is None:
+        return None
+    m, n, what = sizes.unrolled
+    if m * n <= max_unrolled_entries:
+        return None
+    return (f"n/a: the chain needs each layer's unrolled matrix, {m}x{n} ({what}), {_count(m * n)} "
+            f"entries; limit {_count(max_unrolled_entries)}: raise max_unrolled_entries to run it")
+
+
+def eclipse_skip(sizes: LadderSizes, max_width: int) -> str | None:
+    """ECLipsE-Fast's note when a hidden layer is wider than ``max_width``."""
+    if not sizes.hidden:
+        return None
+    n, shape = max(sizes.hidden)
+    if n <= max_width:
+        return None
+    layer = f"hidden layer of {shape}" if "x" in shape else "hidden layer"
+    return (f"n/a: ECLipsE-Fast needs eigendecompositions of {n}x{n} matrices ({layer}); "
+            f"limit {max_width}: raise max_eclipse_width to run it")
+
+
+def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
+    """The pattern rung's note when it would enumerate more than ``2^max_hidden_units`` patterns."""
+    units = sum(n for n, _ in sizes.hidden)
+    if units <= max_hidden_units:
+        return None
+    return (f"n/a: the pattern maximum enumerates 2^{units} activation patterns ({units} hidden units); "
+            f"limit {max_hidden_units}: raise max_hidden_units to run it")
+
+
+def jacobian_skip(sizes: LadderSizes, max_entries: int) -> str | None:
+    """Why the empirical rung leaves out Jacobians (and the gradient ascent built on them), or None."""
+    entries = sizes.widest * sizes.in_features
+    if sizes.unrolled is not None:
+        entries = max(entries, sizes.unrolled[0] * sizes.unrolled[1])
+    if entries <= max_entries:
+        return None
+    return (f"Jacobians and gradient ascent left out: J(x) needs {_count(entries)}-entry matrices "
+            f"(widest layer {sizes.widest} x input {sizes.in_features}); limit {_count(max_entries)}: "
+            f"raise max_jacobian_entries to run them")

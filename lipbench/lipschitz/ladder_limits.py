@@ -29,8 +29,9 @@ __all__ = ["LadderSizes", "ladder_sizes", "MAX_UNROLLED_ENTRIES", "MAX_ECLIPSE_W
 #: 2^22 float64 entries = 32 MiB, the size past which a convolution's own norm stops assembling it too
 MAX_UNROLLED_ENTRIES = 1 << 22
 #: the widest hidden layer ECLipsE-Fast takes: each step is an eigendecomposition of an n x n matrix and a
-#: certified check of a 2n x 2n block (about 3 s for n = 512 on a 2-core machine, docs/lipschitz-ladder.md)
-MAX_ECLIPSE_WIDTH = 1024
+#: certified check of a 2n x 2n block; on a loaded 2-core machine 5 s for a 300-300 MLP, 10 s for the digits
+#: CNN's 512 hidden units, 107 s for a 1000-1000 MLP (docs/lipschitz-ladder.md)
+MAX_ECLIPSE_WIDTH = 512
 #: the largest Jacobian (entries) the empirical rung builds at a point (the same 32 MiB)
 MAX_JACOBIAN_ENTRIES = 1 << 22
 
@@ -70,8 +71,10 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
         out = getattr(layer, "out_features", None)
         out = width if out is None else int(out)
         if isinstance(layer, _ASSEMBLED):
+            given = getattr(layer, "input_shape", None)
+            src = "x".join(str(int(d)) for d in given) if given else shape
             if unrolled is None or out * width > unrolled[0] * unrolled[1]:
-                unrolled = (out, width, f"layer {i}, {type(layer).__name__} {shape} -> {_shape_text(layer, out)}")
+                unrolled = (out, width, f"layer {i}, {type(layer).__name__} {src} -> {_shape_text(layer, out)}")
         width, shape = out, _shape_text(layer, out)
         widest = max(widest, width)
     return LadderSizes(n_in, tuple(hidden), unrolled, widest)

@@ -35,7 +35,7 @@ from lipbench.lipschitz import (
     pattern_bound,
     product_bound,
 )
-from lipbench.lipschitz.ladder_limits import MAX_JACOBIAN_ENTRIES, jacobian_skip, ladder_sizes
+from lipbench.lipschitz.ladder_limits import MAX_JACOBIAN_FLOPS, jacobian_skip, ladder_sizes
 
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)
@@ -51,7 +51,7 @@ RUNGS = {
     "patterns": ("upper", lambda net, chain: pattern_bound(chain, max_hidden_units=MAX_HIDDEN).value),
     "empirical": ("lower", lambda net, chain: empirical_lower_bound(
         net, n_samples=32, ascent_steps=10, seed=grid.METHOD_SEED,
-        jacobians=jacobian_skip(ladder_sizes(net), MAX_JACOBIAN_ENTRIES) is None).value),
+        jacobians=jacobian_skip(ladder_sizes(net), MAX_JACOBIAN_FLOPS) is None).value),
 }
 _BUILT: dict = {}
 

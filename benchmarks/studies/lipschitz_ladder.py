@@ -13,7 +13,7 @@ the digits CNN and a random CIFAR-size CNN (3x32x32, two strided convolutions, a
 dense head) with each rung's time and note.  Where the pattern rung runs and a
 linear program realises its maximising pattern, L is known to rounding and the
 best lower bound is L.  ``--quick`` runs a one-minute subset; the default grid
-(depths 2, 4 to width 1000, depth 8 to width 300) about 7 minutes on a loaded
+(depths 2, 4 to width 1000, depth 8 to width 300) about 6-7 minutes (estimated) on a loaded
 2-core machine; ``--with-8x1000`` adds the depth-8 width-1000 MLP (3.7 minutes more).
 """
 

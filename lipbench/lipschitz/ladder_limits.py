@@ -5,7 +5,7 @@ norm per layer (convolutions through their own routes, never unrolled), while
 the chain rungs (ECLipsE-Fast, LipSDP, the pattern maximum) work on each
 convolution's unrolled matrix, ECLipsE-Fast takes eigendecompositions of
 ``n_i x n_i`` matrices for every hidden width ``n_i``, and the empirical rung's
-Jacobians are ``width x n_in`` matrices.  :func:`ladder_sizes` reads these sizes
+Jacobians multiply each layer's matrix into a ``width x n_in`` Jacobian.  :func:`ladder_sizes` reads these sizes
 from the layers alone (nothing is assembled) and the ``*_skip`` functions return
 the note of a rung that would pass its limit -- naming the size, the limit and
 the keyword that raises it -- or None when it runs.
@@ -22,8 +22,8 @@ from .layers import ActivationLayer
 from .network import Sequential
 from .pooling import AvgPool
 
-__all__ = ["LadderSizes", "ladder_sizes", "MAX_UNROLLED_ENTRIES", "MAX_ECLIPSE_WIDTH", "MAX_JACOBIAN_ENTRIES",
-           "chain_skip", "eclipse_skip", "patterns_skip", "jacobian_skip"]
+__all__ = ["LadderSizes", "ladder_sizes", "MAX_UNROLLED_ENTRIES", "MAX_ECLIPSE_WIDTH", "MAX_JACOBIAN_FLOPS",
+           "chain_skip", "eclipse_skip", "lipsdp_skip", "patterns_skip", "jacobian_skip"]
 
 #: the largest unrolled matrix (entries) of one convolution or pooling layer the chain rungs assemble:
 #: 2^22 float64 entries = 32 MiB, the size past which a convolution's own norm stops assembling it too
@@ -32,8 +32,10 @@ MAX_UNROLLED_ENTRIES = 1 << 22
 #: certified check of a 2n x 2n block; on a loaded 2-core machine 5 s for a 300-300 MLP, 10 s for the digits
 #: CNN's 512 hidden units, 107 s for a 1000-1000 MLP (docs/lipschitz-ladder.md)
 MAX_ECLIPSE_WIDTH = 512
-#: the largest Jacobian (entries) the empirical rung builds at a point (the same 32 MiB)
-MAX_JACOBIAN_ENTRIES = 1 << 22
+#: the most multiply-adds one Jacobian of the empirical rung may take (it builds about 60): 2^31 lets a
+#: 1000-1000 MLP through (2.0e9 per Jacobian, 36 s for the rung) and stops a 3x16x16 input under a
+#: 16-channel convolution (1.5e10 per Jacobian: 246 s for the rung on the loaded 2-core machine)
+MAX_JACOBIAN_FLOPS = 1 << 31
 
 
 #: the linear layers the chain assembles as matrices (a dense layer's weight is its matrix already)
@@ -43,12 +45,15 @@ _ASSEMBLED = (Conv, AvgPool, BatchNorm)
 @dataclass(frozen=True)
 class LadderSizes:
     """``hidden``: (width, shape text) at each activation; ``unrolled``: (rows, cols, what) of the
-    largest matrix a non-dense linear layer unrolls to; ``widest``: the widest layer output."""
+    largest matrix a non-dense linear layer unrolls to; ``widest``: the widest layer output;
+    ``jacobian_flops``: the multiply-adds of one Jacobian by the chain rule (each layer's
+    ``out x in`` matrix times the ``in x n_in`` Jacobian so far; activations' diagonals as matrices)."""
 
     in_features: int
     hidden: tuple[tuple[int, str], ...]
     unrolled: tuple[int, int, str] | None
     widest: int
+    jacobian_flops: int
 
 
 def _shape_text(layer: Any, width: int) -> str:
@@ -64,12 +69,14 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
     width, shape, widest = n_in, str(n_in), n_in
     hidden: list[tuple[int, str]] = []
     unrolled: tuple[int, int, str] | None = None
+    flops = 0
     for i, layer in enumerate(net.layers):
+        out = getattr(layer, "out_features", None)
+        out = width if out is None else int(out)
+        flops += out * width * n_in
         if isinstance(layer, ActivationLayer):
             hidden.append((width, shape))
             continue
-        out = getattr(layer, "out_features", None)
-        out = width if out is None else int(out)
         if isinstance(layer, _ASSEMBLED):
             given = getattr(layer, "input_shape", None)
             src = "x".join(str(int(d)) for d in given) if given else shape
@@ -77,11 +84,11 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
                 unrolled = (out, width, f"layer {i}, {type(layer).__name__} {src} -> {_shape_text(layer, out)}")
         width, shape = out, _shape_text(layer, out)
         widest = max(widest, width)
-    return LadderSizes(n_in, tuple(hidden), unrolled, widest)
+    return LadderSizes(n_in, tuple(hidden), unrolled, widest, flops)
 
 
 def _count(n: int) -> str:
-    return f"{n / 1e6:.3g}M" if n >= 10**6 else str(n)
+    return f"{n / 1e9:.3g}G" if n >= 10**9 else f"{n / 1e6:.3g}M" if n >= 10**6 else str(n)
 
 
 def chain_skip(sizes: LadderSizes, max_unrolled_entries: int) -> str | None:
@@ -107,6 +114,21 @@ def eclipse_skip(sizes: LadderSizes, max_width: int) -> str | None:
             f"limit {max_width}: raise max_eclipse_width to run it")
 
 
+def lipsdp_order(sizes: LadderSizes) -> int:
+    """The order of LipSDP's largest LMI after the input reduction (as :func:`.lipsdp.lmi_size`)."""
+    if not sizes.hidden:
+        return 0
+    return min(sizes.in_features, sizes.hidden[0][0]) + sum(n for n, _ in sizes.hidden)
+
+
+def lipsdp_skip(sizes: LadderSizes, max_order: int) -> str | None:
+    """The LipSDP rungs' note when the LMI's order passes ``max_order``."""
+    order = lipsdp_order(sizes)
+    if order <= max_order:
+        return None
+    return f"n/a: LMI of order {order} > {max_order} (the time budget; raise lipsdp_max_order)"
+
+
 def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
     """The pattern rung's note when it would enumerate more than ``2^max_hidden_units`` patterns."""
     units = sum(n for n, _ in sizes.hidden)
@@ -116,13 +138,10 @@ def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
             f"limit {max_hidden_units}: raise max_hidden_units to run it")
 
 
-def jacobian_skip(sizes: LadderSizes, max_entries: int) -> str | None:
+def jacobian_skip(sizes: LadderSizes, max_flops: int) -> str | None:
     """Why the empirical rung leaves out Jacobians (and the gradient ascent built on them), or None."""
-    entries = sizes.widest * sizes.in_features
-    if sizes.unrolled is not None:
-        entries = max(entries, sizes.unrolled[0] * sizes.unrolled[1])
-    if entries <= max_entries:
+    if sizes.jacobian_flops <= max_flops:
         return None
-    return (f"Jacobians and gradient ascent left out: J(x) needs {_count(entries)}-entry matrices "
-            f"(widest layer {sizes.widest} x input {sizes.in_features}); limit {_count(max_entries)}: "
-            f"raise max_jacobian_entries to run them")
+    return (f"Jacobians and gradient ascent left out: one J(x) takes {_count(sizes.jacobian_flops)} multiply-adds "
+            f"(widest layer {sizes.widest} x input {sizes.in_features}); limit {_count(max_flops)}: "
+            f"raise max_jacobian_flops to run them")

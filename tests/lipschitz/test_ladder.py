@@ -24,6 +24,7 @@ from lipbench.lipschitz import (
     network_chain,
     pattern_bound,
 )
+from lipbench.lipschitz.ladder_limits import ladder_sizes
 from properties.tolerances import eclipse_rtol, scalar_rtol
 
 
@@ -184,8 +185,21 @@ def test_ladder_leaves_out_jacobians_past_their_limit(monkeypatch):
     net = _small_cnn(1)
     full = lipschitz_ladder(net, seed=2, ascent_steps=2)
     monkeypatch.setattr(Sequential, "jacobian", lambda self, x: pytest.fail("a Jacobian was built past its limit"))
-    lean = lipschitz_ladder(net, seed=2, ascent_steps=2, max_jacobian_entries=36 * 144 - 1,
-                            max_unrolled_entries=1)
+    flops = ladder_sizes(net).jacobian_flops
+    assert flops == 144 * 36 * 36 + 2 * 144 * 144 * 36 + 3 * 144 * 36  # conv, ReLU and Flatten, dense
+    lean = lipschitz_ladder(net, seed=2, ascent_steps=2, max_jacobian_flops=flops - 1, max_unrolled_entries=1)
     row = lean.row("empirical")
-    assert "max_jacobian_entries" in row.note and 0 < row.value <= full.row("empirical").value, (row, full.table())
+    assert "max_jacobian_flops" in row.note and 0 < row.value <= full.row("empirical").value, (row, full.table())
     assert row.value <= lean.product, lean.table()
+
+
+def test_ladder_does_not_assemble_the_chain_when_every_chain_rung_is_past_its_limit(monkeypatch):
+    rng = np.random.default_rng(6)
+    net = Sequential([Dense(rng.standard_normal((12, 5)) / 3), ActivationLayer(activation("relu")),
+                      Dense(rng.standard_normal((2, 12)) / 3)])
+    import lipbench.lipschitz.ladder as ladder_module
+    monkeypatch.setattr(ladder_module, "network_chain", lambda net: pytest.fail("the chain was assembled"))
+    lad = lipschitz_ladder(net, max_eclipse_width=11, max_hidden_units=11, lipsdp_max_order=16)
+    for name in CHAIN_RUNGS:
+        row = lad.row(name)
+        assert math.isnan(row.value) and "limit" in row.note or "order 17 > 16" in row.note, row

@@ -1,12 +1,15 @@
-"""The bound ladder's rungs, timed one by one, with their tightness.
+"""The bound ladder's rungs, timed one by one, with their tightness, by width and depth.
 
 Random ReLU MLPs (weights N(0, 1/fan-in), biases N(0, 1/4), as in
-benchmarks/studies/lipschitz_ladder.py): each rung of
+benchmarks/studies/lipschitz_ladder.py) of widths 8-300 and depths 2-8, and two
+random CNNs (the digits CNN's shape, 1x8x8; a CIFAR-size 3x32x32 one): each rung of
 :func:`lipbench.lipschitz.lipschitz_ladder` (product, ECLipsE-Fast, the pattern
 maximum, the empirical lower bound) is timed on its own; the row records the
 rung's value beside the network's bracket from the full ladder (``lower`` =
 best lower bound, ``upper`` = best certified upper bound, ``truth`` = L where
-the two meet), so tightness = value / best lower.
+the two meet), so tightness = value / best lower.  A rung the ladder skips (its
+cost, read from the sizes, past its limit: :mod:`lipbench.lipschitz.ladder_limits`)
+is skipped here with the ladder's note, never dropped from the grid.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import pytest
 from benchmarks import grid
 from lipbench.lipschitz import (
     ActivationLayer,
+    AvgPool,
+    Conv,
     Dense,
+    Flatten,
     Sequential,
     activation,
     eclipse_fast,
@@ -29,17 +35,23 @@ from lipbench.lipschitz import (
     pattern_bound,
     product_bound,
 )
+from lipbench.lipschitz.ladder_limits import MAX_JACOBIAN_FLOPS, jacobian_skip, ladder_sizes
 
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)
-#: name -> (widths, seed)
-NETWORKS = {"mlp-8-8-8-10": ((8, 8, 8, 10), 0), "mlp-8-8-10": ((8, 8, 10), 1), "mlp-32-32-32-10": ((32, 32, 32, 10), 2)}
+#: name -> (widths, seed) of an MLP, or (a CNN's input shape, seed)
+NETWORKS = {"mlp-8-8-8-10": ((8, 8, 8, 10), 0), "mlp-8-8-10": ((8, 8, 10), 1), "mlp-32-32-32-10": ((32, 32, 32, 10), 2),
+            "mlp-d2-w100": ((100,) * 3 + (10,), 3), "mlp-d2-w300": ((300,) * 3 + (10,), 4),
+            "mlp-d4-w100": ((100,) * 5 + (10,), 5), "mlp-d8-w30": ((30,) * 9 + (10,), 6),
+            "mlp-d8-w100": ((100,) * 9 + (10,), 7),
+            "cnn-1x8x8": ((1, 8, 8), 8), "cnn-3x32x32": ((3, 32, 32), 9)}
 RUNGS = {
     "product": ("upper", lambda net, chain: product_bound(net)),
     "eclipse_fast": ("upper", lambda net, chain: eclipse_fast(chain).value),
     "patterns": ("upper", lambda net, chain: pattern_bound(chain, max_hidden_units=MAX_HIDDEN).value),
-    "empirical": ("lower", lambda net, chain: empirical_lower_bound(net, n_samples=32, ascent_steps=10,
-                                                                    seed=grid.METHOD_SEED).value),
+    "empirical": ("lower", lambda net, chain: empirical_lower_bound(
+        net, n_samples=32, ascent_steps=10, seed=grid.METHOD_SEED,
+        jacobians=jacobian_skip(ladder_sizes(net), MAX_JACOBIAN_FLOPS) is None).value),
 }
 _BUILT: dict = {}
 
@@ -54,11 +66,34 @@ def _mlp(widths, seed) -> Sequential:
     return Sequential(layers)
 
 
+def _cnn(shape, seed) -> Sequential:
+    """1x8x8: the digits CNN's shape (conv 3x3 to 8 channels, ReLU, 2x2 average pool, dense);
+    3x32x32: two 3x3 stride-2 convolutions (16, 32 channels) with ReLUs, dense."""
+    rng = np.random.default_rng(seed)
+    relu = ActivationLayer(activation("relu"))
+    if shape[0] == 1:
+        conv = Conv(rng.standard_normal((8, 1, 3, 3)) / 3, shape, padding=1)
+        pool = AvgPool(2, conv.output_shape)
+        layers, out = [conv, relu, pool], pool.output_shape
+    else:
+        c1 = Conv(rng.standard_normal((16, shape[0], 3, 3)) / math.sqrt(9 * shape[0]), shape, padding=1, stride=2)
+        c2 = Conv(rng.standard_normal((32, 16, 3, 3)) / 12, c1.output_shape, padding=1, stride=2)
+        layers, out = [c1, relu, c2, relu], c2.output_shape
+    flat = Flatten(out)
+    head = Dense(rng.standard_normal((10, flat.out_features)) / math.sqrt(flat.out_features), np.zeros(10))
+    return Sequential([*layers, flat, head])
+
+
 def _network(name: str):
+    """(net, its chain or None when the ladder skips the chain rungs, the ladder, depth, width)."""
     if name not in _BUILT:
-        net = _mlp(*NETWORKS[name])
-        _BUILT[name] = (net, network_chain(net), lipschitz_ladder(net, seed=grid.METHOD_SEED,
-                                                                  max_hidden_units=MAX_HIDDEN))
+        dims, seed = NETWORKS[name]
+        net = _cnn(dims, seed) if name.startswith("cnn") else _mlp(dims, seed)
+        ladder = lipschitz_ladder(net, seed=grid.METHOD_SEED, max_hidden_units=MAX_HIDDEN)
+        chain_runs = not all(math.isnan(ladder.row(r).value) for r in ("eclipse_fast", "patterns"))
+        depth = sum(isinstance(layer, (Dense, Conv)) for layer in net.layers)
+        width = max(d for d in dims[1:-1]) if not name.startswith("cnn") else None
+        _BUILT[name] = (net, network_chain(net) if chain_runs else None, ladder, depth, width)
     return _BUILT[name]
 
 
@@ -66,10 +101,10 @@ def _network(name: str):
 @pytest.mark.parametrize("network", tuple(NETWORKS))
 def test_ladder_rung(benchmark, request, network, rung):
     config = request.config
-    net, chain, ladder = _network(network)
-    hidden = chain.hidden_units
-    if rung == "patterns" and hidden > MAX_HIDDEN:
-        pytest.skip(f"the pattern rung enumerates 2^hidden patterns: {hidden} hidden units > {MAX_HIDDEN}")
+    net, chain, ladder, depth, width = _network(network)
+    hidden = sum(W.shape[0] for W in chain.weights[:-1]) if chain is not None else None
+    if math.isnan(ladder.row(rung).value):
+        pytest.skip(f"the ladder skips {rung} on {network}: {ladder.row(rung).note}")
     kind, fn = RUNGS[rung]
     benchmark.group = f"ladder {network}"
     holder = []
@@ -87,6 +122,7 @@ def test_ladder_rung(benchmark, request, network, rung):
         "bracket_ok": bool(value >= lower) if kind == "upper" else bool(value <= upper),
         "rel_error": None, "tol": None, "met_target": None, "seed": grid.METHOD_SEED,
         "blas_threads": config._lipbench_threads, "profile": config._lipbench_profile,
-        "options": {"rung_kind": kind, "certified": bool(certified), "hidden_units": hidden},
+        "options": {"rung_kind": kind, "certified": bool(certified), "hidden_units": hidden, "depth": depth,
+                    "width": width, "ladder_seconds": ladder.row(rung).seconds},
         "note": ladder.row(rung).note,
     })

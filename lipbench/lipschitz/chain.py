@@ -101,6 +101,8 @@ def network_chain(net: Sequential) -> Chain:
             groups.append([])
         elif isinstance(layer, Dropout) and not layer.training:
             groups[-1].append((float(layer.scale()), 0.0))
+        elif isinstance(layer, Flatten):
+            continue  # the identity on the flat layout: no matrix, no product, no rounding
         else:
             lin = _linear(layer)
             if lin is None:

@@ -22,7 +22,11 @@
    any given ``points``.
 
 Each row says whether it is an upper or a lower bound and whether it is
-certified (rounding accounted for).  A rung that does not apply says why.
+certified (rounding accounted for).  A rung that does not apply says why, and
+a rung whose cost, read from the sizes before it runs, passes its limit is
+skipped with a note naming the size, the limit and the keyword that raises it
+(:mod:`.ladder_limits`); past ``max_jacobian_flops`` the empirical rung keeps
+its difference quotients and leaves out Jacobians.
 """
 
 from __future__ import annotations
@@ -39,6 +43,18 @@ import numpy as np
 from .bounds import empirical_lower_bound, product_bound
 from .chain import network_chain
 from .eclipse import eclipse_fast
+from .ladder_limits import (
+    MAX_ECLIPSE_WIDTH,
+    MAX_JACOBIAN_FLOPS,
+    MAX_UNROLLED_ENTRIES,
+    LadderSizes,
+    chain_skip,
+    eclipse_skip,
+    jacobian_skip,
+    ladder_sizes,
+    lipsdp_skip,
+    patterns_skip,
+)
 from .layers import ActivationLayer, Dense
 from .lipsdp import FORMS, lipsdp_applies, lipsdp_bound
 from .network import Sequential
@@ -118,47 +134,35 @@ def _plain_piecewise_mlp(net: Sequential) -> bool:
 def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = MAX_HIDDEN_UNITS,
                      points: Any = None, n_samples: int = 32, ascent_steps: int = 10, scale: float = 1.0,
                      realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER, bnb_seconds: float = 0.0,
-                     bnb_gap: float = 1e-3) -> Ladder:
+                     bnb_gap: float = 1e-3, max_unrolled_entries: int = MAX_UNROLLED_ENTRIES,
+                     max_eclipse_width: int = MAX_ECLIPSE_WIDTH,
+                     max_jacobian_flops: int = MAX_JACOBIAN_FLOPS) -> Ladder:
     """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
     to the empirical rung; ``scale`` is the spread of its random samples; ``bnb_seconds`` > 0
-    adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget."""
+    adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget.
+
+    Before a rung runs, its cost is read from the sizes (:mod:`.ladder_limits`): a rung past its
+    limit (``max_unrolled_entries`` for the chain rungs, ``max_eclipse_width``,
+    ``lipsdp_max_order``, ``max_hidden_units``, ``max_jacobian_flops`` for the empirical rung's
+    Jacobians) is skipped with a note naming the size, the limit and the keyword."""
     if not isinstance(net, Sequential):
         raise TypeError(f"lipschitz_ladder takes a Sequential network; got {type(net).__name__}")
+    sizes = ladder_sizes(net)
     rows = []
     prod, t = _timed(lambda: product_bound(net))
     rows.append(Rung("product", "upper", prod, True, t, "product of certified per-layer constants (C12)"))
-
-    try:
-        chain, t_chain = _timed(lambda: network_chain(net))
-    except ValueError as exc:
-        chain, reason = None, str(exc)
-    if chain is None:
-        rows.append(Rung("eclipse_fast", "upper", math.nan, False, 0.0, reason))
-        rows.extend(Rung(f"lipsdp_{form}", "upper", math.nan, False, 0.0, reason) for form in FORMS)
-        rows.append(Rung("patterns", "upper", math.nan, False, 0.0, reason))
-    else:
-        ecl, t = _timed(lambda: _out_of_range(lambda: eclipse_fast(chain)))
-        if isinstance(ecl, str):
-            rows.append(Rung("eclipse_fast", "upper", math.nan, False, t + t_chain,
-                             f"n/a: its recursion leaves the float64 range ({ecl})"))
-        else:
-            rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
-                             f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
-                             "estimate (exact arithmetic): a step failed verification"))
-        rows.extend(_lipsdp_rows(chain, t_chain, lipsdp_max_order))
-        if chain.hidden_units > max_hidden_units:
-            rows.append(Rung("patterns", "upper", math.nan, False, 0.0,
-                             f"{chain.hidden_units} hidden units > {max_hidden_units}"))
-        else:
-            pb, t = _timed(lambda: pattern_bound(chain, max_hidden_units=max_hidden_units, keep=realise_top))
-            rows.append(Rung("patterns", "upper", pb.value, True, t + t_chain, f"max over {pb.patterns} patterns"))
-            if _plain_piecewise_mlp(net):
-                rows.append(_realised(net, chain, pb))
-        if bnb_seconds > 0 and _plain_piecewise_mlp(net):
-            rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
+    rows.extend(_chain_rows(net, sizes, _chain_reason(sizes, max_unrolled_entries, max_eclipse_width,
+                                                      lipsdp_max_order, max_hidden_units),
+                            max_eclipse_width, lipsdp_max_order, max_hidden_units, realise_top))
+    if bnb_seconds > 0 and _plain_piecewise_mlp(net):
+        rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
+    skip_jac = jacobian_skip(sizes, max_jacobian_flops)
 
     def empirical() -> tuple[float, str]:
-        low = empirical_lower_bound(net, n_samples=n_samples, ascent_steps=ascent_steps, scale=scale, seed=seed)
+        low = empirical_lower_bound(net, n_samples=n_samples, ascent_steps=ascent_steps, scale=scale, seed=seed,
+                                    jacobians=skip_jac is None)
+        if skip_jac is not None:
+            return low.value, f"{n_samples} sampled difference quotients; {skip_jac}"
         best, note = low.value, f"{n_samples} samples, {ascent_steps} ascent steps"
         if points is not None:
             P = np.atleast_2d(np.asarray(points, dtype=np.float64))
@@ -171,6 +175,57 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
         else out
     rows.append(Rung("empirical", "lower", value, False, t, note))
     return Ladder(tuple(rows))
+
+
+def _chain_reason(sizes: LadderSizes, max_unrolled: int, max_width: int, max_order: int,
+                  max_units: int) -> str | dict[str, str] | None:
+    """Why no chain rung runs (one note, or each rung's own when all are past their limits:
+    the chain is then not assembled), else None."""
+    why = chain_skip(sizes, max_unrolled)
+    if why is not None:
+        return why
+    own = {"eclipse_fast": eclipse_skip(sizes, max_width), "patterns": patterns_skip(sizes, max_units),
+           **{f"lipsdp_{form}": lipsdp_skip(sizes, max_order) for form in FORMS}}
+    return {k: v for k, v in own.items() if v is not None} if all(own.values()) else None
+
+
+def _chain_rows(net: Sequential, sizes: LadderSizes, chain_reason: str | dict[str, str] | None,
+                max_eclipse_width: int,
+                lipsdp_max_order: int, max_hidden_units: int, realise_top: int) -> list[Rung]:
+    """ECLipsE-Fast, LipSDP, the pattern maximum and its realised pattern: each skipped with its
+    reason when the chain cannot be built, or is past the limit, before anything is assembled."""
+    chain = None
+    if chain_reason is None:
+        try:
+            chain, t_chain = _timed(lambda: network_chain(net))
+        except ValueError as exc:
+            chain_reason = str(exc)
+    if chain is None:
+        names = ("eclipse_fast", *(f"lipsdp_{form}" for form in FORMS), "patterns")
+        notes = chain_reason if isinstance(chain_reason, dict) else dict.fromkeys(names, str(chain_reason))
+        return [Rung(name, "upper", math.nan, False, 0.0, notes[name]) for name in names]
+    rows = []
+    why = eclipse_skip(sizes, max_eclipse_width)
+    ecl, t = (why, 0.0) if why is not None else _timed(lambda: _out_of_range(lambda: eclipse_fast(chain)))
+    if why is not None:
+        rows.append(Rung("eclipse_fast", "upper", math.nan, False, 0.0, why))
+    elif isinstance(ecl, str):
+        rows.append(Rung("eclipse_fast", "upper", math.nan, False, t + t_chain,
+                         f"n/a: its recursion leaves the float64 range ({ecl})"))
+    else:
+        rows.append(Rung("eclipse_fast", "upper", ecl.value, ecl.certified, t + t_chain,
+                         f"every step verified (tau = {ecl.tau:.3g})" if ecl.certified else
+                         "estimate (exact arithmetic): a step failed verification"))
+    rows.extend(_lipsdp_rows(chain, t_chain, lipsdp_max_order))
+    why = patterns_skip(sizes, max_hidden_units)
+    if why is not None:
+        rows.append(Rung("patterns", "upper", math.nan, False, 0.0, why))
+    else:
+        pb, t = _timed(lambda: pattern_bound(chain, max_hidden_units=max_hidden_units, keep=realise_top))
+        rows.append(Rung("patterns", "upper", pb.value, True, t + t_chain, f"max over {pb.patterns} patterns"))
+        if _plain_piecewise_mlp(net):
+            rows.append(_realised(net, chain, pb))
+    return rows
 
 
 def _out_of_range(fn: Callable[[], Any]) -> Any:

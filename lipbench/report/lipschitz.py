@@ -66,20 +66,31 @@ def conv_methods_table(latest: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def _size(row: pd.Series, key: str) -> str:
+    """A network's depth or width from the row's options ('' for runs saved before they were recorded)."""
+    v = _num(_opt(row, key))
+    return str(int(v)) if math.isfinite(v) else ""
+
+
 def ladder_table(latest: pd.DataFrame) -> pd.DataFrame:
-    """Per network and rung: time, value, and tightness against the network's bracket
-    (value / best lower bound, value / best certified upper bound; L where they meet)."""
+    """Per network (by depth and width where the run recorded them) and rung: time, value, and
+    tightness against the network's bracket (value / best lower bound, value / best certified
+    upper bound; L where they meet)."""
     d = latest[latest["kind"] == "ladder"]
     if d.empty:
         return pd.DataFrame()
-    d = d.assign(_o=_order(d["method"], _RUNG_ORDER)).sort_values(["machine", "family", "_o"])
+    depth = [_num(_opt(r, "depth")) for _, r in d.iterrows()]
+    width = [_num(_opt(r, "width")) for _, r in d.iterrows()]
+    d = d.assign(_o=_order(d["method"], _RUNG_ORDER), _d=[x if math.isfinite(x) else -1 for x in depth],
+                 _w=[x if math.isfinite(x) else -1 for x in width])
+    d = d.sort_values(["machine", "_d", "_w", "family", "_o"])
     rows = []
     for _, r in d.iterrows():
         value, low, up = _num(r["value"]), _num(r["lower"]), _num(r["upper"])
         certified = _opt(r, "certified")
         rows.append({
-            "machine": r["machine"], "network": r["family"], "rung": r["method"],
-            "kind": _opt(r, "rung_kind") or "",
+            "machine": r["machine"], "network": r["family"], "depth": _size(r, "depth"), "width": _size(r, "width"),
+            "rung": r["method"], "kind": _opt(r, "rung_kind") or "",
             "certified": "yes" if certified is True else "no" if certified is False else "",
             "median time": fmt_time(r["time_median"]), "value": _sig(value),
             "value / best lower": fmt_ratio(value / low) if low > 0 else "",
@@ -125,7 +136,10 @@ def lipschitz_sections(latest: pd.DataFrame) -> list[tuple[str, str, pd.DataFram
         out.append(("The bound ladder: time and tightness per rung",
                     "Each rung timed on its own; tightness is against the network's bracket from the full "
                     "ladder (best lower bound, best certified upper bound). The note's product bound (C12) "
-                    "is the first row of each network.", ladder))
+                    "is the first row of each network. Networks by depth (linear layers) and hidden width "
+                    "(blank for a CNN, and in runs saved before these were recorded); a rung whose cost, read "
+                    "from the sizes, passes its limit is skipped and has no row "
+                    "(docs/lipschitz-ladder.md lists where each rung stops).", ladder))
     audit = sn_audit_table(latest)
     if not audit.empty:
         out.append(("Spectral normalization audit: overshoot of sigma(W / sigma_hat) above 1",

@@ -24,6 +24,7 @@ from lipbench.lipschitz import (
     network_chain,
     pattern_bound,
 )
+from lipbench.lipschitz.ladder_limits import ladder_sizes
 from properties.tolerances import eclipse_rtol, scalar_rtol
 
 
@@ -143,3 +144,62 @@ def test_empirical_rung_says_why_when_outputs_overflow():
                       Dense(np.full((1, 2), 2.0**300))])
     row = lipschitz_ladder(net).row("empirical")
     assert math.isnan(row.value) and "outputs leave the float64 range" in row.note, row
+
+
+def _small_cnn(seed: int = 0) -> Sequential:
+    """Conv(1 -> 4, 3x3, padding 1) on 1x6x6 -> ReLU -> Flatten -> Dense(144 -> 3)."""
+    rng = np.random.default_rng(seed)
+    conv = Conv(rng.standard_normal((4, 1, 3, 3)) / 3, (1, 6, 6), padding=1)
+    flat = Flatten(conv.output_shape)
+    return Sequential([conv, ActivationLayer(activation("relu")), flat,
+                       Dense(rng.standard_normal((3, flat.out_features)) / 12, np.zeros(3))])
+
+
+CHAIN_RUNGS = ("eclipse_fast", "lipsdp_layer", "lipsdp_neuron", "patterns")
+
+
+def test_ladder_skips_the_chain_rungs_past_the_unrolled_limit_naming_it():
+    net = _small_cnn()  # the convolution unrolls to 144 x 36 = 5184 entries
+    over = lipschitz_ladder(net, max_unrolled_entries=5183, ascent_steps=2)
+    for name in CHAIN_RUNGS:
+        row = over.row(name)
+        assert math.isnan(row.value) and row.seconds == 0.0, (name, row)
+        assert "144x36" in row.note and "max_unrolled_entries" in row.note, row.note
+    assert over.product > 0 and over.best_lower > 0
+    under = lipschitz_ladder(net, max_unrolled_entries=5184, ascent_steps=2)
+    assert under.row("eclipse_fast").certified, under.table()
+    assert over.product == under.product
+
+
+def test_ladder_skips_eclipse_past_the_width_limit_and_runs_it_under():
+    rng = np.random.default_rng(4)
+    net = Sequential([Dense(rng.standard_normal((12, 5)) / 3, rng.standard_normal(12)),
+                      ActivationLayer(activation("relu")), Dense(rng.standard_normal((2, 12)) / 3)])
+    over = lipschitz_ladder(net, max_eclipse_width=11).row("eclipse_fast")
+    assert math.isnan(over.value) and "12x12" in over.note and "max_eclipse_width" in over.note, over
+    under = lipschitz_ladder(net, max_eclipse_width=12).row("eclipse_fast")
+    assert under.certified and under.value > 0, under
+
+
+def test_ladder_leaves_out_jacobians_past_their_limit(monkeypatch):
+    net = _small_cnn(1)
+    full = lipschitz_ladder(net, seed=2, ascent_steps=2)
+    monkeypatch.setattr(Sequential, "jacobian", lambda self, x: pytest.fail("a Jacobian was built past its limit"))
+    flops = ladder_sizes(net).jacobian_flops
+    assert flops == 144 * 36 * 36 + 2 * 144 * 144 * 36 + 3 * 144 * 36  # conv, ReLU and Flatten, dense
+    lean = lipschitz_ladder(net, seed=2, ascent_steps=2, max_jacobian_flops=flops - 1, max_unrolled_entries=1)
+    row = lean.row("empirical")
+    assert "max_jacobian_flops" in row.note and 0 < row.value <= full.row("empirical").value, (row, full.table())
+    assert row.value <= lean.product, lean.table()
+
+
+def test_ladder_does_not_assemble_the_chain_when_every_chain_rung_is_past_its_limit(monkeypatch):
+    rng = np.random.default_rng(6)
+    net = Sequential([Dense(rng.standard_normal((12, 5)) / 3), ActivationLayer(activation("relu")),
+                      Dense(rng.standard_normal((2, 12)) / 3)])
+    import lipbench.lipschitz.ladder as ladder_module
+    monkeypatch.setattr(ladder_module, "network_chain", lambda net: pytest.fail("the chain was assembled"))
+    lad = lipschitz_ladder(net, max_eclipse_width=11, max_hidden_units=11, lipsdp_max_order=16)
+    for name in CHAIN_RUNGS:
+        row = lad.row(name)
+        assert math.isnan(row.value) and "limit" in row.note or "order 17 > 16" in row.note, row

@@ -186,3 +186,13 @@ def test_prelu_constant_is_the_largest_slope_or_one():
     np.testing.assert_array_equal(layer(x), [1.0, -0.5, 2.0, 6.0, 0.5, 3.0])
     assert layer.lipschitz_upper() == 3.0 == float(np.linalg.norm(layer.jacobian(x), 2))
     assert PReLU(np.float64(0.25), (4,)).lipschitz_upper() == 1.0
+
+
+def test_chain_graph_ladder_takes_the_rung_limits():
+    g = _chain(np.random.default_rng(5))  # one hidden layer of 6 units
+    over = graph_ladder(g, seed=0, max_eclipse_width=5, max_hidden_units=5)
+    for name in ("eclipse_fast", "patterns"):
+        row = over.row(name)
+        assert math.isnan(row.value) and "limit 5" in row.note, row
+    under = graph_ladder(g, seed=0, max_eclipse_width=6, max_hidden_units=6)
+    assert under.row("eclipse_fast").certified and under.row("patterns").certified, under.table()

@@ -62,3 +62,16 @@ def test_no_rows_no_sections(tmp_path):
     assert conv_methods_table(latest).empty and ladder_table(latest).empty and sn_audit_table(latest).empty
     assert lipschitz_sections(latest) == []
     assert lipschitz_sections(pd.DataFrame(columns=latest.columns)) == []
+
+
+def test_ladder_rows_sort_by_depth_and_width_and_old_runs_leave_them_blank(tmp_path):
+    def rung(family, depth, width, value):
+        return bench("product", (10, 8), median=0.001, kind="ladder", family=family, value=value, lower=2.0,
+                     upper=2.5, truth=None, options={"rung_kind": "upper", "certified": True, "depth": depth,
+                                                     "width": width})
+    latest = _latest(tmp_path, [rung("net-deep", 4, 100, 5.0), rung("net-wide", 2, 300, 3.0),
+                                rung("net-base", 2, 100, 4.0), _rung("product", 3.0, True)])
+    lad = ladder_table(latest)
+    assert list(lad["network"]) == ["mlp-8-8-10", "net-base", "net-wide", "net-deep"], lad  # not the names' order
+    assert list(lad["depth"]) == ["", "2", "2", "4"] and list(lad["width"]) == ["", "100", "300", "100"], lad
+    assert list(lad["value / best lower"]) == ["1.5x", "2x", "1.5x", "2.5x"], lad

@@ -40,6 +40,7 @@ import numpy as np
 from . import _rounding as rounding
 from . import _rounding_maps as rounding_maps
 from ._rounding import TERMS, gamma, unit_roundoff
+from .lipschitz._sigma import check_matrix, sigma_bracket
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import inertia as _inertia
@@ -81,6 +82,8 @@ __all__ = [
     "scale_array",
     "pow2_exponent",
     "scale_data",
+    "sigma_bracket",
+    "check_matrix",
     "gram_record",
     "inertia_test_on_gram",
     "shifted_diagonal",

@@ -1,7 +1,9 @@
 """spectral_norm over every method: every matrix family and shape kind, backends,
 dtypes, sparse and matrix-free input, stacks (the result's fields:
 test_result.py; the registry: test_registry.py); the bracket
-holds the truth and, when converged, the value is within the requested tol."""
+holds the truth and, when converged, the value is within the requested tol.  The driver's
+own steps are tested here too: a method's record (``_raw``) becoming the result, and
+the caller's bracket (``_bracket``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The method registry (lipbench.METHODS) and what each method's counts mean."""
+"""The method registry (lipbench.METHODS) and what each method's counts mean (``_units``)."""
 
 from __future__ import annotations
 

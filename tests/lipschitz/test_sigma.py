@@ -4,6 +4,8 @@ refused with an error naming the problem."""
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,20 @@ def test_bracket_holds_a_sigma_known_exactly(shape):
     lower, value, upper = sigma_bracket(W)
     assert lower <= sigma <= upper and lower <= value <= upper, (shape, lower, value, upper)
     assert upper - lower <= proven_sigma_rtol(shape) * sigma, (shape, lower, upper)
+
+
+@pytest.mark.parametrize("cols", [2, 3, 5])
+@pytest.mark.parametrize("denominator", [3, 7, 11])
+def test_bracket_holds_an_irrational_sigma(cols, denominator):
+    """A row of ``cols`` copies of x = fl(1/denominator): sigma_max is
+    x sqrt(cols) exactly, irrational, compared in 40 digits (an estimate
+    rounds to either side of it; the bracket must not)."""
+    x = 1.0 / denominator
+    lower, value, upper = sigma_bracket(np.full((1, cols), x))
+    with localcontext() as ctx:
+        ctx.prec = 40
+        sigma = Decimal(x) * Decimal(cols).sqrt()
+        assert Decimal(lower) <= sigma <= Decimal(upper), (cols, denominator, lower, value, upper)
 
 
 @pytest.mark.parametrize("bad,exc,match", [

@@ -21,7 +21,8 @@ MACHINE = "cpu-2c-openblas"
 def frame(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     cpu_run(root, when="2100-01-01T00:00:00+00:00")
-    write_run(root, MACHINE, [bench("auto", median=0.01)], name="0002_auto", when="2000-01-01T00:00:00+00:00")
+    write_run(root, MACHINE, [bench("auto", median=0.01), bench("auto", (2048, 2048), median=0.04)],
+              name="0002_auto", when="2000-01-01T00:00:00+00:00")
     return add_speedups(load_results(root))
 
 
@@ -38,8 +39,8 @@ def test_group_table_sorts_by_size_then_time_and_marks_misses(frame):
 
 
 def test_runs_table_counts_rows_and_stale_auto_rows(frame):
-    """The auto row of a run from 2000 was measured under an older rule than today's."""
+    """The auto rows of a run from 2000 were measured under an older rule than today's."""
     t = runs_table(frame)
     assert t["run"].tolist() == ["0002_auto", "0001_baseline"], t  # by date
-    assert t["rows"].tolist() == [1, 10] and t["stale auto rows"].tolist() == [1, 0]
+    assert t["rows"].tolist() == [2, 10] and t["stale auto rows"].tolist() == [2, 0]
     assert t["code"].tolist() == ["abc123", "abc123"]

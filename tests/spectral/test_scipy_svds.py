@@ -59,3 +59,14 @@ def test_a_solver_that_stops_short_says_so_and_is_not_converged():
     r, warned = run_quietly(A, "lobpcg", tol=1e-12, seed=0, maxiter=1)
     assert not r.converged and warned and said(r, "solver-problem"), r.note_codes
     assert r.lower <= s[0] <= r.upper
+
+
+@pytest.mark.parametrize("solver", ["arpack", "lobpcg"])
+def test_the_start_vector_is_used_on_a_wide_matrix(solver):
+    """Started from A's top right singular vector, the solver needs fewer steps
+    than from a generic start (so v0 reached it, as A v0 for a wide A)."""
+    A, _ = matrices.gap(40, 90, delta=1e-2, seed=3)
+    top = np.linalg.svd(A)[2][0]
+    near, _ = run_quietly(A, solver, tol=1e-8, v0=top)
+    far, _ = run_quietly(A, solver, tol=1e-8, v0=np.linspace(1.0, 2.0, 90))
+    assert near.converged and near.iterations < far.iterations, (solver, near.iterations, far.iterations)

@@ -8,7 +8,8 @@ module.  Names here carry no stability promise.
   method runs on (products, certified lower bound, cheap bounds);
 * :func:`dense_summary`, :func:`summarize` -- the one-pass summary behind
   validation (A's own sums; the record under its power-of-two scale);
-* :func:`top_eigenpair`, :class:`CheckSchedule` -- pieces of the Lanczos loops;
+* :func:`top_eigenpair`, :class:`CheckSchedule`, :class:`Basis`,
+  :func:`bidiagonal_ritz`, :func:`stop_test` -- pieces of the Lanczos loops;
 * the rounding model (:mod:`lipbench._rounding`): ``unit_roundoff``,
   ``gamma``, ``svd_backward_p``, ``gram_rounding_floor``, ``residual_floor``;
 * :func:`certified_width` -- the relative width ``certify=True`` proves;
@@ -39,6 +40,7 @@ import numpy as np
 from . import _rounding as rounding
 from . import _rounding_maps as rounding_maps
 from ._rounding import TERMS, gamma, unit_roundoff
+from .lipschitz._sigma import check_matrix, sigma_bracket
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import inertia as _inertia
@@ -48,10 +50,10 @@ from .spectral._dense_operator import row_block_normal
 from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
 from .spectral._inputs import classify
 from .spectral._operator import Operator
-from .spectral._scaling import scale_array
+from .spectral._scaling import pow2_exponent, scale_array, scale_data
 from .spectral._summary import dense_summary, summarize
 from .spectral._validate import prepare
-from .spectral.lanczos._tools import CheckSchedule, top_eigenpair
+from .spectral.lanczos._tools import Basis, CheckSchedule, bidiagonal_ritz, stop_test, top_eigenpair
 from .spectral.lanczos.plan import CHECK_WARMUP
 
 __all__ = [
@@ -62,6 +64,9 @@ __all__ = [
     "row_block_normal",
     "top_eigenpair",
     "CheckSchedule",
+    "Basis",
+    "bidiagonal_ritz",
+    "stop_test",
     "CHECK_WARMUP",
     "unit_roundoff",
     "gamma",
@@ -75,6 +80,10 @@ __all__ = [
     "rounding",
     "rounding_maps",
     "scale_array",
+    "pow2_exponent",
+    "scale_data",
+    "sigma_bracket",
+    "check_matrix",
     "gram_record",
     "inertia_test_on_gram",
     "shifted_diagonal",

@@ -10,9 +10,11 @@ import pytest
 from scipy import special
 
 from lipbench.lipschitz import ActivationLayer, activation, numerical_sup_abs_derivative
-from properties.tolerances import scalar_rtol
+from properties.tolerances import located_max_rtol, scalar_rtol
 
 EPS = np.finfo(np.float64).eps
+#: every activation below has |g'''| <= 2 on R (tanh's, at 0, is the largest): the curvature of |g'| at its maximum
+ACTIVATION_CURVATURE = 2.0
 X = np.linspace(-8, 8, 4001)
 
 CASES = {
@@ -64,3 +66,66 @@ def test_hard_swish_constant_holds_for_other_offsets():
 def test_clip_refuses_empty_ranges(bad):
     with pytest.raises(ValueError, match="lo <= hi"):
         activation("clip", **bad)
+
+
+@pytest.mark.parametrize("name,params", [("relu", {}), ("leaky_relu", {"alpha": 0.1}), ("leaky_relu", {"alpha": -2.0}),
+                                         ("sin", {}), ("cos", {}), ("tanh", {}), ("sigmoid", {}),
+                                         ("softplus", {"beta": 2.0}), ("elu", {"alpha": 1.5}), ("gelu", {})])
+def test_constant_matches_numerical_sup(name, params):
+    act = activation(name, **params)
+    num, _ = numerical_sup_abs_derivative(act, lo=-40, hi=40)
+    assert num <= act.lipschitz * (1 + scalar_rtol())
+    shortfall = located_max_rtol(40.0, ACTIVATION_CURVATURE, act.lipschitz)
+    assert num >= act.lipschitz * (1 - shortfall), (name, num, act.lipschitz, shortfall)
+
+
+def test_gelu_constant_from_critical_point():
+    g = activation("gelu")
+    x = math.sqrt(2.0)
+    expected = special.ndtr(x) + x * math.exp(-1.0) / math.sqrt(2 * math.pi)
+    # brentq stops within 1e-15 + 4 eps |x| of the computed g'' = phi (2 - x^2)'s root, itself within ~u of sqrt 2
+    assert g.attained_at == pytest.approx(x, rel=scalar_rtol(ops=2))
+    # g' is flat at its maximum: the two evaluations of ndtr + x phi (five operations) differ by rounding only
+    assert g.lipschitz == pytest.approx(expected, rel=scalar_rtol(ops=5))
+
+
+def _gelu_constant_from_below():
+    """A rational lower bound on GELU's constant 1/2 + (erf(1) sqrt(pi)/2 + 1/e)/sqrt(pi),
+    within 1e-40 of it: both alternating series stop on a negative term, and
+    sqrt(pi) is bounded above through pi < 3.14159265358979323847."""
+    from fractions import Fraction
+
+    series = sum(Fraction((-1) ** n, math.factorial(n)) * (1 + Fraction(1, 2 * n + 1)) for n in range(0, 40))
+    scale = 10**40
+    sqrt_pi_hi = Fraction(math.isqrt(int(Fraction(314159265358979323847, 10**20) * scale * scale)) + 1, scale)
+    return Fraction(1, 2) + series / sqrt_pi_hi
+
+
+def test_gelu_layer_takes_the_proven_constant():
+    """GELU's derived constant is a floating-point evaluation: its layer uses the
+    rational upper bound, which lies above an independent rational lower bound and
+    at most one float above it."""
+    from fractions import Fraction
+
+    g = activation("gelu")
+    L = ActivationLayer(g).lipschitz_upper()
+    below = _gelu_constant_from_below()
+    assert Fraction(L) >= below
+    assert L <= math.nextafter(float(below), math.inf), (L, float(below))
+    assert all(activation(n).proven_upper is None for n in ("relu", "tanh", "sigmoid", "softplus", "sin", "cos"))
+
+
+def test_named_constants():
+    assert activation("sigmoid").lipschitz == 0.25
+    assert activation("leaky_relu", alpha=3.0).lipschitz == 3.0
+    assert activation("elu", alpha=0.5).lipschitz == 1.0
+    assert activation("softplus").attained_at is None
+
+
+def test_unknown_activation_and_bad_params():
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        activation("swish")
+    with pytest.raises(ValueError, match="beta"):
+        activation("softplus", beta=0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        activation("elu", alpha=-1.0)

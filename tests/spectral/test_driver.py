@@ -1,7 +1,9 @@
 """spectral_norm over every method: every matrix family and shape kind, backends,
 dtypes, sparse and matrix-free input, stacks (the result's fields:
 test_result.py; the registry: test_registry.py); the bracket
-holds the truth and, when converged, the value is within the requested tol."""
+holds the truth and, when converged, the value is within the requested tol.  The driver's
+own steps are tested here too: a method's record (``_raw``) becoming the result, and
+the caller's bracket (``_bracket``)."""
 
 from __future__ import annotations
 
@@ -225,3 +227,38 @@ def test_result_vector_certifies_lower_and_warm_starts(method):
         cold = lb.spectral_norm(drifted, method=method, tol=1e-8, seed=0)
         assert warm.matvecs < cold.matvecs, (warm.matvecs, cold.matvecs)
     assert lb.spectral_norm(A, method="svd").vector is None
+
+
+def test_unknown_method_tol_maxiter_seed_option():
+    A = np.eye(3)
+    with pytest.raises(ValueError, match=r"unknown method 'qr'; choose 'auto' or one of: svd, power"):
+        lb.spectral_norm(A, method="qr")
+    for bad in (0.0, 1.0, -1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"tol must lie in \(0, 1\)"):
+            lb.spectral_norm(A, tol=bad)
+    with pytest.raises(TypeError, match="tol must be a number"):
+        lb.spectral_norm(A, tol="small")
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="maxiter must be a positive integer"):
+            lb.spectral_norm(A, method="power", maxiter=bad)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        lb.spectral_norm(A, method="power", seed=-1)
+    with pytest.raises(TypeError, match=r"takes no option\(s\) \['block_size'\]"):
+        lb.spectral_norm(A, method="lanczos", block_size=3)
+    with pytest.raises(ValueError, match="block_size must be a positive integer"):
+        lb.spectral_norm(np.ones((5, 4)), method="randomized", block_size=0)
+
+
+def test_bad_start_vectors():
+    A = np.arange(12.0).reshape(4, 3)
+    with pytest.raises(ValueError, match=r"v0 has shape \(4,\); expected \(3,\)"):
+        lb.spectral_norm(A, method="power", v0=np.ones(4))
+    with pytest.raises(ValueError, match=r"v0 contains a non-finite value at \(1,\)"):
+        lb.spectral_norm(A, method="lanczos", v0=np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="v0 is the zero vector"):
+        lb.spectral_norm(A, method="power", v0=np.zeros(3))
+    with pytest.raises(ValueError, match="method 'svd' takes no start vector"):
+        lb.spectral_norm(A, method="svd", v0=np.ones(3))
+    v0 = np.ones(3)
+    lb.spectral_norm(A, method="power", v0=v0)
+    np.testing.assert_array_equal(v0, np.ones(3))

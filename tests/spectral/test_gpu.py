@@ -1,4 +1,4 @@
-"""CuPy-only paths: cupy-eigsh, CuPy sparse input, GPU SVD.  Skipped with the
+"""CuPy-only paths: cupy-eigsh (``cupy_eigsh``), CuPy sparse input, GPU SVD.  Skipped with the
 reason on machines without a usable GPU; run with LIPBENCH_BACKENDS=numpy,cupy
 to make a missing GPU an error instead."""
 

@@ -1,6 +1,7 @@
 """The operator under every estimator: the cheap bounds it takes from the
 one-pass summary (the summary itself: test_summary.py), the unscaled no-copy
-rule and the fused ``A^T (A x)`` product."""
+rule and the fused ``A^T (A x)`` product (``_operator`` and its kinds, ``_dense_operator``
+and ``_sparse_operator``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The method registry (lipbench.METHODS) and what each method's counts mean."""
+"""The method registry (lipbench.METHODS) and what each method's counts mean (``_units``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
 
 import lipbench as lb
 from properties.tolerances import reference_rtol
@@ -43,3 +44,15 @@ def test_methods_registry_documents_every_method():
         assert info.name == name
         doc = info.doc.lower()
         assert "cost" in doc and ("bound" in doc), f"{name} must document its cost and bounds"
+
+
+def test_linear_operator_refused_by_dense_methods():
+    op = LinearOperator((10, 8), matvec=lambda x: np.ones(10), rmatvec=lambda y: np.ones(8), dtype=float)
+    with pytest.raises(ValueError, match=r"method 'svd' does not take LinearOperator input"):
+        lb.spectral_norm(op, method="svd")
+
+
+def test_scipy_methods_refuse_other_backends():
+    xps = pytest.importorskip("array_api_strict")
+    with pytest.raises(ValueError, match=r"method 'arpack' runs on numpy arrays; got a array_api_strict array"):
+        lb.spectral_norm(xps.eye(4), method="arpack")

@@ -1,5 +1,6 @@
 """``spectral_norm(..., certify=True)``: the bracket becomes a certificate as
-tight as the estimate, and a certificate that fails is a finding."""
+tight as the estimate, and a certificate that fails is a finding (``_certification``,
+and a Krylov method's final vector certified: ``_certify_vector``)."""
 
 from __future__ import annotations
 

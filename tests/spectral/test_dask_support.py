@@ -1,5 +1,6 @@
 """spectral_norm on Dask arrays: agreement with NumPy, one pass per step, the
-summary pass, refusals, the virtual Kronecker matrices, both schedulers."""
+summary pass, refusals, the virtual Kronecker matrices, both schedulers (``dask_support``
+with the Dask kind's ``_dask_prepare``, ``_dask_operator`` and ``_dask_schedule``)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from matplotlib.colors import to_hex, to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lipbench import report  # noqa: E402
-from lipbench.report.plots import matvec_equivalents  # noqa: E402
 from lipbench.report.style import MISS_STYLE, method_style  # noqa: E402
 from properties.tolerances import GREY_SPREAD  # noqa: E402
 
@@ -109,10 +108,3 @@ def test_gpu_references_are_named_by_the_gpus_function(figures):
     assert not any(t.startswith("numpy.linalg.norm") for t in labels), labels
 
 
-def test_gram_work_counts_its_squarings_in_products_with_a():
-    m, n, mv = 300, 100, 101  # tall: the first Gram product and one certificate product
-    for t in (1, 2, 5):
-        flops = m * n * n + (t - 1) * n**3  # A^T A, then t - 1 squarings of the n x n matrix
-        products = flops / (m * n) + t  # in products with A (m n each), plus one certificate per step
-        assert matvec_equivalents("gram", f"{m}x{n}", t, n + t) == pytest.approx(products), t
-    assert matvec_equivalents("lanczos", f"{m}x{n}", 7, mv) == mv

@@ -135,9 +135,10 @@ def _solver(cp: Any, requested: str | None, clique: int) -> str:
 
 
 def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], form: str,
-           solver: str | None) -> tuple[list[np.ndarray], float, str]:
+           solver: str | None, options: dict[str, Any] | None = None) -> tuple[list[np.ndarray], float, str]:
     """The SDP (see :mod:`.lipsdp_verify` for ``G``): minimise rho subject to
-    ``G >= MARGIN blkdiag(rho I, 2 T)``; returns the multipliers, rho and the solver's name."""
+    ``G >= MARGIN blkdiag(rho I, 2 T)``; returns the multipliers, rho and the solver's name
+    (``options``, when given, replace the solver's default options)."""
     import cvxpy as cp
 
     name = _solver(cp, solver, _clique(weights))
@@ -167,7 +168,7 @@ def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], f
     with warnings.catch_warnings():
         # "Solution may be inaccurate" (status optimal_inaccurate): the verification decides
         warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)
-        problem.solve(solver=name, **_OPTIONS.get(name, {}))
+        problem.solve(solver=name, **(_OPTIONS.get(name, {}) if options is None else options))
     if problem.status not in ("optimal", "optimal_inaccurate") or rho.value is None:
         raise RuntimeError(f"the LipSDP solve with {name} ended with status {problem.status!r}")
     t = [np.maximum(np.broadcast_to(np.asarray(v.value, dtype=np.float64), (n,)), 0.0).copy()
@@ -176,7 +177,7 @@ def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], f
 
 
 def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], form: str,
-                  solver: str | None) -> tuple[list[np.ndarray], float, str]:
+                  solver: str | None, options: dict[str, Any] | None = None) -> tuple[list[np.ndarray], float, str]:
     """:func:`_solve` on ``2^{e_k} W_k`` (each of norm near 1), mapped back exactly.
 
     With ``E_k = e_1 + ... + e_k`` the scaled network's differences are ``2^{E_k}`` times the
@@ -187,7 +188,7 @@ def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[float, float], 
     norms = [float(np.linalg.norm(W, 2)) for W in weights]
     exps = [-round(math.log2(n)) if n > 0 else 0 for n in norms]
     cum = np.cumsum(exps).tolist()
-    t, rho, name = _solve([np.ldexp(W, e) for W, e in zip(weights, exps)], slopes, form, solver)
+    t, rho, name = _solve([np.ldexp(W, e) for W, e in zip(weights, exps)], slopes, form, solver, options)
     return ([np.ldexp(tk, 2 * (cum[k] - cum[-1])) for k, tk in enumerate(t)],
             math.ldexp(rho, -2 * cum[-1]), name)
 

@@ -26,7 +26,8 @@ largest clique's ``n (n + 1) / 2``, the clique being two consecutive blocks,
 LipSDP reference net, with the weights scaled (below), SCS at ``1e-6`` reproduces
 the published 3 decimals and verifies as solved, 3.5x faster than Clarabel for
 Neuron (6.3 s against 22 s on a 2-core machine at load 10) and 20x for Layer;
-at ``1e-5`` its Neuron value (36.4832) misses the third decimal.  The solver's ``t_k`` (negatives clipped to 0) and ``rho`` are then
+at ``1e-5`` its Neuron value (36.4832) misses the third decimal.  The solver's
+``t_k`` (negatives clipped to 0) and ``rho`` are then
 rounded to floats and the LMI is *verified* with the exact-arithmetic
 accounting of :func:`.lipsdp_verify.lmi_margin` (certified PSD through
 :func:`.chain.psd_margin`, every assembly rounding and the chain's errors on

@@ -44,10 +44,11 @@ def lipsdp_net() -> Sequential:
 
 
 def bracket_line(name: str, net: Sequential, gap: float, seconds: float, points: np.ndarray | None,
-                 sdp: bool = False) -> str:
+                 sdp: bool = False, eps: float | None = None) -> str:
     t = time.perf_counter()
+    options = None if eps is None else {"eps_abs": eps, "eps_rel": eps, "max_iters": 20_000}
     br = lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
-                           node_bound=lipsdp_node_bound() if sdp else None)
+                           node_bound=lipsdp_node_bound(options=options) if sdp else None)
     total = time.perf_counter() - t
     s = br.search
     return (f"{name}: [{br.lower:.7g}, {br.upper:.7g}] width {br.relative_width:.3g} (asked {gap:g}); "
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300.0, help="branch-and-bound budget per case")
     parser.add_argument("--hidden", type=int, default=30, help="units per hidden layer of mlp2")
     parser.add_argument("--lipsdp-nodes", action="store_true", help="LipSDP-Neuron on each node's sub-box")
+    parser.add_argument("--sdp-eps", type=float, default=None, help="SCS tolerance of the node bound")
     args = parser.parse_args()
     for case in args.case:
         if case == "lipsdp":
@@ -78,7 +80,7 @@ def main() -> None:
         else:
             tr = train_mlp((args.hidden, args.hidden), side=28, epochs=30)
             print(bracket_line(f"784-{args.hidden}-{args.hidden}-10 (test accuracy {tr.test_accuracy:.3f})", tr.net,
-                               5e-3, args.seconds, tr.X_test[:64], args.lipsdp_nodes), flush=True)
+                               5e-3, args.seconds, tr.X_test[:64], args.lipsdp_nodes, args.sdp_eps), flush=True)
 
 
 if __name__ == "__main__":

@@ -135,11 +135,17 @@ def _solver(cp: Any, requested: str | None, clique: int) -> str:
                       f"pip install clarabel")
 
 
-def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], form: str,
+def _scale_rows(k: np.ndarray, T: Any) -> Any:
+    """``diag(k) T`` for a diagonal ``T`` (a ``k`` shared by all rows stays a scalar)."""
+    return float(k[0]) * T if np.all(k == k[0]) else np.diag(k) @ T
+
+
+def _solve(weights: list[np.ndarray], slopes: tuple[tuple[Any, Any], ...], form: str,
            solver: str | None, options: dict[str, Any] | None = None) -> tuple[list[np.ndarray], float, str]:
     """The SDP (see :mod:`.lipsdp_verify` for ``G``): minimise rho subject to
     ``G >= MARGIN blkdiag(rho I, 2 T)``; returns the multipliers, rho and the solver's name
-    (``options``, when given, replace the solver's default options)."""
+    (``options``, when given, replace the solver's default options).  ``slopes[k]`` is a pair
+    of floats or of per-neuron vectors ``(a, b)``: neuron ``j``'s interval ``[a_j, b_j]``."""
     import cvxpy as cp
 
     name = _solver(cp, solver, _clique(weights))
@@ -150,18 +156,17 @@ def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], f
     T = [cp.diag(v) if form == "neuron" else v * np.eye(n) for v, n in zip(tvars, hidden)]
     sizes = [weights[0].shape[1], *hidden]
     blocks: list[list[Any]] = [[np.zeros((a, b)) for b in sizes] for a in sizes]
+    c = [np.broadcast_to(2 * np.asarray(a) * np.asarray(b), (n,)) for (a, b), n in zip(slopes, hidden)]
+    s = [np.broadcast_to(np.asarray(a) + np.asarray(b), (n,)) for (a, b), n in zip(slopes, hidden)]
     for k in range(h + 1):
         D = (1 - MARGIN) * rho * np.eye(sizes[0]) if k == 0 else 2 * (1 - MARGIN) * T[k - 1]
         if k == h:
             D = D - weights[-1].T @ weights[-1]
-        else:
-            a, b = slopes[k]
-            if a * b:
-                D = D + 2 * a * b * (weights[k].T @ T[k] @ weights[k])
+        elif np.any(c[k]):
+            D = D + weights[k].T @ _scale_rows(c[k], T[k]) @ weights[k]
         blocks[k][k] = D
         if k > 0:
-            a, b = slopes[k - 1]
-            Off = -(a + b) * (T[k - 1] @ weights[k - 1])
+            Off = -(_scale_rows(s[k - 1], T[k - 1]) @ weights[k - 1])
             blocks[k][k - 1] = Off
             blocks[k - 1][k] = Off.T
     G = cp.bmat(blocks)
@@ -177,7 +182,7 @@ def _solve(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], f
     return t, max(float(rho.value), 0.0), name
 
 
-def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[float, float], ...], form: str,
+def _solve_scaled(weights: list[np.ndarray], slopes: tuple[tuple[Any, Any], ...], form: str,
                   solver: str | None, options: dict[str, Any] | None = None) -> tuple[list[np.ndarray], float, str]:
     """:func:`_solve` on ``2^{e_k} W_k`` (each of norm near 1), mapped back exactly.
 

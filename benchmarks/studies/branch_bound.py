@@ -8,6 +8,8 @@
 ``lipsdp``: LipSDP's example network (tests/models/data/lipsdp/random_weights.mat,
 2-10-30-20-2; its constant 36.482 is published) to 1e-4;
 ``ladder``: the ladder's fast rungs on the 784-50-10 net, their seconds.
+``--lipsdp-nodes`` adds the verified LipSDP-Neuron of each node's sub-box
+(:mod:`lipbench.lipschitz.lipsdp_node`) as the search's ``node_bound``.
 Prints one line per case: the certified bracket, its relative width, the nodes
 explored, why the search stopped and the seconds (the numbers in
 docs/lipschitz-ladder.md come from this script).
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, lipschitz_ladder
+from lipbench.lipschitz.lipsdp_node import lipsdp_node_bound
 from lipbench.lipschitz.pattern_search import lipschitz_bracket
 from lipbench.lipschitz.train import train_mlp
 
@@ -40,9 +43,12 @@ def lipsdp_net() -> Sequential:
     return Sequential(layers)
 
 
-def bracket_line(name: str, net: Sequential, gap: float, seconds: float, points: np.ndarray | None) -> str:
+def bracket_line(name: str, net: Sequential, gap: float, seconds: float, points: np.ndarray | None,
+                 sdp: bool = False, eps: float | None = None) -> str:
     t = time.perf_counter()
-    br = lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points)
+    options = None if eps is None else {"eps_abs": eps, "eps_rel": eps, "max_iters": 20_000}
+    br = lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
+                           node_bound=lipsdp_node_bound(options=options) if sdp else None)
     total = time.perf_counter() - t
     s = br.search
     return (f"{name}: [{br.lower:.7g}, {br.upper:.7g}] width {br.relative_width:.3g} (asked {gap:g}); "
@@ -55,15 +61,18 @@ def main() -> None:
                         choices=["mlp50", "mlp2", "lipsdp", "ladder"])
     parser.add_argument("--seconds", type=float, default=300.0, help="branch-and-bound budget per case")
     parser.add_argument("--hidden", type=int, default=30, help="units per hidden layer of mlp2")
+    parser.add_argument("--lipsdp-nodes", action="store_true", help="LipSDP-Neuron on each node's sub-box")
+    parser.add_argument("--sdp-eps", type=float, default=None, help="SCS tolerance of the node bound")
     args = parser.parse_args()
     for case in args.case:
         if case == "lipsdp":
-            print(bracket_line("lipsdp 2-10-30-20-2", lipsdp_net(), 1e-4, args.seconds, None), flush=True)
+            print(bracket_line("lipsdp 2-10-30-20-2", lipsdp_net(), 1e-4, args.seconds, None, args.lipsdp_nodes),
+                  flush=True)
         elif case in ("mlp50", "ladder"):
             tr = train_mlp((50,), side=28, epochs=30)
             if case == "mlp50":
                 print(bracket_line(f"784-50-10 (test accuracy {tr.test_accuracy:.3f})", tr.net, 2e-3, args.seconds,
-                                   tr.X_test[:64]), flush=True)
+                                   tr.X_test[:64], args.lipsdp_nodes), flush=True)
             else:
                 ladder = lipschitz_ladder(tr.net, points=tr.X_test[:64])
                 print("ladder's fast rungs on 784-50-10: " + ", ".join(f"{r.name} {r.seconds:.3f} s"
@@ -71,7 +80,7 @@ def main() -> None:
         else:
             tr = train_mlp((args.hidden, args.hidden), side=28, epochs=30)
             print(bracket_line(f"784-{args.hidden}-{args.hidden}-10 (test accuracy {tr.test_accuracy:.3f})", tr.net,
-                               5e-3, args.seconds, tr.X_test[:64]), flush=True)
+                               5e-3, args.seconds, tr.X_test[:64], args.lipsdp_nodes, args.sdp_eps), flush=True)
 
 
 if __name__ == "__main__":

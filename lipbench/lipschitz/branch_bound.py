@@ -37,9 +37,12 @@ on the free unit whose slope moves the centre's top singular value most
 (``r_i |(Post^T u)_i| |(M v)_i|``), and stops when the largest open bound is
 within ``gap`` of the attained lower bound, when a full pattern tops the queue
 (the bound is then the best vertex pattern), or at the node or time budget.
-The bound is over all vertex patterns, realisable or not.  An optional
-``node_bound`` callable (a certified bound for a stack of nodes, e.g. a
-verified LipSDP-Neuron on the sub-box) is combined by taking the smaller.
+The bound is over all vertex patterns, realisable or not.  A child's box lies in
+its parent's, so it keeps the smaller of its own bound and its parent's.  An
+optional ``node_bound`` callable (a costlier certified bound for a stack of
+nodes, e.g. the verified LipSDP-Neuron on the sub-box of :mod:`.lipsdp_node`) is
+applied lazily: only to a node that reaches the top of the queue (``refine`` at a
+time), which is re-queued with the smaller bound before it may be expanded.
 """
 
 from __future__ import annotations
@@ -307,9 +310,11 @@ class _Search:
     heap: list
     counter: int = 0
     nodes: int = 0
+    refined: int = 0
     leaves: list = field(default_factory=list)
 
-    def push(self, fixed: np.ndarray, bounds: np.ndarray, scores: np.ndarray, warm: tuple, keep: int) -> None:
+    def push(self, fixed: np.ndarray, bounds: np.ndarray, scores: np.ndarray, warm: tuple, keep: int,
+             refined: bool = True) -> None:
         for f, b, s, x, mu in zip(fixed, bounds, scores, *warm):
             free = f < 0
             if not free.any():
@@ -318,42 +323,47 @@ class _Search:
                 unit = -1
             else:
                 unit = int(np.argmax(np.where(free, s, -1.0)))
-            heapq.heappush(self.heap, (-float(b), self.counter, f, unit, x, mu))
+            heapq.heappush(self.heap, (-float(b), self.counter, f, unit, x, mu, refined or unit < 0))
             self.counter += 1
+
+    def refine(self, node_bound: NodeBound, prep: Prepared, count: int) -> None:
+        """Apply ``node_bound`` to the (up to ``count``) unrefined nodes on top, lowering their bounds."""
+        nodes: list[tuple] = []
+        while self.heap and len(nodes) < count and not self.heap[0][6]:
+            nodes.append(heapq.heappop(self.heap))
+        extra = np.asarray(node_bound(prep, np.stack([n[2] for n in nodes])), dtype=np.float64)
+        for (b, c, f, unit, x, mu, _), e in zip(nodes, extra):
+            heapq.heappush(self.heap, (-min(-b, float(e)), c, f, unit, x, mu, True))
+        self.refined += len(nodes)
 
 
 def branch_and_bound(chain: Chain, *, gap: float = 1e-3, max_nodes: int = 100_000, max_seconds: float = 60.0,
                      lower: float = 0.0, node_bound: NodeBound | None = None,
                      on_leaf: Callable[[np.ndarray], float | None] | None = None, batch: int = 32,
-                     keep: int = 16) -> BranchBoundResult:
+                     keep: int = 16, refine: int = 1) -> BranchBoundResult:
     """Best-first branch and bound (module docstring): a certified upper bound on the largest
     sigma_max over the vertex patterns, stopped at relative ``gap`` to ``lower`` (an attained
     lower bound), a full pattern on top, ``max_nodes`` nodes expanded or ``max_seconds``.
 
     ``on_leaf(bits)`` may return an attained certified lower bound for a full pattern that
-    tops the queue (e.g. from an input in its region); ``node_bound`` adds a certified bound."""
+    tops the queue (e.g. from an input in its region); ``node_bound`` adds a certified bound,
+    applied to the ``refine`` top nodes before they are expanded (module docstring)."""
     _check(gap, max_nodes, max_seconds, lower)
     with threadpool_limits(1):  # stacks of small matrices: BLAS threads only contend (2 threads: 100x slower)
-        return _search(chain, gap, max_nodes, max_seconds, lower, node_bound, on_leaf, batch, keep)
+        return _search(chain, gap, max_nodes, max_seconds, lower, node_bound, on_leaf, batch, keep, refine)
 
 
 def _search(chain: Chain, gap: float, max_nodes: int, max_seconds: float, lower: float,
             node_bound: NodeBound | None, on_leaf: Callable[[np.ndarray], float | None] | None, batch: int,
-            keep: int) -> BranchBoundResult:
+            keep: int, refine: int) -> BranchBoundResult:
     from .._rounding import within
 
     t0 = time.perf_counter()
     prep = prepare(chain)
 
-    def evaluate(fixed: np.ndarray, warm: tuple | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
-        b, s, w = _evaluate(prep, fixed, lower * (1 + gap), warm)
-        if node_bound is not None:
-            b = np.minimum(b, np.asarray(node_bound(prep, fixed), dtype=np.float64))
-        return b, s, w
-
     search = _Search([])
     root = np.full((1, prep.hidden_units), -1, dtype=np.int8)
-    search.push(root, *evaluate(root), keep)
+    search.push(root, *_evaluate(prep, root, lower * (1 + gap)), keep, node_bound is None)
     stop = "exhausted"
     while search.heap:
         top = -search.heap[0][0]
@@ -373,21 +383,27 @@ def _search(chain: Chain, gap: float, max_nodes: int, max_seconds: float, lower:
         if time.perf_counter() - t0 > max_seconds:
             stop = "seconds"
             break
+        if node_bound is not None and not search.heap[0][6]:
+            search.refine(node_bound, prep, refine)
+            continue
         children: list[np.ndarray] = []
+        parents: list[float] = []
         xs: list[np.ndarray] = []
         mus: list[float] = []
         room = min(batch, max_nodes - search.nodes)  # never expand past the node budget
-        while search.heap and len(children) < 2 * room and search.heap[0][3] >= 0:
-            _, _, f, unit, x, mu = heapq.heappop(search.heap)
+        while search.heap and len(children) < 2 * room and search.heap[0][3] >= 0 and search.heap[0][6]:
+            b, _, f, unit, x, mu, _ = heapq.heappop(search.heap)
             for bit in (0, 1):
                 child = f.copy()
                 child[unit] = bit
                 children += [child]
+                parents += [-b]
                 xs += [x]
                 mus += [mu]
             search.nodes += 1
         fixed = np.stack(children)
-        search.push(fixed, *evaluate(fixed, (np.stack(xs), np.array(mus))), keep)
+        b, s, w = _evaluate(prep, fixed, lower * (1 + gap), (np.stack(xs), np.array(mus)))
+        search.push(fixed, np.minimum(b, parents), s, w, keep, node_bound is None)  # a child's box is in its parent's
     upper = max(-search.heap[0][0], 0.0) if search.heap else 0.0
     best = tuple((f.copy(), b) for b, _, f in search.leaves)
     return BranchBoundResult(upper, lower if lower > 0 else math.nan, search.nodes, len(search.leaves), stop == "gap"

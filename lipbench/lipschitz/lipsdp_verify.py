@@ -116,11 +116,22 @@ def _scaled(rho: float, R: np.ndarray, eR: float) -> tuple[np.ndarray, float]:
 
 
 def lmi(weights: tuple[np.ndarray, ...], errors: tuple[float, ...], slopes: tuple[tuple[float, float], ...],
-        t: list[np.ndarray], rho: float, *, reduced: bool = False) -> tuple[np.ndarray, float]:
-    """The computed ``G`` (or its reduced form) and a bound on its 2-norm distance from the exact one."""
+        t: list[np.ndarray], rho: float, *, reduced: bool = False,
+        neurons: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, float]:
+    """The computed ``G`` (or its reduced form) and a bound on its 2-norm distance from the exact one.
+
+    ``neurons`` (per hidden layer, the vectors ``c_j t_j`` and ``s_j t_j``, each *exactly* the
+    product of neuron ``j``'s ``c_j = 2 a_j b_j``, ``s_j = a_j + b_j`` and ``t_j``) replaces
+    ``slopes`` by a slope interval ``[a_j, b_j]`` per neuron: the same proof, each neuron's
+    constraint weighted by its ``t_j``, so ``c_k T_k`` and ``s_k T_k`` become those diagonals."""
     h = len(weights) - 1
     c = [2 * Fraction(a) * Fraction(b) for a, b in slopes]
     s = [Fraction(a) + Fraction(b) for a, b in slopes]
+    tc, ts = list(t), list(t)
+    if neurons is not None:
+        tc, ts = [n[0] for n in neurons], [n[1] for n in neurons]
+        c = [Fraction(1 if np.any(k) else 0) for k in tc]
+        s = [Fraction(1)] * len(ts)
     first, e_first = weights[0], errors[0]
     if reduced:
         first, e_first = _gram(weights[0], errors[0], rows=True)
@@ -138,13 +149,13 @@ def lmi(weights: tuple[np.ndarray, ...], errors: tuple[float, ...], slopes: tupl
         else:
             G, eG = _gram(weights[-1], errors[-1], rows=False)
             base, e_base = _sum(np.diag(2 * t[k - 1]), 0.0, -G, eG)
-        P, eP = (None, 0.0) if k == h or c[k] == 0 else weighted_gram(mats[k], errs_w[k], t[k], c[k])
+        P, eP = (None, 0.0) if k == h or c[k] == 0 else weighted_gram(mats[k], errs_w[k], tc[k], c[k])
         D, eD = _sum(base, e_base, P, eP)
         diag.append(D)
         errs.append(eD)
     offs = []
     for k in range(1, h + 1):
-        Off, eOff = _off_block(mats[k - 1], errs_w[k - 1], t[k - 1], s[k - 1])
+        Off, eOff = _off_block(mats[k - 1], errs_w[k - 1], ts[k - 1], s[k - 1])
         offs.append(Off)
         errs.append(eOff)
     sizes = [D.shape[0] for D in diag]
@@ -159,10 +170,12 @@ def lmi(weights: tuple[np.ndarray, ...], errors: tuple[float, ...], slopes: tupl
 
 
 def lmi_margin(weights: tuple[np.ndarray, ...], errors: tuple[float, ...], slopes: tuple[tuple[float, float], ...],
-               t: list[np.ndarray], rho: float, *, reduced: bool = False) -> float:
+               t: list[np.ndarray], rho: float, *, reduced: bool = False,
+               neurons: list[tuple[np.ndarray, np.ndarray]] | None = None) -> float:
     """A certified lower bound on ``lambda_min`` of the exact ``G`` (reduced: of ``K^T G K``);
-    positive proves ``L(f) <= sqrt(rho)``."""
+    positive proves ``L(f) <= sqrt(rho)`` (with ``neurons``, see :func:`lmi`: for every product
+    ``W_l D_h ... D_1 W_1`` whose diagonal ``D_k`` lie in the per-neuron intervals)."""
     if not (rho >= 0 and all(np.all(tk >= 0) for tk in t)):
         raise ValueError("LipSDP's multipliers must be non-negative (rho and every t_k)")
-    M, err = lmi(weights, errors, slopes, t, rho, reduced=reduced)
+    M, err = lmi(weights, errors, slopes, t, rho, reduced=reduced, neurons=neurons)
     return psd_margin(M, exact_error=err)

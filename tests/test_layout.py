@@ -60,6 +60,7 @@ ALLOW: dict[str, tuple[str, str]] = {
     "lipschitz/chain": ("tests/lipschitz/test_lipsdp.py", "the chain every SDP rung reads"),
     "lipschitz/lipsdp_verify": ("tests/lipschitz/test_lipsdp.py", "LipSDP's LMI verified, with LipSDP"),
     "lipschitz/eclipse": ("tests/lipschitz/test_ladder.py", "ECLipsE is a rung of the ladder"),
+    "lipschitz/ladder_limits": ("tests/lipschitz/test_ladder.py", "each limit is tested as the rung it skips"),
     "lipschitz/train": ("tests/lipschitz/test_ladder.py", "the trained networks the ladder is measured on"),
     "lipschitz/patterns": ("tests/lipschitz/test_branch_bound.py", "activation patterns, branched on there"),
     "lipschitz/lower_search": ("tests/lipschitz/test_branch_bound.py", "lower bounds beside branch and bound"),

@@ -13,7 +13,7 @@ import numpy as np
 from .graph import Node
 
 __all__ = ["Refuse", "Context", "attributes", "Handler", "one_dynamic", "unary", "shape_of", "per_sample_constant",
-           "not_lipschitz"]
+           "not_lipschitz", "conv_operands", "axes_of"]
 
 
 class Refuse(Exception):
@@ -99,3 +99,28 @@ def not_lipschitz(node: Any, name: str, ctx: Context, kind: str, reason: str) ->
         raise Refuse(f"broadcasts input-dependent tensors of shapes {sa} and {sb}; needs equal shapes")
     ctx.shapes[node.output[0]] = sa
     return [Node(name, node.op_type, kind, (a, b), node.output[0], reason=reason)]
+
+
+def conv_operands(node: Any, ctx: Context) -> tuple[str, np.ndarray, tuple[int, ...], int]:
+    """A Conv or ConvTranspose node's (input tensor, constant weight, per-sample input shape,
+    spatial dimensions), or Refuse naming what does not fit."""
+    x = one_dynamic(node, ctx)
+    W = ctx.const(node.input[1])
+    if W is None:
+        raise Refuse("needs a constant weight")
+    W = np.asarray(W, dtype=np.float64)
+    shape = ctx.shapes[x]
+    d = len(shape) - 1
+    if d < 1 or W.ndim != d + 2:
+        raise Refuse(f"weight {W.shape} does not fit an input of per-sample shape {shape}")
+    return x, W, shape, d
+
+
+def axes_of(node: Any, attrs: dict, ctx: Context) -> list[int]:
+    """A node's ``axes``: its second input from opset 13/18 on (a constant), else its attribute."""
+    if len(node.input) > 1 and node.input[1]:
+        c = ctx.const(node.input[1])
+        if c is None:
+            raise Refuse("needs constant axes")
+        return [int(a) for a in np.atleast_1d(c)]
+    return [int(a) for a in attrs.get("axes", [])]

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ._onnx_context import Context, Refuse, one_dynamic, unary
+from ._onnx_context import Context, Refuse, conv_operands, unary
 from .graph import Node
 from .graph_conv_transpose import ConvTranspose
 
@@ -48,15 +46,7 @@ def _crop(attrs: dict, spatial: tuple[int, ...], kernel: tuple[int, ...], stride
 
 
 def conv_transpose(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = one_dynamic(node, ctx)
-    W = ctx.const(node.input[1])
-    if W is None:
-        raise Refuse("needs a constant weight")
-    W = np.asarray(W, dtype=np.float64)
-    shape = ctx.shapes[x]
-    d = len(shape) - 1
-    if d < 1 or W.ndim != d + 2:
-        raise Refuse(f"weight {W.shape} does not fit an input of per-sample shape {shape}")
+    x, W, shape, d = conv_operands(node, ctx)
     kernel = tuple(int(k) for k in attrs.get("kernel_shape", W.shape[2:]))
     if kernel != tuple(W.shape[2:]):
         raise Refuse(f"kernel_shape={list(kernel)} differs from the weight's {list(W.shape[2:])}")

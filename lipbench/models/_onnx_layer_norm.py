@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._onnx_context import Context, Refuse, one_dynamic, unary
+from ._onnx_context import Context, Refuse, axes_of, one_dynamic, unary
 from .graph import Node
 from .graph_axis_layers import Center, GroupMean, LayerNorm
 
@@ -29,13 +29,7 @@ __all__ = ["LAYER_NORM_OPS", "fuse_center", "fuse_layer_norm"]
 def _reduce_mean(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     x = one_dynamic(node, ctx)
     shape = ctx.shapes[x]
-    if len(node.input) > 1 and node.input[1]:  # opset 18: axes as an input
-        c = ctx.const(node.input[1])
-        if c is None:
-            raise Refuse("needs constant axes")
-        axes = [int(a) for a in np.atleast_1d(c)]
-    else:
-        axes = [int(a) for a in attrs.get("axes", [])]
+    axes = axes_of(node, attrs, ctx)
     rank = len(shape) + 1
     if not axes:
         raise Refuse("a mean over every axis mixes the batch axis")

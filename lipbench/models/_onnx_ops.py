@@ -19,6 +19,8 @@ from ._onnx_context import (
     Handler,
     Refuse,
     attributes,
+    axes_of,
+    conv_operands,
     not_lipschitz,
     one_dynamic,
     shape_of,
@@ -76,13 +78,7 @@ def _reshape(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 def _squeeze(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
     x = one_dynamic(node, ctx)
-    if len(node.input) > 1 and node.input[1]:
-        c = ctx.const(node.input[1])
-        if c is None:
-            raise Refuse("needs constant axes")
-        axes = [int(a) for a in np.atleast_1d(c)]
-    else:
-        axes = [int(a) for a in attrs.get("axes", [])]
+    axes = axes_of(node, attrs, ctx)
     full = [1, *ctx.shapes[x]]
     if node.op_type == "Unsqueeze":
         rank = len(full) + len(axes)
@@ -207,15 +203,7 @@ def _padded(node: Any, name: str, x: str, begin: tuple[int, ...], end: tuple[int
 
 
 def _conv(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    x = one_dynamic(node, ctx)
-    W = ctx.const(node.input[1])
-    if W is None:
-        raise Refuse("needs a constant weight")
-    W = np.asarray(W, dtype=np.float64)
-    shape = ctx.shapes[x]
-    d = len(shape) - 1
-    if d < 1 or W.ndim != d + 2:
-        raise Refuse(f"weight {W.shape} does not fit an input of per-sample shape {shape}")
+    x, W, shape, d = conv_operands(node, ctx)
     kernel = tuple(int(k) for k in attrs.get("kernel_shape", W.shape[2:]))
     strides = tuple(int(s) for s in attrs.get("strides", [1] * d))
     dilations = tuple(int(s) for s in attrs.get("dilations", [1] * d))

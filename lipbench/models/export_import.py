@@ -40,7 +40,7 @@ from ..lipschitz.pooling import AvgPool
 from . import _torch_layers as tl
 from .graph import Graph, Node
 from .graph_layers import ConstantOp
-from .torch_import import _gelu, _np, _Refuse, _softplus, walk_fx
+from .torch_import import _gelu, _np, _Refuse, _softplus, two_tensor_node, walk_fx
 
 __all__ = ["import_exported", "load_exported", "example_input_shape", "conv_input_sizes"]
 
@@ -307,14 +307,7 @@ def _arith(n: Any, op: str, name: str, shapes: dict, shape: tuple[int, ...]) -> 
         raise _Refuse(f"keyword arguments {dict(n.kwargs)} are not supported")
     da, db = getattr(a, "name", None) in shapes, getattr(b, "name", None) in shapes
     if da and db:
-        if name in ("add", "sub"):
-            if shapes[a.name] != shapes[b.name]:
-                raise _Refuse(f"broadcasts tensors of shapes {shapes[a.name]} and {shapes[b.name]}")
-            return Node(n.name, op, name, (a.name, b.name), n.name)
-        kind = "product" if name == "mul" else "quotient"
-        why = ("the product of two input-dependent tensors grows quadratically" if kind == "product" else
-               "division by an input-dependent tensor is unbounded near its zeros")
-        return Node(n.name, op, kind, (a.name, b.name), n.name, reason=why + ": no global Lipschitz constant")
+        return two_tensor_node(n, op, name, shapes)
     x, c = (a, b) if da else (b, a)
     if not isinstance(c, (int, float)):
         raise _Refuse(f"an operand {c!r} is neither a number nor an input-dependent tensor")

@@ -52,23 +52,15 @@ from scipy import special
 
 from .._rounding import sqrt_int_up, up
 from ..lipschitz.layers import check_input
+from .graph_layers import _Elementwise
 
 __all__ = ["Softmax", "LayerNorm", "GroupMean", "Center"]
 
 
-class _Grouped:
+class _Grouped(_Elementwise):
     """A layer on per-sample ``shape`` acting along ``n`` of its ``(outer, n, inner)`` view."""
 
-    shape: tuple[int, ...]
     groups: tuple[int, int, int]
-
-    @property
-    def in_features(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def out_features(self) -> int:
-        return self.in_features
 
     @property
     def output_shape(self) -> tuple[int, ...]:

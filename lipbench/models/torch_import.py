@@ -370,6 +370,20 @@ def _attr(gm: Any, a: Any) -> np.ndarray | None:
     return _np(obj)
 
 
+def two_tensor_node(n: Any, op: str, name: str, shapes: dict) -> Node:
+    """``add``/``sub`` of two input-dependent tensors of one shape, or ``mul``/``div`` of two,
+    imported as a node with no global constant (named, with its reason)."""
+    a, b = n.args[0], n.args[1]
+    if name in ("add", "sub"):
+        if shapes[a.name] != shapes[b.name]:
+            raise _Refuse(f"broadcasts tensors of shapes {shapes[a.name]} and {shapes[b.name]}")
+        return Node(n.name, op, name, (a.name, b.name), n.name)
+    kind = "product" if name == "mul" else "quotient"
+    why = ("the product of two input-dependent tensors grows quadratically" if kind == "product" else
+           "division by an input-dependent tensor is unbounded near its zeros")
+    return Node(n.name, op, kind, (a.name, b.name), n.name, reason=why + ": no global Lipschitz constant")
+
+
 def _arith(n: Any, op: str, shapes: dict, shape: tuple[int, ...]) -> Node:
     import torch
 
@@ -379,14 +393,7 @@ def _arith(n: Any, op: str, shapes: dict, shape: tuple[int, ...]) -> Node:
         raise _Refuse(f"keyword arguments {sorted(n.kwargs)} are not supported")
     da, db = getattr(a, "name", None) in shapes, getattr(b, "name", None) in shapes
     if da and db:
-        if name in ("add", "sub"):
-            if shapes[a.name] != shapes[b.name]:
-                raise _Refuse(f"broadcasts tensors of shapes {shapes[a.name]} and {shapes[b.name]}")
-            return Node(n.name, op, name, (a.name, b.name), n.name)
-        kind = "product" if name == "mul" else "quotient"
-        why = ("the product of two input-dependent tensors grows quadratically" if kind == "product" else
-               "division by an input-dependent tensor is unbounded near its zeros")
-        return Node(n.name, op, kind, (a.name, b.name), n.name, reason=why + ": no global Lipschitz constant")
+        return two_tensor_node(n, op, name, shapes)
     x, c = (a, b) if da else (b, a)
     if not isinstance(c, (int, float)) and not isinstance(c, torch.Tensor):
         raise _Refuse(f"an operand of type {type(c).__name__} is neither a number nor a tensor")

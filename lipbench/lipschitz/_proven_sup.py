@@ -43,7 +43,9 @@ from fractions import Fraction
 
 from .._rounding import up
 
-__all__ = ["gelu_tanh_sup_upper", "gelu_tanh_tail_upper", "GELU_TANH_K", "GELU_TANH_REL_TOL"]
+__all__ = [
+    "gelu_tanh_sup_upper", "gelu_tanh_tail_upper", "gelu_tanh_derivative_enclosure", "GELU_TANH_K", "GELU_TANH_REL_TOL",
+]
 
 #: the cubic coefficient of GELU's tanh approximation, as the exporters write it
 GELU_TANH_K = Fraction(44715, 10**6)
@@ -161,12 +163,16 @@ def _d2_box(a: Fraction, b: Fraction) -> Interval:
     return _mul(s, inner)
 
 
+def gelu_tanh_derivative_enclosure(a: Fraction, b: Fraction) -> Interval:
+    """An interval holding g'(x) for every x in [a, b]: the centred form ``g'(m) + g''(X) (X - m)``."""
+    m = (a + b) / 2
+    return _add(_d1_point(m), _mul(_d2_box(a, b), (-(b - a) / 2, (b - a) / 2)))
+
+
 def _box_upper(a: Fraction, b: Fraction) -> tuple[Fraction, Fraction]:
     """(an upper bound on |g'| over [a, b], a lower bound on |g'(m)| at its midpoint)."""
-    m = (a + b) / 2
-    centre = _d1_point(m)
-    spread = _mul(_d2_box(a, b), (-(b - a) / 2, (b - a) / 2))
-    lo, hi = _add(centre, spread)
+    centre = _d1_point((a + b) / 2)
+    lo, hi = gelu_tanh_derivative_enclosure(a, b)
     mid_low = max(centre[0], -centre[1], Fraction(0))
     return max(abs(lo), abs(hi)), mid_low
 

@@ -3,12 +3,19 @@ independent 50-digit sup, its tail bound above |g'| beyond the radius, its argum
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import mpmath
 import numpy as np
 import pytest
 
 from lipbench.lipschitz import activation
-from lipbench.testing import GELU_TANH_REL_TOL, gelu_tanh_sup_upper, gelu_tanh_tail_upper
+from lipbench.testing import (
+    GELU_TANH_REL_TOL,
+    gelu_tanh_derivative_enclosure,
+    gelu_tanh_sup_upper,
+    gelu_tanh_tail_upper,
+)
 from properties.tolerances import scalar_rtol
 
 
@@ -50,3 +57,25 @@ def test_gelu_tanh_bound_needs_radius_two():
         gelu_tanh_tail_upper(1)
     with pytest.raises(ValueError, match="radius >= 2"):
         gelu_tanh_sup_upper(radius=1)
+
+
+@pytest.mark.parametrize("width", [Fraction(1), Fraction(1, 4), Fraction(1, 64)])
+def test_enclosure_holds_g_prime_on_each_box(width):
+    """Each box's enclosure holds the 50-digit g' at 17 points of the box (its ends included)."""
+    with mpmath.workdps(50):
+        c, k = mpmath.sqrt(2 / mpmath.pi), mpmath.mpf(44715) / 10**6
+
+        def d1(x):
+            t = mpmath.tanh(c * (x + k * x**3))
+            return (1 + t) / 2 + x * (1 - t**2) * c * (1 + 3 * k * x**2) / 2
+
+        a = Fraction(-6)
+        while a < 6:
+            lo, hi = gelu_tanh_derivative_enclosure(a, a + width)
+            for i in range(17):
+                x = a + width * i / 16
+                value = d1(mpmath.mpf(x.numerator) / x.denominator)
+                assert mpmath.mpf(lo.numerator) / lo.denominator <= value, (float(a), float(x), float(lo))
+                assert value <= mpmath.mpf(hi.numerator) / hi.denominator, (float(a), float(x), float(hi))
+            a += width
+

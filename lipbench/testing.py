@@ -26,7 +26,10 @@ module.  Names here carry no stability promise.
   margin tests feed them adversarial but legitimate computations (a
   summation order a BLAS may take); likewise ``chain_merge`` and
   ``pattern_rounding``, the rounding bounds of a chain's merged layers and of
-  the activation-pattern products.
+  the activation-pattern products;
+* :func:`gelu_tanh_sup_upper`, :func:`gelu_tanh_tail_upper` -- GELU's tanh
+  form: the proven bound on sup |g'| with its knobs, its tail's bound alone, and
+  the enclosure of g' on one box.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ import numpy as np
 from . import _rounding as rounding
 from . import _rounding_maps as rounding_maps
 from ._rounding import TERMS, gamma, unit_roundoff
+from .lipschitz._proven_sup import (
+    GELU_TANH_REL_TOL,
+    gelu_tanh_derivative_enclosure,
+    gelu_tanh_sup_upper,
+    gelu_tanh_tail_upper,
+)
 from .lipschitz._sigma import check_matrix, sigma_bracket
 from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
@@ -57,6 +66,10 @@ from .spectral.lanczos._tools import Basis, CheckSchedule, bidiagonal_ritz, stop
 from .spectral.lanczos.plan import CHECK_WARMUP
 
 __all__ = [
+    "GELU_TANH_REL_TOL",
+    "gelu_tanh_sup_upper",
+    "gelu_tanh_derivative_enclosure",
+    "gelu_tanh_tail_upper",
     "operator_of",
     "Operator",
     "dense_summary",

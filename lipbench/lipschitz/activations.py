@@ -18,7 +18,8 @@ sup is reached (``None`` when it is only approached, e.g. softplus as x -> inf).
 Every derived constant but GELU's is exact in floating point: it is attained
 (or approached) where g' evaluates exactly to a float (1, 1/4, alpha).
 GELU's is a floating-point evaluation of special functions, so its layer
-uses :func:`gelu_sup_upper` instead, a proven upper bound in rationals.
+uses :func:`gelu_sup_upper` instead, a proven upper bound in rationals; GELU's
+tanh approximation uses a bound proven by interval arithmetic (``_proven_sup``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .._rounding import up
+from ._proven_sup import GELU_TANH_K, gelu_tanh_sup_upper
 
 __all__ = [
     "Activation",
@@ -46,6 +48,7 @@ __all__ = [
     "softplus",
     "elu",
     "gelu",
+    "gelu_tanh",
     "erf",
     "selu",
     "hard_sigmoid",
@@ -239,6 +242,31 @@ def gelu(a: float = 1.0) -> Activation:
                       params={} if a == 1.0 else {"a": a}, proven_upper=gelu_sup_upper())
 
 
+def gelu_tanh() -> Activation:
+    """GELU's tanh approximation ``x (1 + tanh(c (x + k x^3))) / 2``, ``c = sqrt(2 / pi)``,
+    ``k = 0.044715`` (PyTorch's ``approximate='tanh'``, ONNX's ``Gelu`` with ``approximate="tanh"``).
+    With ``T = tanh(u)``, ``u = c (x + k x^3)``, ``u' = c (1 + 3 k x^2)``:
+    ``g' = (1 + T) / 2 + x (1 - T^2) u' / 2`` and ``g'' = (1 - T^2)(u' - x T u'^2 + 3 c k x^2)``,
+    critical points near +-1.42 (``g'(x) + g'(-x) = 1``), constant ~1.1290, a floating-point
+    evaluation; its layer uses :func:`~lipbench.lipschitz._proven_sup.gelu_tanh_sup_upper`, proven
+    by interval branch and bound in rationals plus an analytic tail, within ~1e-9 of the sup."""
+    c, k = math.sqrt(2.0 / math.pi), float(GELU_TANH_K)
+
+    def t(x: np.ndarray) -> np.ndarray:
+        return np.tanh(c * (x + k * x**3))
+
+    def d(x: np.ndarray) -> np.ndarray:
+        return 0.5 * (1.0 + t(x)) + 0.5 * x * (1.0 - t(x) ** 2) * c * (1.0 + 3.0 * k * x**2)
+
+    def d2(x: np.ndarray) -> np.ndarray:
+        du = c * (1.0 + 3.0 * k * x**2)
+        return (1.0 - t(x) ** 2) * (du - x * t(x) * du**2 + 3.0 * c * k * x**2)
+
+    return Activation("gelu_tanh", lambda x: 0.5 * x * (1.0 + t(x)), d, d2,
+                      critical_brackets=((0.5, 3.0), (-3.0, -0.5)), limits=(0.0, 1.0),
+                      proven_upper=gelu_tanh_sup_upper())
+
+
 def erf() -> Activation:
     """erf(x); g' = 2 exp(-x^2) / sqrt(pi), largest at 0: constant 2 / sqrt(pi), proven through
     a rational lower bound on sqrt(pi) and rounded up."""
@@ -353,6 +381,7 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "softplus": softplus,
     "elu": elu,
     "gelu": gelu,
+    "gelu_tanh": gelu_tanh,
     "erf": erf,
     "selu": selu,
     "hard_sigmoid": hard_sigmoid,

@@ -54,9 +54,10 @@ def _hard_swish(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
 
 
 def _gelu(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:
-    if attrs.get("approximate", "none") != "none":
-        raise Refuse("approximate='tanh' needs the tanh-approximation's activation and its derived constant")
-    return _activation_layer("gelu")(node, name, attrs, ctx)
+    approximate = attrs.get("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise Refuse(f"approximate={approximate!r}: ONNX's Gelu knows 'none' and 'tanh'")
+    return _activation_layer("gelu" if approximate == "none" else "gelu_tanh")(node, name, attrs, ctx)
 
 
 def _softplus(node: Any, name: str, attrs: dict, ctx: Context) -> list[Node]:

@@ -11,7 +11,7 @@ pickled ``nn.Module``, which lipbench refuses (``weights_only=True``).
 call to a lipschitz layer: ``linear``, ``conv1d/2d/3d`` and ``convolution``,
 ``conv_transpose1d/2d/3d`` (and transposed ``convolution``), ``batch_norm`` in inference,
 ``layer_norm``, ``softmax`` / ``log_softmax``, the activations (``relu``, ``leaky_relu``,
-``elu``, ``selu``, ``tanh``, ``sigmoid``, ``gelu`` (erf), ``silu``, ``hardswish``,
+``elu``, ``selu``, ``tanh``, ``sigmoid``, ``gelu`` (erf and tanh forms), ``silu``, ``hardswish``,
 ``hardsigmoid``, ``hardtanh`` / ``relu6`` as a clip, ``softplus`` without its threshold),
 ``max_pool*d``/``avg_pool*d`` (padded and dilated as :mod:`._torch_layers` allows),
 ``adaptive_avg_pool*d`` to size 1, ``pad`` and the ``*_pad*d`` calls, reshapes that keep
@@ -252,7 +252,7 @@ def _activation(n: Any, name: str) -> Any:
             raise _Refuse("elu with scale or input_scale other than 1")
         return activation("elu", alpha=float(_arg(n, 1, "alpha", 1.0)))
     if name == "gelu":
-        return _gelu(str(n.kwargs.get("approximate", "none")))
+        return _gelu(str(_arg(n, 1, "approximate", "none")))
     if name == "hardsigmoid":
         return activation("hard_sigmoid", alpha=1 / 6, beta=0.5)
     if name == "relu6":

@@ -14,7 +14,7 @@ lipbench               ONNX
 ``AvgPool``/``MaxPool``  ``AveragePool``/``MaxPool`` (``kernel_shape``, ``strides``, no pads)
 activations            ``Relu``, ``LeakyRelu``, ``Elu``, ``Selu``, ``Sigmoid``, ``Tanh``, ``Softplus``
                        (beta 1), ``HardSigmoid``, ``HardSwish`` (ONNX's alpha 1/6, beta 1/2), ``Gelu``
-                       (erf form, opset 20), ``Clip``, ``Sin``, ``Cos``; SiLU as ``Mul(x, Sigmoid(x))``
+                       (erf and tanh forms, opset 20), ``Clip``, ``Sin``, ``Cos``; SiLU as ``Mul(x, Sigmoid(x))``
 ``ConstantOp``         ``Add``/``Sub``/``Mul``/``Div`` with a constant (``c - x``: ``Sub(c, x)``)
 ``PReLU``              ``PRelu``;  ``Pad``: ``Pad`` (constant mode);  ``Permute``: ``Transpose``
 sum, difference        ``Add``, ``Sub``;  concatenation: ``Concat`` (a constant input
@@ -294,9 +294,9 @@ def _activation(w: _Writer, layer: ActivationLayer, x: str, name: str, shape: tu
     if base == "silu":
         s = w.emit("Sigmoid", [x], f"{name}_sigmoid", shape)
         return w.emit("Mul", [x, s], name, shape)
-    if base == "gelu":
+    if base in ("gelu", "gelu_tanh"):
         w.opset = max(w.opset, GELU_OPSET)
-        return w.emit("Gelu", [x], name, shape)
+        return w.emit("Gelu", [x], name, shape, **({"approximate": "tanh"} if base == "gelu_tanh" else {}))
     if base == "clip":
         lo = "" if math.isinf(p["lo"]) else w.const(f"{name}_min", p["lo"])
         hi = "" if math.isinf(p["hi"]) else w.const(f"{name}_max", p["hi"])

@@ -11,7 +11,7 @@ Supported: ``nn.Linear``; ``nn.Conv1d/2d/3d`` (every padding mode, ``'same'`` an
 ``'valid'``); ``nn.ConvTranspose1d/2d/3d``; ``nn.BatchNorm1d/2d/3d`` in eval mode;
 ``nn.LayerNorm`` / ``F.layer_norm``; ``nn.Softmax``, ``nn.LogSoftmax`` and the functions;
 ``nn.ReLU``, ``LeakyReLU``, ``ELU``, ``SELU``, ``Tanh``, ``Sigmoid``, ``Softplus``, ``GELU``
-(erf), ``SiLU``, ``Hardswish``, ``Hardsigmoid``, ``Hardtanh``, ``ReLU6`` and the same as
+(erf and tanh forms), ``SiLU``, ``Hardswish``, ``Hardsigmoid``, ``Hardtanh``, ``ReLU6`` and the same as
 ``torch.relu`` / ``F.relu`` etc.; ``nn.MaxPool*d`` / ``nn.AvgPool*d`` (padded, dilated,
 ``ceil_mode`` without partial windows; average pooling counting its padding);
 ``nn.AdaptiveAvgPool*d`` to size 1; the padding modules and ``F.pad``; ``nn.Flatten``
@@ -81,10 +81,10 @@ def _softplus(beta: float, threshold: float) -> Any:
 
 
 def _gelu(approximate: str) -> Any:
-    if approximate != "none":
-        raise _Refuse(f"GELU(approximate={approximate!r}): the tanh approximation has no proven constant "
-                      f"here; use approximate='none' (the erf form)")
-    return activation("gelu")
+    """GELU's erf form (approximate='none') or its tanh approximation, each with its proven constant."""
+    if approximate not in ("none", "tanh"):
+        raise _Refuse(f"GELU(approximate={approximate!r}): PyTorch knows 'none' and 'tanh'")
+    return activation("gelu" if approximate == "none" else "gelu_tanh")
 
 
 def _function_activation(fn: Any) -> Any:

@@ -1,5 +1,5 @@
-"""The activations ONNX models use (SELU, hard sigmoid, hard swish, SiLU, clip, erf, scaled GELU): values and
-constants."""
+"""The activations ONNX models use (SELU, hard sigmoid, hard swish, SiLU, clip, erf, scaled GELU, GELU's tanh
+form): values and constants."""
 
 from __future__ import annotations
 
@@ -10,12 +10,22 @@ import pytest
 from scipy import special
 
 from lipbench.lipschitz import ActivationLayer, activation, numerical_sup_abs_derivative
-from properties.tolerances import located_max_rtol, scalar_rtol
+from lipbench.testing import GELU_TANH_REL_TOL, gelu_tanh_sup_upper
+from properties.tolerances import central_difference_atol, located_max_rtol, scalar_rtol
+from tests.lipschitz.test_proven_sup import gelu_tanh_sup_reference
 
 EPS = np.finfo(np.float64).eps
 #: every activation below has |g'''| <= 2 on R (tanh's, at 0, is the largest): the curvature of |g'| at its maximum
 ACTIVATION_CURVATURE = 2.0
 X = np.linspace(-8, 8, 4001)
+GELU_TANH_C, GELU_TANH_K = math.sqrt(2 / math.pi), 0.044715
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(GELU_TANH_C * (x + GELU_TANH_K * x**3)))
+
+
+GELU_TANH_SUP = gelu_tanh_sup_reference()
 
 CASES = {
     # name, params, reference function, the best constant (exact or to float evaluation)
@@ -29,6 +39,7 @@ CASES = {
     # x Phi(a x), the exporters' erf form with a = sqrt 2 / c: GELU's constant Phi(sqrt 2) + sqrt 2 phi(sqrt 2)
     "gelu": ({"a": 0.7}, lambda x: x * special.ndtr(0.7 * x),
              float(special.ndtr(math.sqrt(2))) + math.sqrt(2) * math.exp(-1) / math.sqrt(2 * math.pi)),
+    "gelu_tanh": ({}, _gelu_tanh, float(GELU_TANH_SUP)),
 }
 
 
@@ -70,7 +81,8 @@ def test_clip_refuses_empty_ranges(bad):
 
 @pytest.mark.parametrize("name,params", [("relu", {}), ("leaky_relu", {"alpha": 0.1}), ("leaky_relu", {"alpha": -2.0}),
                                          ("sin", {}), ("cos", {}), ("tanh", {}), ("sigmoid", {}),
-                                         ("softplus", {"beta": 2.0}), ("elu", {"alpha": 1.5}), ("gelu", {})])
+                                         ("softplus", {"beta": 2.0}), ("elu", {"alpha": 1.5}), ("gelu", {}),
+                                         ("gelu_tanh", {})])
 def test_constant_matches_numerical_sup(name, params):
     act = activation(name, **params)
     num, _ = numerical_sup_abs_derivative(act, lo=-40, hi=40)
@@ -113,6 +125,33 @@ def test_gelu_layer_takes_the_proven_constant():
     assert Fraction(L) >= below
     assert L <= math.nextafter(float(below), math.inf), (L, float(below))
     assert all(activation(n).proven_upper is None for n in ("relu", "tanh", "sigmoid", "softplus", "sin", "cos"))
+
+
+def test_gelu_tanh_proven_bound_is_above_the_sup_and_tight():
+    """The layer's constant is the proven one: at least the dense-grid + refined numerical sup, and
+    within rel_tol of it (plus Brent's shortfall); the 50-digit check is in test_proven_sup.py."""
+    act = activation("gelu_tanh")
+    L = ActivationLayer(act).lipschitz_upper()
+    assert L == act.proven_upper == gelu_tanh_sup_upper()
+    num, where = numerical_sup_abs_derivative(act)
+    assert num <= L, (num, where, L)
+    shortfall = located_max_rtol(20.0, ACTIVATION_CURVATURE, num)
+    assert num >= L * (1 - float(GELU_TANH_REL_TOL) - shortfall), (num, where, L)
+
+
+def test_gelu_tanh_derivatives_match_central_differences():
+    """g' and g'' as written agree with central differences of g and g' (errors from
+    properties.tolerances.central_difference_atol)."""
+    act = activation("gelu_tanh")
+    x = np.linspace(-4, 4, 81)
+    h = 2.0**-12
+    for f, df in ((act.fn, act.derivative), (act.derivative, act.second_derivative)):
+        assert df is not None
+        diff = (f(x + h) - f(x - h)) / (2 * h)
+        # values of size <= 4 from about 20 operations; the third and fourth derivatives of g are
+        # at most 1.7 in size on [-4, 4] (4.0: a margin)
+        atol = central_difference_atol(h, scalar_rtol(ops=20) * 8, 4.0)
+        assert np.max(np.abs(diff - df(x))) <= atol, (np.max(np.abs(diff - df(x))), atol)
 
 
 def test_named_constants():

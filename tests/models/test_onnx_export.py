@@ -80,7 +80,7 @@ def test_cnn_exports_and_round_trips(case, tmp_path):
 
 
 ACTIVATIONS = {
-    "relu": {}, "tanh": {}, "sigmoid": {}, "silu": {}, "gelu": {}, "softplus": {}, "hard_swish": {},
+    "relu": {}, "tanh": {}, "sigmoid": {}, "silu": {}, "gelu": {}, "gelu_tanh": {}, "softplus": {}, "hard_swish": {},
     "leaky_relu": {"alpha": 0.25}, "elu": {"alpha": 0.5},
     "selu": {"alpha": float(np.float32(1.6732632423543772)), "gamma": float(np.float32(1.0507009873554805))},
     "hard_sigmoid": {"alpha": 0.25, "beta": 0.5}, "clip": {"lo": -1.0, "hi": 2.0},

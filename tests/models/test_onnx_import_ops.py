@@ -17,6 +17,7 @@ from lipbench.lipschitz import ActivationLayer  # noqa: E402
 from lipbench.models import NotGloballyLipschitz, graph_ladder, import_onnx  # noqa: E402
 from lipbench.models.graph_ladder import sampled_lower_bound  # noqa: E402
 from lipbench.models.onnx_import import UnsupportedModel  # noqa: E402
+from lipbench.testing import gelu_tanh_sup_upper  # noqa: E402
 from properties.tolerances import proven_sigma_rtol, svd_atol  # noqa: E402
 
 from .onnx_models import FLOAT32_MATCH, assert_matches, const, f32, model, reference  # noqa: E402
@@ -199,6 +200,19 @@ def test_elementwise_patterns_are_one_activation(case):
     assert len(layers) == 1 and isinstance(layers[0], ActivationLayer), layers
     assert layers[0].activation.name.startswith(act), layers[0].activation.name
     assert g.product_bound() == layers[0].lipschitz_upper()
+    assert sampled_lower_bound(g, n_samples=32, scale=3.0) <= g.product_bound()
+
+
+def test_gelu_tanh_matches_reference_and_takes_the_proven_constant():
+    """ONNX's Gelu with approximate="tanh" (opset 20) is GELU's tanh form: the forward pass against
+    onnx.reference, the constant the proven one, above a sampled lower bound."""
+    m = model([H("Gelu", ["x"], ["y"], name="gelu", approximate="tanh")], ["N", 2, 5], None, opset=20)
+    g = import_onnx(m)
+    x = f32(np.random.default_rng(29), 40, 2, 5, scale=4.0)
+    assert_matches(g(x.reshape(40, -1).astype(np.float64)), reference(m, x), "gelu tanh")
+    (layer,) = g.as_sequential().layers
+    assert isinstance(layer, ActivationLayer) and layer.activation.name == "gelu_tanh", layer
+    assert g.product_bound() == gelu_tanh_sup_upper(), g.product_bound()
     assert sampled_lower_bound(g, n_samples=32, scale=3.0) <= g.product_bound()
 
 

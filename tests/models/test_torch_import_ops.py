@@ -20,8 +20,16 @@ from lipbench.models.graph_conv_transpose import ConvTranspose  # noqa: E402
 from lipbench.models.graph_layers import Pad  # noqa: E402
 from lipbench.models.onnx_import import UnsupportedModel  # noqa: E402
 from lipbench.models.torch_import import import_torch  # noqa: E402
+from lipbench.testing import gelu_tanh_sup_upper  # noqa: E402
 from properties.tolerances import proven_sigma_rtol, scalar_rtol, svd_atol  # noqa: E402
 from tests.models.test_torch_import import TORCH_MATCH  # noqa: E402
+
+
+class FGeluTanh(nn.Module):
+    """``F.gelu`` with ``approximate='tanh'`` as a function call (the fx walk reads its keyword)."""
+
+    def forward(self, x):
+        return F.gelu(x, approximate="tanh")
 
 
 class FPad(nn.Module):
@@ -82,6 +90,8 @@ NONLINEAR = [
     pytest.param(nn.LayerNorm([3, 4], eps=1e-3), (2, 3, 4), lambda m, s: _peak(m) / math.sqrt(m.eps), id="LayerNorm"),
     pytest.param(nn.LayerNorm(4, bias=False), (3, 4), lambda m, s: _peak(m) / math.sqrt(m.eps), id="LayerNorm-no-bias"),
     pytest.param(nn.ReLU6(), (4,), lambda m, s: 1.0, id="ReLU6"),
+    pytest.param(nn.GELU(approximate="tanh"), (4,), lambda m, s: gelu_tanh_sup_upper(), id="GELU-tanh"),
+    pytest.param(FGeluTanh(), (2, 3), lambda m, s: gelu_tanh_sup_upper(), id="F.gelu-tanh"),
     pytest.param(nn.Hardtanh(-2.0, 3.0), (4,), lambda m, s: 1.0, id="Hardtanh"),
     pytest.param(nn.MaxPool2d(3, 2, padding=1, dilation=2), (2, 7, 7), None, id="MaxPool2d-padded-dilated"),
     pytest.param(nn.MaxPool1d(2, 1, padding=1), (2, 5), None, id="MaxPool1d-padded"),
@@ -189,7 +199,6 @@ def test_layer_norm_eps_as_float32_adds_it():
 
 
 REFUSED = [
-    pytest.param(nn.GELU(approximate="tanh"), (3,), "approximate='tanh'", id="GELU-tanh"),
     pytest.param(nn.Mish(), (3,), "no importer for (aten.)?[Mm]ish", id="Mish"),
     pytest.param(nn.AvgPool2d(3, 2, padding=1, count_include_pad=False), (2, 7, 7), "count_include_pad=False",
                  id="AvgPool-count_include_pad-False"),

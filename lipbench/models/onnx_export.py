@@ -295,6 +295,8 @@ def _activation(w: _Writer, layer: ActivationLayer, x: str, name: str, shape: tu
         s = w.emit("Sigmoid", [x], f"{name}_sigmoid", shape)
         return w.emit("Mul", [x, s], name, shape)
     if base in ("gelu", "gelu_tanh"):
+        if p.get("a", 1.0) != 1.0:
+            raise _Refuse(f"{act.name}: x Phi(a x) with a != 1 has no single ONNX Gelu node (Gelu is a = 1)")
         w.opset = max(w.opset, GELU_OPSET)
         return w.emit("Gelu", [x], name, shape, **({"approximate": "tanh"} if base == "gelu_tanh" else {}))
     if base == "clip":

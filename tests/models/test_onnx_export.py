@@ -11,6 +11,7 @@ pytest.importorskip("onnx")
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation  # noqa: E402
+from lipbench.lipschitz.activations import gelu  # noqa: E402
 from lipbench.lipschitz.batchnorm import BatchNorm  # noqa: E402
 from lipbench.lipschitz.conv_layer import Conv  # noqa: E402
 from lipbench.lipschitz.dropout import Dropout  # noqa: E402
@@ -171,13 +172,14 @@ def test_unexportable_layers_are_named_at_once(tmp_path):
     rng = np.random.default_rng(8)
     circular = Conv(rng.standard_normal((2, 1, 3)), (1, 6), padding=1, padding_mode="circular")
     net = Sequential([circular, Flatten((2, 6)), ActivationLayer(activation("softplus", beta=2.0), 12),
-                      ActivationLayer(activation("hard_swish", alpha=0.25, beta=0.5), 12)])
+                      ActivationLayer(activation("hard_swish", alpha=0.25, beta=0.5), 12),
+                      ActivationLayer(gelu(a=0.7), 12)])
     with pytest.raises(UnsupportedExport) as info:
         export_onnx(net, tmp_path / "net.onnx")
     problems = info.value.problems
-    assert [p[1] for p in problems] == ["Conv", "ActivationLayer", "ActivationLayer"], problems
+    assert [p[1] for p in problems] == ["Conv", "ActivationLayer", "ActivationLayer", "ActivationLayer"], problems
     text = str(info.value)
-    assert "circular" in text and "beta=2" in text and "hard swish" in text, text
+    assert "circular" in text and "beta=2" in text and "hard swish" in text and "a != 1" in text, text
     assert not (tmp_path / "net.onnx").exists()
 
 

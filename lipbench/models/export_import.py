@@ -40,7 +40,7 @@ from ..lipschitz.pooling import AvgPool
 from . import _torch_layers as tl
 from .graph import Graph, Node
 from .graph_layers import ConstantOp
-from .torch_import import _gelu, _np, _Refuse, _softplus, two_tensor_node, walk_fx
+from .torch_import import _gelu, _Refuse, _softplus, held_value, two_tensor_node, walk_fx
 
 __all__ = ["import_exported", "load_exported", "example_input_shape", "conv_input_sizes"]
 
@@ -139,20 +139,8 @@ def _untuple(gm: Any) -> None:
         gm.graph.erase_node(n)
 
 
-def _value(gm: Any, a: Any) -> np.ndarray | None:
-    """A ``get_attr`` argument (a weight or buffer) as float64, None for ``None``."""
-    if a is None:
-        return None
-    if getattr(a, "op", None) != "get_attr":
-        raise _Refuse(f"needs a weight held by the program; got {a!r}")
-    obj = gm
-    for part in str(a.target).split("."):
-        obj = getattr(obj, part)
-    return _np(obj)
-
-
 def _required(gm: Any, a: Any, what: str) -> np.ndarray:
-    v = _value(gm, a)
+    v = held_value(gm, a)
     if v is None:
         raise _Refuse(f"needs its {what}")
     return v
@@ -191,7 +179,7 @@ def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[in
     if act is not None:
         return ActivationLayer(act, int(np.prod(shape)))
     if name == "linear":
-        return Dense(_required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None)))
+        return Dense(_required(gm, n.args[1], "weight"), held_value(gm, _arg(n, 2, "bias", None)))
     if name.startswith("conv_transpose") or name == "convolution" and _arg(n, 6, "transposed", False):
         return _conv_transpose(gm, n, name, x_shape, shape)
     if name in ("conv1d", "conv2d", "conv3d", "convolution"):
@@ -200,7 +188,7 @@ def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[in
         if _arg(n, 5, "training", False):
             raise _Refuse("batch norm in training mode normalises by batch statistics; call model.eval()")
         c = x_shape[0]
-        gamma, beta = _value(gm, n.args[1]), _value(gm, n.args[2])
+        gamma, beta = held_value(gm, n.args[1]), held_value(gm, n.args[2])
         mean, var = _required(gm, n.args[3], "running mean"), _required(gm, n.args[4], "running variance")
         return BatchNorm(np.ones(c) if gamma is None else gamma, np.zeros(c) if beta is None else beta, mean, var,
                          eps=float(_arg(n, 7, "eps", 1e-5)),
@@ -212,7 +200,7 @@ def _layer(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[in
 
 def _conv_transpose(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     """``conv_transpose{d}d`` and ``convolution(transposed=True)``, whose arguments differ in order."""
-    weight, bias = _required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None))
+    weight, bias = _required(gm, n.args[1], "weight"), held_value(gm, _arg(n, 2, "bias", None))
     if name == "convolution":
         return tl.conv_transpose(weight, bias, x_shape, shape, n.args[3], n.args[4], _arg(n, 7, "output_padding", 0),
                                  _arg(n, 8, "groups", 1), n.args[5])
@@ -231,8 +219,8 @@ def _axis_or_pad(gm: Any, n: Any, name: str, x_shape: tuple[int, ...], shape: tu
         return tl.softmax(x_shape, _arg(n, 1, "dim", None), "log" in name)
     if name == "layer_norm":
         dtype = "float64" if str(n.meta["val"].dtype) == "torch.float64" else "float32"
-        return tl.layer_norm(x_shape, _arg(n, 1, "normalized_shape", ()), _value(gm, _arg(n, 2, "weight", None)),
-                             _value(gm, _arg(n, 3, "bias", None)), float(_arg(n, 4, "eps", 1e-5)), dtype)
+        return tl.layer_norm(x_shape, _arg(n, 1, "normalized_shape", ()), held_value(gm, _arg(n, 2, "weight", None)),
+                             held_value(gm, _arg(n, 3, "bias", None)), float(_arg(n, 4, "eps", 1e-5)), dtype)
     if name == "pad":
         return tl.pad(x_shape, shape, _arg(n, 1, "pad", ()), _arg(n, 2, "mode", "constant"), _arg(n, 3, "value", None))
     if name == "constant_pad_nd":
@@ -266,7 +254,7 @@ def _activation(n: Any, name: str) -> Any:
 
 def _conv(gm: Any, n: Any, name: str, x_shape: tuple[int, ...]) -> Conv:
     d = len(x_shape) - 1
-    weight, bias = _required(gm, n.args[1], "weight"), _value(gm, _arg(n, 2, "bias", None))
+    weight, bias = _required(gm, n.args[1], "weight"), held_value(gm, _arg(n, 2, "bias", None))
     if name == "convolution":
         stride, padding, dilation, groups = n.args[3], n.args[4], n.args[5], _arg(n, 8, "groups", 1)
     else:

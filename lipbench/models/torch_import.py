@@ -352,14 +352,15 @@ def _function_layer(n: Any, gm: Any, x_shape: tuple[int, ...], shape: tuple[int,
     if fn is F.pad:
         return tl.pad(x_shape, shape, arg(1, "pad", ()), arg(2, "mode", "constant"), arg(3, "value", None))
     if fn is F.layer_norm:
-        weight, bias = (_attr(gm, arg(i, key, None)) for i, key in ((2, "weight"), (3, "bias")))
+        weight, bias = (held_value(gm, arg(i, key, None)) for i, key in ((2, "weight"), (3, "bias")))
         return tl.layer_norm(x_shape, arg(1, "normalized_shape", ()), weight, bias, float(arg(4, "eps", 1e-5)),
                              _dtype_name(n))
     return None
 
 
-def _attr(gm: Any, a: Any) -> np.ndarray | None:
-    """A ``get_attr`` argument (a parameter or buffer of the module) as float64; None for None."""
+def held_value(gm: Any, a: Any) -> np.ndarray | None:
+    """A ``get_attr`` argument (a parameter or buffer of the module or exported program) as
+    float64; None for None."""
     if a is None:
         return None
     if getattr(a, "op", None) != "get_attr":

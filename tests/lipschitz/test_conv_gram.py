@@ -17,14 +17,8 @@ from lipbench.lipschitz import conv_geometry, conv_operator_norm, conv_upper_bou
 from lipbench.lipschitz.conv_gram import assemble_gram, gram_fits, gram_rounding, gram_side
 from lipbench.lipschitz.conv_routes import entry_hits
 from lipbench.testing import weakened
-from properties.tolerances import svd_atol
 from tests.helpers import said
-from tests.lipschitz.test_conv import CASES, _case_matrix, _kwargs
-
-
-def _sigma_and_slack(D):
-    sigma = float(np.linalg.norm(D, 2))
-    return sigma, svd_atol("float64", D.shape, sigma)
+from tests.lipschitz.test_conv import CASES, _case_matrix, _kwargs, _sigma_and_slack
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -152,6 +152,45 @@ def _regime_plots(machine: str, backend: str, dt: str, fam: str, pngs: set[str],
     return found
 
 
+def _rival_sections(latest: pd.DataFrame) -> list[Section]:
+    """The rivals at their best, the speed-up from threads, and which library (NumPy/SciPy or PyTorch)."""
+    out: list[Section] = []
+    rivals = rivals_table(latest)
+    if not rivals.empty:
+        out.append(Section(
+            "Against SciPy's and PyTorch's solvers at their best, at one thread and at every core",
+            _wrap("Every contender of an input at every thread setting is timed in turns in one loop (the thread "
+                  "count switched per call, torch's included), so each ratio comes from one measurement; one whose "
+                  "first call took over 3x auto's is timed by that call alone (it cannot win), and at fewer threads "
+                  "each library's own functions by their fastest verified setting. Each SciPy solver runs at the "
+                  "setting a user derives from its documentation and the target (rule: tol = sqrt(target); maxiter "
+                  "doubled from 20 until the solver reports convergence) and at the fastest setting of a small search "
+                  "that met the target on that input (luckiest); PyTorch's likewise, on a tensor of the same data "
+                  "(torch.svd_lowrank: niter doubled until two estimates agree to the target; torch.lobpcg on A^T "
+                  "A: tol = the target). The SN power iteration of torch's spectral_norm runs fixed steps and never "
+                  "counts as met. The full SVDs are one call per thread setting."),
+            rivals))
+        speed = threads_table(latest)
+        if not speed.empty:
+            out.append(Section("Speed-up from threads", _wrap(
+                "Median at one BLAS thread over the median at every core of the process, per contender, from "
+                "the same loop of turns; A^T(Ax) is one product, the floor a memory-bound method can reach."),
+                speed, level=3))
+    impl = implementations_table(latest)
+    if not impl.empty:
+        out.append(Section("NumPy/SciPy or PyTorch: which library and which method", _wrap(
+            "Per machine, input and thread setting, the fastest contender of each library that met the target, "
+            "from the same loop of turns: on the NumPy array lipbench's auto, SciPy's solvers and "
+            "numpy.linalg.norm; on a torch tensor of the same data torch's functions and auto on the tensor; "
+            "once with lipbench among them, once among the libraries' own functions only. *fastest of the "
+            "thread settings* marks where the input's fastest ran."), impl, level=3))
+        auto_t = auto_torch_table(latest)
+        out.append(Section("auto on a torch tensor against auto on a NumPy array", _wrap(
+            "The cost of handing lipbench a tensor instead of an array of the same data (the note says why a "
+            "tensor was refused)."), auto_t, level=3))
+    return out
+
+
 def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Section]:
     """The report's sections, in order, from every run (``df``) and the latest rows."""
     lat_spec = latest[latest["kind"] == "spectral"]
@@ -186,39 +225,7 @@ def _sections(df: pd.DataFrame, latest: pd.DataFrame, pngs: set[str]) -> list[Se
                   "less time than the floor of the products auto used, the detail says how far below it. A "
                   f"verdict marked {STALE} judges rows measured under an older rule of auto than today's."),
             targets))
-    rivals = rivals_table(latest)
-    if not rivals.empty:
-        sections.append(Section(
-            "Against SciPy's and PyTorch's solvers at their best, at one thread and at every core",
-            _wrap("Every contender of an input at every thread setting is timed in turns in one loop (the thread "
-                  "count switched per call, torch's included), so each ratio comes from one measurement; one whose "
-                  "first call took over 3x auto's is timed by that call alone (it cannot win), and at fewer threads "
-                  "each library's own functions by their fastest verified setting. Each SciPy solver runs at the "
-                  "setting a user derives from its documentation and the target (rule: tol = sqrt(target); maxiter "
-                  "doubled from 20 until the solver reports convergence) and at the fastest setting of a small search "
-                  "that met the target on that input (luckiest); PyTorch's likewise, on a tensor of the same data "
-                  "(torch.svd_lowrank: niter doubled until two estimates agree to the target; torch.lobpcg on A^T "
-                  "A: tol = the target). The SN power iteration of torch's spectral_norm runs fixed steps and never "
-                  "counts as met. The full SVDs are one call per thread setting."),
-            rivals))
-        speed = threads_table(latest)
-        if not speed.empty:
-            sections.append(Section("Speed-up from threads", _wrap(
-                "Median at one BLAS thread over the median at every core of the process, per contender, from "
-                "the same loop of turns; A^T(Ax) is one product, the floor a memory-bound method can reach."),
-                speed, level=3))
-    impl = implementations_table(latest)
-    if not impl.empty:
-        sections.append(Section("NumPy/SciPy or PyTorch: which library and which method", _wrap(
-            "Per machine, input and thread setting, the fastest contender of each library that met the target, "
-            "from the same loop of turns: on the NumPy array lipbench's auto, SciPy's solvers and "
-            "numpy.linalg.norm; on a torch tensor of the same data torch's functions and auto on the tensor; "
-            "once with lipbench among them, once among the libraries' own functions only. *fastest of the "
-            "thread settings* marks where the input's fastest ran."), impl, level=3))
-        auto_t = auto_torch_table(latest)
-        sections.append(Section("auto on a torch tensor against auto on a NumPy array", _wrap(
-            "The cost of handing lipbench a tensor instead of an array of the same data (the note says why a "
-            "tensor was refused)."), auto_t, level=3))
+    sections.extend(_rival_sections(latest))
     batched = batched_table(latest)
     if not batched.empty:
         sections.append(Section("Stacks of small matrices", _wrap(

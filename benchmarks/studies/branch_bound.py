@@ -9,7 +9,8 @@
 2-10-30-20-2; its constant 36.482 is published) to 1e-4;
 ``ladder``: the ladder's fast rungs on the 784-50-10 net, their seconds.
 ``--lipsdp-nodes`` adds the verified LipSDP-Neuron of each node's sub-box
-(:mod:`lipbench.lipschitz.lipsdp_node`) as the search's ``node_bound``.
+(:mod:`lipbench.lipschitz.lipsdp_node`) as the search's ``node_bound``;
+``--prune`` drops the nodes :mod:`lipbench.lipschitz.regions` proves have no input.
 Prints one line per case: the certified bracket, its relative width, the nodes
 explored, why the search stopped and the seconds (the numbers in
 docs/lipschitz-ladder.md come from this script).
@@ -44,15 +45,16 @@ def lipsdp_net() -> Sequential:
 
 
 def bracket_line(name: str, net: Sequential, gap: float, seconds: float, points: np.ndarray | None,
-                 sdp: bool = False, eps: float | None = None) -> str:
+                 sdp: bool = False, eps: float | None = None, prune: bool = False) -> str:
     t = time.perf_counter()
     options = None if eps is None else {"eps_abs": eps, "eps_rel": eps, "max_iters": 20_000}
     br = lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
-                           node_bound=lipsdp_node_bound(options=options) if sdp else None)
+                           node_bound=lipsdp_node_bound(options=options) if sdp else None, prune=prune)
     total = time.perf_counter() - t
     s = br.search
     return (f"{name}: [{br.lower:.7g}, {br.upper:.7g}] width {br.relative_width:.3g} (asked {gap:g}); "
-            f"{s.nodes} nodes, stop {s.stop}; branch and bound {s.seconds:.1f} s, all {total:.1f} s")
+            f"{s.nodes} nodes, {s.pruned} pruned ({br.pruning}), stop {s.stop}; branch and bound {s.seconds:.1f} s, "
+            f"all {total:.1f} s")
 
 
 def main() -> None:
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=30, help="units per hidden layer of mlp2")
     parser.add_argument("--lipsdp-nodes", action="store_true", help="LipSDP-Neuron on each node's sub-box")
     parser.add_argument("--sdp-eps", type=float, default=None, help="SCS tolerance of the node bound")
+    parser.add_argument("--prune", action="store_true", help="drop the nodes proven to have no input")
     args = parser.parse_args()
     for case in args.case:
         if case == "lipsdp":
@@ -80,7 +83,8 @@ def main() -> None:
         else:
             tr = train_mlp((args.hidden, args.hidden), side=28, epochs=30)
             print(bracket_line(f"784-{args.hidden}-{args.hidden}-10 (test accuracy {tr.test_accuracy:.3f})", tr.net,
-                               5e-3, args.seconds, tr.X_test[:64], args.lipsdp_nodes, args.sdp_eps), flush=True)
+                               5e-3, args.seconds, tr.X_test[:64], args.lipsdp_nodes, args.sdp_eps,
+                               args.prune), flush=True)
 
 
 if __name__ == "__main__":

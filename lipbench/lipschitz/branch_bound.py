@@ -70,6 +70,10 @@ _COLD_STEPS, _WARM_STEPS = 40, 12  # Adam steps of the block relaxation: from sc
 #: (``fixed`` rows: -1 free, 0 slope lo, 1 slope hi), one per row.
 NodeBound = Callable[["Prepared", np.ndarray], np.ndarray]
 
+#: ``prune(fixed)``: True for each row of ``fixed`` proven to contain no input's pattern
+#: (:meth:`lipbench.lipschitz.regions.Regions.empty`).
+Prune = Callable[[np.ndarray], np.ndarray]
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -103,6 +107,7 @@ class BranchBoundResult:
     stop: str  # "gap", "leaf", "nodes", "seconds", "exhausted"
     seconds: float
     best_leaves: tuple[tuple[np.ndarray, float], ...]
+    pruned: int = 0  # nodes proven to have no input (``prune``) and dropped
 
     @property
     def relative_gap(self) -> float:
@@ -340,28 +345,32 @@ class _Search:
 def branch_and_bound(chain: Chain, *, gap: float = 1e-3, max_nodes: int = 100_000, max_seconds: float = 60.0,
                      lower: float = 0.0, node_bound: NodeBound | None = None,
                      on_leaf: Callable[[np.ndarray], float | None] | None = None, batch: int = 32,
-                     keep: int = 16, refine: int = 1) -> BranchBoundResult:
+                     keep: int = 16, refine: int = 1,
+                     prune: Prune | None = None) -> BranchBoundResult:
     """Best-first branch and bound (module docstring): a certified upper bound on the largest
     sigma_max over the vertex patterns, stopped at relative ``gap`` to ``lower`` (an attained
     lower bound), a full pattern on top, ``max_nodes`` nodes expanded or ``max_seconds``.
 
     ``on_leaf(bits)`` may return an attained certified lower bound for a full pattern that
     tops the queue (e.g. from an input in its region); ``node_bound`` adds a certified bound,
-    applied to the ``refine`` top nodes before they are expanded (module docstring)."""
+    applied to the ``refine`` top nodes before they are expanded (module docstring);
+    ``prune`` drops the children proven to have no input (:mod:`.regions`): the bound is then
+    over the vertex patterns not so proven."""
     _check(gap, max_nodes, max_seconds, lower)
     with threadpool_limits(1):  # stacks of small matrices: BLAS threads only contend (2 threads: 100x slower)
-        return _search(chain, gap, max_nodes, max_seconds, lower, node_bound, on_leaf, batch, keep, refine)
+        return _search(chain, gap, max_nodes, max_seconds, lower, node_bound, on_leaf, batch, keep, refine, prune)
 
 
 def _search(chain: Chain, gap: float, max_nodes: int, max_seconds: float, lower: float,
             node_bound: NodeBound | None, on_leaf: Callable[[np.ndarray], float | None] | None, batch: int,
-            keep: int, refine: int) -> BranchBoundResult:
+            keep: int, refine: int, prune: Prune | None) -> BranchBoundResult:
     from .._rounding import within
 
     t0 = time.perf_counter()
     prep = prepare(chain)
 
     search = _Search([])
+    pruned = 0
     root = np.full((1, prep.hidden_units), -1, dtype=np.int8)
     search.push(root, *_evaluate(prep, root, lower * (1 + gap)), keep, node_bound is None)
     stop = "exhausted"
@@ -402,9 +411,17 @@ def _search(chain: Chain, gap: float, max_nodes: int, max_seconds: float, lower:
                 mus += [mu]
             search.nodes += 1
         fixed = np.stack(children)
+        if prune is not None:
+            keep_rows = ~np.asarray(prune(fixed), dtype=bool)
+            pruned += int((~keep_rows).sum())
+            if not keep_rows.any():
+                continue
+            fixed, parents = fixed[keep_rows], list(np.asarray(parents)[keep_rows])
+            xs, mus = list(np.asarray(xs)[keep_rows]), list(np.asarray(mus)[keep_rows])
         b, s, w = _evaluate(prep, fixed, lower * (1 + gap), (np.stack(xs), np.array(mus)))
         search.push(fixed, np.minimum(b, parents), s, w, keep, node_bound is None)  # a child's box is in its parent's
     upper = max(-search.heap[0][0], 0.0) if search.heap else 0.0
     best = tuple((f.copy(), b) for b, _, f in search.leaves)
     return BranchBoundResult(upper, lower if lower > 0 else math.nan, search.nodes, len(search.leaves), stop == "gap"
-                             or (lower > 0 and within(lower, upper, gap)), stop, time.perf_counter() - t0, best)
+                             or (lower > 0 and within(lower, upper, gap)), stop, time.perf_counter() - t0, best,
+                              pruned)

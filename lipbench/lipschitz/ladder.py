@@ -16,7 +16,9 @@
 6. ``branch_and_bound`` and ``attained_pattern`` (when ``bnb_seconds`` > 0, plain
    ReLU-type MLPs of any width) -- a certified upper bound by best-first branch
    and bound over activation patterns, and a certified lower bound attained by an
-   input (:mod:`.pattern_search`); the note gives the nodes explored;
+   input (:mod:`.pattern_search`); the note gives the nodes explored.  Without
+   ``bnb_seconds``, past ``max_hidden_units`` (where rung 5 does not run), the
+   ``attained_pattern`` rung alone;
 7. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
    (sampled difference quotients and Jacobian norms, gradient ascent), also at
    any given ``points``.
@@ -136,10 +138,11 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
                      realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER, bnb_seconds: float = 0.0,
                      bnb_gap: float = 1e-3, max_unrolled_entries: int = MAX_UNROLLED_ENTRIES,
                      max_eclipse_width: int = MAX_ECLIPSE_WIDTH,
-                     max_jacobian_flops: int = MAX_JACOBIAN_FLOPS) -> Ladder:
+                     max_jacobian_flops: int = MAX_JACOBIAN_FLOPS, attained: bool = True) -> Ladder:
     """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
     to the empirical rung; ``scale`` is the spread of its random samples; ``bnb_seconds`` > 0
-    adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget.
+    adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget; without it,
+    ``attained`` adds the attained lower bound alone on ReLU-type MLPs past ``max_hidden_units``.
 
     Before a rung runs, its cost is read from the sizes (:mod:`.ladder_limits`): a rung past its
     limit (``max_unrolled_entries`` for the chain rungs, ``max_eclipse_width``,
@@ -156,6 +159,8 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
                             max_eclipse_width, lipsdp_max_order, max_hidden_units, realise_top))
     if bnb_seconds > 0 and _plain_piecewise_mlp(net):
         rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
+    elif attained and _plain_piecewise_mlp(net) and sum(w for w, _ in sizes.hidden) > max_hidden_units:
+        rows.append(_attained(net, points, n_samples, scale, seed))
     skip_jac = jacobian_skip(sizes, max_jacobian_flops)
 
     def empirical() -> tuple[float, str]:
@@ -293,6 +298,23 @@ def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, 
     return [upper, Rung("attained_pattern", "lower", br.lower, True, 0.0,
                         f"certified sigma(J(x)) at an input x in the region of a pattern found by local search "
                         f"({br.attained.tried} tried)")]
+
+
+def _attained(net: Sequential, points: Any, n_samples: int, scale: float, seed: int) -> Rung:
+    """The lower end of :func:`.pattern_search.lipschitz_bracket` without its search: past
+    ``max_hidden_units``, where the realised pattern rung does not run."""
+    from .pattern_search import attained_search
+
+    try:
+        found, t = _timed(lambda: attained_search(net, n_samples=n_samples, seed=seed, points=points, scale=scale))
+    except ValueError as exc:
+        return Rung("attained_pattern", "lower", math.nan, False, 0.0, f"n/a: {exc}")
+    if found is None:
+        return Rung("attained_pattern", "lower", math.nan, False, t,
+                    "no candidate pattern's region gave an input with a proven pattern")
+    return Rung("attained_pattern", "lower", found.value, True, t,
+                f"certified sigma(J(x)) at an input x in the region of a pattern found by local search "
+                f"({found.tried} tried)")
 
 
 def _realised(net: Sequential, chain: Any, pb: Any) -> Rung:

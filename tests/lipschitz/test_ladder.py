@@ -203,3 +203,21 @@ def test_ladder_does_not_assemble_the_chain_when_every_chain_rung_is_past_its_li
     for name in CHAIN_RUNGS:
         row = lad.row(name)
         assert math.isnan(row.value) and "limit" in row.note or "order 17 > 16" in row.note, row
+
+
+def test_past_the_pattern_limit_the_ladder_gives_a_lower_bound_attained_by_an_input():
+    """Without the branch and bound, a ReLU MLP of more than ``max_hidden_units`` units still gets a
+    certified lower bound (sigma of a Jacobian at an input whose pattern is proven), below every
+    certified upper rung; ``attained=False`` leaves it out."""
+    rng = np.random.default_rng(7)
+    net = Sequential([Dense(rng.standard_normal((12, 30)), rng.standard_normal(12)),
+                      ActivationLayer(activation("relu")),
+                      Dense(rng.standard_normal((10, 12)), rng.standard_normal(10)),
+                      ActivationLayer(activation("relu")), Dense(rng.standard_normal((3, 10)))])
+    ladder = lipschitz_ladder(net, max_hidden_units=16)
+    low = ladder.row("attained_pattern")
+    assert low.kind == "lower" and low.certified
+    uppers = [r.value for r in ladder.rows if r.kind == "upper" and r.certified]
+    assert uppers and low.value <= min(uppers)
+    assert "attained_pattern" not in [r.name for r in lipschitz_ladder(net, max_hidden_units=16,
+                                                                       attained=False).rows]

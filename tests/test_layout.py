@@ -46,11 +46,6 @@ ALLOW: dict[str, tuple[str, str]] = {
     "spectral/_units": ("tests/spectral/test_registry.py", "what each method's iterations count is the registry's"),
     "spectral/inertia": ("tests/spectral/test_certify.py", "the inertia test is certify_upper's engine"),
     "spectral/cupy_eigsh": ("tests/spectral/test_gpu.py", "needs CuPy and a GPU: the GPU-only file"),
-    # -- lipschitz modules tested through the layer, route or search that uses them; the files named are
-    #    being extended by others, so their tests are not moved yet (docs/architecture.md, "Not yet")
-    "lipschitz/lower_search": ("tests/lipschitz/test_branch_bound.py", "lower bounds beside branch and bound"),
-    "lipschitz/pattern_search": ("tests/lipschitz/test_branch_bound.py", "the bracket of both searches"),
-    "lipschitz/reshape_trap": ("tests/lipschitz/test_sn_audit.py", "the reshape trap is part of the SN audit"),
 }
 
 

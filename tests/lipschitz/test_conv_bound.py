@@ -13,7 +13,15 @@ from lipbench.lipschitz import conv_geometry, conv_operator_norm, conv_upper_bou
 from lipbench.lipschitz.conv_bound import size_free_read_count
 from lipbench.lipschitz.conv_routes import entry_hits
 from properties.tolerances import svd_atol
-from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs, _sigma_and_slack, dense_conv
+from tests.lipschitz.conv_cases import (
+    CASES,
+    _case_matrix,
+    _kwargs,
+    _sigma_and_slack,
+    case_kernel,
+    case_shape,
+    dense_conv,
+)
 
 
 def test_one_by_one_kernel_bound_is_tight():
@@ -57,7 +65,8 @@ def test_size_free_bound_counts_strided_dilated_reads():
 
 #: cases whose dense matrix holds single kernel taps (no padding that folds two taps onto one entry): the
 #: matrix is exact, so lipbench's certified sigma of it is a proven bracket of the operator's own norm
-EXACT_ENTRIES = [c for c in CASES[::5] if entry_hits(conv_geometry(*_case_matrix(c)[:2], **_kwargs(c))) == 1]
+EXACT_ENTRIES = [c for c in CASES[::5]
+                 if entry_hits(conv_geometry(case_kernel(c), case_shape(c[0], c[6]), **_kwargs(c))) == 1]
 
 
 @pytest.mark.parametrize("case", EXACT_ENTRIES, ids=str)

@@ -13,7 +13,7 @@ from lipbench.lipschitz import conv as conv_module
 from lipbench.lipschitz import conv_geometry, conv_operator_norm, conv_upper_bound
 from lipbench.lipschitz.conv_routes import entry_hits, impulse_lower, terms_per_entry, vector_lower
 from tests.helpers import said
-from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs, _sigma_and_slack
+from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs, _sigma_and_slack, case_kernel, case_shape
 
 
 def test_lanczos_result_says_what_it_computed():
@@ -64,7 +64,8 @@ def test_certify_past_the_size_gives_the_proven_ends(monkeypatch):
 
 
 #: cases whose dense matrix is exact (single taps per entry): its certified bracket is a proof about the operator
-EXACT_ENTRIES = [c for c in CASES[::7] if entry_hits(conv_geometry(*_case_matrix(c)[:2], **_kwargs(c))) == 1]
+EXACT_ENTRIES = [c for c in CASES[::7]
+                 if entry_hits(conv_geometry(case_kernel(c), case_shape(c[0], c[6]), **_kwargs(c))) == 1]
 
 
 @pytest.mark.parametrize("case", EXACT_ENTRIES, ids=str)

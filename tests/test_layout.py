@@ -46,26 +46,6 @@ ALLOW: dict[str, tuple[str, str]] = {
     "spectral/_units": ("tests/spectral/test_registry.py", "what each method's iterations count is the registry's"),
     "spectral/inertia": ("tests/spectral/test_certify.py", "the inertia test is certify_upper's engine"),
     "spectral/cupy_eigsh": ("tests/spectral/test_gpu.py", "needs CuPy and a GPU: the GPU-only file"),
-    # -- lipschitz modules tested through the layer, route or search that uses them; the files named are
-    #    being extended by others, so their tests are not moved yet (docs/architecture.md, "Not yet")
-    "lipschitz/batchnorm": ("tests/models/test_onnx_export.py", "BatchNorm in a network, exported and bounded"),
-    "lipschitz/pooling": ("tests/models/test_onnx_export.py", "pooling layers in a network, exported and bounded"),
-    "lipschitz/residual": ("tests/models/test_onnx_export.py", "residual blocks, exported and bounded"),
-    "lipschitz/conv_layer": ("tests/models/test_onnx_export.py", "Conv layers, exported and bounded"),
-    "lipschitz/conv_map": ("tests/lipschitz/test_conv.py", "the map behind every convolution route"),
-    "lipschitz/conv_bound": ("tests/lipschitz/test_conv.py", "the size-free bound is one of conv's routes"),
-    "lipschitz/conv_fft": ("tests/lipschitz/test_conv.py", "the DFT route is one of conv's routes"),
-    "lipschitz/conv_routes": ("tests/lipschitz/test_conv_gram.py", "route choice, tested with the Gram route"),
-    "lipschitz/windows": ("properties/test_layer_mutations.py", "window coverage, checked by the layer properties"),
-    "lipschitz/chain": ("tests/lipschitz/test_lipsdp.py", "the chain every SDP rung reads"),
-    "lipschitz/lipsdp_verify": ("tests/lipschitz/test_lipsdp.py", "LipSDP's LMI verified, with LipSDP"),
-    "lipschitz/eclipse": ("tests/lipschitz/test_ladder.py", "ECLipsE is a rung of the ladder"),
-    "lipschitz/ladder_limits": ("tests/lipschitz/test_ladder.py", "each limit is tested as the rung it skips"),
-    "lipschitz/train": ("tests/lipschitz/test_ladder.py", "the trained networks the ladder is measured on"),
-    "lipschitz/patterns": ("tests/lipschitz/test_branch_bound.py", "activation patterns, branched on there"),
-    "lipschitz/lower_search": ("tests/lipschitz/test_branch_bound.py", "lower bounds beside branch and bound"),
-    "lipschitz/pattern_search": ("tests/lipschitz/test_branch_bound.py", "the bracket of both searches"),
-    "lipschitz/reshape_trap": ("tests/lipschitz/test_sn_audit.py", "the reshape trap is part of the SN audit"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Branch and bound over activation patterns, and the lower bound attained by an input."""
+"""Branch and bound over activation patterns (``lipbench.lipschitz.branch_bound``) and its rungs in the
+ladder; the lower-bound search and the bracket of both have their own files."""
 
 from __future__ import annotations
 
@@ -6,28 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, lipschitz_ladder, network_chain
 from lipbench.lipschitz.branch_bound import branch_and_bound, node_bounds, prepare
 from lipbench.lipschitz.chain import Chain
-from lipbench.lipschitz.lower_search import certified_pattern, local_search, starts_from_inputs
 from lipbench.lipschitz.pattern_search import lipschitz_bracket
 from lipbench.lipschitz.patterns import pattern_bound
-from properties import strategies as S
-from properties.tolerances import matvec_atol, proven_sigma_rtol, svd_atol
-
-
-def _mlp(seed: int, widths: tuple[int, ...], act: str = "relu", alpha: float = 0.0, bias: bool = True) -> Sequential:
-    rng = np.random.default_rng(seed)
-    layers: list = []
-    for i in range(len(widths) - 1):
-        W = rng.standard_normal((widths[i + 1], widths[i]))
-        layers.append(Dense(W, rng.standard_normal(widths[i + 1]) if bias else None))
-        if i < len(widths) - 2:
-            layers.append(ActivationLayer(activation(act, **({"alpha": alpha} if act == "leaky_relu" else {}))))
-    return Sequential(layers)
-
+from properties.tolerances import svd_atol
+from tests.lipschitz.mlp_nets import _mlp, _product
 
 CASES = [  # (seed, widths, activation, alpha): <= 14 hidden units; wide first layers take the reduction
     (0, (9, 6, 3), "relu", 0.0),
@@ -73,35 +60,6 @@ def test_every_node_bound_covers_its_patterns(seed, widths, act, alpha):
             done.append(g)
         sig = max(np.linalg.norm(_product(chain, g), 2) for g in done)
         assert b >= sig - svd_atol("float64", (widths[-1], widths[0]), sig), (widths, f, b, sig)
-
-
-def _product(chain: Chain, bits: np.ndarray) -> np.ndarray:
-    P = chain.weights[0]
-    start = 0
-    for W, (lo, hi) in zip(chain.weights[1:], chain.slopes):
-        n = P.shape[0]
-        P = W @ (np.where(bits[start:start + n] == 1, hi, lo)[:, None] * P)
-        start += n
-    return P
-
-
-def test_the_lower_bound_is_attained_by_its_input():
-    net = _mlp(7, (6, 10, 8, 3))  # 6 inputs: most of the 2**18 patterns have no region
-    br = lipschitz_bracket(net, gap=0.0, max_nodes=300)
-    att = br.attained
-    assert att is not None
-    x = att.x
-    assert np.array_equal(starts_from_inputs(net, x[None])[0], att.bits)  # the input's pattern is the claimed one
-    assert np.array_equal(certified_pattern(net, x), att.bits)
-    J = net.jacobian(x)
-    sj = float(np.linalg.norm(J, 2))
-    slack = svd_atol("float64", J.shape, sj)
-    assert att.value <= sj + slack and abs(att.estimate - sj) <= slack, (att, sj)  # sigma(J(x)) reproduces
-    weights = [layer.weight for layer in net.layers if isinstance(layer, Dense)]
-    fro = math.prod(float(np.linalg.norm(W)) for W in weights)  # the product's rounding: n eps prod ||W_i||_F
-    product = matvec_atol("float64", (1, sum(W.shape[1] for W in weights)), fro)
-    assert att.value >= sj * (1 - proven_sigma_rtol(J.shape)) - slack - product, (att.value, sj)
-    assert br.lower <= br.upper, (br.lower, br.upper)
 
 
 def test_stopping_rules_are_respected():
@@ -159,14 +117,6 @@ def test_a_plugged_node_bound_is_used():
     assert a.upper == branch_and_bound(chain, gap=0.0).upper
 
 
-def test_local_search_climbs_to_a_local_optimum():
-    chain = network_chain(_mlp(6, (10, 12, 3), bias=False))
-    (bits, value), *_ = local_search(chain, np.zeros((1, 12), dtype=np.int8))
-    flips = bits[None, :] ^ np.eye(12, dtype=np.int8)
-    neighbours = [np.linalg.norm(_product(chain, f), 2) for f in flips]
-    assert value >= max(neighbours), (value, max(neighbours))
-
-
 def test_the_ladder_gets_the_branch_and_bound_rungs():
     net = _mlp(8, (30, 24, 4))
     ladder = lipschitz_ladder(net, bnb_seconds=30.0, bnb_gap=1e-2)
@@ -178,23 +128,3 @@ def test_the_ladder_gets_the_branch_and_bound_rungs():
     assert math.isnan(ladder.row("patterns").value)  # 24 units: past the enumeration's limit
 
 
-@settings(max_examples=25, deadline=None)
-@given(net=S.chain_networks(piecewise_linear=True, min_depth=2, max_alpha=1.0), seed=S.seeds)
-def test_certified_upper_is_above_certified_lower(net, seed):
-    br = lipschitz_bracket(net, gap=0.0, max_nodes=400, n_samples=8, seed=seed, tries=4)
-    assert br.lower <= br.upper, (br.lower, br.upper)
-    if br.attained is not None:
-        sj = float(np.linalg.norm(net.jacobian(br.attained.x), 2))
-        assert br.lower <= sj + svd_atol("float64", (net.out_features, net.in_features), sj), (br.lower, sj)
-
-
-def test_a_pattern_too_close_to_call_is_not_claimed():
-    """A pre-activation inside its own rounding error has no proven sign: no pattern, no lower bound."""
-    W1 = np.zeros((2, 3))
-    W1[0, 0] = W1[1, 1] = 1.0
-    x = np.array([1.0, 1.0, 0.0])
-    near = -(1.0 - np.finfo(np.float64).eps / 2)  # 1 + near is 2**-53 > 0: computed exactly, but not provably
-    for bias, expect in [(np.array([near, -0.5]), None), (np.array([-0.5, -2.0]), [1, 0])]:
-        net = Sequential([Dense(W1, bias), ActivationLayer(activation("relu")), Dense(np.ones((1, 2)))])
-        got = certified_pattern(net, x)
-        assert (got is None) if expect is None else np.array_equal(got, expect), (bias, got)

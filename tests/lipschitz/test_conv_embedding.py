@@ -1,5 +1,5 @@
 """The proven circular-embedding upper bound (``lipbench.lipschitz.conv_embedding``)
-against the dense matrices of ``test_conv`` (filled entry by entry from PyTorch's formulas)."""
+against the dense matrices of ``conv_cases`` (filled entry by entry from PyTorch's formulas)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lipbench.lipschitz.conv_embedding import embedding_applies, proven_embeddin
 from lipbench.lipschitz.conv_fft import embedding_upper
 from lipbench.testing import weakened
 from properties.tolerances import svd_atol
-from tests.lipschitz.test_conv import CASES, _case_matrix, _kwargs
+from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs
 
 STRIDE_ONE = [c for c in CASES if c[2] == 1]
 #: the relative width asked of the inertia test (an input, not a tolerance)

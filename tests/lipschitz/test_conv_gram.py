@@ -1,5 +1,5 @@
 """The Gram route of a convolution's norm (``lipbench.lipschitz.conv_gram``) against
-the dense matrices of ``test_conv`` (filled entry by entry from PyTorch's formulas)
+the dense matrices of ``conv_cases`` (filled entry by entry from PyTorch's formulas)
 and, for its rounding bound, against the Gram matrix in exact rational arithmetic."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from lipbench.lipschitz import conv as conv_module
-from lipbench.lipschitz import conv_geometry, conv_operator_norm, conv_upper_bound
+from lipbench.lipschitz import conv_geometry, conv_operator_norm
 from lipbench.lipschitz.conv_gram import assemble_gram, gram_fits, gram_rounding, gram_side
 from lipbench.lipschitz.conv_routes import entry_hits
 from lipbench.testing import weakened
 from tests.helpers import said
-from tests.lipschitz.test_conv import CASES, _case_matrix, _kwargs, _sigma_and_slack
+from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs, _sigma_and_slack
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -78,7 +78,7 @@ def test_dropping_the_gram_rounding_term_breaks_the_bound():
     rng = np.random.default_rng(7)
     W = rng.standard_normal((5, 4, 3, 3))
     g = conv_geometry(W, (4, 5), padding=1)
-    from tests.lipschitz.test_conv import dense_conv
+    from tests.lipschitz.conv_cases import dense_conv
 
     D = dense_conv(W, (4, 5), (1, 1), (1, 1), (1, 1), (1, 1), 1, "zeros")
     err2, bound2 = _exact_gram_error_squared(g, D)
@@ -94,22 +94,6 @@ def test_readme_example_is_certified_by_the_gram_route():
     assert r.upper - r.lower <= r.tol * r.lower, f"[{r.lower}, {r.upper}]"
     note = said(r, "convolution")[0]
     assert note["route"] == "gram-cholesky" and note["side"] == "right" and note["size"] == 3 * 32 * 32
-
-
-def test_certify_past_the_size_gives_the_proven_ends(monkeypatch):
-    """Past GRAM_MAX_SIDE (lowered here), ``certify=True`` returns the matrix-free route's
-    proven ends as the bracket, and says why."""
-    W, shape, D = _case_matrix((2, "zeros", 1, 1, 1, 1, False, 0))
-    sigma, slack = _sigma_and_slack(D)
-    monkeypatch.setattr(conv_module, "GRAM_MAX_SIDE", 4)
-    monkeypatch.setattr(conv_module, "DENSE_MAX_ENTRIES", 0)
-    r = conv_operator_norm(W, shape, padding=1, certify=True, seed=0)
-    ends = said(r, "conv-certify-ends")
-    assert r.method == "lanczos" and ends, r.message
-    assert r.upper <= conv_upper_bound(W, shape, padding=1)
-    assert ends[0]["upper_from"] in ("conv_upper_bound", "circular-embedding (proven)")
-    assert r.lower - slack <= sigma <= r.upper + slack
-    assert r.certified == (r.upper - r.lower <= r.tol * r.lower)
 
 
 def test_certify_false_keeps_auto_off_the_gram_route():

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
 from hypothesis import example, given, settings
 
 import lipbench.lipschitz.lipsdp as lsdp
@@ -17,32 +15,12 @@ from lipbench.lipschitz.lipsdp_verify import lmi_margin
 from properties import strategies as S
 from properties import tolerances as tol
 from properties.test_ladder import jacobian_lower
+from tests.lipschitz.lipsdp_nets import _first_layer_wide_chain, _net_of, exact_constant, reference_chain, reference_net
 
 pytest.importorskip("cvxpy", reason="the LipSDP rungs need cvxpy (pip install -e '.[networks]')")
 
-REFERENCE = Path(__file__).parents[1] / "models" / "data" / "lipsdp" / "random_weights.mat"
 #: LipSDP's README for random_weights.mat (tests/models/data/lipsdp/README.md)
 PUBLISHED = {"layer": 39.839, "neuron": 36.482, "neuron_split2": 37.668}
-RELU = (0.0, 1.0)
-
-
-def reference_chain() -> Chain:
-    weights = tuple(np.asarray(W, dtype=np.float64) for W in scipy.io.loadmat(REFERENCE)["weights"].ravel())
-    return Chain(weights, (0.0,) * len(weights), (RELU,) * (len(weights) - 1))
-
-
-def reference_net() -> Sequential:
-    layers: list = []
-    for W in reference_chain().weights:
-        layers += [Dense(W), ActivationLayer(activation("relu"))]
-    return Sequential(layers[:-1])
-
-
-def exact_constant() -> tuple[float, float]:
-    """(sigma(J(x)), its rounding slack) at x = 1: the weights are non-negative, so every
-    unit is active there and J(x) = W4 W3 W2 W1, the exact constant."""
-    net = reference_net()
-    return jacobian_lower(net, np.ones(net.in_features))
 
 
 @pytest.fixture(scope="module")
@@ -87,28 +65,6 @@ def test_a_lying_solver_is_caught(monkeypatch):
     assert r.tau > 0 or not r.certified, f"the lie was certified as it stood: {r}"
 
 
-def test_lmi_below_the_exact_constant_never_verifies(reference):
-    """rho below the exact constant squared: no multipliers can make the LMI hold."""
-    s, slack = exact_constant()
-    chain = reference_chain()
-    t = [np.ones(W.shape[0]) * k for k, W in zip((1.0, 4.0, 16.0), chain.weights[:-1])]
-    rho = math.nextafter((s - slack) ** 2, 0.0)
-    assert not lmi_margin(chain.weights, chain.errors, chain.slopes, t, rho) > 0
-
-
-def _first_layer_wide_chain(seed: int) -> Chain:
-    rng = np.random.default_rng(seed)
-    weights = (rng.standard_normal((4, 12)), rng.standard_normal((5, 4)), rng.standard_normal((3, 5)))
-    return Chain(weights, (0.0, 0.0, 0.0), (RELU, (0.25, 1.0)))
-
-
-def _net_of(chain: Chain) -> Sequential:
-    """The network of a chain from :func:`_first_layer_wide_chain` (ReLU, then leaky ReLU 0.25)."""
-    W1, W2, W3 = chain.weights
-    return Sequential([Dense(W1), ActivationLayer(activation("relu")), Dense(W2),
-                       ActivationLayer(activation("leaky_relu", alpha=0.25)), Dense(W3)])
-
-
 @pytest.mark.parametrize("form", lsdp.FORMS)
 def test_the_input_reduction_keeps_the_value(form):
     """W1 of 4 x 12: the reduced LMI (order 4 + 9) and the full one (12 + 9) give one LipSDP value."""
@@ -118,21 +74,6 @@ def test_the_input_reduction_keeps_the_value(form):
     assert full.certified and red.certified, (full, red)
     for a, b in ((full, red), (red, full)):
         assert a.value >= b.solver_value * (1 - tol.LIPSDP_SOLVER_RTOL), (full, red)
-
-
-def test_reduced_verification_rejects_rho_below_the_constant():
-    """The reduced check is a check of the full LMI: with rho under a Jacobian norm it fails."""
-    chain = _first_layer_wide_chain(5)
-    net = _net_of(chain)
-    rng = np.random.default_rng(0)
-    s, slack = max(jacobian_lower(net, rng.standard_normal(12)) for _ in range(8))
-    r = lsdp.lipsdp_bound(chain, "neuron")
-    assert r.certified and r.value >= s - slack, (r, s)
-    U, sv, _ = np.linalg.svd(chain.weights[0], full_matrices=False)
-    t, rho, _ = lsdp._solve([U * sv, *chain.weights[1:]], chain.slopes, "neuron", None)
-    assert lmi_margin(chain.weights, chain.errors, chain.slopes, t, rho * (1 + r.tau), reduced=True) > 0
-    low = math.nextafter((s - slack) ** 2, 0.0)
-    assert not lmi_margin(chain.weights, chain.errors, chain.slopes, t, low, reduced=True) > 0
 
 
 @settings(max_examples=20, deadline=None)

@@ -1,4 +1,5 @@
-"""lipbench.lipschitz.sn_audit and reshape_trap: the tables, bad input, and PyTorch's spectral_norm cross-check."""
+"""lipbench.lipschitz.sn_audit: the tables, bad input, and PyTorch's spectral_norm cross-check
+(the reshape trap has its own file)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from lipbench import matrices as lm
 from lipbench.lipschitz import conv_operator_norm
 from lipbench.lipschitz.conv import conv_certified_bracket
-from lipbench.lipschitz.reshape_trap import reshape_trap, reshaped_kernel
 from lipbench.lipschitz.sn_audit import (
     Estimator,
     default_estimators,
@@ -85,23 +85,6 @@ def test_bad_estimators():
         Estimator("x", "warm", 0)
     with pytest.raises(ValueError, match="kind must be"):
         default_estimators("lstm")
-
-
-def test_reshape_trap_verdicts_and_bad_input():
-    rng = np.random.default_rng(3)
-    W0 = rng.standard_normal((2, 2))
-    equal_taps = np.repeat(W0[:, :, None], 3, axis=2)  # circular: the zero frequency adds all three taps
-    r = reshape_trap(equal_taps, (4,), padding=1, padding_mode="circular")
-    assert r.verdict == "under" and r.taps == 3
-    # exactly sqrt(3): the brackets' ratio must contain it
-    assert r.under_ratio <= math.sqrt(3) <= r.operator_upper / r.reshape_lower
-    K = rng.standard_normal((2, 2, 3))
-    K[:, :, 1] = 0.0  # a length-1 input with zero padding sees only the centre tap
-    r = reshape_trap(K, (1,), padding=1)
-    assert r.verdict == "over" and r.operator_upper == 0.0 and r.over_ratio == math.inf
-    assert reshaped_kernel(K).shape == (2, 6)
-    with pytest.raises(ValueError, match="forward convolutions"):
-        reshape_trap(K, (3,), transposed=True)
 
 
 # --------------------------------------------------------------- PyTorch cross-check

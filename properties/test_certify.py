@@ -5,7 +5,7 @@ definiteness in integer arithmetic (``exact.exactly_below``), so t can sit a
 few units of roundoff on either side of sigma_max.  Two mutation checks show
 the properties bite: without the Gram rounding term Hypothesis finds a matrix
 whose certificate is false; Rump's Cholesky shift is pinned by a regression
-test in tests/spectral/test_certify.py (false positives of a shift-free factorization
+test in tests/spectral/test_inertia.py (false positives of a shift-free factorization
 are too rare for a search: 4 in 20000 near-singular 2 x 2 matrices).
 """
 

@@ -31,6 +31,13 @@ def run_quietly(A, method: str, **kw):
     return r, msgs
 
 
+def quiet(A, method: str = "auto", **kw):
+    """spectral_norm with its ConvergenceWarning silenced (the result says whether it converged)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lb.ConvergenceWarning)
+        return lb.spectral_norm(A, method=method, **kw)
+
+
 def assert_certified(r, truth: float, tol: float, A, context: str = "") -> None:
     """The bracket holds the truth; when converged, the value is within tol."""
     where = f"{context} method={r.method} backend={r.backend} dtype={r.dtype} shape={tuple(A.shape)}"

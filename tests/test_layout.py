@@ -30,22 +30,6 @@ ALLOW: dict[str, tuple[str, str]] = {
     "lipschitz/__init__": ("tests/lipschitz/test_layers.py", "re-exports"),
     "report/__init__": ("tests/report/test_render.py", "re-exports; write_report is render's"),
     "report/__main__": ("tests/report/test_cli.py", "`python -m lipbench.report` is report.cli.main"),
-    # -- spectral internals on the data path of every call: exercised through spectral_norm by the
-    #    file named, which says so in its docstring
-    "spectral/_inputs": ("tests/spectral/test_validate.py", "classifying is the first step of validating"),
-    "spectral/_dense_operator": ("tests/spectral/test_operator.py", "the operator's kinds share one test file"),
-    "spectral/_sparse_operator": ("tests/spectral/test_operator.py", "the operator's kinds share one test file"),
-    "spectral/_dask_operator": ("tests/spectral/test_dask_support.py", "the Dask kind is tested as a whole"),
-    "spectral/_dask_prepare": ("tests/spectral/test_dask_support.py", "the Dask kind is tested as a whole"),
-    "spectral/_dask_schedule": ("tests/spectral/test_dask_support.py", "the Dask kind is tested as a whole"),
-    "spectral/_raw": ("tests/spectral/test_driver.py", "what a method returns becomes the caller's result there"),
-    "spectral/_bracket": ("tests/spectral/test_driver.py", "every call ends in the caller's bracket"),
-    "spectral/_certify_vector": ("tests/spectral/test_certification.py",
-                                 "a Krylov method's vector is certified on every family there"),
-    "spectral/_floors": ("tests/spectral/test_accounting.py", "the floors are the tol a result says it could meet"),
-    "spectral/_units": ("tests/spectral/test_registry.py", "what each method's iterations count is the registry's"),
-    "spectral/inertia": ("tests/spectral/test_certify.py", "the inertia test is certify_upper's engine"),
-    "spectral/cupy_eigsh": ("tests/spectral/test_gpu.py", "needs CuPy and a GPU: the GPU-only file"),
 }
 
 

@@ -1,10 +1,10 @@
-"""What a result says about its own computation: the tol it could meet, what
-its iterations count, its wall time and BLAS threads, the caller's shape."""
+"""What a result says about its own computation: what its iterations count,
+its wall time and BLAS threads, the caller's shape (the tol it could meet:
+test_floors.py)."""
 
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -12,68 +12,8 @@ from threadpoolctl import threadpool_limits
 
 import lipbench as lb
 from lipbench import matrices
-from lipbench.testing import certified_width, gram_rounding_floor, residual_floor, svd_backward_p, unit_roundoff
+from tests.helpers import quiet as _quiet
 from tests.helpers import said
-
-
-def _quiet(A, method="auto", **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", lb.ConvergenceWarning)
-        return lb.spectral_norm(A, method=method, **kw)
-
-
-@pytest.fixture(scope="module")
-def layer32():
-    """A float32 384 x 384 weight, the shape of the report that a tol of 1e-20 was 'converged'."""
-    return np.random.default_rng(7).standard_normal((384, 384)).astype(np.float32)
-
-
-def _floor(method: str, m: int, n: int) -> float:
-    """The smallest error estimate each computation can produce, from the rounding model."""
-    if method == "svd":  # the backward-error estimate, or the width its certificate proves
-        return max(svd_backward_p(m, n) * unit_roundoff("float64"), certified_width(0.0, "float64", m, n))
-    if method == "gram":
-        return 2 * gram_rounding_floor(m, n)
-    return residual_floor(m, n)
-
-
-@pytest.mark.parametrize("method", ["auto", "lanczos", "power", "randomized", "arpack", "svd", "gram"])
-def test_tol_below_the_floor_is_raised_to_it(layer32, method):
-    m, n = layer32.shape
-    r = _quiet(layer32, method, tol=1e-20, seed=0, maxiter={"power": 50, "randomized": 10}.get(method))
-    floor = _floor(r.method, m, n)
-    where = f"method={method} -> {r.method}, dtype float32, shape {layer32.shape}"
-    assert r.tol == floor, f"tol {r.tol!r} should be raised to the floor {floor!r}: {where}"
-    assert r.error_estimate >= floor, f"error estimate {r.error_estimate!r} below the floor {floor!r}: {where}"
-    assert [n["floor"] for n in said(r, "tol-raised")] == [floor], f"no note of the raised tol in {r.notes}: {where}"
-    if method in ("auto", "lanczos", "svd", "gram"):  # these finish in float64; the others' float32
-        assert r.converged, f"{where}: {r.message}"  # vectors stop short of it (or their maxiter), and say so
-    sigma = float(np.linalg.norm(layer32.astype(np.float64), 2))
-    assert r.lower <= sigma * (1 + floor) and sigma * (1 - floor) <= r.upper, where
-
-
-def test_certify_raises_tol_to_what_the_certificate_proves(layer32):
-    m, n = layer32.shape
-    r = lb.spectral_norm(layer32, tol=1e-20, seed=0, certify=True)
-    want = certified_width(0.0, "float64", m, n)
-    assert r.tol == want and r.certified and r.converged, (r.tol, want, r.message)
-    assert r.upper - r.lower <= r.tol * r.lower
-    assert [n["floor"] for n in said(r, "tol-raised")] == [want], r.notes
-
-
-def test_a_tol_above_the_floor_is_left_alone(layer32):
-    r = lb.spectral_norm(layer32, tol=1e-6, seed=0)
-    assert r.tol == 1e-6 and not said(r, "tol-raised")
-    assert r.error_estimate >= residual_floor(*layer32.shape)
-
-
-def test_stack_power_floor_is_its_own_dtype():
-    """A stack's power iteration computes its residuals in the stack's dtype."""
-    W = np.random.default_rng(0).standard_normal((3, 64, 64)).astype(np.float32)
-    r = _quiet(W, "power", tol=1e-20, seed=0, maxiter=50)
-    floor = residual_floor(64, 64, "float32")
-    assert r.tol == floor and np.all(np.asarray(r.error_estimate) >= floor), (r.tol, floor, r.error_estimate)
-
 
 # ----------------------------------------------------------------------- maxiter
 

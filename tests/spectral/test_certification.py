@@ -1,6 +1,6 @@
 """``spectral_norm(..., certify=True)``: the bracket becomes a certificate as
-tight as the estimate, and a certificate that fails is a finding (``_certification``,
-and a Krylov method's final vector certified: ``_certify_vector``)."""
+tight as the estimate, and a certificate that fails is a finding
+(``_certification``; a Krylov method's final vector: test_certify_vector.py)."""
 
 from __future__ import annotations
 

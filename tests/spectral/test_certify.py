@@ -1,7 +1,8 @@
 """The inertia certificate (lipbench.spectral.certify): it never certifies a t
 at or below sigma_max, it certifies t = lower (1 + tol) when lower is within
-tol of sigma_max, on every matrix family and dtype; two regression tests pin
-inputs on which a certificate without one of its rounding terms is wrong."""
+tol of sigma_max, on every matrix family and dtype; a regression test pins an
+input on which a certificate without its Gram rounding term is wrong (the
+inertia engine's own tests: test_inertia.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import math
 
 import numpy as np
 import pytest
-from scipy.linalg import blas, lapack
+from scipy.linalg import blas
 
 import lipbench as lb
 from lipbench import matrices as lm
 from lipbench.spectral import certify as C
 from lipbench.testing import weakened
-from properties.exact import exactly_below, exactly_positive_definite_float
+from properties.exact import exactly_below
 from properties.tolerances import reference_rtol
 
 U64 = np.finfo(np.float64).eps / 2
@@ -220,41 +221,3 @@ def test_dropping_the_gram_term_is_caught():
         gram_term_check(A)
 
 
-#: exactly indefinite (det < 0 in rational arithmetic), yet LAPACK's Cholesky runs to
-#: completion even with the diagonal stepped one float down (found among 20000 random
-#: 2 x 2 matrices [[a, b], [b, b^2 / a +- a few ulps]])
-FOOLS_CHOLESKY = np.array([[1.2427912445875575, -2.959436052359332],
-                           [-2.959436052359332, 7.04725092500211]])
-
-
-def cholesky_term_check(M: np.ndarray) -> None:
-    if C.verify_positive_definite(M):
-        assert exactly_positive_definite_float(M), f"verified {M.tolist()} positive definite; it is not"
-
-
-def test_regression_cholesky_shift():
-    assert not exactly_positive_definite_float(FOOLS_CHOLESKY)
-    cholesky_term_check(FOOLS_CHOLESKY)
-
-
-def test_dropping_rumps_shift_is_caught():
-    stepped = FOOLS_CHOLESKY.copy()
-    stepped.flat[::3] = np.nextafter(np.diagonal(FOOLS_CHOLESKY), -np.inf)
-    if lapack.dpotrf(stepped)[1] != 0:
-        pytest.skip("this LAPACK's Cholesky fails on the pinned matrix; the mutation is invisible here")
-    with weakened("rump_gamma", 0.0), pytest.raises(AssertionError, match="it is not"):
-        cholesky_term_check(FOOLS_CHOLESKY)
-
-
-def test_a_gram_record_factored_in_place_cannot_be_tested_again(rng):
-    """A failed test without search overwrites the Gram matrix with its partial
-    factor: testing that record again would factor garbage, so it refuses."""
-    from lipbench.spectral import inertia
-
-    A = rng.standard_normal((20, 10))
-    sigma = float(np.linalg.norm(A, 2))
-    gram = inertia.gram_of(A)
-    assert not inertia.inertia_upper(gram, 0.9 * sigma, 1e-6).holds and gram.spent
-    with pytest.raises(RuntimeError, match="factored in place"):
-        inertia.inertia_upper(gram, sigma, 1e-6, search="bisect")
-    assert inertia.inertia_upper(inertia.gram_of(A), sigma, 1e-6, search="bisect").upper >= sigma

@@ -1,4 +1,5 @@
-"""CuPy-only paths: cupy-eigsh (``cupy_eigsh``), CuPy sparse input, GPU SVD.  Skipped with the
+"""CuPy-only paths: every method on CuPy arrays (cupy-eigsh's own contract:
+test_cupy_eigsh.py), CuPy sparse input, GPU SVD.  Skipped with the
 reason on machines without a usable GPU; run with LIPBENCH_BACKENDS=numpy,cupy
 to make a missing GPU an error instead."""
 
@@ -8,20 +9,10 @@ import numpy as np
 import pytest
 
 import lipbench as lb
-from lipbench import backends, matrices
+from lipbench import matrices
 from tests.helpers import assert_certified, run_quietly
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture
-def cp():
-    av = backends.availability("cupy")
-    if not av.available:
-        pytest.skip(f"backend cupy unavailable: {av.reason}")
-    import cupy
-
-    return cupy
 
 
 @pytest.mark.parametrize("family", ["gaussian", "gap", "nn_like", "low_rank", "badly_scaled"])

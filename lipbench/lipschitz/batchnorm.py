@@ -27,7 +27,7 @@ __all__ = ["BatchNorm"]
 
 
 def _vector(v: Any, c: int, name: str) -> np.ndarray:
-    a = np.asarray(host(v), dtype=np.float64)
+    a = np.array(host(v), dtype=np.float64)  # a copy: a later change to the caller's array does not reach the layer
     if a.shape != (c,):
         raise ValueError(f"{name} must have shape ({c},) (one value per channel); got {a.shape}")
     if not np.all(np.isfinite(a)):

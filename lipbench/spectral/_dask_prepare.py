@@ -125,9 +125,9 @@ def prepare_dask(A: Any, kind: Any, name: str = "A") -> Operator:
     """Validate a Dask array and wrap it as a :class:`DaskOperator` (one
     summary pass; see the module docstring).  A matrix with a single row or
     column is brought into memory (it is a vector) and prepared as dense."""
-    shape = tuple(int(s) for s in A.shape)
     if any(math.isnan(s) for s in A.shape):
         raise ValueError(f"{name} is a Dask array of unknown shape {A.shape}; call A.compute_chunk_sizes() first")
+    shape = tuple(int(s) for s in A.shape)
     if len(shape) != 2:
         raise ValueError(f"{name} is a Dask array of shape {shape}; spectral_norm takes a 2-D Dask array "
                          "(stacks: compute each matrix, or use NumPy)")

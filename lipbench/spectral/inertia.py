@@ -345,7 +345,9 @@ def verify_positive_definite(M: Any) -> bool:
         raise ValueError(f"M has shape {tuple(M.shape)}; expected a non-empty square matrix")
     if str(M.dtype).split(".")[-1] != "float64":
         raise TypeError(f"M has dtype {M.dtype}; expected float64")
-    if not bool(xp.all(M == M.T)):
+    if not bool(xp.all(M == M.T)):  # NaN != NaN: named apart from asymmetry
+        if not bool(xp.all(xp.isfinite(M))):
+            raise ValueError("M contains NaN or Inf")
         raise ValueError("M is not exactly symmetric")
     if not bool(xp.all(xp.isfinite(M))):
         raise ValueError("M contains NaN or Inf")

@@ -62,3 +62,11 @@ def test_zero_gamma_has_a_zero_bound_and_the_callers_arrays_are_kept():
     assert lo[0] == hi[0] == 0.0 and hi[1] >= 2 / np.sqrt(3) >= lo[1]
     bn(np.ones(2)), bn.jacobian(np.ones(2)), bn.scale_error()
     assert np.array_equal(gamma, keep[0]) and np.array_equal(var, keep[1]), "BatchNorm modified the caller's arrays"
+
+
+def test_a_later_change_to_the_callers_arrays_does_not_reach_the_layer():
+    gamma = np.array([1.0, 2.0])
+    bn = BatchNorm(gamma, np.zeros(2), np.zeros(2), np.ones(2), eps=0.0)
+    before = bn.scale_bounds()[1].copy()
+    gamma[:] = 100.0
+    assert np.array_equal(bn.scale_bounds()[1], before)

@@ -103,6 +103,8 @@ def test_verify_positive_definite_names_bad_input():
         C.verify_positive_definite(np.eye(2, dtype=np.float32))
     with pytest.raises(ValueError, match="NaN or Inf"):
         C.verify_positive_definite(np.diag([1.0, np.inf]))
+    with pytest.raises(ValueError, match="NaN or Inf"):  # NaN != NaN: not taken for asymmetry
+        C.verify_positive_definite(np.diag([1.0, np.nan]))
     with pytest.raises(ValueError, match="t is NaN"):
         inertia.inertia_test(np.eye(2), math.nan)
 

@@ -16,7 +16,9 @@
 6. ``branch_and_bound`` and ``attained_pattern`` (when ``bnb_seconds`` > 0, plain
    ReLU-type MLPs of any width) -- a certified upper bound by best-first branch
    and bound over activation patterns, and a certified lower bound attained by an
-   input (:mod:`.pattern_search`); the note gives the nodes explored.  Without
+   input (:mod:`.pattern_search`); the note gives the nodes explored.  With two
+   or more hidden ReLU layers and CVXPY installed, each node is also bounded by
+   the verified LipSDP-Neuron of its sub-box (:mod:`.lipsdp_node`).  Without
    ``bnb_seconds``, past ``max_hidden_units`` (where rung 5 does not run), the
    ``attained_pattern`` rung alone;
 7. ``empirical`` -- the lower bound of :func:`.bounds.empirical_lower_bound`
@@ -274,24 +276,33 @@ def _lipsdp_rows(chain: Any, t_chain: float, max_order: int) -> list[Rung]:
 
 def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, n_samples: int, scale: float,
                       seed: int) -> list[Rung]:
+    from .lipsdp import cvxpy_available
+    from .lipsdp_node import lipsdp_node_bound
     from .lower_search import plain_mlp
     from .pattern_search import lipschitz_bracket
 
     why: str | None = None
+    pairs: list = []
     try:
-        if len(plain_mlp(net)) < 2:
+        pairs = plain_mlp(net)
+        if len(pairs) < 2:
             why = "n/a: no hidden units (the product rung is L(f) itself)"
     except ValueError as exc:
         why = f"n/a: {exc}"
     if why is not None:
         return [Rung("branch_and_bound", "upper", math.nan, False, 0.0, why),
                 Rung("attained_pattern", "lower", math.nan, False, 0.0, why)]
+    # two or more hidden ReLU layers: the block relaxation is tight for one layer only, LipSDP couples them
+    coupled = (len(pairs) >= 3 and cvxpy_available()
+               and all(float(a.activation.params.get("alpha", 0.0)) == 0.0 for _, a in pairs[:-1]))
     br, t = _timed(lambda: lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
-                                             n_samples=n_samples, scale=scale, seed=seed))
+                                             n_samples=n_samples, scale=scale, seed=seed,
+                                             node_bound=lipsdp_node_bound() if coupled else None))
     s = br.search
     upper = Rung("branch_and_bound", "upper", br.upper, True, t,
                  f"{s.nodes} nodes explored, stopped by {s.stop}; relative width {br.relative_width:.3g} "
-                 f"({'reached' if s.gap_reached else 'not reached'}: gap {gap:g})")
+                 f"({'reached' if s.gap_reached else 'not reached'}: gap {gap:g})"
+                 + ("; node bound: verified LipSDP-Neuron on each node's sub-box" if coupled else ""))
     if br.attained is None:
         return [upper, Rung("attained_pattern", "lower", math.nan, False, 0.0,
                             "no candidate pattern's region gave an input with a proven pattern")]

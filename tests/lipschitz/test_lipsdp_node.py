@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lipbench._rounding import sqrt_up
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, network_chain
 from lipbench.lipschitz.branch_bound import branch_and_bound, node_bounds, prepare
 from lipbench.lipschitz.chain import Chain
 from lipbench.lipschitz.lipsdp_node import lipsdp_node_bound, sub_box_bound, sub_box_chain
+from lipbench.lipschitz.lipsdp_verify import lmi_margin
 from properties.tolerances import svd_atol
 
 pytest.importorskip("cvxpy", reason="the LipSDP node bound needs cvxpy (pip install -e '.[networks]')")
@@ -97,3 +99,35 @@ def test_bad_input_names_the_problem_and_data_is_kept():
     sub_box_bound(chain, f)
     assert np.array_equal(f, kept)
     assert all(np.array_equal(a, b) for a, b in zip(before, chain.weights))
+
+
+def test_the_raise_of_rho_is_bisected_below_the_first_step_that_verifies(monkeypatch):
+    """SCS's loose multipliers need rho raised before the LMI verifies; bisecting below the first
+    step of the ladder that verifies gives a smaller certified bound on some node, never a larger
+    one (a ladder step alone is up to 8x the previous one)."""
+    import lipbench.lipschitz.lipsdp_node as node
+
+    chain = network_chain(_mlp(11, (12, 10, 10, 3)))
+    rng = np.random.default_rng(0)
+    nodes = [np.where(rng.random(20) < 0.7, -1, rng.integers(0, 2, 20)).astype(np.int8) for _ in range(6)]
+    options = {"eps_abs": 1e-3, "eps_rel": 1e-3, "max_iters": 20_000}  # loose: the raise matters
+    checks: list[tuple[float, float]] = []  # (rho, margin) of every verification
+
+    def recorded(*args, **kwargs):
+        margin = lmi_margin(*args, **kwargs)
+        checks.append((args[4], margin))
+        return margin
+
+    monkeypatch.setattr(node, "lmi_margin", recorded)
+    bisected = []
+    for f in nodes:
+        checks.clear()
+        bisected.append(sub_box_bound(chain, f, options=options))
+        proven = {sqrt_up(r) for r, m in checks if m > 0}
+        assert bisected[-1] in proven, "the bound returned is not one whose LMI verified"
+    monkeypatch.setattr(node, "_HALVINGS", 0)
+    ladder = [sub_box_bound(chain, f, options=options) for f in nodes]
+    for f, b in zip(nodes, bisected):
+        assert b >= _brute(chain, f) - svd_atol("float64", (3, 12), b)
+    assert all(b <= a for a, b in zip(ladder, bisected))
+    assert any(b < a for a, b in zip(ladder, bisected))

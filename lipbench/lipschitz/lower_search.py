@@ -26,6 +26,7 @@ So ``value`` is a certified lower bound on L(f), attained at ``x``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from .layers import ActivationLayer, Dense
 from .network import Sequential
 from .patterns import pattern_products, pattern_rounding, realise_pattern
 
-__all__ = ["AttainedLower", "pattern_sigmas", "local_search", "certified_pattern", "pattern_lower",
+__all__ = ["AttainedLower", "pattern_sigmas", "local_search", "climb", "certified_pattern", "pattern_lower",
            "attained_lower", "plain_mlp", "starts_from_inputs", "realisable_climb"]
 
 
@@ -96,15 +97,13 @@ def local_search(chain: Chain, starts: np.ndarray, *, max_rounds: int = 200) -> 
     return sorted(found.values(), key=lambda t: -t[1])
 
 
-def realisable_climb(net: Sequential, chain: Chain, bits: np.ndarray, *, max_programs: int = 64
-                     ) -> tuple[np.ndarray, float]:
-    """Single-flip ascent that stays on patterns with a region: from a realisable ``bits``, try
-    the flips in order of the pattern's sigma_max and take the first whose region a linear
-    program finds, until no flip is better or ``max_programs`` programs have run."""
-    H = chain.hidden_units
-    layers: list[Any] = list(net.layers)
+def climb(chain: Chain, bits: np.ndarray, has_region: Callable[[np.ndarray], bool], max_programs: int
+          ) -> tuple[np.ndarray, float, int]:
+    """Single-flip ascent that stays on patterns ``has_region`` accepts: try the flips in order of
+    the pattern's sigma_max and take the first accepted, until no flip is better or ``max_programs``
+    tests have run; ``(bits, sigma estimate, tests run)``."""
+    flips = np.eye(chain.hidden_units, dtype=np.int8)
     value = float(pattern_sigmas(chain, bits)[0])
-    flips = np.eye(H, dtype=np.int8)
     runs = 0
     while runs < max_programs:
         cand = bits[None, :] ^ flips
@@ -114,12 +113,21 @@ def realisable_climb(net: Sequential, chain: Chain, bits: np.ndarray, *, max_pro
             if not vals[i] > value or runs >= max_programs:
                 break
             runs += 1
-            if realise_pattern(layers, chain, cand[i]) is not None:
+            if has_region(cand[i]):
                 bits, value, moved = cand[i], float(vals[i]), True
                 break
         if not moved:
             break
-    return bits, value
+    return bits, value, runs
+
+
+def realisable_climb(net: Sequential, chain: Chain, bits: np.ndarray, *, max_programs: int = 64
+                     ) -> tuple[np.ndarray, float]:
+    """:func:`climb` from a realisable ``bits`` through patterns whose region a linear program over
+    the inputs finds."""
+    layers: list[Any] = list(net.layers)
+    found, value, _ = climb(chain, bits, lambda b: realise_pattern(layers, chain, b) is not None, max_programs)
+    return found, value
 
 
 def certified_pattern(net: Sequential, x: np.ndarray) -> np.ndarray | None:

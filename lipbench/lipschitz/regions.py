@@ -46,7 +46,7 @@ from scipy import optimize
 
 from .._rounding import gram_error, sum_bounds
 from .chain import Chain, psd_margin
-from .lower_search import pattern_sigmas, plain_mlp
+from .lower_search import climb, plain_mlp
 from .network import Sequential
 
 __all__ = ["Regions", "region_pruner", "region_system", "proven_empty", "proven_nonpositive", "region_climb"]
@@ -165,29 +165,15 @@ def region_pruner(net: Sequential) -> tuple[Regions | None, str]:
 
 def region_climb(chain: Chain, regions: Regions, starts: np.ndarray, *, max_programs: int = 2000
                  ) -> list[tuple[np.ndarray, float]]:
-    """Single-flip ascent from each row of ``starts`` (patterns inputs realise) through patterns
-    whose region is not proven empty, the flips tried in order of the pattern's sigma_max; the
-    distinct end points, best first (estimates: an input must still be found in each region)."""
-    H = chain.hidden_units
-    flips = np.eye(H, dtype=np.int8)
+    """:func:`.lower_search.climb` from each row of ``starts`` (patterns inputs realise) through
+    patterns whose region is not proven empty, ``max_programs`` programs in all; the distinct end
+    points, best first (estimates: an input must still be found in each region)."""
     found: dict[bytes, tuple[np.ndarray, float]] = {}
     runs = 0
     for bits in np.atleast_2d(np.asarray(starts, dtype=np.int8)):
-        value = float(pattern_sigmas(chain, bits)[0])
-        while runs < max_programs:
-            cand = bits[None, :] ^ flips
-            vals = pattern_sigmas(chain, cand)
-            moved = False
-            for i in np.argsort(-vals):
-                if not vals[i] > value or runs >= max_programs:
-                    break
-                runs += 1
-                if not regions.empty(cand[i][None])[0]:
-                    bits, value, moved = cand[i], float(vals[i]), True
-                    break
-            if not moved:
-                break
-        found[bits.tobytes()] = (bits, value)
         if runs >= max_programs:
             break
+        end, value, used = climb(chain, bits, lambda b: not regions.empty(b[None])[0], max_programs - runs)
+        runs += used
+        found[end.tobytes()] = (end, value)
     return sorted(found.values(), key=lambda t: -t[1])

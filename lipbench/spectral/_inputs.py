@@ -249,13 +249,15 @@ def prepare_dense(A: Any, batched_ok: bool, name: str) -> Operator:
             # (the range test is False for NaN and inf: such input takes the checked path below;
             # a matrix in the safe range has k == 0: its sums are those of A itself)
             if summary.k == 0 and SAFE_FRO_SQUARED[0] <= summary.ss <= SAFE_FRO_SQUARED[1]:
-                return DenseOperator(
-                    kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=1.0,
-                    backend=backend, device=_backends.device_name(A), dense=A, threads=threads,
-                    input_error=conv_err, **_bounds(summary, 0, shape),
-                )
-    return _scaled_dense(xp, A, summary, shape=shape, cdt=cdt, in_name=in_name, conv_err=conv_err,
-                         backend=backend, threads=threads, name=name)
+                return DenseOperator(scale=1.0, device=_backends.device_name(A), dense=A, input_error=conv_err,
+                                     **_meta(xp, shape, cdt, in_name, backend, threads), **_bounds(summary, 0, shape))
+    return _scaled_dense(A, summary, _meta(xp, shape, cdt, in_name, backend, threads), conv_err, name)
+
+
+def _meta(xp: Any, shape: tuple[int, ...], cdt: str, in_name: str, backend: str, threads: int | None) -> dict:
+    """What a dense operator records of its input besides the array and its scale."""
+    return dict(kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, backend=backend,
+                threads=threads)
 
 
 def _bounds(summary: Summary, shift: int, shape: tuple[int, ...]) -> dict:
@@ -264,12 +266,12 @@ def _bounds(summary: Summary, shift: int, shape: tuple[int, ...]) -> dict:
     return dict(_fro=norm_bounds(ss, shape[0] * shape[1])[1], _col2_max=col2, _abs1=one, _absinf=inf)
 
 
-def _scaled_dense(xp: Any, A: Any, summary: Summary | None, *, shape: tuple[int, ...], cdt: str, in_name: str,
-                  conv_err: float, backend: str, threads: int | None, name: str) -> Operator:
+def _scaled_dense(A: Any, summary: Summary | None, meta: dict, conv_err: float, name: str) -> Operator:
     """The operator of ``A_s = fl(A 2^-e)``, the largest entry in [1/2, 1).  A 2-D
     real matrix's summary is about ``A 2^-k`` (:mod:`._summary`), hence about
     ``A_s`` whenever that copy is exact (``scale_err == 0``); a copy that rounded,
     a stack and the complex embedding (no summary yet) are summarized as copies."""
+    xp, shape, cdt = meta["xp"], meta["shape"], meta["dtype"]
     if summary is None:  # a stack or the complex embedding
         # max and min propagate NaN and inf, so two reductions (no temporary the
         # size of A) both find the scale and tell whether an entry needs naming
@@ -290,11 +292,8 @@ def _scaled_dense(xp: Any, A: Any, summary: Summary | None, *, shape: tuple[int,
             bounds = _bounds(summary, summary.k - e, shape)
         else:  # the copy's largest entry is peak 2^-e exactly (in [1/2, 2): nothing rounded it)
             bounds = _bounds(summarize(xp, scaled, peak=math.ldexp(peak, -e)), 0, shape)
-    return DenseOperator(
-        kind=InputKind.DENSE, xp=xp, shape=shape, dtype=cdt, input_dtype=in_name, scale=scale,
-        backend=backend, device=_backends.device_name(A), dense=scaled, is_zero=peak == 0.0, threads=threads,
-        input_error=input_error, **bounds,
-    )
+    return DenseOperator(scale=scale, device=_backends.device_name(A), dense=scaled, is_zero=peak == 0.0,
+                         input_error=input_error, **meta, **bounds)
 
 
 def _sparse_common(A: Any, name: str, xp: Any, backend: str, device: str, kind: InputKind) -> Operator:

@@ -116,16 +116,15 @@ def dense_summary(xp: Any, A: Any, *, block_bytes: int = FUSED_BLOCK_BYTES) -> t
                 float(np.ldexp(s.abs1, s.k)), float(np.ldexp(s.absinf, s.k)), s.peak)
 
 
-def _fold(ss: float, col2: float, abs1: float, absinf: float, peak: float, k: int,
-          m: int, n: int, rescales: int) -> Summary:
+def _fold(s: Summary, m: int, n: int, rescales: int) -> Summary:
     """The summary with ``rescales`` rescalings of every column accumulator
     folded in (term ``rescale_underflow``): each column's sums moved by
     :func:`rescale_slack` for m terms, the total by it for m n terms and
     ``rescales n`` partial sums."""
-    if rescales:
-        col, total = rescale_slack(m, rescales), rescale_slack(m * n, rescales * n)
-        ss, col2, abs1 = up(ss + total), max(dn(col2 - col), 0.0), up(abs1 + col)
-    return Summary(ss, col2, abs1, absinf, peak, k)
+    if not rescales:
+        return s
+    col, total = rescale_slack(m, rescales), rescale_slack(m * n, rescales * n)
+    return s._replace(ss=up(s.ss + total), col2=max(dn(s.col2 - col), 0.0), abs1=up(s.abs1 + col))
 
 
 def _not_finite(peak: float) -> Summary:
@@ -166,7 +165,8 @@ def _blocked(A: np.ndarray, block_bytes: int) -> Summary:
             rowmax = max(rowmax, float(np.max(ti @ ones_n)))
             np.multiply(ti, ti, out=ti)
             col2 += ones_r[:r] @ ti
-    return _fold(float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), rowmax, peak, k, m, n, rescales)
+    return _fold(Summary(float(np.sum(col2)), float(np.max(col2)), float(np.max(col1)), rowmax, peak, k), m, n,
+                 rescales)
 
 
 def _whole(xp: Any, A: Any, peak: float | None) -> Summary:

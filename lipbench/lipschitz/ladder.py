@@ -48,10 +48,12 @@ from .bounds import empirical_lower_bound, product_bound
 from .chain import network_chain
 from .eclipse import eclipse_fast
 from .ladder_limits import (
+    MAX_ATTAINED_UNITS,
     MAX_ECLIPSE_WIDTH,
     MAX_JACOBIAN_FLOPS,
     MAX_UNROLLED_ENTRIES,
     LadderSizes,
+    attained_skip,
     chain_skip,
     eclipse_skip,
     jacobian_skip,
@@ -140,11 +142,13 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
                      realise_top: int = 16, lipsdp_max_order: int = LIPSDP_MAX_ORDER, bnb_seconds: float = 0.0,
                      bnb_gap: float = 1e-3, max_unrolled_entries: int = MAX_UNROLLED_ENTRIES,
                      max_eclipse_width: int = MAX_ECLIPSE_WIDTH,
-                     max_jacobian_flops: int = MAX_JACOBIAN_FLOPS, attained: bool = True) -> Ladder:
+                     max_jacobian_flops: int = MAX_JACOBIAN_FLOPS, attained: bool = True,
+                     max_attained_units: int = MAX_ATTAINED_UNITS) -> Ladder:
     """Every rung that applies to ``net``; ``points`` (rows of inputs, e.g. data) add Jacobian norms
     to the empirical rung; ``scale`` is the spread of its random samples; ``bnb_seconds`` > 0
     adds the branch-and-bound rungs, stopped at relative ``bnb_gap`` or that budget; without it,
-    ``attained`` adds the attained lower bound alone on ReLU-type MLPs past ``max_hidden_units``.
+    ``attained`` adds the attained lower bound alone on ReLU-type MLPs past ``max_hidden_units``
+    (up to ``max_attained_units`` hidden units).
 
     Before a rung runs, its cost is read from the sizes (:mod:`.ladder_limits`): a rung past its
     limit (``max_unrolled_entries`` for the chain rungs, ``max_eclipse_width``,
@@ -162,7 +166,9 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
     if bnb_seconds > 0 and _plain_piecewise_mlp(net):
         rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
     elif attained and _plain_piecewise_mlp(net) and sum(w for w, _ in sizes.hidden) > max_hidden_units:
-        rows.append(_attained(net, points, n_samples, scale, seed))
+        why = attained_skip(sizes, max_attained_units)
+        rows.append(Rung("attained_pattern", "lower", math.nan, False, 0.0, why) if why is not None
+                    else _attained(net, points, n_samples, scale, seed))
     skip_jac = jacobian_skip(sizes, max_jacobian_flops)
 
     def empirical() -> tuple[float, str]:

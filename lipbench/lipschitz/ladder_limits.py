@@ -23,7 +23,8 @@ from .network import Sequential
 from .pooling import AvgPool
 
 __all__ = ["LadderSizes", "ladder_sizes", "MAX_UNROLLED_ENTRIES", "MAX_ECLIPSE_WIDTH", "MAX_JACOBIAN_FLOPS",
-           "chain_skip", "eclipse_skip", "lipsdp_skip", "patterns_skip", "jacobian_skip"]
+           "MAX_ATTAINED_UNITS", "chain_skip", "eclipse_skip", "lipsdp_skip", "patterns_skip", "jacobian_skip",
+           "attained_skip"]
 
 #: the largest unrolled matrix (entries) of one convolution or pooling layer the chain rungs assemble:
 #: 2^22 float64 entries = 32 MiB, the size past which a convolution's own norm stops assembling it too
@@ -36,6 +37,11 @@ MAX_ECLIPSE_WIDTH = 512
 #: 1000-1000 MLP through (2.0e9 per Jacobian, 36 s for the rung) and stops a 3x16x16 input under a
 #: 16-channel convolution (1.5e10 per Jacobian: 246 s for the rung on the loaded 2-core machine)
 MAX_JACOBIAN_FLOPS = 1 << 31
+#: the most hidden units the attained lower bound searches without the branch and bound: its local searches
+#: try every single flip, each a product through the net, and its climbs a linear program per step; on the
+#: loaded 2-core machine 6 s for a 32-32-32 MLP and 10 s for 784-50-10, but 71 s for a depth-8 width-30
+#: MLP (240 units) and 212 s for a 100-100 one (docs/lipschitz-ladder.md)
+MAX_ATTAINED_UNITS = 128
 
 
 #: the linear layers the chain assembles as matrices (a dense layer's weight is its matrix already)
@@ -136,6 +142,15 @@ def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
         return None
     return (f"n/a: the pattern maximum enumerates 2^{units} activation patterns ({units} hidden units); "
             f"limit {max_hidden_units}: raise max_hidden_units to run it")
+
+
+def attained_skip(sizes: LadderSizes, max_units: int) -> str | None:
+    """The attained lower bound's note when the net has more than ``max_units`` hidden units."""
+    units = sum(n for n, _ in sizes.hidden)
+    if units <= max_units:
+        return None
+    return (f"n/a: the pattern searches flip each of {units} hidden units; limit {max_units}: raise "
+            "max_attained_units, or give bnb_seconds (the branch and bound brings its own lower bound)")
 
 
 def jacobian_skip(sizes: LadderSizes, max_flops: int) -> str | None:

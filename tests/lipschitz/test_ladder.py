@@ -103,3 +103,5 @@ def test_past_the_pattern_limit_the_ladder_gives_a_lower_bound_attained_by_an_in
     assert uppers and low.value <= min(uppers)
     assert "attained_pattern" not in [r.name for r in lipschitz_ladder(net, max_hidden_units=16,
                                                                        attained=False).rows]
+    skipped = lipschitz_ladder(net, max_hidden_units=16, max_attained_units=21).row("attained_pattern")
+    assert math.isnan(skipped.value) and "max_attained_units" in skipped.note

@@ -11,6 +11,7 @@ import pytest
 
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, lipschitz_ladder
 from lipbench.lipschitz.ladder_limits import (
+    attained_skip,
     chain_skip,
     eclipse_skip,
     jacobian_skip,
@@ -72,6 +73,7 @@ LIMITS = [
     (lipsdp_skip, lipsdp_order, "lipsdp_max_order"),
     (patterns_skip, lambda s: sum(n for n, _ in s.hidden), "max_hidden_units"),
     (jacobian_skip, lambda s: s.jacobian_flops, "max_jacobian_flops"),
+    (attained_skip, lambda s: sum(n for n, _ in s.hidden), "max_attained_units"),
 ]
 
 

@@ -410,16 +410,15 @@ def _search(chain: Chain, gap: float, max_nodes: int, max_seconds: float, lower:
                 xs += [x]
                 mus += [mu]
             search.nodes += 1
-        fixed = np.stack(children)
+        fixed, above, warm = np.stack(children), np.array(parents), (np.stack(xs), np.array(mus))
         if prune is not None:
-            keep_rows = ~np.asarray(prune(fixed), dtype=bool)
-            pruned += int((~keep_rows).sum())
-            if not keep_rows.any():
+            kept = ~np.asarray(prune(fixed), dtype=bool)
+            pruned += int((~kept).sum())
+            if not kept.any():
                 continue
-            fixed, parents = fixed[keep_rows], list(np.asarray(parents)[keep_rows])
-            xs, mus = list(np.asarray(xs)[keep_rows]), list(np.asarray(mus)[keep_rows])
-        b, s, w = _evaluate(prep, fixed, lower * (1 + gap), (np.stack(xs), np.array(mus)))
-        search.push(fixed, np.minimum(b, parents), s, w, keep, node_bound is None)  # a child's box is in its parent's
+            fixed, above, warm = fixed[kept], above[kept], (warm[0][kept], warm[1][kept])
+        b, s, w = _evaluate(prep, fixed, lower * (1 + gap), warm)
+        search.push(fixed, np.minimum(b, above), s, w, keep, node_bound is None)  # a child's box is in its parent's
     upper = max(-search.heap[0][0], 0.0) if search.heap else 0.0
     best = tuple((f.copy(), b) for b, _, f in search.leaves)
     return BranchBoundResult(upper, lower if lower > 0 else math.nan, search.nodes, len(search.leaves), stop == "gap"

@@ -165,7 +165,7 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
                             max_eclipse_width, lipsdp_max_order, max_hidden_units, realise_top))
     if bnb_seconds > 0 and _plain_piecewise_mlp(net):
         rows += _branch_and_bound(net, bnb_seconds, bnb_gap, points, n_samples, scale, seed)
-    elif attained and _plain_piecewise_mlp(net) and sum(w for w, _ in sizes.hidden) > max_hidden_units:
+    elif attained and _plain_piecewise_mlp(net) and sizes.hidden_units > max_hidden_units:
         why = attained_skip(sizes, max_attained_units)
         rows.append(Rung("attained_pattern", "lower", math.nan, False, 0.0, why) if why is not None
                     else _attained(net, points, n_samples, scale, seed))
@@ -284,7 +284,7 @@ def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, 
                       seed: int) -> list[Rung]:
     from .lipsdp import cvxpy_available
     from .lipsdp_node import lipsdp_node_bound
-    from .lower_search import plain_mlp
+    from .lower_search import plain_mlp, relu_only
     from .pattern_search import lipschitz_bracket
 
     why: str | None = None
@@ -299,8 +299,7 @@ def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, 
         return [Rung("branch_and_bound", "upper", math.nan, False, 0.0, why),
                 Rung("attained_pattern", "lower", math.nan, False, 0.0, why)]
     # two or more hidden ReLU layers: the block relaxation is tight for one layer only, LipSDP couples them
-    coupled = (len(pairs) >= 3 and cvxpy_available()
-               and all(float(a.activation.params.get("alpha", 0.0)) == 0.0 for _, a in pairs[:-1]))
+    coupled = len(pairs) >= 3 and relu_only(pairs) and cvxpy_available()
     br, t = _timed(lambda: lipschitz_bracket(net, gap=gap, max_seconds=seconds, points=points,
                                              n_samples=n_samples, scale=scale, seed=seed,
                                              node_bound=lipsdp_node_bound() if coupled else None))
@@ -309,12 +308,7 @@ def _branch_and_bound(net: Sequential, seconds: float, gap: float, points: Any, 
                  f"{s.nodes} nodes explored, stopped by {s.stop}; relative width {br.relative_width:.3g} "
                  f"({'reached' if s.gap_reached else 'not reached'}: gap {gap:g})"
                  + ("; node bound: verified LipSDP-Neuron on each node's sub-box" if coupled else ""))
-    if br.attained is None:
-        return [upper, Rung("attained_pattern", "lower", math.nan, False, 0.0,
-                            "no candidate pattern's region gave an input with a proven pattern")]
-    return [upper, Rung("attained_pattern", "lower", br.lower, True, 0.0,
-                        f"certified sigma(J(x)) at an input x in the region of a pattern found by local search "
-                        f"({br.attained.tried} tried)")]
+    return [upper, _attained_rung(br.attained, 0.0)]
 
 
 def _attained(net: Sequential, points: Any, n_samples: int, scale: float, seed: int) -> Rung:
@@ -326,10 +320,15 @@ def _attained(net: Sequential, points: Any, n_samples: int, scale: float, seed: 
         found, t = _timed(lambda: attained_search(net, n_samples=n_samples, seed=seed, points=points, scale=scale))
     except ValueError as exc:
         return Rung("attained_pattern", "lower", math.nan, False, 0.0, f"n/a: {exc}")
+    return _attained_rung(found, t)
+
+
+def _attained_rung(found: Any, seconds: float) -> Rung:
+    """The ``attained_pattern`` row of an :class:`.lower_search.AttainedLower` (or of none found)."""
     if found is None:
-        return Rung("attained_pattern", "lower", math.nan, False, t,
+        return Rung("attained_pattern", "lower", math.nan, False, seconds,
                     "no candidate pattern's region gave an input with a proven pattern")
-    return Rung("attained_pattern", "lower", found.value, True, t,
+    return Rung("attained_pattern", "lower", found.value, True, seconds,
                 f"certified sigma(J(x)) at an input x in the region of a pattern found by local search "
                 f"({found.tried} tried)")
 

@@ -61,6 +61,10 @@ class LadderSizes:
     widest: int
     jacobian_flops: int
 
+    @property
+    def hidden_units(self) -> int:
+        return sum(n for n, _ in self.hidden)
+
 
 def _shape_text(layer: Any, width: int) -> str:
     shape = getattr(layer, "output_shape", None)
@@ -124,7 +128,7 @@ def lipsdp_order(sizes: LadderSizes) -> int:
     """The order of LipSDP's largest LMI after the input reduction (as :func:`.lipsdp.lmi_size`)."""
     if not sizes.hidden:
         return 0
-    return min(sizes.in_features, sizes.hidden[0][0]) + sum(n for n, _ in sizes.hidden)
+    return min(sizes.in_features, sizes.hidden[0][0]) + sizes.hidden_units
 
 
 def lipsdp_skip(sizes: LadderSizes, max_order: int) -> str | None:
@@ -137,7 +141,7 @@ def lipsdp_skip(sizes: LadderSizes, max_order: int) -> str | None:
 
 def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
     """The pattern rung's note when it would enumerate more than ``2^max_hidden_units`` patterns."""
-    units = sum(n for n, _ in sizes.hidden)
+    units = sizes.hidden_units
     if units <= max_hidden_units:
         return None
     return (f"n/a: the pattern maximum enumerates 2^{units} activation patterns ({units} hidden units); "
@@ -146,7 +150,7 @@ def patterns_skip(sizes: LadderSizes, max_hidden_units: int) -> str | None:
 
 def attained_skip(sizes: LadderSizes, max_units: int) -> str | None:
     """The attained lower bound's note when the net has more than ``max_units`` hidden units."""
-    units = sum(n for n, _ in sizes.hidden)
+    units = sizes.hidden_units
     if units <= max_units:
         return None
     return (f"n/a: the pattern searches flip each of {units} hidden units; limit {max_units}: raise "

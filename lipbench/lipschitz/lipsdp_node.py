@@ -50,7 +50,7 @@ _HALVINGS = 6
 #: optimum at finite multipliers; 2 a and a + 1 have few bits, so c t and s t are exact (:func:`_multipliers`)
 A_FIXED = 0.5
 #: SCS's tolerance per node: on the trained 784-50-50-10 net, 10 minutes of search left 0.59% at 1e-4,
-#: 0.51% at 5e-5 and reached 0.49% at 3e-5 in 6 (docs/lipschitz-ladder.md)
+#: 0.51% at 5e-5, and at 3e-5 it reached 0.49% in 6 minutes (docs/lipschitz-ladder.md)
 _SCS = {"eps_abs": 3e-5, "eps_rel": 3e-5, "max_iters": 20_000}
 
 

@@ -39,8 +39,8 @@ from .layers import ActivationLayer, Dense
 from .network import Sequential
 from .patterns import pattern_products, pattern_rounding, realise_pattern
 
-__all__ = ["AttainedLower", "pattern_sigmas", "local_search", "climb", "certified_pattern", "pattern_lower",
-           "attained_lower", "plain_mlp", "starts_from_inputs", "realisable_climb"]
+__all__ = ["AttainedLower", "relu_only", "pattern_sigmas", "local_search", "climb", "certified_pattern",
+           "pattern_lower", "attained_lower", "plain_mlp", "starts_from_inputs", "realisable_climb"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,11 @@ def plain_mlp(net: Sequential) -> list[tuple[Dense, ActivationLayer | None]]:
         if not 0 <= alpha <= 1:
             raise ValueError(f"leaky ReLU with alpha = {alpha}: the pattern search needs 0 <= alpha <= 1")
     return [(d, a) for d, a in zip(layers[::2], [*layers[1::2], None])]
+
+
+def relu_only(pairs: list[tuple[Dense, ActivationLayer | None]]) -> bool:
+    """Whether every activation of a :func:`plain_mlp` is ReLU (leaky ReLU with alpha 0)."""
+    return all(float(act.activation.params.get("alpha", 0.0)) == 0.0 for _, act in pairs[:-1] if act is not None)
 
 
 def pattern_sigmas(chain: Chain, bits: np.ndarray) -> np.ndarray:

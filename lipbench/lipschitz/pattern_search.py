@@ -37,7 +37,6 @@ from .lower_search import (
     attained_lower,
     local_search,
     pattern_sigmas,
-    plain_mlp,
     realisable_climb,
     starts_from_inputs,
 )
@@ -81,9 +80,9 @@ def attained_search(net: Sequential, *, n_samples: int = 32, seed: int = 0, poin
                     tries: int = 8) -> AttainedLower | None:
     """The lower end alone (module docstring): the best certified sigma(J_f(x)) over inputs found in
     the regions the searches reach; None if no region yields a proven input."""
-    plain_mlp(net)  # ValueError naming what does not fit
+    pruner = region_pruner(net)[0]  # ValueError naming what does not fit a plain MLP
     with threadpool_limits(1):
-        return _lower(net, network_chain(net), region_pruner(net)[0], n_samples, seed, points, scale, tries)
+        return _lower(net, network_chain(net), pruner, n_samples, seed, points, scale, tries)
 
 
 def _lower(net: Sequential, chain: Chain, pruner: Regions | None, n_samples: int, seed: int, points: Any,
@@ -111,8 +110,8 @@ def _lower(net: Sequential, chain: Chain, pruner: Regions | None, n_samples: int
 def _bracket(net: Sequential, gap: float, max_seconds: float, max_nodes: int, n_samples: int, seed: int,
              points: Any, scale: float, tries: int, node_bound: NodeBound | None, prune: bool) -> Bracket:
     t0 = time.perf_counter()
-    plain_mlp(net)  # ValueError naming what does not fit
-    pruner, why = region_pruner(net)
+    pruner, why = region_pruner(net)  # ValueError naming what does not fit a plain MLP
+    dropping = pruner.empty if pruner is not None and prune else None
     chain = network_chain(net)
     best = _lower(net, chain, pruner, n_samples, seed, points, scale, tries)
 
@@ -124,11 +123,11 @@ def _bracket(net: Sequential, gap: float, max_seconds: float, max_nodes: int, n_
 
     result = branch_and_bound(chain, gap=gap, max_nodes=max_nodes, max_seconds=max_seconds,
                               lower=0.0 if best is None else best.value, node_bound=node_bound, on_leaf=on_leaf,
-                              prune=pruner.empty if pruner is not None and prune else None)
+                              prune=dropping)
     if not result.gap_reached and result.best_leaves:
         leaves = np.stack([b for b, _ in result.best_leaves])
         best = _better(best, attained_lower(net, [b for b, _ in local_search(chain, leaves)], tries=tries,
                                             chain=chain))
     lower = 0.0 if best is None else best.value
     return Bracket(lower, result.upper, best, result, time.perf_counter() - t0,
-                   f"{'on' if pruner is not None and prune else 'off'}: {why}")
+                   f"{'on' if dropping else 'off'}: {why}")

@@ -44,9 +44,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from .._rounding import gram_error, sum_bounds
+from .._rounding import fro_bounds, gram_error, sum_bounds, up
 from .chain import Chain, psd_margin
-from .lower_search import climb, plain_mlp
+from .lower_search import climb, plain_mlp, relu_only
 from .network import Sequential
 
 __all__ = ["Regions", "region_pruner", "region_system", "proven_empty", "proven_nonpositive", "region_climb"]
@@ -58,9 +58,7 @@ def _full_row_rank(W: np.ndarray) -> bool:
     """``W W^T`` proven positive definite: the exact Gram matrix within its rounding of the computed one."""
     if W.shape[0] > W.shape[1]:
         return False
-    M = W @ W.T
-    err = gram_error(float(np.sum(W * W)) * (1 + 1e-12) + 1e-300, *W.shape)
-    return psd_margin(M, err) > 0
+    return psd_margin(W @ W.T, gram_error(up(fro_bounds(W)[1] ** 2), *W.shape)) > 0
 
 
 def region_system(h1: int, layers: list[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray
@@ -96,12 +94,11 @@ def region_system(h1: int, layers: list[tuple[np.ndarray, np.ndarray]], fixed: n
                    np.hstack([Z[on], -E[on]])]       # z - y >= 0 (with the row above, y = z)
         offs += [-b[off], -b[new], b[on]]
         n_var += new.size
-        blocks = [np.hstack([B, np.zeros((B.shape[0], n_var - B.shape[1]))]) for B in blocks]
         col = nxt
-    width = max((B.shape[1] for B in blocks), default=n_var)
-    G = np.vstack([np.hstack([B, np.zeros((B.shape[0], width - B.shape[1]))]) for B in blocks]) if blocks \
-        else np.zeros((0, n_var))
-    g = np.concatenate(offs) if offs else np.zeros(0)
+    # each block has the columns of the variables there were when it was written: pad to all of them
+    G = np.vstack([np.zeros((0, n_var)), *(np.hstack([B, np.zeros((B.shape[0], n_var - B.shape[1]))])
+                                           for B in blocks)])
+    g = np.concatenate([np.zeros(0), *offs])
     return G, g
 
 
@@ -151,9 +148,8 @@ class Regions:
 def region_pruner(net: Sequential) -> tuple[Regions | None, str]:
     """``(regions, why)``: the region test for ``net``'s branch and bound, or None and the reason there is none."""
     pairs = plain_mlp(net)
-    for _, act in pairs[:-1]:
-        if act is not None and float(act.activation.params.get("alpha", 0.0)) != 0.0:
-            return None, "leaky ReLU: a free unit's output ranges over R (no sign-constrained system)"
+    if not relu_only(pairs):
+        return None, "leaky ReLU: a free unit's output ranges over R (no sign-constrained system)"
     if len(pairs) < 3:
         return None, "one hidden layer: every pattern of a full-row-rank first layer has an input"
     W1 = pairs[0][0].weight

@@ -27,6 +27,11 @@ module.  Names here carry no stability promise.
   summation order a BLAS may take); likewise ``chain_merge`` and
   ``pattern_rounding``, the rounding bounds of a chain's merged layers and of
   the activation-pattern products;
+* the spectral data path's steps their mirror tests call directly: the input's
+  classification (:func:`classify`, :func:`checked_dtypes`), the start vector and
+  work tracking (:mod:`lipbench.spectral._raw`), the final bracket, the certified
+  vector, the tol floors, the iteration units, the Dask operator and its scheduler
+  (:func:`dask_compute`);
 * :func:`gelu_tanh_sup_upper`, :func:`gelu_tanh_tail_upper` -- GELU's tanh
   form: the proven bound on sup |g'| with its knobs, its tail's bound alone, and
   the enclosure of g' on one box.
@@ -54,18 +59,38 @@ from .lipschitz.chain import _merge as chain_merge
 from .lipschitz.patterns import _rounding as pattern_rounding
 from .spectral import inertia as _inertia
 from .spectral import theory as _theory
+from .spectral._bracket import Bracket, final_bracket
 from .spectral._certification import certified_width
+from .spectral._certify_vector import QUAD_SAFETY, Outcome, certify_vector
+from .spectral._dask_operator import DaskOperator
+from .spectral._dask_schedule import compute as dask_compute
 from .spectral._dense_operator import row_block_normal
-from .spectral._floors import gram_rounding_floor, residual_floor, svd_backward_p
-from .spectral._inputs import classify
+from .spectral._floors import (
+    SVD_BACKWARD_FACTOR,
+    SVD_BACKWARD_SMALL,
+    certificate_floor,
+    gram_rounding_floor,
+    inertia_floor,
+    residual_floor,
+    svd_backward_p,
+    svd_error,
+)
+from .spectral._inputs import InputKind, checked_dtypes, classify, compute_dtype
 from .spectral._operator import Operator
+from .spectral._raw import Raw, Tracker, stage, start_vector
 from .spectral._scaling import pow2_exponent, scale_array, scale_data
 from .spectral._summary import dense_summary, summarize
+from .spectral._units import iterations_unit, maxiter_unit
 from .spectral._validate import prepare
 from .spectral.lanczos._tools import Basis, CheckSchedule, bidiagonal_ritz, stop_test, top_eigenpair
 from .spectral.lanczos.plan import CHECK_WARMUP
 
 __all__ = [
+    # the spectral data path's steps, called directly by their mirror tests (tests/spectral/)
+    "Bracket", "final_bracket", "QUAD_SAFETY", "Outcome", "certify_vector", "SVD_BACKWARD_FACTOR",
+    "SVD_BACKWARD_SMALL", "certificate_floor", "inertia_floor", "svd_error", "InputKind", "checked_dtypes",
+    "compute_dtype", "Raw", "Tracker", "stage", "start_vector", "iterations_unit", "maxiter_unit", "DaskOperator",
+    "dask_compute",
     "GELU_TANH_REL_TOL",
     "gelu_tanh_sup_upper",
     "gelu_tanh_derivative_enclosure",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lipbench._rounding import sqrt_up
 from lipbench.lipschitz import ActivationLayer, Dense, Sequential, activation, network_chain
 from lipbench.lipschitz.branch_bound import branch_and_bound, node_bounds, prepare
 from lipbench.lipschitz.chain import Chain
 from lipbench.lipschitz.lipsdp_node import lipsdp_node_bound, sub_box_bound, sub_box_chain
 from lipbench.lipschitz.lipsdp_verify import lmi_margin
+from lipbench.testing import rounding
 from properties.tolerances import svd_atol
 
 pytest.importorskip("cvxpy", reason="the LipSDP node bound needs cvxpy (pip install -e '.[networks]')")
@@ -123,7 +123,7 @@ def test_the_raise_of_rho_is_bisected_below_the_first_step_that_verifies(monkeyp
     for f in nodes:
         checks.clear()
         bisected.append(sub_box_bound(chain, f, options=options))
-        proven = {sqrt_up(r) for r, m in checks if m > 0}
+        proven = {rounding.sqrt_up(r) for r, m in checks if m > 0}
         assert bisected[-1] in proven, "the bound returned is not one whose LMI verified"
     monkeypatch.setattr(node, "_HALVINGS", 0)
     ladder = [sub_box_bound(chain, f, options=options) for f in nodes]

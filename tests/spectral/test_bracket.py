@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import lipbench as lb
+from lipbench.testing import Raw, final_bracket
 from lipbench.testing import operator_of as prepare
 from properties.tolerances import sum_rtol
-from tests.spectral.internals import Raw, final_bracket
 
 
 @pytest.mark.parametrize("factor", [1.0, 1e300, 1e-300])

@@ -12,10 +12,10 @@ import pytest
 
 import lipbench as lb
 from lipbench import matrices
+from lipbench.testing import Outcome, certify_vector
 from lipbench.testing import operator_of as prepare
 from properties.tolerances import matvec_atol, sum_rtol
 from tests.helpers import run_quietly
-from tests.spectral.internals import Outcome, certify_vector
 
 
 @pytest.mark.parametrize("method", ["power", "lanczos", "randomized", "gram", "arpack", "propack", "lobpcg"])

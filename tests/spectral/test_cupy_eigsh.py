@@ -11,10 +11,10 @@ import pytest
 import lipbench as lb
 from lipbench import matrices
 from lipbench.spectral.cupy_eigsh import cupy_eigsh
+from lipbench.testing import Tracker
 from lipbench.testing import operator_of as prepare
 from properties.tolerances import reference_rtol
 from tests.helpers import said
-from tests.spectral.internals import Tracker
 
 
 def test_numpy_input_is_refused_by_name():

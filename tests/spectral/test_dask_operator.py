@@ -13,11 +13,11 @@ dask = pytest.importorskip("dask")
 
 import threading  # noqa: E402
 
+from lipbench.testing import DaskOperator  # noqa: E402
 from lipbench.testing import operator_of as prepare  # noqa: E402
 from properties.tolerances import gram_atol, matvec_bound, normal_matvec_bound, svd_atol  # noqa: E402
 from tests.helpers import assert_certified, run_quietly  # noqa: E402
 from tests.spectral.dask_cases import case as _case  # noqa: E402
-from tests.spectral.internals import DaskOperator  # noqa: E402
 
 
 def _counting(M, chunks):

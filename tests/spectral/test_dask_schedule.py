@@ -13,8 +13,8 @@ dask = pytest.importorskip("dask")
 
 import lipbench as lb  # noqa: E402
 from lipbench.spectral.dask_support import PROGRESS_AFTER, PROGRESS_ENV, blas_threads_per_task, progress_setting  # noqa: E402,E501
+from lipbench.testing import dask_compute as compute  # noqa: E402
 from tests.spectral.dask_cases import case as _case  # noqa: E402
-from tests.spectral.internals import compute  # noqa: E402
 
 
 def _progress_run(monkeypatch, capsys, setting):

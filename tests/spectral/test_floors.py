@@ -13,17 +13,19 @@ import pytest
 
 import lipbench as lb
 from lipbench.spectral.certify import inertia_test
-from lipbench.testing import certified_width, gamma, unit_roundoff
-from tests.helpers import quiet as _quiet
-from tests.helpers import said
-from tests.spectral.internals import (
+from lipbench.testing import (
     certificate_floor,
+    certified_width,
+    gamma,
     gram_rounding_floor,
     inertia_floor,
     residual_floor,
     svd_backward_p,
     svd_error,
+    unit_roundoff,
 )
+from tests.helpers import quiet as _quiet
+from tests.helpers import said
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 import lipbench as lb
+from lipbench.testing import InputKind, checked_dtypes, classify, compute_dtype
 from lipbench.testing import operator_of as prepare
 from properties.tolerances import sum_rtol
-from tests.spectral.internals import InputKind, checked_dtypes, classify, compute_dtype
 
 
 @pytest.mark.parametrize("method", ["svd", "power", "lanczos", "arpack", "gram", "randomized"])

@@ -12,9 +12,9 @@ import pytest
 
 import lipbench as lb
 from lipbench.spectral.notes import note
+from lipbench.testing import Raw, Tracker, stage, start_vector
 from lipbench.testing import operator_of as prepare
 from properties.tolerances import sum_rtol
-from tests.spectral.internals import Raw, Tracker, stage, start_vector
 
 
 def test_bad_start_vectors():

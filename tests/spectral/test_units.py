@@ -7,7 +7,7 @@ import warnings
 
 import lipbench as lb
 from lipbench import matrices
-from tests.spectral.internals import iterations_unit, maxiter_unit
+from lipbench.testing import iterations_unit, maxiter_unit
 
 
 def test_every_method_names_what_its_iterations_count():

@@ -261,7 +261,7 @@ def session_plan(items: list[pytest.Item], config: pytest.Config) -> tuple[list[
 
 
 #: suites that run in the full profile only (the quick one stays within the time it states)
-FULL_PROFILE_MODULES = ("test_conv_methods", "test_ladder", "test_sn_audit")
+FULL_PROFILE_MODULES = ("test_conv_methods", "test_ladder", "test_ladder_targets", "test_sn_audit")
 
 
 #: the out-of-core Dask suite: only with --dask-out-of-core (any profile)

@@ -1,10 +1,13 @@
 """The bound ladder's rungs, timed one by one, with their tightness, by width and depth.
 
 Random ReLU MLPs (weights N(0, 1/fan-in), biases N(0, 1/4), as in
-benchmarks/studies/lipschitz_ladder.py) of widths 8-300 and depths 2-8, and two
-random CNNs (the digits CNN's shape, 1x8x8; a CIFAR-size 3x32x32 one): each rung of
-:func:`lipbench.lipschitz.lipschitz_ladder` (product, ECLipsE-Fast, the pattern
-maximum, the empirical lower bound) is timed on its own; the row records the
+benchmarks/studies/lipschitz_ladder.py) of widths 8-1000 and depths 2-9, two
+random CNNs (the digits CNN's shape, 1x8x8; a CIFAR-size 3x32x32 one), and
+networks trained on the digits (an MLP on the 8x8 images, one on the images
+resized to 28x28, the digits CNN; these need ``lipbench[examples]``): each rung of
+:func:`lipbench.lipschitz.lipschitz_ladder` (product, ECLipsE-Fast, LipSDP-Layer
+and -Neuron, the pattern maximum, the attained lower bound, the empirical lower
+bound) is timed on its own; the row records the
 rung's value beside the network's bracket from the full ladder (``lower`` =
 best lower bound, ``upper`` = best certified upper bound, ``truth`` = L where
 the two meet), so tightness = value / best lower.  A rung the ladder skips (its
@@ -31,11 +34,13 @@ from lipbench.lipschitz import (
     eclipse_fast,
     empirical_lower_bound,
     lipschitz_ladder,
+    lipsdp_bound,
     network_chain,
     pattern_bound,
     product_bound,
 )
 from lipbench.lipschitz.ladder_limits import MAX_JACOBIAN_FLOPS, jacobian_skip, ladder_sizes
+from lipbench.lipschitz.pattern_search import attained_search
 
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)
@@ -44,15 +49,33 @@ NETWORKS = {"mlp-8-8-8-10": ((8, 8, 8, 10), 0), "mlp-8-8-10": ((8, 8, 10), 1), "
             "mlp-d2-w100": ((100,) * 3 + (10,), 3), "mlp-d2-w300": ((300,) * 3 + (10,), 4),
             "mlp-d4-w100": ((100,) * 5 + (10,), 5), "mlp-d8-w30": ((30,) * 9 + (10,), 6),
             "mlp-d8-w100": ((100,) * 9 + (10,), 7),
+            "mlp-d1-w10": ((10, 10, 10), 10), "mlp-d1-w1000": ((1000, 1000, 10), 11),
+            "mlp-d3-w1000": ((1000,) * 4 + (10,), 12), "mlp-d8-w300": ((300,) * 9 + (10,), 13),
             "cnn-1x8x8": ((1, 8, 8), 8), "cnn-3x32x32": ((3, 32, 32), 9)}
+#: name -> (what is trained: hidden widths of an MLP or "cnn", the images' side); the seed is 0
+TRAINED = {"digits-mlp-64-100-10": ((100,), 8), "digits-mlp-784-50-10": ((50,), 28), "digits-cnn": ("cnn", 8)}
+#: the spread of the sampled and attained searches around a trained network's test points
+TRAINED_SCALE = 0.3
+
+
+def _attained(net, chain, points, scale):
+    found = attained_search(net, n_samples=32, seed=grid.METHOD_SEED, points=points, scale=scale)
+    return math.nan if found is None else found.value
+
+
 RUNGS = {
-    "product": ("upper", lambda net, chain: product_bound(net)),
-    "eclipse_fast": ("upper", lambda net, chain: eclipse_fast(chain).value),
-    "patterns": ("upper", lambda net, chain: pattern_bound(chain, max_hidden_units=MAX_HIDDEN).value),
-    "empirical": ("lower", lambda net, chain: empirical_lower_bound(
-        net, n_samples=32, ascent_steps=10, seed=grid.METHOD_SEED,
+    "product": ("upper", lambda net, chain, points, scale: product_bound(net)),
+    "eclipse_fast": ("upper", lambda net, chain, points, scale: eclipse_fast(chain).value),
+    "lipsdp_layer": ("upper", lambda net, chain, points, scale: lipsdp_bound(chain, "layer").value),
+    "lipsdp_neuron": ("upper", lambda net, chain, points, scale: lipsdp_bound(chain, "neuron").value),
+    "patterns": ("upper", lambda net, chain, points, scale: pattern_bound(chain, max_hidden_units=MAX_HIDDEN).value),
+    "attained_pattern": ("lower", _attained),
+    "empirical": ("lower", lambda net, chain, points, scale: empirical_lower_bound(
+        net, n_samples=32, ascent_steps=10, seed=grid.METHOD_SEED, scale=scale,
         jacobians=jacobian_skip(ladder_sizes(net), MAX_JACOBIAN_FLOPS) is None).value),
 }
+#: rungs timed in one round (seconds each); the others in three
+SLOW_RUNGS = ("lipsdp_layer", "lipsdp_neuron", "patterns", "attained_pattern")
 _BUILT: dict = {}
 
 
@@ -84,32 +107,56 @@ def _cnn(shape, seed) -> Sequential:
     return Sequential([*layers, flat, head])
 
 
+def _trained(name: str):
+    """(net, test points, test accuracy) of a network trained on the digits."""
+    pytest.importorskip("sklearn", reason="the digits data need lipbench[examples]")
+    from lipbench.lipschitz.train import train_cnn, train_mlp
+
+    what, side = TRAINED[name]
+    t = train_cnn() if what == "cnn" else train_mlp(what, side=side)
+    return t.net, t.X_test[:64], t.test_accuracy
+
+
 def _network(name: str):
-    """(net, its chain or None when the ladder skips the chain rungs, the ladder, depth, width)."""
+    """(net, its chain or None when the ladder skips the chain rungs, the ladder, depth, width, points,
+    scale, test accuracy)."""
     if name not in _BUILT:
-        dims, seed = NETWORKS[name]
-        net = _cnn(dims, seed) if name.startswith("cnn") else _mlp(dims, seed)
-        ladder = lipschitz_ladder(net, seed=grid.METHOD_SEED, max_hidden_units=MAX_HIDDEN)
-        chain_runs = not all(math.isnan(ladder.row(r).value) for r in ("eclipse_fast", "patterns"))
+        points, scale, accuracy = None, 1.0, None
+        if name in TRAINED:
+            net, points, accuracy = _trained(name)
+            scale = TRAINED_SCALE
+        else:
+            dims, seed = NETWORKS[name]
+            net = _cnn(dims, seed) if name.startswith("cnn") else _mlp(dims, seed)
+        ladder = lipschitz_ladder(net, seed=grid.METHOD_SEED, max_hidden_units=MAX_HIDDEN, points=points,
+                                  scale=scale)
+        chain_runs = any(_ran(ladder, r) for r in ("eclipse_fast", "lipsdp_neuron", "patterns"))
         depth = sum(isinstance(layer, (Dense, Conv)) for layer in net.layers)
-        width = max(d for d in dims[1:-1]) if not name.startswith("cnn") else None
-        _BUILT[name] = (net, network_chain(net) if chain_runs else None, ladder, depth, width)
+        dense = [layer.out_features for layer in net.layers[:-1] if isinstance(layer, Dense)]
+        width = max(dense) if dense and not any(isinstance(layer, Conv) for layer in net.layers) else None
+        _BUILT[name] = (net, network_chain(net) if chain_runs else None, ladder, depth, width, points, scale,
+                        accuracy)
     return _BUILT[name]
 
 
+def _ran(ladder, rung: str) -> bool:
+    return any(r.name == rung and not math.isnan(r.value) for r in ladder.rows)
+
+
 @pytest.mark.parametrize("rung", tuple(RUNGS))
-@pytest.mark.parametrize("network", tuple(NETWORKS))
+@pytest.mark.parametrize("network", (*NETWORKS, *TRAINED))
 def test_ladder_rung(benchmark, request, network, rung):
     config = request.config
-    net, chain, ladder, depth, width = _network(network)
+    net, chain, ladder, depth, width, points, scale, accuracy = _network(network)
     hidden = sum(W.shape[0] for W in chain.weights[:-1]) if chain is not None else None
-    if math.isnan(ladder.row(rung).value):
-        pytest.skip(f"the ladder skips {rung} on {network}: {ladder.row(rung).note}")
+    if not _ran(ladder, rung):
+        why = ladder.row(rung).note if rung in {r.name for r in ladder.rows} else "the rung does not apply"
+        pytest.skip(f"the ladder skips {rung} on {network}: {why}")
     kind, fn = RUNGS[rung]
     benchmark.group = f"ladder {network}"
     holder = []
-    benchmark.pedantic(lambda: holder.append(fn(net, chain)), rounds=1 if rung == "patterns" else 3, iterations=1,
-                       warmup_rounds=0)
+    benchmark.pedantic(lambda: holder.append(fn(net, chain, points, scale)), rounds=1 if rung in SLOW_RUNGS else 3,
+                       iterations=1, warmup_rounds=0)
     value = float(holder[-1])
     lower, upper = ladder.best_lower, ladder.best_certified_upper
     certified = {r.name: r.certified for r in ladder.rows}.get(rung, False)
@@ -123,6 +170,7 @@ def test_ladder_rung(benchmark, request, network, rung):
         "rel_error": None, "tol": None, "met_target": None, "seed": grid.METHOD_SEED,
         "blas_threads": config._lipbench_threads, "profile": config._lipbench_profile,
         "options": {"rung_kind": kind, "certified": bool(certified), "hidden_units": hidden, "depth": depth,
-                    "width": width, "ladder_seconds": ladder.row(rung).seconds},
+                    "width": width, "ladder_seconds": ladder.row(rung).seconds,
+                    "trained": network in TRAINED, "test_accuracy": accuracy},
         "note": ladder.row(rung).note,
     })

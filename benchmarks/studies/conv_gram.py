@@ -12,8 +12,12 @@ submatrix of the large one, so its lower end is one for the large one too),
 against ``conv_upper_bound`` (proven), the circular embedding's upper end
 with calibrated DFT constants (``embedding_upper``, not a proof) and the same
 embedding with every rounding proven (``proven_embedding_upper``, the upper
-end ``certify=True`` takes there), with its seconds.  ``--part 1`` or ``2``
-runs one part.
+end ``certify=True`` takes there), with its seconds.  Part 3: strided
+convolutions past ``GRAM_MAX_SIDE``: ``conv_operator_norm(..., stride=2,
+certify=True)``'s proven bracket (the Lanczos vector's lower end; the upper
+end, named, the smaller of ``conv_upper_bound`` and the proven polyphase
+embedding) beside ``conv_upper_bound`` alone (the upper end before the
+polyphase form).  ``--part 1``, ``2`` or ``3`` runs one part.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from lipbench.testing import rounding
 LAYERS = (((16, 3, 3, 3), 32), ((64, 64, 3, 3), 8), ((64, 32, 3, 3), 16), ((32, 32, 3, 3), 16))
 #: (kernel, input side, the smaller input side whose Gram route gives the lower end)
 PAST = (((16, 3, 3, 3), 64, 32), ((64, 64, 3, 3), 32, 8), ((128, 64, 3, 3), 16, 8))
+#: (kernel, input side) of stride-2 layers past the Gram route's size
+STRIDED = (((32, 16, 3, 3), 64), ((64, 32, 3, 3), 32), ((128, 64, 3, 3), 32))
 
 
 def _phases(W: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -58,12 +64,14 @@ def _phases(W: np.ndarray, n: int) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--part", type=int, choices=(1, 2), default=None)
+    ap.add_argument("--part", type=int, choices=(1, 2, 3), default=None)
     args = ap.parse_args()
-    if args.part != 2:
+    if args.part in (None, 1):
         _layers(args.reps)
-    if args.part != 1:
+    if args.part in (None, 2):
         _past()
+    if args.part in (None, 3):
+        _strided()
 
 
 def _layers(reps: int) -> None:
@@ -101,6 +109,25 @@ def _past() -> None:
         rel = [float(rounding.up(x / lower - 1)) for x in (bound, embedded, proven)]
         print(f"| {shape} | {shape[1]}x{n}x{n} | {lower:.10g} | {bound:.10g} (+{rel[0]:.2g}) | "
               f"{embedded:.10g} (+{rel[1]:.2g}) | {proven:.10g} (+{rel[2]:.2g}) | {seconds:.1f} |")
+
+
+
+def _strided() -> None:
+    rng = np.random.default_rng(2)
+    print("| kernel | input, stride 2 | proven bracket (rel. width) | upper end from | conv_upper_bound (rel. width) "
+          "| certified | s |")
+    print("|---|---|---|---|---|---|---|")
+    for shape, n in STRIDED:
+        W = rng.standard_normal(shape)
+        t = time.perf_counter()
+        r = conv_operator_norm(W, (n, n), stride=2, padding=1, certify=True, seed=0)
+        seconds = time.perf_counter() - t
+        g = conv_geometry(W, (n, n), stride=2, padding=1)
+        bound = conv_upper_bound(g, g.in_spatial)
+        source = next(note["upper_from"] for note in r.notes if note.code == "conv-certify-ends")
+        print(f"| {shape} | {shape[1]}x{n}x{n} | [{r.lower:.10g}, {r.upper:.10g}] ({r.relative_width:.2g}) | "
+              f"{source} | {bound:.10g} ({float(rounding.up(bound / r.lower - 1)):.2g}) | {r.certified} | "
+              f"{seconds:.1f} |")
 
 
 if __name__ == "__main__":

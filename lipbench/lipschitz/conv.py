@@ -53,7 +53,7 @@ from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
 
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
-           "CONV_METHODS", "PADDING_MODES"]
+           "embedding_bound", "CONV_METHODS", "PADDING_MODES"]
 
 CONV_METHODS = ("auto", "fft", "dense", "gram-cholesky", "lanczos", "bound")
 #: ``method="auto"`` assembles operators with at most this many entries (32 MiB
@@ -93,8 +93,8 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         or ``"gram-cholesky"`` (up to a smaller side of :data:`~.conv_gram.GRAM_MAX_SIDE`),
         else ``"lanczos"`` with its proven ends, said in a note: the final
         vector's lower bound, and the smaller of :func:`conv_upper_bound` and,
-        for stride 1, the circular embedding with its rounding proven
-        (:mod:`.conv_embedding`).  False: ``"auto"`` never
+        the circular embedding with its rounding proven (:mod:`.conv_embedding`;
+        any forward convolution, a transposed one at stride 1).  False: ``"auto"`` never
         takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
@@ -123,13 +123,21 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         why = (f"the Gram route's smaller side {side} (x {g.groups} groups) exceeds GRAM_MAX_SIDE = {GRAM_MAX_SIDE}"
                if not gram_fits(g, GRAM_MAX_SIDE) else f"method {method!r} gives estimates")
         upper_from = "conv_upper_bound"
-        peak = float(np.max(np.abs(g.weight)))
-        if embedding_applies(g) and _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
-            embedded = proven_embedding_upper(g, float(r.tol))[0]
-            if embedded < upper:
-                upper, upper_from = embedded, "circular-embedding (proven)"
+        embedded = embedding_bound(g, float(r.tol))
+        if embedded < upper:
+            upper, upper_from = embedded, "circular-embedding (proven)"
         r = routes.proven_ends(r, min(lower, upper), upper, why, upper_from)
     return r
+
+
+def embedding_bound(g: ConvGeometry, tol: float = 1e-8) -> float:
+    """The proven circular embedding's upper bound (:mod:`.conv_embedding`; ``tol``: the
+    relative width its test asks), or inf where it does not apply or the kernel's largest
+    entry lies outside the range whose squares stay normal."""
+    peak = float(np.max(np.abs(g.weight)))
+    if not embedding_applies(g) or not _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
+        return math.inf
+    return proven_embedding_upper(g, tol)[0]
 
 
 def _auto(g: ConvGeometry, certify: bool | None) -> str:

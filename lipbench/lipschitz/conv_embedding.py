@@ -1,43 +1,53 @@
-"""A proven upper bound on a stride-1 convolution's norm from its circular embedding.
+"""A proven upper bound on a convolution's norm from its circular embedding.
 
 Past the Gram route's size, the tightest upper end measured is the circular
-embedding (:func:`.conv_fft.embedding_upper`): ``A = V P`` with ``V`` the first
-rows of the circular correlation ``C`` on the padded grid ``N' = L + pads``, so
-``||A|| <= ||C|| ||P||`` with ``||C|| = max_w sigma(B(w))``, ``B(w) = sum_t W_t
-z_t(w)`` the DFT blocks (Sedghi, Gupta & Long, ICLR 2019).  There its FFT's
-rounding constants are calibrated; here every step is proven instead, for
-stride 1 (any dilation, padding mode, groups, transposition):
+embedding (:func:`.conv_fft.embedding_upper`): ``A = V S C P`` with ``P`` the
+padding onto the grid ``N' = L + pads`` (rounded up to a multiple of the
+stride), ``C`` the circular correlation on it, ``S`` the stride's subsampling
+and ``V`` the rows that are A's outputs, so ``||A|| <= ||S C|| ||P||``.  With
+``B(w) = sum_t W_t z_t(w)`` the DFT blocks, ``||C|| = max_w sigma(B(w))``
+(Sedghi, Gupta & Long, ICLR 2019); with stride ``s`` on the reduced grid
+``N'/s``, each output frequency v gathers the K = prod(s) input frequencies
+``w = v + k N'/s`` that alias to it, so ``||S C|| = max_v sigma(M(v)) / sqrt K``
+with ``M(v) = [B(v + k N'/s)]_k`` the blocks side by side (the polyphase
+form; K = 1 for stride 1).  There its FFT's rounding constants are
+calibrated; here every step is proven instead, for any dilation, padding mode
+and groups, and for transposition at stride 1:
 
 * twiddles: ``z_t(w) = exp(-2 pi i sum_a t_a d_a w_a / N'_a)`` take at most
   ``lcm(N')`` values, computed with :mod:`decimal` to 40 digits and rounded to
   float64 once: each component off by at most ``u (1 + 2^-20)``;
 * the blocks, summed directly over the T taps (no FFT): each entry of
   ``Re B`` and ``Im B`` errs by ``gamma_T`` times the sum of its terms'
-  magnitudes plus the twiddles' error, so the real embedding
-  ``R = [[Re B, -Im B], [Im B, Re B]]`` (whose singular values are B's, each
+  magnitudes plus the twiddles' error, so B's real embedding
+  ``[[Re B, -Im B], [Im B, Re B]]`` (whose singular values are B's, each
   twice) moves by ``e <= sqrt 2 (gamma_T (1 + e_z) + e_z) || sum_t |W_t| ||_F`` plus
   underflow (:func:`lipbench._rounding_maps.conv_embedding_error`, term
-  ``conv_embedding``);
-* ``sigma(R~(w)) < t`` for every w (t just above the largest eigenvalue of
-  the blocks' Hermitian Gram matrices, an estimate): the inertia test (Rump's Cholesky of
+  ``conv_embedding``), and M(v)'s (its blocks' embeddings side by side, a
+  column permutation of M's) by at most ``sqrt K e``;
+* ``sigma(M~(v)) < t`` for every v (t just above the largest eigenvalue of
+  the stacked blocks' Hermitian Gram matrices, an estimate): the inertia test (Rump's Cholesky of
   ``t^2 I - fl(R~^T R~)`` with the Gram rounding bounded,
-  :func:`lipbench.spectral.inertia.shifted_diagonals`), batched over w;
-* then ``||A|| <= (t + e) sqrt(copies)``, rounded up.
+  :func:`lipbench.spectral.inertia.shifted_diagonals`), batched over v;
+* then ``||A|| <= (t / sqrt K + e) sqrt(copies)``, with ``1 / sqrt K <=
+  sqrt_up(K) / K``, in exact rationals rounded up once.
 
-Cost: ``prod(N') / 2`` blocks (``B(-w)`` is ``B(w)``'s conjugate) of ``C_out/G x C_in/G`` per group: their sums
-(``T`` products each), batched Hermitian eigenvalues for the estimate and one
-batched Gram and Cholesky per tested t.
+Cost: ``prod(N')`` blocks of ``C_out/G x C_in/G`` per group (half of them at
+stride 1: ``B(-w)`` is ``B(w)``'s conjugate), their sums ``T`` products each,
+batched Hermitian eigenvalues for the estimate and one batched Gram and
+Cholesky per tested t.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .._rounding import prod_up, sqrt_int_up, sum_up, up
+from .._rounding import sqrt_int_up, up
 from .._rounding_maps import conv_embedding_error
 from ..spectral.inertia import shifted_diagonals
 from .conv_map import ConvGeometry
@@ -51,8 +61,9 @@ _TESTS = 6
 
 
 def embedding_applies(g: ConvGeometry) -> bool:
-    """Stride 1 on every axis: the embedding needs no polyphase split."""
-    return all(s == 1 for s in g.stride)
+    """A forward convolution, or a transposed one at stride 1 (its adjoint's polyphase
+    form is not built here)."""
+    return not g.transposed or all(s == 1 for s in g.stride)
 
 
 def twiddle_table(L: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,13 +114,14 @@ def _decimal_cos_sin(x: Decimal) -> tuple[Decimal, Decimal]:
 
 
 def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], cos: np.ndarray, sin: np.ndarray,
-            L: int) -> tuple[np.ndarray, np.ndarray]:
-    """Re B(w) and Im B(w) for every frequency w of ``grid``: (F, C_out/G, C_in/G) each."""
+            L: int, half: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Re B(w) and Im B(w) for every frequency w of ``grid`` (C order; ``half``: the last
+    axis cut to its first half and one): (F, C_out/G, C_in/G) each."""
     co = g.out_channels // g.groups
     W = g.weight[group * co:(group + 1) * co]
     taps = list(np.ndindex(*g.kernel_size))
-    # B(-w) = conj B(w) (a real kernel) has the same singular values: half the last axis suffices
-    freqs = np.indices(grid[:-1] + (grid[-1] // 2 + 1,)).reshape(g.ndim, -1)  # (d, F)
+    # B(-w) = conj B(w) (a real kernel) has the same singular values: at stride 1 half the last axis suffices
+    freqs = np.indices(grid[:-1] + (grid[-1] // 2 + 1,) if half else grid).reshape(g.ndim, -1)  # (d, F)
     phase = np.zeros((len(taps), freqs.shape[1]), dtype=np.int64)
     for i, t in enumerate(taps):  # exact integers: sum_a t_a d_a w_a (L / N'_a) mod L
         for ax in range(g.ndim):
@@ -119,6 +131,18 @@ def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], cos: np.ndarray,
     re = np.einsum("tf,tab->fab", cos[phase], Wt)
     im = np.einsum("tf,tab->fab", -sin[phase], Wt)
     return re, im
+
+
+def _aliased(B: np.ndarray, grid: tuple[int, ...], stride: tuple[int, ...]) -> np.ndarray:
+    """The blocks (F, a, b) of every frequency of ``grid`` (C order) regrouped as M(v): for each
+    frequency v of the reduced grid, the blocks of the K frequencies ``v + k grid / stride``
+    side by side, (F / K, a, K b)."""
+    d, (a, b) = len(grid), B.shape[1:]
+    split = [n for N, s in zip(grid, stride) for n in (s, N // s)]  # each axis: (k, v), w = k N/s + v
+    X = B.reshape(*split, a, b)
+    ks, vs = list(range(0, 2 * d, 2)), list(range(1, 2 * d, 2))
+    X = X.transpose(*vs, 2 * d, *ks, 2 * d + 1)  # (v..., a, k..., b)
+    return X.reshape(math.prod(N // s for N, s in zip(grid, stride)), a, math.prod(stride) * b)
 
 
 def _embedded(re: np.ndarray, im: np.ndarray) -> np.ndarray:
@@ -150,34 +174,38 @@ def proven_embedding_upper(g: ConvGeometry, tol: float) -> tuple[float, dict[str
     ``inf`` where :func:`embedding_applies` does not."""
     if not embedding_applies(g):
         return math.inf, {"grid": None}
-    grid = tuple(L + a + b for L, a, b in zip(g.in_spatial, g.pad_left, g.pad_right))
+    grid = tuple(-(-(L + a + b) // s) * s for L, a, b, s in zip(g.in_spatial, g.pad_left, g.pad_right, g.stride))
+    K = math.prod(g.stride)
     L = math.lcm(*grid)
     cos, sin = twiddle_table(L)
     T = math.prod(g.kernel_size)
     co = g.out_channels // g.groups
     err = 0.0
     best = 0.0
-    blocks = []
+    stacks = []
     for group in range(g.groups):
-        re, im = _blocks(g, group, grid, cos, sin, L)
+        re, im = _blocks(g, group, grid, cos, sin, L, half=K == 1)
+        if K > 1:
+            re, im = _aliased(re, grid, g.stride), _aliased(im, grid, g.stride)
         S = np.sum(np.abs(g.weight[group * co:(group + 1) * co]), axis=tuple(range(2, g.weight.ndim)))
         err = max(err, conv_embedding_error(S, T))
         for start in range(0, re.shape[0], _CHUNK):
-            B = re[start:start + _CHUNK] + 1j * im[start:start + _CHUNK]
-            Bh = np.ascontiguousarray(np.conj(np.swapaxes(B, 1, 2)))  # contiguous: matmul then calls BLAS
-            H = np.matmul(Bh, B) if B.shape[1] >= B.shape[2] else np.matmul(B, Bh)
+            M = re[start:start + _CHUNK] + 1j * im[start:start + _CHUNK]
+            Mh = np.ascontiguousarray(np.conj(np.swapaxes(M, 1, 2)))  # contiguous: matmul then calls BLAS
+            H = np.matmul(Mh, M) if M.shape[1] >= M.shape[2] else np.matmul(M, Mh)
             best = max(best, math.sqrt(max(float(np.linalg.eigvalsh(H)[:, -1].max()), 0.0)))  # the estimate
-            blocks.append(_embedded(re[start:start + _CHUNK], im[start:start + _CHUNK]))
+            stacks.append(_embedded(re[start:start + _CHUNK], im[start:start + _CHUNK]))
     width, t = tol / 4, math.inf
     for _ in range(_TESTS):
         t = up(best * (1 + width))
-        if all(_all_below(R, t) for R in blocks):
+        if all(_all_below(R, t) for R in stacks):
             break
         width, t = width * 8, math.inf
     copies = 1
     for ax in range(g.ndim):
         idx = g.pad_index(ax)
         copies *= int(np.bincount(idx[idx >= 0], minlength=g.in_spatial[ax]).max())
-    upper = prod_up([sum_up([t, err]), sqrt_int_up(copies)]) if math.isfinite(t) else math.inf
-    return upper, {"grid": grid, "twiddles": L, "block_error": err, "padding_norm_squared": copies,
-                   "estimate": best}
+    upper = up((Fraction(t) * Fraction(sqrt_int_up(K)) / K + Fraction(err)) * Fraction(sqrt_int_up(copies))) \
+        if math.isfinite(t) and math.isfinite(err) else math.inf
+    return upper, {"grid": grid, "aliases": K, "twiddles": L, "block_error": err, "padding_norm_squared": copies,
+                   "estimate": best / math.sqrt(K)}

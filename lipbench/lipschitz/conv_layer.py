@@ -13,7 +13,10 @@ contracts it with the kernel (``einsum``); the layer is affine, so its Jacobian
 is the operator's matrix at every input.  Its Lipschitz constant is that
 operator's sigma_max: :meth:`Conv.lipschitz_upper` takes the proven upper end
 of :func:`lipbench.lipschitz.conv.conv_certified_bracket` (the assembled
-matrix's proven bracket) for operators that fit, else ``conv_upper_bound``.
+matrix's proven bracket) for operators that fit, else the smaller of
+``conv_upper_bound`` and the proven circular embedding
+(:func:`lipbench.lipschitz.conv.embedding_bound`, a few percent above the
+norm where the size-free bound can be twice it).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from .._rounding import sum_up
 from .._rounding_maps import assembly_error
 from . import _sigma
-from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry
+from .conv import DENSE_MAX_ENTRIES, conv_certified_bracket, conv_geometry, embedding_bound
 from .conv_bound import conv_upper_bound
 from .layers import check_input
 from .windows import PADDING_MODES, Windowed, as_tuple, check_shape, window_table
@@ -115,15 +118,23 @@ class Conv(Windowed):
         Built by convolving the unit vectors: each entry is a kernel entry, or a
         sum of the few kernel entries whose taps read the same input (possible
         with circular/reflect/replicate padding on short inputs)."""
+        return self._matrix().copy()
+
+    def _matrix(self) -> np.ndarray:
+        """The cached operator matrix, read-only."""
         if "matrix" not in self._cache:
-            self._cache["matrix"] = self._apply(np.eye(self.in_features), self.weight).T.copy()
-        return self._cache["matrix"].copy()
+            m = self._apply(np.eye(self.in_features), self.weight).T.copy()
+            m.flags.writeable = False
+            self._cache["matrix"] = m
+        return self._cache["matrix"]
 
     def jacobian(self, x: Any) -> np.ndarray:
+        """The operator matrix (the layer is affine), read-only: a network's Jacobian takes it
+        at every input without copying it."""
         a = check_input(x, self.in_features)
         if a.ndim != 1:
             raise ValueError(f"jacobian takes one input of shape (n,); got {a.shape}")
-        return self.operator_matrix()
+        return self._matrix()
 
     def taps_per_entry(self) -> int:
         """The most taps of one window that read the same input index (1 unless padding wraps onto itself)."""
@@ -154,8 +165,8 @@ class Conv(Windowed):
         """Proven sigma_max of the convolution operator (see the module docstring for the route)."""
         g = conv_geometry(self.weight, self.input_shape, stride=self.stride, padding=self.padding,
                           dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
-        if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the proven bound
-            return conv_upper_bound(g, g.in_spatial)
+        if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the smaller proven bound
+            return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g))
         return conv_certified_bracket(g, g.in_spatial)[1]
 
     def lipschitz_exact(self) -> float:

@@ -34,8 +34,9 @@ MAX_UNROLLED_ENTRIES = 1 << 22
 #: CNN's 512 hidden units, 107 s for a 1000-1000 MLP (docs/lipschitz-ladder.md)
 MAX_ECLIPSE_WIDTH = 512
 #: the most multiply-adds one Jacobian of the empirical rung may take (it builds about 60): 2^31 lets a
-#: 1000-1000 MLP through (2.0e9 per Jacobian, 36 s for the rung) and stops a 3x16x16 input under a
-#: 16-channel convolution (1.5e10 per Jacobian: 246 s for the rung on the loaded 2-core machine)
+#: 1000-1000 MLP through (2.0e9 per Jacobian, 36 s for the rung); multiplied from the input side, a 3x16x16
+#: input under a 16-channel convolution took 1.5e10 per Jacobian (246 s for the rung on the loaded 2-core
+#: machine); from a 10-class output, a 3x32x32 CNN's takes under 1e9
 MAX_JACOBIAN_FLOPS = 1 << 31
 #: the most hidden units the attained lower bound searches without the branch and bound: its local searches
 #: try every single flip, each a product through the net, and its climbs a linear program per step; on the
@@ -79,11 +80,11 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
     width, shape, widest = n_in, str(n_in), n_in
     hidden: list[tuple[int, str]] = []
     unrolled: tuple[int, int, str] | None = None
-    flops = 0
+    products = 0
     for i, layer in enumerate(net.layers):
         out = getattr(layer, "out_features", None)
         out = width if out is None else int(out)
-        flops += out * width * n_in
+        products += out * width
         if isinstance(layer, ActivationLayer):
             hidden.append((width, shape))
             continue
@@ -94,7 +95,7 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
                 unrolled = (out, width, f"layer {i}, {type(layer).__name__} {src} -> {_shape_text(layer, out)}")
         width, shape = out, _shape_text(layer, out)
         widest = max(widest, width)
-    return LadderSizes(n_in, tuple(hidden), unrolled, widest, flops)
+    return LadderSizes(n_in, tuple(hidden), unrolled, widest, products * min(n_in, width))
 
 
 def _count(n: int) -> str:
@@ -162,5 +163,5 @@ def jacobian_skip(sizes: LadderSizes, max_flops: int) -> str | None:
     if sizes.jacobian_flops <= max_flops:
         return None
     return (f"Jacobians and gradient ascent left out: one J(x) takes {_count(sizes.jacobian_flops)} multiply-adds "
-            f"(widest layer {sizes.widest} x input {sizes.in_features}); limit {_count(max_flops)}: "
+            f"(widest layer {sizes.widest}, input {sizes.in_features}); limit {_count(max_flops)}: "
             f"raise max_jacobian_flops to run them")

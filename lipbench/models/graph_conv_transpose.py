@@ -19,9 +19,10 @@ zero extension ``E`` of the output is an isometric embedding (``E^T E = I``), so
 ``||E A^T||_2 = ||A||_2`` too.  The
 layer hands :class:`lipbench.lipschitz.conv_map.ConvGeometry` with
 ``transposed=True`` to the convolution's own proven routes
-(:func:`lipbench.lipschitz.conv.conv_certified_bracket`, or
-:func:`~lipbench.lipschitz.conv_bound.conv_upper_bound` when the matrix is too large
-to assemble): no new numerics.
+(:func:`lipbench.lipschitz.conv.conv_certified_bracket`, or, when the matrix is too
+large to assemble, the smaller of :func:`~lipbench.lipschitz.conv_bound.conv_upper_bound`
+and the proven circular embedding at stride 1, :func:`~lipbench.lipschitz.conv.embedding_bound`):
+no new numerics.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..lipschitz import _sigma
-from ..lipschitz.conv import DENSE_MAX_ENTRIES, conv_certified_bracket
+from ..lipschitz.conv import DENSE_MAX_ENTRIES, conv_certified_bracket, embedding_bound
 from ..lipschitz.conv_bound import conv_upper_bound
 from ..lipschitz.conv_map import ConvGeometry, conv_geometry, conv_operator
 from ..lipschitz.layers import check_input
@@ -122,10 +123,11 @@ class ConvTranspose(Windowed):
     def lipschitz_upper(self) -> float:
         """Proven sigma_max of the forward convolution (= that of its adjoint, this layer):
         the dense route's certified upper end when the matrix has at most
-        ``DENSE_MAX_ENTRIES`` entries, else the kernel-reshaping bound."""
+        ``DENSE_MAX_ENTRIES`` entries, else the smaller of the kernel-reshaping bound and
+        (stride 1) the proven circular embedding."""
         g = self._geometry
         if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:
-            return conv_upper_bound(g, g.in_spatial)
+            return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g))
         return conv_certified_bracket(g, g.in_spatial)[1]
 
     def lipschitz_exact(self) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..benchmark_meta import AUTO_RULE_VERSION
 
 __all__ = ["STALE", "fmt_time", "fmt_time_iqr", "fmt_err", "fmt_ratio", "fmt_int", "fmt_tol", "fmt_code",
-           "is_text_column", "md_table", "slug", "shape_key"]
+           "is_text_column", "md_table", "slug", "shape_key", "num", "fmt_sig", "option", "order_key"]
 
 #: the word that marks a row measured under an older rule of auto than today's
 STALE = "STALE"
@@ -53,6 +53,31 @@ def fmt_ratio(r: Any) -> str:
     if r is None or (isinstance(r, float) and not math.isfinite(r)):
         return ""
     return f"{float(r):.3g}x"
+
+
+def num(v: Any) -> float:
+    """``v`` as a float; nan when it is missing or not a number."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt_sig(v: Any) -> str:
+    """Four significant digits; empty when missing."""
+    x = num(v)
+    return "" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def option(row: pd.Series, key: str) -> Any:
+    """``row["options"][key]``: a benchmark's recorded option (None when absent)."""
+    opts = row.get("options")
+    return opts.get(key) if isinstance(opts, dict) else None
+
+
+def order_key(values: pd.Series, order: tuple[str, ...]) -> pd.Series:
+    """Each value's place in ``order`` (anything else last), to sort by."""
+    return values.map(lambda m: order.index(m) if m in order else len(order))
 
 
 def fmt_int(v: Any) -> str:

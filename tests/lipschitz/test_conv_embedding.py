@@ -14,6 +14,8 @@ from properties.tolerances import svd_atol
 from tests.lipschitz.conv_cases import CASES, _case_matrix, _kwargs
 
 STRIDE_ONE = [c for c in CASES if c[2] == 1]
+#: forward convolutions with a stride above 1 (the polyphase form)
+STRIDED = [c for c in CASES if c[2] != 1 and not _kwargs(c).get("transposed")]
 #: the relative width asked of the inertia test (an input, not a tolerance)
 TOL = 1e-8
 
@@ -30,8 +32,32 @@ def test_proven_embedding_bound_holds_and_matches_the_calibrated_one(case):
         "float64", D.shape, calibrated), f"{case}: proven {upper} vs calibrated {calibrated}"
 
 
-def test_strides_are_left_to_the_other_bounds():
-    g = conv_geometry(np.ones((2, 2, 3, 3)), (8, 8), stride=2, padding=1)
+@pytest.mark.parametrize("case", STRIDED, ids=str)
+def test_proven_polyphase_bound_holds_and_matches_the_calibrated_one(case):
+    """At a stride above 1 the aliased blocks side by side: the bound holds, and it is the
+    calibrated FFT route's own embedding (its polyphase split) to the test's width."""
+    W, shape, D = _case_matrix(case)
+    g = conv_geometry(W, shape, **_kwargs(case))
+    sigma = float(np.linalg.norm(D, 2))
+    upper, info = proven_embedding_upper(g, TOL)
+    assert info["aliases"] > 1
+    assert sigma <= upper + svd_atol("float64", D.shape, sigma), f"{case}: proven {upper} < sigma {sigma}"
+    calibrated = embedding_upper(g)[0]
+    assert abs(upper - calibrated) <= TOL * calibrated + info["block_error"] + svd_atol(
+        "float64", D.shape, calibrated), f"{case}: proven {upper} vs calibrated {calibrated}"
+
+
+def test_a_stride_two_bound_is_tighter_than_the_stride_one_operator_s():
+    """Subsampling by 4 (2x2) drops three quarters of the rows: on this kernel the
+    polyphase bound sits well under the stride-1 bound it would otherwise inherit."""
+    W = np.random.default_rng(3).standard_normal((4, 3, 3, 3))
+    strided = proven_embedding_upper(conv_geometry(W, (12, 12), stride=2, padding=1), TOL)[0]
+    full = proven_embedding_upper(conv_geometry(W, (12, 12), stride=1, padding=1), TOL)[0]
+    assert strided < 0.8 * full, (strided, full)
+
+
+def test_strided_transposed_convolutions_are_left_to_the_other_bounds():
+    g = conv_geometry(np.ones((2, 2, 3, 3)), (8, 8), stride=2, padding=1, transposed=True)
     assert not embedding_applies(g) and proven_embedding_upper(g, TOL)[0] == float("inf")
 
 

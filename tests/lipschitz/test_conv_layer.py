@@ -11,6 +11,8 @@ import pytest
 
 import lipbench
 from lipbench.lipschitz import BatchNorm, Conv, Flatten, Sequential
+from lipbench.lipschitz.conv import embedding_bound
+from lipbench.lipschitz.conv_bound import conv_upper_bound
 from lipbench.testing import weakened
 from properties.tolerances import matvec_atol
 from tests.lipschitz.conv_cases import dense_conv
@@ -123,3 +125,41 @@ def test_assembly_rounding_bound_covers_the_exact_matrix():
     with weakened("conv_assembly", 0.0):
         assert Q(conv.operator_error_bound()) ** 2 < err
     assert Conv(W, (1, 5), padding=1).operator_error_bound() == 0.0  # zeros padding: single taps, exact
+
+
+
+@pytest.mark.parametrize("case", LAYERS, ids=str)
+def test_past_the_dense_size_the_constant_is_the_smaller_proven_bound(case, monkeypatch):
+    """Where the operator is too large to assemble (the limit lowered to 0 here) the constant
+    is the smaller of the size-free bound and the proven embedding: at or above sigma."""
+    from lipbench.lipschitz import conv_layer
+
+    W, conv = _layer(case, np.random.default_rng(23))
+    r = lipbench.spectral_norm(conv.operator_matrix(), certify=True)
+    g = _geometry(conv)
+    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
+    upper = conv.lipschitz_upper()
+    assert upper >= r.lower - conv.operator_error_bound(), f"{case}: {upper!r} < {r.lower!r}"
+    assert upper == min(conv_upper_bound(g, g.in_spatial), embedding_bound(g))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_past_the_dense_size_a_zero_padded_layer_s_constant_is_near_its_norm(stride, monkeypatch):
+    """On a 3x16x16 input with zeros padding the embedding is within 2% of the certified sigma at
+    stride 1 and 2, where the size-free bound is 36% and 47% above it."""
+    from lipbench.lipschitz import conv_layer
+
+    W = np.random.default_rng(24).standard_normal((8, 3, 3, 3))
+    conv = Conv(W, (3, 16, 16), stride=stride, padding=1)
+    r = lipbench.spectral_norm(conv.operator_matrix(), certify=True)
+    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
+    upper = conv.lipschitz_upper()
+    assert r.lower - conv.operator_error_bound() <= upper <= 1.02 * r.upper, (upper, r.upper)
+    g = _geometry(conv)
+    assert conv_upper_bound(g, g.in_spatial) >= 1.3 * r.upper
+
+
+def _geometry(conv: Conv):
+    return lipbench.lipschitz.conv_geometry(conv.weight, conv.input_shape, stride=conv.stride, padding=conv.padding,
+                                            dilation=conv.dilation, groups=conv.groups,
+                                            padding_mode=conv.padding_mode)

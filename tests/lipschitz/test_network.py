@@ -42,3 +42,24 @@ def test_sequential_checks_widths_and_jacobian():
     atol = (central_difference_atol(h, value_atol, 2 * n2 * n1**3)
             + matvec_atol("float64", W2.shape, np.linalg.norm(W2), np.linalg.norm(W1)))
     np.testing.assert_allclose(J, fd, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(3, 7), (7, 3)])
+def test_jacobian_from_either_end_is_the_layers_product(n_in, n_out):
+    """Multiplied from the input (n_in <= n_out) or from the output (n_out < n_in), the Jacobian
+    is W3 D2 W2 D1 W1 with each ReLU's 0/1 diagonal read at its own layer's input."""
+    rng = np.random.default_rng(7)
+    W1, W2, W3 = rng.standard_normal((6, n_in)), rng.standard_normal((5, 6)), rng.standard_normal((n_out, 5))
+    b1, b2 = rng.standard_normal(6), rng.standard_normal(5)
+    relu = ActivationLayer(activation("relu"))
+    net = Sequential([Dense(W1, b1), relu, Dense(W2, b2), relu, Dense(W3)])
+    x = rng.standard_normal(n_in)
+    z1 = W1 @ x + b1
+    D1 = np.diag((z1 > 0).astype(float))
+    D2 = np.diag((W2 @ np.maximum(z1, 0) + b2 > 0).astype(float))
+    inner = D2 @ W2 @ D1 @ W1  # each entry a sum of products of W2 and W1 entries
+    expected = W3 @ inner
+    atol = matvec_atol("float64", W3.shape, np.linalg.norm(W3), np.linalg.norm(inner)) \
+        + np.linalg.norm(W3, 2) * matvec_atol("float64", W2.shape, np.linalg.norm(W2), np.linalg.norm(W1))
+    assert D1.trace() not in (0, 6) and D2.trace() not in (0, 5)  # both patterns mixed: the masks matter
+    np.testing.assert_allclose(net.jacobian(x), expected, rtol=0, atol=atol)

@@ -81,6 +81,27 @@ def test_conv_transpose_matches_reference_and_its_norm(attrs):
     assert exact <= bound <= exact * (1 + proven_sigma_rtol(M.shape)), (attrs, bound, exact)
 
 
+@pytest.mark.parametrize("attrs", CONV_TRANSPOSE, ids=[str(a) for a in CONV_TRANSPOSE])
+def test_conv_transpose_past_the_dense_size_keeps_a_proven_constant(attrs, monkeypatch):
+    """Too large to assemble (the limit lowered to 0): the smaller of the size-free bound and, at
+    stride 1, the proven circular embedding, never below sigma; the embedding is the tighter one
+    on every stride-1 case here."""
+    from lipbench.lipschitz.conv_bound import conv_upper_bound
+    from lipbench.models import graph_conv_transpose
+
+    rng = np.random.default_rng(20)
+    groups, shape = attrs.get("group", 1), (4, 5, 4)
+    k, b = f32(rng, 4, 6 // groups, 3, 2), f32(rng, 6)
+    layer = import_onnx(model([H("ConvTranspose", ["x", "k", "b"], ["y"], name="ct", **attrs)], ["N", *shape], None,
+                              [const("k", k), const("b", b)])).nodes[0].layer
+    exact, geometry = layer.lipschitz_exact(), layer.geometry
+    monkeypatch.setattr(graph_conv_transpose, "DENSE_MAX_ENTRIES", 0)
+    upper, size_free = layer.lipschitz_upper(), conv_upper_bound(geometry, geometry.in_spatial)
+    assert exact * (1 - 1e-12) <= upper <= size_free, (attrs, upper, exact)
+    if all(s == 1 for s in geometry.stride):
+        assert upper < size_free, (attrs, upper, size_free)
+
+
 # ------------------------------------------------------------------ Softmax, LogSoftmax
 SOFTMAX = [("Softmax", {}, 13), ("Softmax", {"axis": 1}, 13), ("LogSoftmax", {"axis": -2}, 13),
            ("LogSoftmax", {}, 13), ("Softmax", {"axis": 2}, 11), ("LogSoftmax", {}, 11)]

@@ -6,7 +6,7 @@ import warnings
 
 import pandas as pd
 
-from lipbench.report.lipschitz import conv_methods_table, ladder_table, lipschitz_sections, sn_audit_table
+from lipbench.report.lipschitz import conv_methods_table, lipschitz_sections, sn_audit_table
 from lipbench.report.load import latest_per_case, load_results
 
 from .fakes import bench, write_run
@@ -44,34 +44,17 @@ def test_tables_from_rows(tmp_path):
     reshape = conv[conv["method"] == "reshape"].iloc[0]
     assert reshape["bracket holds truth"] == "NO" and reshape["value / truth"] == "0.75x"
     assert conv[conv["method"] == "bound"].iloc[0]["value / truth"] == "2x"
-    lad = ladder_table(latest)
-    assert list(lad["rung"]) == ["product", "empirical"]
-    prod = lad.iloc[0]
-    assert prod["value / best lower"] == "1.5x" and prod["value / best certified"] == "1.2x"
-    assert prod["certified"] == "yes" and prod["kind"] == "upper" and lad.iloc[1]["certified"] == "no"
     sn = sn_audit_table(latest).set_index("estimator")
     assert sn.loc["power-warm-k1", "overshoot max"] == "0.0002"
     assert sn.loc["power-warm-k1", "steps provably > 1"] == "100%"
     assert sn.loc["certified", "steps provably > 1"] == "0%" and sn.loc["certified", "steps"] == "30"
     titles = [t for t, _, _ in lipschitz_sections(latest)]
-    assert len(titles) == 3 and "reshape" in titles[0]
+    assert len(titles) == 4 and "reshape" in titles[0], titles  # the ladder's scaling and per-rung tables
+    assert "stops scaling" in titles[1] and "per rung" in titles[2] and "normalization" in titles[3], titles
 
 
 def test_no_rows_no_sections(tmp_path):
     latest = _latest(tmp_path, [bench("lanczos", median=0.1)])
-    assert conv_methods_table(latest).empty and ladder_table(latest).empty and sn_audit_table(latest).empty
+    assert conv_methods_table(latest).empty and sn_audit_table(latest).empty
     assert lipschitz_sections(latest) == []
     assert lipschitz_sections(pd.DataFrame(columns=latest.columns)) == []
-
-
-def test_ladder_rows_sort_by_depth_and_width_and_old_runs_leave_them_blank(tmp_path):
-    def rung(family, depth, width, value):
-        return bench("product", (10, 8), median=0.001, kind="ladder", family=family, value=value, lower=2.0,
-                     upper=2.5, truth=None, options={"rung_kind": "upper", "certified": True, "depth": depth,
-                                                     "width": width})
-    latest = _latest(tmp_path, [rung("net-deep", 4, 100, 5.0), rung("net-wide", 2, 300, 3.0),
-                                rung("net-base", 2, 100, 4.0), _rung("product", 3.0, True)])
-    lad = ladder_table(latest)
-    assert list(lad["network"]) == ["mlp-8-8-10", "net-base", "net-wide", "net-deep"], lad  # not the names' order
-    assert list(lad["depth"]) == ["", "2", "2", "4"] and list(lad["width"]) == ["", "100", "300", "100"], lad
-    assert list(lad["value / best lower"]) == ["1.5x", "2x", "1.5x", "2.5x"], lad

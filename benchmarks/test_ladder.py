@@ -45,12 +45,13 @@ from lipbench.lipschitz.pattern_search import attained_search
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)
 #: name -> (widths, seed) of an MLP, or (a CNN's input shape, seed)
+#: name -> (widths, seed) of an MLP ("100x4": four hidden layers of 100), or (a CNN's input shape, seed)
 NETWORKS = {"mlp-8-8-8-10": ((8, 8, 8, 10), 0), "mlp-8-8-10": ((8, 8, 10), 1), "mlp-32-32-32-10": ((32, 32, 32, 10), 2),
-            "mlp-d2-w100": ((100,) * 3 + (10,), 3), "mlp-d2-w300": ((300,) * 3 + (10,), 4),
-            "mlp-d4-w100": ((100,) * 5 + (10,), 5), "mlp-d8-w30": ((30,) * 9 + (10,), 6),
-            "mlp-d8-w100": ((100,) * 9 + (10,), 7),
-            "mlp-d1-w10": ((10, 10, 10), 10), "mlp-d1-w1000": ((1000, 1000, 10), 11),
-            "mlp-d3-w1000": ((1000,) * 4 + (10,), 12), "mlp-d8-w300": ((300,) * 9 + (10,), 13),
+            "mlp-100-100-100-10": ((100,) * 3 + (10,), 3), "mlp-300-300-300-10": ((300,) * 3 + (10,), 4),
+            "mlp-100-100x4-10": ((100,) * 5 + (10,), 5), "mlp-30-30x8-10": ((30,) * 9 + (10,), 6),
+            "mlp-100-100x8-10": ((100,) * 9 + (10,), 7),
+            "mlp-10-10-10": ((10, 10, 10), 10), "mlp-1000-1000-10": ((1000, 1000, 10), 11),
+            "mlp-1000-1000x3-10": ((1000,) * 4 + (10,), 12), "mlp-300-300x8-10": ((300,) * 9 + (10,), 13),
             "cnn-1x8x8": ((1, 8, 8), 8), "cnn-3x32x32": ((3, 32, 32), 9)}
 #: name -> (what is trained: hidden widths of an MLP or "cnn", the images' side); the seed is 0
 TRAINED = {"digits-mlp-64-100-10": ((100,), 8), "digits-mlp-784-50-10": ((50,), 28), "digits-cnn": ("cnn", 8)}
@@ -148,7 +149,7 @@ def _ran(ladder, rung: str) -> bool:
 def test_ladder_rung(benchmark, request, network, rung):
     config = request.config
     net, chain, ladder, depth, width, points, scale, accuracy = _network(network)
-    hidden = sum(W.shape[0] for W in chain.weights[:-1]) if chain is not None else None
+    hidden = ladder_sizes(net).hidden_units
     if not _ran(ladder, rung):
         why = ladder.row(rung).note if rung in {r.name for r in ladder.rows} else "the rung does not apply"
         pytest.skip(f"the ladder skips {rung} on {network}: {why}")

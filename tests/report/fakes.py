@@ -70,3 +70,16 @@ def cpu_run(root: Path, machine="cpu-2c-openblas", scale=1.0, **kw) -> Path:
         bench("arpack", tol=1e-3, median=0.05 * scale, rel_error=1e-7),
     ]
     return write_run(root, machine, benches, **kw)
+
+
+def latest_rows(root: Path, benchmarks: list):
+    """``benchmarks`` saved as one CPU run under ``root``, read back as the report reads them
+    (the newest row of each case), with any report warning an error."""
+    import warnings
+
+    from lipbench.report.load import latest_per_case, load_results
+
+    write_run(root, "cpu-2c-openblas", benchmarks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return latest_per_case(load_results(root))

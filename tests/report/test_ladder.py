@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
 from lipbench.report.ladder import (
@@ -14,9 +12,8 @@ from lipbench.report.ladder import (
     ladder_target_met,
     ladder_targets_table,
 )
-from lipbench.report.load import latest_per_case, load_results
 
-from .fakes import bench, write_run
+from .fakes import bench, latest_rows
 
 
 def _rung(rung, value, certified, kind="upper", family="mlp-8-8-10", median=0.001, **options):
@@ -37,15 +34,9 @@ def _lipsdp(form, solver, value, certified, published):
                  options={"solver_value": solver, "certified": certified, "published": published})
 
 
-def _latest(tmp_path, benches):
-    write_run(tmp_path, "cpu-2c-openblas", benches)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return latest_per_case(load_results(tmp_path))
-
 
 def test_rung_rows_in_the_rungs_order_with_tightness(tmp_path):
-    latest = _latest(tmp_path, [_rung("empirical", 2.0, False, "lower"), _rung("lipsdp_neuron", 2.5, True),
+    latest = latest_rows(tmp_path, [_rung("empirical", 2.0, False, "lower"), _rung("lipsdp_neuron", 2.5, True),
                                 _rung("product", 3.0, True)])
     lad = ladder_table(latest)
     assert list(lad["rung"]) == ["product", "lipsdp_neuron", "empirical"]  # the ladder's order, not the file's
@@ -58,7 +49,7 @@ def test_ladder_rows_sort_by_depth_and_width_and_old_runs_leave_them_blank(tmp_p
     def rung(family, depth, width, value):
         return _rung("product", value, True, family=family, depth=depth, width=width)
 
-    latest = _latest(tmp_path, [rung("net-deep", 4, 100, 5.0), rung("net-wide", 2, 300, 3.0),
+    latest = latest_rows(tmp_path, [rung("net-deep", 4, 100, 5.0), rung("net-wide", 2, 300, 3.0),
                                 rung("net-base", 2, 100, 4.0), _rung("product", 3.0, True)])
     lad = ladder_table(latest)
     assert list(lad["network"]) == ["mlp-8-8-10", "net-base", "net-wide", "net-deep"], lad  # not the names' order
@@ -72,7 +63,7 @@ def test_scaling_table_marks_the_skipped_rungs_and_gives_the_product_over_the_tr
              _rung("empirical", 2.0, False, "lower", family="small", depth=2, width=8, hidden_units=8)]
     wide = [_rung("product", 8.0, True, family="wide", median=0.01, depth=2, width=1000, hidden_units=1000,
                   trained=True)]
-    table = ladder_scaling_table(_latest(tmp_path, wide + small)).set_index("network")
+    table = ladder_scaling_table(latest_rows(tmp_path, wide + small)).set_index("network")
     assert list(table.index) == ["small", "wide"]  # by width
     assert table.loc["small", "patterns time"] == "200 ms" and table.loc["wide", "patterns time"] == SKIPPED
     assert table.loc["small", "LipSDP-Neuron time"] == SKIPPED and table.loc["wide", "product time"] == "10 ms"
@@ -88,7 +79,7 @@ def test_target_verdicts_are_read_from_the_numbers(tmp_path):
             _bracket("published", 36.4822, 36.4848, 1e-4, 3.0, 10.0, truth=36.482),
             _bracket("off-published", 36.4822, 36.4900, 1e-4, 3.0, 10.0, truth=36.482),
             _lipsdp("layer", 39.8386, 39.8390, True, 39.839), _lipsdp("neuron", 36.4823, 36.4823, False, 36.482)]
-    latest = _latest(tmp_path, rows)
+    latest = latest_rows(tmp_path, rows)
     verdicts = {(r["family"], r["method"]): ladder_target_met(r) for _, r in latest.iterrows()}
     assert verdicts == {("met", "lipschitz_ladder"): True, ("too-wide", "lipschitz_ladder"): False,
                         ("too-slow", "lipschitz_ladder"): False, ("published", "lipschitz_ladder"): True,
@@ -106,14 +97,14 @@ def test_target_verdicts_are_read_from_the_numbers(tmp_path):
 
 
 def test_a_solver_value_off_the_published_digits_is_missed(tmp_path):
-    latest = _latest(tmp_path, [_lipsdp("layer", 39.8396, 39.8396, True, 39.839)])  # rounds to 39.840
+    latest = latest_rows(tmp_path, [_lipsdp("layer", 39.8396, 39.8396, True, 39.839)])  # rounds to 39.840
     assert not ladder_target_met(latest.iloc[0])
 
 
 def test_sections_in_order_and_none_without_rows(tmp_path):
-    latest = _latest(tmp_path, [_rung("product", 3.0, True), _bracket("met", 100.0, 100.1, 2e-3, 60.0, 300.0)])
+    latest = latest_rows(tmp_path, [_rung("product", 3.0, True), _bracket("met", 100.0, 100.1, 2e-3, 60.0, 300.0)])
     titles = [t for t, _, _ in ladder_sections(latest)]
     assert len(titles) == 3 and "targets" in titles[0] and "stops" in titles[1] and "per rung" in titles[2]
-    empty = _latest(tmp_path / "none", [bench("lanczos", median=0.1)])
+    empty = latest_rows(tmp_path / "none", [bench("lanczos", median=0.1)])
     assert ladder_sections(empty) == [] and ladder_targets_table(empty).empty and ladder_scaling_table(empty).empty
     assert ladder_sections(pd.DataFrame(columns=empty.columns)) == []

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
 from lipbench.report.lipschitz import conv_methods_table, lipschitz_sections, sn_audit_table
-from lipbench.report.load import latest_per_case, load_results
 
-from .fakes import bench, write_run
+from .fakes import bench, latest_rows
 
 
 def _conv(method, value, ok, median=0.01):
@@ -27,18 +24,13 @@ def _sn(est, q50, mx, above):
                  options={"q50": q50, "q90": mx, "q99": mx, "max": mx, "provably_above_1": above, "margin": mx})
 
 
-def _latest(tmp_path, benches):
-    write_run(tmp_path, "cpu-2c-openblas", benches)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return latest_per_case(load_results(tmp_path))
-
 
 def test_tables_from_rows(tmp_path):
-    latest = _latest(tmp_path, [_conv("reshape", 1.5, False), _conv("lanczos", 2.0, True), _conv("bound", 4.0, True),
-                                _rung("empirical", 2.0, False, "lower"), _rung("product", 3.0, True),
-                                _sn("power-warm-k1", 1e-5, 2e-4, 1.0), _sn("certified", 0.0, 0.0, 0.0),
-                                bench("lanczos", median=0.1)])
+    latest = latest_rows(tmp_path, [_conv("reshape", 1.5, False), _conv("lanczos", 2.0, True),
+                                    _conv("bound", 4.0, True), _rung("empirical", 2.0, False, "lower"),
+                                    _rung("product", 3.0, True), _sn("power-warm-k1", 1e-5, 2e-4, 1.0),
+                                    _sn("certified", 0.0, 0.0, 0.0),
+                                    bench("lanczos", median=0.1)])
     conv = conv_methods_table(latest)
     assert list(conv["method"]) == ["lanczos", "bound", "reshape"]  # the route order, not the file's
     reshape = conv[conv["method"] == "reshape"].iloc[0]
@@ -54,7 +46,7 @@ def test_tables_from_rows(tmp_path):
 
 
 def test_no_rows_no_sections(tmp_path):
-    latest = _latest(tmp_path, [bench("lanczos", median=0.1)])
+    latest = latest_rows(tmp_path, [bench("lanczos", median=0.1)])
     assert conv_methods_table(latest).empty and sn_audit_table(latest).empty
     assert lipschitz_sections(latest) == []
     assert lipschitz_sections(pd.DataFrame(columns=latest.columns)) == []

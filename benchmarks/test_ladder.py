@@ -44,7 +44,6 @@ from lipbench.lipschitz.pattern_search import attained_search
 
 MAX_HIDDEN = 16
 MEET = 1e-9  # best lower and best certified upper this close (relative): L is known (as the ladder study)
-#: name -> (widths, seed) of an MLP, or (a CNN's input shape, seed)
 #: name -> (widths, seed) of an MLP ("100x4": four hidden layers of 100), or (a CNN's input shape, seed)
 NETWORKS = {"mlp-8-8-8-10": ((8, 8, 8, 10), 0), "mlp-8-8-10": ((8, 8, 10), 1), "mlp-32-32-32-10": ((32, 32, 32, 10), 2),
             "mlp-100-100-100-10": ((100,) * 3 + (10,), 3), "mlp-300-300-300-10": ((300,) * 3 + (10,), 4),

@@ -47,15 +47,19 @@ from ..spectral.notes import note, render
 from . import _sigma
 from . import conv_routes as routes
 from .conv_bound import conv_upper_bound
-from .conv_embedding import embedding_applies, proven_embedding_upper
+from .conv_embedding import embedding_flops, proven_embedding_upper
 from .conv_fft import fft_applies
 from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
 
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
-           "embedding_bound", "CONV_METHODS", "PADDING_MODES"]
+           "embedding_bound", "EMBEDDING_MAX_FLOPS", "CONV_METHODS", "PADDING_MODES"]
 
 CONV_METHODS = ("auto", "fft", "dense", "gram-cholesky", "lanczos", "bound")
+#: the most multiply-adds a layer's constant spends on the proven circular embedding past
+#: DENSE_MAX_ENTRIES (about 15 s on one core; a 128 -> 128 channel 3x3 layer at stride 2 on 32x32
+#: takes about 1e10); past it the layer keeps the size-free bound
+EMBEDDING_MAX_FLOPS = 1 << 35
 #: ``method="auto"`` assembles operators with at most this many entries (32 MiB
 #: in float64) and takes the dense matrix's certified bracket
 DENSE_MAX_ENTRIES = 1 << 22
@@ -93,8 +97,7 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
         or ``"gram-cholesky"`` (up to a smaller side of :data:`~.conv_gram.GRAM_MAX_SIDE`),
         else ``"lanczos"`` with its proven ends, said in a note: the final
         vector's lower bound, and the smaller of :func:`conv_upper_bound` and,
-        the circular embedding with its rounding proven (:mod:`.conv_embedding`;
-        any forward convolution, a transposed one at stride 1).  False: ``"auto"`` never
+        the circular embedding with its rounding proven (:mod:`.conv_embedding`).  False: ``"auto"`` never
         takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
@@ -130,12 +133,15 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     return r
 
 
-def embedding_bound(g: ConvGeometry, tol: float = 1e-8) -> float:
+def embedding_bound(g: ConvGeometry, tol: float = 1e-8, max_flops: int | None = None) -> float:
     """The proven circular embedding's upper bound (:mod:`.conv_embedding`; ``tol``: the
-    relative width its test asks), or inf where it does not apply or the kernel's largest
-    entry lies outside the range whose squares stay normal."""
+    relative width its test asks), or inf where the kernel's largest entry lies outside the
+    range whose squares stay normal, or where its cost (:func:`.conv_embedding.embedding_flops`)
+    passes ``max_flops``."""
     peak = float(np.max(np.abs(g.weight)))
-    if not embedding_applies(g) or not _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
+    if not _GRAM_SAFE_PEAK[0] <= peak <= _GRAM_SAFE_PEAK[1]:
+        return math.inf
+    if max_flops is not None and embedding_flops(g) > max_flops:
         return math.inf
     return proven_embedding_upper(g, tol)[0]
 

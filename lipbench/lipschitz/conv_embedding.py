@@ -11,8 +11,9 @@ and ``V`` the rows that are A's outputs, so ``||A|| <= ||S C|| ||P||``.  With
 ``w = v + k N'/s`` that alias to it, so ``||S C|| = max_v sigma(M(v)) / sqrt K``
 with ``M(v) = [B(v + k N'/s)]_k`` the blocks side by side (the polyphase
 form; K = 1 for stride 1).  There its FFT's rounding constants are
-calibrated; here every step is proven instead, for any dilation, padding mode
-and groups, and for transposition at stride 1:
+calibrated; here every step is proven instead, for any stride, dilation,
+padding mode and groups; a transposed convolution is the adjoint of the
+geometry's forward map A, whose norm it shares:
 
 * twiddles: ``z_t(w) = exp(-2 pi i sum_a t_a d_a w_a / N'_a)`` take at most
   ``lcm(N')`` values, computed with :mod:`decimal` to 40 digits and rounded to
@@ -32,10 +33,10 @@ and groups, and for transposition at stride 1:
 * then ``||A|| <= (t / sqrt K + e) sqrt(copies)``, with ``1 / sqrt K <=
   sqrt_up(K) / K``, in exact rationals rounded up once.
 
-Cost: ``prod(N')`` blocks of ``C_out/G x C_in/G`` per group (half of them at
-stride 1: ``B(-w)`` is ``B(w)``'s conjugate), their sums ``T`` products each,
-batched Hermitian eigenvalues for the estimate and one batched Gram and
-Cholesky per tested t.
+Cost (:func:`embedding_flops`): half the output frequencies (``M(-v)`` is
+``M(v)``'s conjugate), per group ``K`` blocks of ``C_out/G x C_in/G``, their
+sums ``T`` products each, batched Hermitian eigenvalues for the estimate and
+one batched Gram and Cholesky per tested t, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -52,18 +53,13 @@ from .._rounding_maps import conv_embedding_error
 from ..spectral.inertia import shifted_diagonals
 from .conv_map import ConvGeometry
 
-__all__ = ["embedding_applies", "twiddle_table", "proven_embedding_upper"]
+__all__ = ["twiddle_table", "proven_embedding_upper", "embedding_flops"]
 
-#: frequencies per batch (bounds the temporary memory)
-_CHUNK = 512
+#: entries of one chunk's blocks (Re or Im; bounds the temporary memory: the real embeddings and their
+#: Gram matrices are a few times this)
+_ENTRIES = 1 << 20
 #: t widened 8x at most this many times
 _TESTS = 6
-
-
-def embedding_applies(g: ConvGeometry) -> bool:
-    """A forward convolution, or a transposed one at stride 1 (its adjoint's polyphase
-    form is not built here)."""
-    return not g.transposed or all(s == 1 for s in g.stride)
 
 
 def twiddle_table(L: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,15 +109,15 @@ def _decimal_cos_sin(x: Decimal) -> tuple[Decimal, Decimal]:
     return +c, +s
 
 
-def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], cos: np.ndarray, sin: np.ndarray,
-            L: int, half: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Re B(w) and Im B(w) for every frequency w of ``grid`` (C order; ``half``: the last
-    axis cut to its first half and one): (F, C_out/G, C_in/G) each."""
+def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], freqs: np.ndarray, tables: tuple[np.ndarray, ...],
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Re B(w) and Im B(w) at the frequencies ``freqs`` (d, F) of ``grid``: (F, C_out/G, C_in/G) each;
+    ``tables``: :func:`twiddle_table` of L = lcm(grid)."""
+    cos, sin = tables
+    L = len(cos)
     co = g.out_channels // g.groups
     W = g.weight[group * co:(group + 1) * co]
     taps = list(np.ndindex(*g.kernel_size))
-    # B(-w) = conj B(w) (a real kernel) has the same singular values: at stride 1 half the last axis suffices
-    freqs = np.indices(grid[:-1] + (grid[-1] // 2 + 1,) if half else grid).reshape(g.ndim, -1)  # (d, F)
     phase = np.zeros((len(taps), freqs.shape[1]), dtype=np.int64)
     for i, t in enumerate(taps):  # exact integers: sum_a t_a d_a w_a (L / N'_a) mod L
         for ax in range(g.ndim):
@@ -133,16 +129,43 @@ def _blocks(g: ConvGeometry, group: int, grid: tuple[int, ...], cos: np.ndarray,
     return re, im
 
 
-def _aliased(B: np.ndarray, grid: tuple[int, ...], stride: tuple[int, ...]) -> np.ndarray:
-    """The blocks (F, a, b) of every frequency of ``grid`` (C order) regrouped as M(v): for each
-    frequency v of the reduced grid, the blocks of the K frequencies ``v + k grid / stride``
-    side by side, (F / K, a, K b)."""
-    d, (a, b) = len(grid), B.shape[1:]
-    split = [n for N, s in zip(grid, stride) for n in (s, N // s)]  # each axis: (k, v), w = k N/s + v
-    X = B.reshape(*split, a, b)
-    ks, vs = list(range(0, 2 * d, 2)), list(range(1, 2 * d, 2))
-    X = X.transpose(*vs, 2 * d, *ks, 2 * d + 1)  # (v..., a, k..., b)
-    return X.reshape(math.prod(N // s for N, s in zip(grid, stride)), a, math.prod(stride) * b)
+def _reduced(g: ConvGeometry, grid: tuple[int, ...]) -> tuple[int, ...]:
+    """The output frequencies' grid ``N' / stride``, its last axis cut to its first half and one:
+    ``M(-v)`` is ``conj M(v)`` with its blocks reordered (a real kernel), the same singular values."""
+    red = tuple(N // s for N, s in zip(grid, g.stride))
+    return red[:-1] + (red[-1] // 2 + 1,)
+
+
+def _stacks(g: ConvGeometry, group: int, grid: tuple[int, ...], tables: tuple[np.ndarray, ...]):
+    """M(v) for the output frequencies v, a chunk at a time: (Re, Im), each (c, C_out/G, K C_in/G),
+    the blocks of v's K aliases ``v + k N'/stride`` side by side (memory bounded by :data:`_ENTRIES`)."""
+    red = tuple(N // s for N, s in zip(grid, g.stride))
+    V = np.indices(_reduced(g, grid)).reshape(g.ndim, -1)
+    aliases = np.indices(g.stride).reshape(g.ndim, -1) * np.array(red)[:, None]  # (d, K)
+    K = aliases.shape[1]
+    co, ci = g.out_channels // g.groups, g.weight.shape[1]
+    per = max(1, _ENTRIES // (co * K * ci))
+    for start in range(0, V.shape[1], per):
+        v = V[:, start:start + per]
+        re, im = _blocks(g, group, grid, (v[:, :, None] + aliases[:, None, :]).reshape(g.ndim, -1), tables)
+        c = v.shape[1]
+        yield tuple(x.reshape(c, K, co, ci).transpose(0, 2, 1, 3).reshape(c, co, K * ci) for x in (re, im))
+
+
+def embedding_flops(g: ConvGeometry) -> int:
+    """About how many multiply-adds :func:`proven_embedding_upper` takes per test of t: per
+    output frequency and group, the blocks' sums, the real embedding's Gram on its smaller side
+    and the estimate's Hermitian eigenvalues."""
+    grid = _grid(g)
+    a, b = g.out_channels // g.groups, g.weight.shape[1] * math.prod(g.stride)
+    n = min(a, b)
+    per = math.prod(g.kernel_size) * a * b + 8 * a * b * n + 4 * n**3
+    return int(math.prod(_reduced(g, grid)) * g.groups * per)
+
+
+def _grid(g: ConvGeometry) -> tuple[int, ...]:
+    """The padded input's grid, each axis rounded up to a multiple of its stride."""
+    return tuple(-(-(L + a + b) // s) * s for L, a, b, s in zip(g.in_spatial, g.pad_left, g.pad_right, g.stride))
 
 
 def _embedded(re: np.ndarray, im: np.ndarray) -> np.ndarray:
@@ -170,35 +193,29 @@ def _all_below(R: np.ndarray, t: float) -> bool:
 
 
 def proven_embedding_upper(g: ConvGeometry, tol: float) -> tuple[float, dict[str, Any]]:
-    """A proven upper bound on the operator norm (module doc), and what it used;
-    ``inf`` where :func:`embedding_applies` does not."""
-    if not embedding_applies(g):
-        return math.inf, {"grid": None}
-    grid = tuple(-(-(L + a + b) // s) * s for L, a, b, s in zip(g.in_spatial, g.pad_left, g.pad_right, g.stride))
+    """A proven upper bound on the operator norm (module doc), and what it used.
+
+    Two passes over the output frequencies, a chunk at a time: the estimate, then the test of t
+    (repeated, t widened, where a chunk fails), so memory stays bounded whatever the layer."""
+    grid = _grid(g)
     K = math.prod(g.stride)
-    L = math.lcm(*grid)
-    cos, sin = twiddle_table(L)
+    tables = twiddle_table(math.lcm(*grid))
     T = math.prod(g.kernel_size)
     co = g.out_channels // g.groups
-    err = 0.0
-    best = 0.0
-    stacks = []
+    err, best = 0.0, 0.0
     for group in range(g.groups):
-        re, im = _blocks(g, group, grid, cos, sin, L, half=K == 1)
-        if K > 1:
-            re, im = _aliased(re, grid, g.stride), _aliased(im, grid, g.stride)
         S = np.sum(np.abs(g.weight[group * co:(group + 1) * co]), axis=tuple(range(2, g.weight.ndim)))
         err = max(err, conv_embedding_error(S, T))
-        for start in range(0, re.shape[0], _CHUNK):
-            M = re[start:start + _CHUNK] + 1j * im[start:start + _CHUNK]
+        for re, im in _stacks(g, group, grid, tables):
+            M = re + 1j * im
             Mh = np.ascontiguousarray(np.conj(np.swapaxes(M, 1, 2)))  # contiguous: matmul then calls BLAS
             H = np.matmul(Mh, M) if M.shape[1] >= M.shape[2] else np.matmul(M, Mh)
             best = max(best, math.sqrt(max(float(np.linalg.eigvalsh(H)[:, -1].max()), 0.0)))  # the estimate
-            stacks.append(_embedded(re[start:start + _CHUNK], im[start:start + _CHUNK]))
     width, t = tol / 4, math.inf
     for _ in range(_TESTS):
         t = up(best * (1 + width))
-        if all(_all_below(R, t) for R in stacks):
+        if all(_all_below(_embedded(re, im), t) for group in range(g.groups)
+               for re, im in _stacks(g, group, grid, tables)):
             break
         width, t = width * 8, math.inf
     copies = 1
@@ -207,5 +224,5 @@ def proven_embedding_upper(g: ConvGeometry, tol: float) -> tuple[float, dict[str
         copies *= int(np.bincount(idx[idx >= 0], minlength=g.in_spatial[ax]).max())
     upper = up((Fraction(t) * Fraction(sqrt_int_up(K)) / K + Fraction(err)) * Fraction(sqrt_int_up(copies))) \
         if math.isfinite(t) and math.isfinite(err) else math.inf
-    return upper, {"grid": grid, "aliases": K, "twiddles": L, "block_error": err, "padding_norm_squared": copies,
-                   "estimate": best / math.sqrt(K)}
+    return upper, {"grid": grid, "aliases": K, "twiddles": len(tables[0]), "block_error": err,
+                   "padding_norm_squared": copies, "estimate": best / math.sqrt(K)}

@@ -33,10 +33,10 @@ MAX_UNROLLED_ENTRIES = 1 << 22
 #: certified check of a 2n x 2n block; on a loaded 2-core machine 5 s for a 300-300 MLP, 10 s for the digits
 #: CNN's 512 hidden units, 107 s for a 1000-1000 MLP (docs/lipschitz-ladder.md)
 MAX_ECLIPSE_WIDTH = 512
-#: the most multiply-adds one Jacobian of the empirical rung may take (it builds about 60): 2^31 lets a
-#: 1000-1000 MLP through (2.0e9 per Jacobian, 36 s for the rung); multiplied from the input side, a 3x16x16
-#: input under a 16-channel convolution took 1.5e10 per Jacobian (246 s for the rung on the loaded 2-core
-#: machine); from a 10-class output, a 3x32x32 CNN's takes under 1e9
+#: the most multiply-adds one Jacobian of the empirical rung may take (it builds about 60).  Multiplied
+#: from the input side, a 1000-1000 MLP took 2.0e9 per Jacobian (36 s for the rung) and a 3x16x16 input
+#: under a 16-channel convolution 1.5e10 (246 s, on the loaded 2-core machine); from a 10-wide output
+#: (Sequential.jacobian) the 1000-1000 MLP's takes 1e7, a 3x32x32 CNN's 2.5e8 (about 6 s for the rung)
 MAX_JACOBIAN_FLOPS = 1 << 31
 #: the most hidden units the attained lower bound searches without the branch and bound: its local searches
 #: try every single flip, each a product through the net, and its climbs a linear program per step; on the
@@ -53,8 +53,9 @@ _ASSEMBLED = (Conv, AvgPool, BatchNorm)
 class LadderSizes:
     """``hidden``: (width, shape text) at each activation; ``unrolled``: (rows, cols, what) of the
     largest matrix a non-dense linear layer unrolls to; ``widest``: the widest layer output;
-    ``jacobian_flops``: the multiply-adds of one Jacobian by the chain rule (each layer's
-    ``out x in`` matrix times the ``in x n_in`` Jacobian so far; activations' diagonals as matrices)."""
+    ``jacobian_flops``: the multiply-adds of one Jacobian by the chain rule from its narrower end
+    (:meth:`.Sequential.jacobian`: each layer's ``out x in`` matrix times the Jacobian so far,
+    ``min(n_in, n_out)`` columns or rows; an activation's diagonal as a vector)."""
 
     in_features: int
     hidden: tuple[tuple[int, str], ...]
@@ -84,7 +85,7 @@ def ladder_sizes(net: Sequential) -> LadderSizes:
     for i, layer in enumerate(net.layers):
         out = getattr(layer, "out_features", None)
         out = width if out is None else int(out)
-        products += out * width
+        products += width if isinstance(layer, ActivationLayer) else out * width
         if isinstance(layer, ActivationLayer):
             hidden.append((width, shape))
             continue

@@ -21,7 +21,7 @@ layer hands :class:`lipbench.lipschitz.conv_map.ConvGeometry` with
 ``transposed=True`` to the convolution's own proven routes
 (:func:`lipbench.lipschitz.conv.conv_certified_bracket`, or, when the matrix is too
 large to assemble, the smaller of :func:`~lipbench.lipschitz.conv_bound.conv_upper_bound`
-and the proven circular embedding at stride 1, :func:`~lipbench.lipschitz.conv.embedding_bound`):
+and the proven circular embedding, :func:`~lipbench.lipschitz.conv.embedding_bound`):
 no new numerics.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..lipschitz import _sigma
-from ..lipschitz.conv import DENSE_MAX_ENTRIES, conv_certified_bracket, embedding_bound
+from ..lipschitz.conv import DENSE_MAX_ENTRIES, EMBEDDING_MAX_FLOPS, conv_certified_bracket, embedding_bound
 from ..lipschitz.conv_bound import conv_upper_bound
 from ..lipschitz.conv_map import ConvGeometry, conv_geometry, conv_operator
 from ..lipschitz.layers import check_input
@@ -124,10 +124,10 @@ class ConvTranspose(Windowed):
         """Proven sigma_max of the forward convolution (= that of its adjoint, this layer):
         the dense route's certified upper end when the matrix has at most
         ``DENSE_MAX_ENTRIES`` entries, else the smaller of the kernel-reshaping bound and
-        (stride 1) the proven circular embedding."""
+        the proven circular embedding (up to ``EMBEDDING_MAX_FLOPS``)."""
         g = self._geometry
         if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:
-            return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g))
+            return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g, max_flops=EMBEDDING_MAX_FLOPS))
         return conv_certified_bracket(g, g.in_spatial)[1]
 
     def lipschitz_exact(self) -> float:

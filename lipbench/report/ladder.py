@@ -100,7 +100,7 @@ def ladder_target_met(row: pd.Series) -> bool:
         return bool(inside and low <= up and seconds <= allowed)
     solver, value = num(option(row, "solver_value")), num(row["value"])
     return bool(round(solver, 3) == num(row["truth"]) and option(row, "certified") is True
-                and value / solver - 1 <= tol)
+                and abs(value / solver - 1) <= tol)
 
 
 def _target_text(row: pd.Series) -> tuple[str, str]:
@@ -109,13 +109,14 @@ def _target_text(row: pd.Series) -> tuple[str, str]:
     if row["method"] == "lipschitz_ladder":
         low, up, truth = num(row["lower"]), num(row["upper"]), num(row["truth"])
         allowed = num(option(row, "target_seconds"))
-        what = (f"certified bracket within {tol:g} of the published {truth:g}" if math.isfinite(truth)
+        what = (f"certified bracket within {tol:g} (relative) of the published {truth:g}" if math.isfinite(truth)
                 else f"certified bracket at most {100 * tol:g}% wide") + f", in {allowed:g} s"
         width = (up - low) / low if low > 0 else math.inf
         return what, f"[{low:.7g}, {up:.7g}], {100 * width:.3g}% wide"
     form = str(row["method"]).removeprefix("lipsdp_").capitalize()
     solver, value = num(option(row, "solver_value")), num(row["value"])
-    what = f"solver's LipSDP-{form} = published {num(row['truth']):g}; verified within {tol:g} of the solver's"
+    what = (f"solver's LipSDP-{form} = published {num(row['truth']):g}; verified within {tol:g} (relative) of "
+            "the solver's")
     verified = "verified" if option(row, "certified") is True else "NOT verified"
     return what, f"solver {solver:.6g}, {verified} {value:.6g} ({value / solver - 1:.1e} above)"
 
@@ -153,9 +154,11 @@ def ladder_sections(latest: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame |
         out.append(("The bound ladder: where each rung stops scaling",
                     "One line per network: each rung's median time, `-` where the ladder skipped it (its "
                     "cost, read from the sizes, past its limit, or the rung does not apply: "
-                    "docs/lipschitz-ladder.md lists the limits). *product / best lower* is how many times "
-                    "the truth the note's product bound (C12) can be; *best certified / best lower* is the "
-                    "certified bracket's ratio (1x: L is known).", scaling))
+                    "docs/lipschitz-ladder.md lists the limits). The best lower bound is the largest of "
+                    "the lower rungs, certified (attained, realised pattern) or sampled (empirical: the "
+                    "only one on the CNNs). *product / best lower* bounds how many times the truth the "
+                    "note's product bound (C12) is; *best certified / best lower* is the width of what "
+                    "is known of L (1x: L is known), so a weak sampled lower bound inflates both.", scaling))
     ladder = ladder_table(latest)
     if not ladder.empty:
         out.append(("The bound ladder: time and tightness per rung",

@@ -159,6 +159,17 @@ def test_past_the_dense_size_a_zero_padded_layer_s_constant_is_near_its_norm(str
     assert conv_upper_bound(g, g.in_spatial) >= 1.3 * r.upper
 
 
+def test_past_the_embedding_s_cost_limit_the_layer_keeps_the_size_free_bound(monkeypatch):
+    from lipbench.lipschitz import conv_layer
+
+    W = np.random.default_rng(24).standard_normal((8, 3, 3, 3))
+    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(conv_layer, "EMBEDDING_MAX_FLOPS", 0)
+    conv = Conv(W, (3, 16, 16), stride=2, padding=1)
+    g = _geometry(conv)
+    assert conv.lipschitz_upper() == conv_upper_bound(g, g.in_spatial)
+
+
 def _geometry(conv: Conv):
     return lipbench.lipschitz.conv_geometry(conv.weight, conv.input_shape, stride=conv.stride, padding=conv.padding,
                                             dilation=conv.dilation, groups=conv.groups,

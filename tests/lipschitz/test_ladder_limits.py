@@ -51,7 +51,7 @@ def test_ladder_leaves_out_jacobians_past_their_limit(monkeypatch):
     full = lipschitz_ladder(net, seed=2, ascent_steps=2)
     monkeypatch.setattr(Sequential, "jacobian", lambda self, x: pytest.fail("a Jacobian was built past its limit"))
     flops = ladder_sizes(net).jacobian_flops
-    assert flops == (144 * 36 + 2 * 144 * 144 + 3 * 144) * 3  # conv, ReLU and Flatten, dense: from the 3-wide output
+    assert flops == (144 * 36 + 144 + 144 * 144 + 3 * 144) * 3  # conv, ReLU, Flatten, dense: from the 3-wide output
     lean = lipschitz_ladder(net, seed=2, ascent_steps=2, max_jacobian_flops=flops - 1, max_unrolled_entries=1)
     row = lean.row("empirical")
     assert "max_jacobian_flops" in row.note and 0 < row.value <= full.row("empirical").value, (row, full.table())

@@ -171,23 +171,49 @@ def lipschitz_ladder(net: Sequential, *, seed: int = 0, max_hidden_units: int = 
                     else _attained(net, points, n_samples, scale, seed))
     skip_jac = jacobian_skip(sizes, max_jacobian_flops)
 
-    def empirical() -> tuple[float, str]:
+    def empirical() -> tuple[float, str, Any]:
         low = empirical_lower_bound(net, n_samples=n_samples, ascent_steps=ascent_steps, scale=scale, seed=seed,
                                     jacobians=skip_jac is None)
         if skip_jac is not None:
-            return low.value, f"{n_samples} sampled difference quotients; {skip_jac}"
-        best, note = low.value, f"{n_samples} samples, {ascent_steps} ascent steps"
+            return low.value, f"{n_samples} sampled difference quotients; {skip_jac}", None
+        best, note, at = low.value, f"{n_samples} samples, {ascent_steps} ascent steps", low.jacobian_point
+        best_j = low.jacobian
         if points is not None:
             P = np.atleast_2d(np.asarray(points, dtype=np.float64))
-            best = max(best, max(float(np.linalg.norm(net.jacobian(x), 2)) for x in P))
+            norms = [float(np.linalg.norm(net.jacobian(x), 2)) for x in P]
+            if max(norms) > best_j:
+                at = P[int(np.argmax(norms))]
+            best = max(best, max(norms))
             note += f", Jacobians at {len(P)} given points"
-        return best, note
+        return best, note, at
 
     out, t = _timed(lambda: _out_of_range(empirical))
-    value, note = (math.nan, f"n/a: the network's outputs leave the float64 range ({out})") if isinstance(out, str) \
-        else out
+    value, note, at = (math.nan, f"n/a: the network's outputs leave the float64 range ({out})", None) \
+        if isinstance(out, str) else out
     rows.append(Rung("empirical", "lower", value, False, t, note))
+    if not any(r.kind == "lower" and r.certified and not math.isnan(r.value) for r in rows):
+        rows.append(_point_rung(net, at))
     return Ladder(tuple(rows))
+
+
+def _point_rung(net: Sequential, x: Any) -> Rung:
+    """The certified lower bound at the empirical rung's best Jacobian point (:mod:`.point_lower`),
+    where no certified lower rung ran."""
+    from .point_lower import point_lower, point_lower_applies
+
+    why = point_lower_applies(net)
+    if why is None and x is None:
+        why = "the empirical rung found no Jacobian point (its Jacobians were left out)"
+    if why is not None:
+        return Rung("attained_point", "lower", math.nan, False, 0.0, f"n/a: {why}")
+    found, t = _timed(lambda: _out_of_range(lambda: point_lower(net, x)))
+    if isinstance(found, str) or found is None:
+        reason = found if isinstance(found, str) else \
+            "a pre-activation at the point is too close to 0 to prove its sign"
+        return Rung("attained_point", "lower", math.nan, False, t, f"n/a: {reason}")
+    return Rung("attained_point", "lower", found[0], True, t,
+                f"certified ||J v|| / ||v|| at the empirical rung's best point, its pattern proven "
+                f"(v: the computed top singular vector; estimate {found[1]:.6g})")
 
 
 def _chain_reason(sizes: LadderSizes, max_unrolled: int, max_width: int, max_order: int,

@@ -19,10 +19,10 @@ from .formatting import fmt_code, fmt_ratio, fmt_sig, fmt_time, num, option, ord
 __all__ = ["ladder_table", "ladder_scaling_table", "ladder_targets_table", "ladder_target_met", "ladder_sections"]
 
 RUNG_ORDER = ("product", "eclipse_fast", "lipsdp_layer", "lipsdp_neuron", "patterns", "attained_pattern",
-              "empirical")
+              "empirical", "attained_point")
 _RUNG_LABEL = {"product": "product", "eclipse_fast": "ECLipsE-Fast", "lipsdp_layer": "LipSDP-Layer",
                "lipsdp_neuron": "LipSDP-Neuron", "patterns": "patterns", "attained_pattern": "attained",
-               "empirical": "empirical"}
+               "empirical": "empirical", "attained_point": "attained at a point"}
 #: a network's rows carry no row for a rung the ladder skipped (past its limit, or not applicable)
 SKIPPED = "-"
 
@@ -155,10 +155,10 @@ def ladder_sections(latest: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame |
                     "One line per network: each rung's median time, `-` where the ladder skipped it (its "
                     "cost, read from the sizes, past its limit, or the rung does not apply: "
                     "docs/lipschitz-ladder.md lists the limits). The best lower bound is the largest of "
-                    "the lower rungs, certified (attained, realised pattern) or sampled (empirical: the "
-                    "only one on the CNNs). *product / best lower* bounds how many times the truth the "
-                    "note's product bound (C12) is; *best certified / best lower* is the width of what "
-                    "is known of L (1x: L is known), so a weak sampled lower bound inflates both.", scaling))
+                    "the lower rungs, certified (attained, attained at a point) or not (realised pattern, "
+                    "empirical). *product / best lower* bounds how many times the truth the note's product "
+                    "bound (C12) is; *best certified / best lower* is the width of what is known of L (1x: "
+                    "L is known), so a weak lower bound inflates both.", scaling))
     ladder = ladder_table(latest)
     if not ladder.empty:
         out.append(("The bound ladder: time and tightness per rung",

@@ -35,6 +35,7 @@ def test_ladder_says_why_a_rung_does_not_apply():
     lad = lipschitz_ladder(net, seed=0, n_samples=4, ascent_steps=1)
     assert math.isnan(lad.row("eclipse_fast").value) and "not a monotone activation" in lad.row("eclipse_fast").note
     assert "n/a" in lad.table()
+    assert "layer 1 (sin) is not ReLU" in lad.row("attained_point").note
     with pytest.raises(KeyError, match="no rung named"):
         lad.row("nope")
     with pytest.raises(TypeError, match="Sequential"):
@@ -56,6 +57,13 @@ def test_ladder_on_a_small_cnn_chain():
     # one hidden layer with slopes in [0, 1]: the lifted closed form stays below the product of the norms
     tau = eclipse_fast(ch).tau
     assert lad.best_lower <= eclipse.value <= lad.product * (1 + eclipse_rtol(tau, (32, 16))), (eclipse, tau)
+    # the certified lower end at the empirical rung's best point: below every certified upper rung, and
+    # under the computed sigma(J) there (||J v|| / ||v|| along J's computed top singular vector, less
+    # the products' rounding bound, which is far above one ulp)
+    point = lad.row("attained_point")
+    uppers = [r.value for r in lad.rows if r.kind == "upper" and r.certified]
+    assert point.certified and 0 < point.value <= min(uppers), (point, uppers)
+    assert point.value <= lad.row("empirical").value, lad.table()
 
 
 @pytest.mark.parametrize("first, reason", [(1e-150, "recursion leaves the float64 range"),

@@ -209,7 +209,7 @@ def _point_rung(net: Sequential, x: Any) -> Rung:
     found, t = _timed(lambda: _out_of_range(lambda: point_lower(net, x)))
     if isinstance(found, str) or found is None:
         reason = found if isinstance(found, str) else \
-            "a pre-activation at the point is too close to 0 to prove its sign"
+            "a pre-activation at the point is too close to 0 to prove its sign, or a value overflowed"
         return Rung("attained_point", "lower", math.nan, False, t, f"n/a: {reason}")
     return Rung("attained_point", "lower", found[0], True, t,
                 f"certified ||J v|| / ||v|| at the empirical rung's best point, its pattern proven "

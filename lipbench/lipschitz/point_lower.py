@@ -93,16 +93,22 @@ def _slope_step(layer: ActivationLayer, a: np.ndarray, e: np.ndarray) -> tuple[n
     """(slopes, the activation's output, its error bound) given a proven pattern."""
     s = np.asarray(layer.activation.derivative(a), dtype=np.float64)
     out = s * a
-    return s, out, up(up(s * e) + up(one_rounding(np.abs(out)) + ETA))
+    return s, out, up(up(np.abs(s) * e) + up(one_rounding(np.abs(out)) + ETA))  # a slope may be negative
 
 
 def point_lower(net: Sequential, x: Any, v: Any = None) -> tuple[float, float] | None:
     """``(lower, estimate)``: a certified lower bound on L(f) from x along v (module docstring)
     and the computed ``||J v|| / ||v||``; None when some pre-activation at x is too close to 0 for
-    its sign to be proven."""
+    its sign to be proven, or when a value or a sum of squares overflows (nothing is proven then)."""
     why = point_lower_applies(net)
     if why is not None:
         raise ValueError(f"point_lower: {why}")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught below and proves nothing
+        return _point_lower(net, x, v)
+
+
+def _point_lower(net: Sequential, x: Any, v: Any) -> tuple[float, float] | None:
+    """:func:`point_lower`'s work, its overflows left to the finiteness checks."""
     a = np.array(x, dtype=np.float64).reshape(-1)
     if a.size != net.in_features or not np.all(np.isfinite(a)):
         raise ValueError(f"x must be {net.in_features} finite numbers; got shape {np.shape(x)}")
@@ -117,23 +123,36 @@ def point_lower(net: Sequential, x: Any, v: Any = None) -> tuple[float, float] |
         elif not isinstance(layer, Flatten):
             e = _error(layer, np.abs(a), e, _bias(layer))
             a = np.asarray(layer(a), dtype=np.float64)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+            return None  # overflow: nothing proven
     if v is None:
-        v = np.linalg.svd(net.jacobian(x))[2][0]
+        J = net.jacobian(x)
+        if not np.all(np.isfinite(J)):
+            return None
+        v = np.linalg.svd(J)[2][0]
     u = np.array(v, dtype=np.float64).reshape(-1)
     if u.size != net.in_features or not np.all(np.isfinite(u)) or not np.any(u):
         raise ValueError(f"v must be {net.in_features} finite numbers, not all zero")
-    v_hi = norm_bounds(float(u @ u), u.size)[1]
+    vv = float(u @ u)
+    if not math.isfinite(vv):
+        return None  # a sum of squares overflowed: its bounds assume a finite computed sum
+    v_hi = norm_bounds(vv, u.size)[1]
     e = np.zeros_like(u)
     steps = iter(slopes)
     for layer in net.layers:
         if isinstance(layer, ActivationLayer):
             s = next(steps)
             u = s * u
-            e = up(up(s * e) + up(one_rounding(np.abs(u)) + ETA))
+            e = up(up(np.abs(s) * e) + up(one_rounding(np.abs(u)) + ETA))
         elif not isinstance(layer, Flatten):
             e = _error(layer, np.abs(u), e, 0.0)
             u = _linear(layer, u)
-    u_lo = norm_bounds(float(u @ u), u.size)[0]
-    e_hi = norm_bounds(float(e @ e), e.size)[1]
+        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(e))):
+            return None
+    uu, ee = float(u @ u), float(e @ e)
+    if not (math.isfinite(uu) and math.isfinite(ee)):
+        return None
+    u_lo = norm_bounds(uu, u.size)[0]
+    e_hi = norm_bounds(ee, e.size)[1]
     lower = max(dn(dn(u_lo - e_hi) / v_hi), 0.0)
     return lower, float(np.linalg.norm(u) / np.linalg.norm(v))

@@ -135,3 +135,19 @@ def test_the_product_s_error_bound_keeps_the_bound_below_a_cancelled_product():
     if abs(float((net.layers[0].weight @ v)[0])) > 1:  # the cancelling order
         with weakened("product_gamma", 0.0):
             assert Q(point_lower(net, x, v)[0]) ** 2 > exact
+
+
+def test_a_negative_leaky_slope_carries_the_error_s_size_not_its_sign():
+    """z1 = 2^30 - (2^30 + 1) = -1, slope -1024 makes it 1024, and z2 = 1024 - 1024 = 0 exactly: a
+    kink.  The error carried through the negative slope must stay positive, so no sign is proven."""
+    net = Sequential([Dense(np.array([[2.0**30]]), np.array([-(2.0**30 + 1)])),
+                      ActivationLayer(activation("leaky_relu", alpha=-1024.0)),
+                      Dense(np.array([[1.0]]), np.array([-1024.0])), ActivationLayer(activation("relu"))])
+    assert point_lower(net, np.array([1.0])) is None
+
+
+def test_an_overflowing_product_or_sum_of_squares_proves_nothing():
+    net = Sequential([Dense(np.ones((1, 2)))])
+    assert point_lower(net, np.ones(2), np.array([1e308, 1e308])) is None  # J v overflows
+    wide = Sequential([Dense(np.full((4, 1), 1e154))])
+    assert point_lower(wide, np.ones(1), np.ones(1)) is None  # ||J v||^2 overflows though ||J v|| does not

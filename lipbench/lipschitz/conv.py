@@ -53,7 +53,7 @@ from .conv_gram import GRAM_AUTO_SIDE, GRAM_MAX_SIDE, gram_fits, gram_side
 from .conv_map import PADDING_MODES, ConvGeometry, conv_geometry, conv_operator
 
 __all__ = ["ConvGeometry", "conv_geometry", "conv_operator", "conv_operator_norm", "conv_certified_bracket",
-           "embedding_bound", "EMBEDDING_MAX_FLOPS", "CONV_METHODS", "PADDING_MODES"]
+           "layer_upper", "embedding_bound", "EMBEDDING_MAX_FLOPS", "CONV_METHODS", "PADDING_MODES"]
 
 CONV_METHODS = ("auto", "fft", "dense", "gram-cholesky", "lanczos", "bound")
 #: the most multiply-adds a layer's constant spends on the proven circular embedding past
@@ -96,9 +96,9 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
     certify : True: the bracket is proven ends; ``"auto"`` then takes ``"dense"``
         or ``"gram-cholesky"`` (up to a smaller side of :data:`~.conv_gram.GRAM_MAX_SIDE`),
         else ``"lanczos"`` with its proven ends, said in a note: the final
-        vector's lower bound, and the smaller of :func:`conv_upper_bound` and,
-        the circular embedding with its rounding proven (:mod:`.conv_embedding`).  False: ``"auto"`` never
-        takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
+        vector's lower bound, and the smaller of :func:`conv_upper_bound` and the
+        circular embedding with its rounding proven (:mod:`.conv_embedding`).  False:
+        ``"auto"`` never takes ``"gram-cholesky"``.  None (default): the ``"auto"`` rule above.
 
     ``certified`` is True only when two *proven* ends lie within ``tol``
     (:mod:`.conv_routes`): the dense, gram-cholesky and bound routes' brackets are proofs;
@@ -131,6 +131,15 @@ def conv_operator_norm(kernel: Any, input_shape: Sequence[int], *, stride: Any =
             upper, upper_from = embedded, "circular-embedding (proven)"
         r = routes.proven_ends(r, min(lower, upper), upper, why, upper_from)
     return r
+
+
+def layer_upper(g: ConvGeometry) -> float:
+    """A convolution layer's proven constant: the dense route's certified upper end when the
+    operator has at most :data:`DENSE_MAX_ENTRIES` entries, else the smaller of
+    :func:`conv_upper_bound` and :func:`embedding_bound` (up to :data:`EMBEDDING_MAX_FLOPS`)."""
+    if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the smaller proven bound
+        return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g, max_flops=EMBEDDING_MAX_FLOPS))
+    return conv_certified_bracket(g, g.in_spatial)[1]
 
 
 def embedding_bound(g: ConvGeometry, tol: float = 1e-8, max_flops: int | None = None) -> float:

@@ -12,7 +12,8 @@ The forward pass gathers each window through a table of input indices and
 contracts it with the kernel (``einsum``); the layer is affine, so its Jacobian
 is the operator's matrix at every input.  Its Lipschitz constant is that
 operator's sigma_max: :meth:`Conv.lipschitz_upper` takes the proven upper end
-of :func:`lipbench.lipschitz.conv.conv_certified_bracket` (the assembled
+(:func:`lipbench.lipschitz.conv.layer_upper`) of
+:func:`lipbench.lipschitz.conv.conv_certified_bracket` (the assembled
 matrix's proven bracket) for operators that fit, else the smaller of
 ``conv_upper_bound`` and the proven circular embedding
 (:func:`lipbench.lipschitz.conv.embedding_bound`, up to
@@ -32,8 +33,7 @@ import numpy as np
 from .._rounding import sum_up
 from .._rounding_maps import assembly_error
 from . import _sigma
-from .conv import DENSE_MAX_ENTRIES, EMBEDDING_MAX_FLOPS, conv_certified_bracket, conv_geometry, embedding_bound
-from .conv_bound import conv_upper_bound
+from .conv import conv_geometry, layer_upper
 from .layers import check_input
 from .windows import PADDING_MODES, Windowed, as_tuple, check_shape, window_table
 
@@ -165,14 +165,10 @@ class Conv(Windowed):
 
     def lipschitz_upper(self) -> float:
         """Proven sigma_max of the convolution operator (see the module docstring for the route)."""
-        g = conv_geometry(self.weight, self.input_shape, stride=self.stride, padding=self.padding,
-                          dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
         if "upper" not in self._cache:
-            if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:  # too large to assemble: the smaller proven bound
-                upper = min(conv_upper_bound(g, g.in_spatial), embedding_bound(g, max_flops=EMBEDDING_MAX_FLOPS))
-            else:
-                upper = conv_certified_bracket(g, g.in_spatial)[1]
-            self._cache["upper"] = upper
+            self._cache["upper"] = layer_upper(conv_geometry(
+                self.weight, self.input_shape, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                groups=self.groups, padding_mode=self.padding_mode))
         return self._cache["upper"]
 
     def lipschitz_exact(self) -> float:

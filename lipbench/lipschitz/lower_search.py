@@ -12,11 +12,11 @@ for an input in each candidate's region and certifies the result:
 finds, from a pattern an input already realises, for inputs of low dimension where
 many patterns have no region.)
 
-* the pattern at x is *proven* (:func:`certified_pattern`): a forward pass with a
-  running bound on each pre-activation's error (Higham's ``gamma_{n+1}`` for each
-  affine map, :func:`lipbench._rounding.abs_sum_upper` for the sums of absolute
-  values, the activation's slope for the error carried), every ``|z_i|`` above its
-  bound, so every exact pre-activation has the computed sign;
+* the pattern at x is *proven* (:func:`certified_pattern`, the forward pass of
+  :mod:`.point_lower`): a running bound on each pre-activation's error (Higham's
+  ``gamma_{n+1}`` for each affine map, :func:`lipbench._rounding.abs_sum_upper` for
+  the sums of absolute values, the activation's slope for the error carried), every
+  ``|z_i|`` above its bound, so every exact pre-activation has the computed sign;
 * ``sigma_max`` of the exact product is at least the proven lower end of
   ``lipbench.spectral_norm(certify=True)`` on the computed product, minus the
   product's rounding (:func:`.patterns.pattern_rounding`, term ``pattern_products``).
@@ -32,12 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from .._rounding import ETA, abs_sum_upper, dn, gamma_up, one_rounding, up
+from .._rounding import dn
 from ..spectral import spectral_norm
 from .chain import Chain, network_chain
 from .layers import ActivationLayer, Dense
 from .network import Sequential
 from .patterns import pattern_products, pattern_rounding, realise_pattern
+from .point_lower import proven_slopes
 
 __all__ = ["AttainedLower", "relu_only", "pattern_sigmas", "local_search", "climb", "certified_pattern",
            "pattern_lower", "attained_lower", "plain_mlp", "starts_from_inputs", "realisable_climb"]
@@ -137,30 +138,14 @@ def realisable_climb(net: Sequential, chain: Chain, bits: np.ndarray, *, max_pro
 
 def certified_pattern(net: Sequential, x: np.ndarray) -> np.ndarray | None:
     """The activation pattern at x (1: slope hi), proven for the exact arithmetic of the
-    network on the float input x; None when some pre-activation is too close to 0 to tell."""
-    pairs = plain_mlp(net)
-    chain_slopes = network_chain(net).slopes
-    a = np.asarray(x, dtype=np.float64)
-    e = np.zeros_like(a)  # |computed - exact| for each entry of the current layer's input
-    bits = []
-    for (dense, act), slopes in zip(pairs, [*chain_slopes, None]):
-        if act is None or slopes is None:
-            break
-        W = dense.weight
-        b = np.zeros(W.shape[0]) if dense.bias is None else dense.bias
-        n = W.shape[1] + 1
-        z = W @ a + b
-        absW = np.abs(W)
-        carried = abs_sum_upper(absW @ e, n)
-        own = up(gamma_up(n, "product_gamma") * abs_sum_upper(absW @ np.abs(a) + np.abs(b), n))
-        err = up(up(carried + own) + up(n * ETA))
-        if not np.all(np.abs(z) > err):
-            return None
-        lo, hi = slopes
-        slope = np.where(z > 0, 1.0, float(act.activation.params.get("alpha", 0.0)))
-        bits.append((slope == hi).astype(np.int8))
-        a = act(z)
-        e = up(up(slope * err) + up(one_rounding(np.abs(a)) + ETA))  # the activation's product: one rounding
+    network on the float input x (:func:`.point_lower.proven_slopes`); None when some
+    pre-activation is too close to 0 to tell."""
+    plain_mlp(net)  # ValueError naming what does not fit
+    slopes = proven_slopes(net, x)
+    if slopes is None:
+        return None
+    his = [hi for _, hi in network_chain(net).slopes]
+    bits = [(s == hi).astype(np.int8) for s, hi in zip(slopes, his)]
     return np.concatenate(bits) if bits else np.zeros(0, dtype=np.int8)
 
 

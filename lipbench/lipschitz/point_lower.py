@@ -38,7 +38,7 @@ from .network import Sequential
 from .pooling import AvgPool
 from .residual import Flatten
 
-__all__ = ["point_lower", "point_lower_applies", "entry_terms"]
+__all__ = ["point_lower", "point_lower_applies", "proven_slopes", "entry_terms"]
 
 _KINKED_AT_ZERO = ("relu", "leaky_relu")
 
@@ -89,11 +89,48 @@ def _error(layer: Any, abs_a: np.ndarray, e: np.ndarray, abs_b: np.ndarray | flo
     return up(up(carried + own) + up(n * ETA))
 
 
-def _slope_step(layer: ActivationLayer, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(slopes, the activation's output, its error bound) given a proven pattern."""
-    s = np.asarray(layer.activation.derivative(a), dtype=np.float64)
+def _through_slopes(s: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``s a`` and its error bound: ``|s|`` times the carried one (a slope may be negative) plus
+    one rounding of the product."""
     out = s * a
-    return s, out, up(up(np.abs(s) * e) + up(one_rounding(np.abs(out)) + ETA))  # a slope may be negative
+    return out, up(up(np.abs(s) * e) + up(one_rounding(np.abs(out)) + ETA))
+
+
+def _input(net: Sequential, x: Any, name: str) -> np.ndarray:
+    a = np.array(x, dtype=np.float64).reshape(-1)
+    if a.size != net.in_features or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be {net.in_features} finite numbers; got shape {np.shape(x)}")
+    return a
+
+
+def _slopes(net: Sequential, a: np.ndarray) -> list[np.ndarray] | None:
+    """The forward pass of the module docstring from the float input ``a``: each activation's
+    proven slopes, or None (a sign too close to tell, or an overflow)."""
+    e = np.zeros_like(a)
+    slopes = []
+    for layer in net.layers:
+        if isinstance(layer, ActivationLayer):
+            if not np.all(np.abs(a) > e):
+                return None
+            slopes.append(np.asarray(layer.activation.derivative(a), dtype=np.float64))
+            a, e = _through_slopes(slopes[-1], a, e)
+        elif not isinstance(layer, Flatten):
+            e = _error(layer, np.abs(a), e, _bias(layer))
+            a = np.asarray(layer(a), dtype=np.float64)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+            return None  # overflow: nothing proven
+    return slopes
+
+
+def proven_slopes(net: Sequential, x: Any) -> list[np.ndarray] | None:
+    """Each activation's slopes at x (1 or alpha per unit), proven for the exact network on the
+    float input x (module docstring); None when some pre-activation is too close to 0 for its
+    sign to be proven, or a value overflows."""
+    why = point_lower_applies(net)
+    if why is not None:
+        raise ValueError(f"proven_slopes: {why}")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught and proves nothing
+        return _slopes(net, _input(net, x, "x"))
 
 
 def point_lower(net: Sequential, x: Any, v: Any = None) -> tuple[float, float] | None:
@@ -109,22 +146,9 @@ def point_lower(net: Sequential, x: Any, v: Any = None) -> tuple[float, float] |
 
 def _point_lower(net: Sequential, x: Any, v: Any) -> tuple[float, float] | None:
     """:func:`point_lower`'s work, its overflows left to the finiteness checks."""
-    a = np.array(x, dtype=np.float64).reshape(-1)
-    if a.size != net.in_features or not np.all(np.isfinite(a)):
-        raise ValueError(f"x must be {net.in_features} finite numbers; got shape {np.shape(x)}")
-    e = np.zeros_like(a)
-    slopes = []
-    for layer in net.layers:
-        if isinstance(layer, ActivationLayer):
-            if not np.all(np.abs(a) > e):
-                return None
-            s, a, e = _slope_step(layer, a, e)
-            slopes.append(s)
-        elif not isinstance(layer, Flatten):
-            e = _error(layer, np.abs(a), e, _bias(layer))
-            a = np.asarray(layer(a), dtype=np.float64)
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
-            return None  # overflow: nothing proven
+    slopes = _slopes(net, _input(net, x, "x"))
+    if slopes is None:
+        return None
     if v is None:
         J = net.jacobian(x)
         if not np.all(np.isfinite(J)):
@@ -141,9 +165,7 @@ def _point_lower(net: Sequential, x: Any, v: Any) -> tuple[float, float] | None:
     steps = iter(slopes)
     for layer in net.layers:
         if isinstance(layer, ActivationLayer):
-            s = next(steps)
-            u = s * u
-            e = up(up(np.abs(s) * e) + up(one_rounding(np.abs(u)) + ETA))
+            u, e = _through_slopes(next(steps), u, e)
         elif not isinstance(layer, Flatten):
             e = _error(layer, np.abs(u), e, 0.0)
             u = _linear(layer, u)

@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..lipschitz import _sigma
-from ..lipschitz.conv import DENSE_MAX_ENTRIES, EMBEDDING_MAX_FLOPS, conv_certified_bracket, embedding_bound
-from ..lipschitz.conv_bound import conv_upper_bound
+from ..lipschitz.conv import layer_upper
 from ..lipschitz.conv_map import ConvGeometry, conv_geometry, conv_operator
 from ..lipschitz.layers import check_input
 from ..lipschitz.windows import Windowed, as_tuple, check_shape
@@ -125,10 +124,7 @@ class ConvTranspose(Windowed):
         the dense route's certified upper end when the matrix has at most
         ``DENSE_MAX_ENTRIES`` entries, else the smaller of the kernel-reshaping bound and
         the proven circular embedding (up to ``EMBEDDING_MAX_FLOPS``)."""
-        g = self._geometry
-        if g.shape[0] * g.shape[1] > DENSE_MAX_ENTRIES:
-            return min(conv_upper_bound(g, g.in_spatial), embedding_bound(g, max_flops=EMBEDDING_MAX_FLOPS))
-        return conv_certified_bracket(g, g.in_spatial)[1]
+        return layer_upper(self._geometry)
 
     def lipschitz_exact(self) -> float:
         return _sigma.sigma_exact(self.operator_matrix())

@@ -132,12 +132,12 @@ def test_assembly_rounding_bound_covers_the_exact_matrix():
 def test_past_the_dense_size_the_constant_is_the_smaller_proven_bound(case, monkeypatch):
     """Where the operator is too large to assemble (the limit lowered to 0 here) the constant
     is the smaller of the size-free bound and the proven embedding: at or above sigma."""
-    from lipbench.lipschitz import conv_layer
+    from lipbench.lipschitz import conv as conv_module
 
     W, conv = _layer(case, np.random.default_rng(23))
     r = lipbench.spectral_norm(conv.operator_matrix(), certify=True)
     g = _geometry(conv)
-    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(conv_module, "DENSE_MAX_ENTRIES", 0)
     upper = conv.lipschitz_upper()
     assert upper >= r.lower - conv.operator_error_bound(), f"{case}: {upper!r} < {r.lower!r}"
     assert upper == min(conv_upper_bound(g, g.in_spatial), embedding_bound(g))
@@ -147,12 +147,12 @@ def test_past_the_dense_size_the_constant_is_the_smaller_proven_bound(case, monk
 def test_past_the_dense_size_a_zero_padded_layer_s_constant_is_near_its_norm(stride, monkeypatch):
     """On a 3x16x16 input with zeros padding the embedding is within 2% of the certified sigma at
     stride 1 and 2, where the size-free bound is 36% and 47% above it."""
-    from lipbench.lipschitz import conv_layer
+    from lipbench.lipschitz import conv as conv_module
 
     W = np.random.default_rng(24).standard_normal((8, 3, 3, 3))
     conv = Conv(W, (3, 16, 16), stride=stride, padding=1)
     r = lipbench.spectral_norm(conv.operator_matrix(), certify=True)
-    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(conv_module, "DENSE_MAX_ENTRIES", 0)
     upper = conv.lipschitz_upper()
     assert r.lower - conv.operator_error_bound() <= upper <= 1.02 * r.upper, (upper, r.upper)
     g = _geometry(conv)
@@ -160,11 +160,11 @@ def test_past_the_dense_size_a_zero_padded_layer_s_constant_is_near_its_norm(str
 
 
 def test_past_the_embedding_s_cost_limit_the_layer_keeps_the_size_free_bound(monkeypatch):
-    from lipbench.lipschitz import conv_layer
+    from lipbench.lipschitz import conv as conv_module
 
     W = np.random.default_rng(24).standard_normal((8, 3, 3, 3))
-    monkeypatch.setattr(conv_layer, "DENSE_MAX_ENTRIES", 0)
-    monkeypatch.setattr(conv_layer, "EMBEDDING_MAX_FLOPS", 0)
+    monkeypatch.setattr(conv_module, "DENSE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(conv_module, "EMBEDDING_MAX_FLOPS", 0)
     conv = Conv(W, (3, 16, 16), stride=2, padding=1)
     g = _geometry(conv)
     assert conv.lipschitz_upper() == conv_upper_bound(g, g.in_spatial)

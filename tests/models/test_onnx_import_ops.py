@@ -86,8 +86,8 @@ def test_conv_transpose_past_the_dense_size_keeps_a_proven_constant(attrs, monke
     """Too large to assemble (the limit lowered to 0): the smaller of the size-free bound and the
     proven circular embedding, never below sigma; the embedding is the tighter one on every
     stride-1 case here."""
+    from lipbench.lipschitz import conv as conv_module
     from lipbench.lipschitz.conv_bound import conv_upper_bound
-    from lipbench.models import graph_conv_transpose
 
     rng = np.random.default_rng(20)
     groups, shape = attrs.get("group", 1), (4, 5, 4)
@@ -95,7 +95,7 @@ def test_conv_transpose_past_the_dense_size_keeps_a_proven_constant(attrs, monke
     layer = import_onnx(model([H("ConvTranspose", ["x", "k", "b"], ["y"], name="ct", **attrs)], ["N", *shape], None,
                               [const("k", k), const("b", b)])).nodes[0].layer
     exact, geometry = layer.lipschitz_exact(), layer.geometry
-    monkeypatch.setattr(graph_conv_transpose, "DENSE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(conv_module, "DENSE_MAX_ENTRIES", 0)
     upper, size_free = layer.lipschitz_upper(), conv_upper_bound(geometry, geometry.in_spatial)
     # exact: the SVD of the assembled matrix, off the operator's norm by the SVD's error at most
     slack = svd_atol("float64", layer.operator_matrix().shape, exact)
